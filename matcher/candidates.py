@@ -1,0 +1,142 @@
+"""Candidate edges: retrieve the nearest jobs per worker, apply the hard rules, score, keep top k.
+
+The dense channel retrieves from a FAISS index partitioned by location, so a worker only ever
+sees jobs in their accepted locations; age and gender rules are applied to what comes back. The
+index over-fetches (``fetch_factor`` × k) so that after the rules and the full score, each worker
+keeps the k best-scoring jobs among those retrieved.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from matcher.context import MatchContext
+from matcher.ngrams import NgramSets
+from matcher.scoring import FACTORS, EdgeFactors, ScoringConfig, dense_factor, occupation_factor, wage_factor
+
+
+@dataclass(frozen=True)
+class Edges:
+    """Candidate (worker, job) pairs with their factors and scores, grouped by worker."""
+
+    worker: np.ndarray  # int32 (E,)
+    job: np.ndarray  # int32 (E,)
+    cosine: np.ndarray  # float32 (E,)
+    factors: EdgeFactors
+    score: np.ndarray  # float64 (E,)
+
+    def __len__(self) -> int:
+        return int(self.worker.shape[0])
+
+    def take(self, mask_or_idx: np.ndarray) -> Edges:
+        return Edges(
+            self.worker[mask_or_idx],
+            self.job[mask_or_idx],
+            self.cosine[mask_or_idx],
+            EdgeFactors(self.factors.values[mask_or_idx]),
+            self.score[mask_or_idx],
+        )
+
+
+@dataclass(frozen=True)
+class TextSides:
+    """Texts the lexical factors compare; one entry per worker / per job."""
+
+    worker_occupations: list[str]
+    worker_skills: list[str]
+    job_titles: list[str]
+    job_descriptions: list[str]
+
+
+def allowed_lists(ctx: MatchContext, workers: np.ndarray | None = None) -> list[list[int]]:
+    """For each worker, the location indices (partitions) it accepts."""
+    rows = ctx.worker_allowed if workers is None else ctx.worker_allowed[workers]
+    uniq, inverse = np.unique(rows, axis=0, return_inverse=True)
+    lists = [np.flatnonzero(u).tolist() for u in uniq]
+    return [lists[i] for i in inverse.ravel()]
+
+
+def compute_factors(
+    ctx: MatchContext,
+    ew: np.ndarray,
+    ej: np.ndarray,
+    cosine: np.ndarray,
+    config: ScoringConfig,
+    *,
+    texts: TextSides,
+    worker_codes: np.ndarray | None = None,
+    lexical: NgramSets | None = None,
+    skills: NgramSets | None = None,
+) -> EdgeFactors:
+    """Factor values for edges (ew, ej); see :mod:`matcher.scoring` for each factor."""
+    n = ew.shape[0]
+    values = np.zeros((n, len(FACTORS)), dtype=np.float32)
+    col = {f: i for i, f in enumerate(FACTORS)}
+    values[:, col["dense"]] = dense_factor(cosine, config)
+    lexical = lexical or NgramSets(1, 2).fit(texts.worker_occupations, texts.job_titles)
+    values[:, col["lexical"]] = lexical.overlap(ew, ej, normalise="min")
+    if worker_codes is not None:
+        values[:, col["occupation"]] = occupation_factor(worker_codes[ew], ctx.job_code[ej])
+    values[:, col["wage"]] = wage_factor(
+        ctx.worker_min_wage[ew], ctx.job_wage_min[ej], ctx.job_wage_max[ej], config.wage_partial
+    )
+    values[:, col["pairing"]] = ctx.paired[ctx.worker_county[ew], ctx.job_location[ej]]
+    values[:, col["employment_base"]] = ctx.enterprise_base[ctx.job_enterprise[ej]]
+    away = ctx.away_from_home(ew, ej)
+    stays = ctx.worker_mobility[ew] == 0
+    values[:, col["stay_fit"]] = np.where(away, ctx.job_accommodation[ej], np.where(stays, 1.0, 0.5))
+    if skills is None:
+        job_side = [f"{t} {d}" for t, d in zip(texts.job_titles, texts.job_descriptions, strict=True)]
+        skills = NgramSets(2, 2).fit(texts.worker_skills, job_side)
+    values[:, col["skills"]] = np.clip(skills.overlap(ew, ej, normalise="right") * 3.0, 0.0, 1.0)
+    return EdgeFactors(values)
+
+
+def top_k_per_worker(ew: np.ndarray, score: np.ndarray, k: int) -> np.ndarray:
+    """Indices of the k best edges of each worker (ties: lower edge index first), grouped by worker."""
+    order = np.lexsort((np.arange(ew.shape[0]), -score, ew))
+    ew_sorted = ew[order]
+    starts = np.r_[0, np.flatnonzero(np.diff(ew_sorted)) + 1]
+    rank = np.arange(ew_sorted.shape[0]) - np.repeat(starts, np.diff(np.r_[starts, ew_sorted.shape[0]]))
+    return order[rank < k]
+
+
+def retrieve_candidates(
+    ctx: MatchContext,
+    worker_vecs: np.ndarray,
+    job_vecs: np.ndarray,
+    *,
+    k: int,
+    config: ScoringConfig,
+    texts: TextSides,
+    worker_codes: np.ndarray | None = None,
+    fetch_factor: int = 2,
+    index_kind: str = "auto",
+) -> Edges:
+    """Top-k scored candidate jobs per worker, every edge passing the hard rules."""
+    from embeddings.index import VectorIndex
+
+    n_jobs = ctx.n_jobs
+    if ctx.n_workers == 0 or n_jobs == 0:
+        empty_i = np.zeros(0, dtype=np.int32)
+        return Edges(
+            empty_i, empty_i, np.zeros(0, np.float32), EdgeFactors(np.zeros((0, len(FACTORS)))), np.zeros(0)
+        )
+    fetch = min(n_jobs, max(k, k * fetch_factor))
+    index = VectorIndex(kind=index_kind).fit(
+        job_vecs, np.arange(n_jobs, dtype=np.int64), partitions=ctx.job_location
+    )
+    sims, ids = index.search(worker_vecs, fetch, allowed=allowed_lists(ctx))
+    ew = np.repeat(np.arange(ctx.n_workers, dtype=np.int32), ids.shape[1])
+    ej = ids.ravel()
+    cos = sims.ravel().astype(np.float32)
+    keep = ej >= 0
+    ew, ej, cos = ew[keep], ej[keep].astype(np.int32), cos[keep]
+    ok = ctx.hard_rules(ew, ej)
+    ew, ej, cos = ew[ok], ej[ok], cos[ok]
+    factors = compute_factors(ctx, ew, ej, cos, config, texts=texts, worker_codes=worker_codes)
+    score = factors.scores(config.weights)
+    sel = np.sort(top_k_per_worker(ew, score, k))
+    return Edges(ew[sel], ej[sel], cos[sel], EdgeFactors(factors.values[sel]), score[sel])

@@ -1,0 +1,62 @@
+"""The text of each worker and job that the encoder sees, and nothing personal in it.
+
+A worker's text is built from what they want and can do (desired occupations, skills,
+experience, education), never from their name, ID number, phone or employer contact. Free-text
+fields are scrubbed of anything shaped like an ID number or a phone number, since caseworkers
+sometimes type them into notes.
+"""
+
+from __future__ import annotations
+
+import re
+
+from matcher.records import Enterprise, Job, Worker
+
+_ID_LIKE = re.compile(r"(?<!\d)\d{17}[\dXx](?!\d)|(?<!\d)\d{15}(?!\d)")
+_PHONE_LIKE = re.compile(r"(?<!\d)(?:\+?86[- ]?)?1[3-9]\d[- ]?\d{4}[- ]?\d{4}(?!\d)")
+_LANDLINE_LIKE = re.compile(r"(?<!\d)0\d{2,3}-?\d{7,8}(?!\d)")
+_SPACES = re.compile(r"\s+")
+
+
+def scrub(text: str) -> str:
+    """Remove ID-number-like and phone-like digit runs from free text."""
+    text = _ID_LIKE.sub("", text)
+    text = _PHONE_LIKE.sub("", text)
+    text = _LANDLINE_LIKE.sub("", text)
+    return _SPACES.sub(" ", text).strip()
+
+
+def _join(parts: list[str]) -> str:
+    return "。".join(p for p in parts if p)
+
+
+def worker_text(worker: Worker) -> str:
+    """Profile text of ``worker`` for embedding: wishes first, then skills and experience."""
+    parts = []
+    if worker.desired_occupations:
+        parts.append("期望职业：" + "、".join(scrub(d) for d in worker.desired_occupations))
+    if worker.skills:
+        parts.append("技能：" + "、".join(scrub(s) for s in worker.skills))
+    if worker.experience:
+        parts.append("经历：" + scrub(worker.experience))
+    if worker.education:
+        parts.append("学历：" + scrub(worker.education))
+    return _join(parts) or "求职"
+
+
+def job_text(job: Job, enterprise: Enterprise | None = None) -> str:
+    """Posting text of ``job`` for embedding: title, then the description of the work."""
+    parts = ["岗位：" + scrub(job.title)]
+    if job.description:
+        parts.append(scrub(job.description))
+    return _join(parts)
+
+
+def worker_occupation_text(worker: Worker) -> str:
+    """Short text of the worker's wished occupations (for the lexical channel)."""
+    return " ".join(scrub(d) for d in worker.desired_occupations)
+
+
+def worker_skill_text(worker: Worker) -> str:
+    """Skills and experience, scrubbed (for the lexical skill-overlap factor)."""
+    return " ".join([*(scrub(s) for s in worker.skills), scrub(worker.experience)]).strip()

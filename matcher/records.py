@@ -1,0 +1,221 @@
+"""Typed records of the programme: workers, enterprises, jobs and pairings.
+
+These are the canonical shapes every input is turned into (CSV, XLSX, JSON, API) and the
+columns of the canonical CSV files. Personal fields (name, ID number, phone) are excluded from
+``repr`` so a record that reaches a log line or a traceback does not carry them.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+
+LIST_SEPARATOR = ";"
+_LIST_SPLIT = re.compile(r"[;；、|]")
+_ADMIN_CODE = re.compile(r"^\d{6}$")
+_OCC_CODE = re.compile(r"^\d-\d{2}-\d{2}-\d{2}$")
+
+PERSONAL_FIELDS = ("name", "id_number", "phone")
+
+
+class Gender(StrEnum):
+    male = "male"
+    female = "female"
+
+
+class JobGender(StrEnum):
+    any = "any"
+    male = "male"
+    female = "female"
+
+
+class Mobility(StrEnum):
+    """How far a worker will go: ``local`` home county only, ``paired`` adds the Tianjin districts
+    paired with it, ``anywhere`` adds all of Tianjin's districts."""
+
+    local = "local"
+    paired = "paired"
+    anywhere = "anywhere"
+
+
+class EmploymentStatus(StrEnum):
+    unemployed = "unemployed"
+    employed = "employed"
+
+
+class EnterpriseKind(StrEnum):
+    company = "company"
+    cooperative = "cooperative"
+    poverty_workshop = "poverty_workshop"  # 扶贫车间
+    community_factory = "community_factory"  # 社区工厂
+    satellite_factory = "satellite_factory"  # 卫星工厂
+    employment_station = "employment_station"  # 就业驿站
+
+
+LOCAL_WORKSHOP_KINDS = frozenset(
+    {
+        EnterpriseKind.poverty_workshop,
+        EnterpriseKind.community_factory,
+        EnterpriseKind.satellite_factory,
+        EnterpriseKind.employment_station,
+    }
+)
+
+
+def _split_list(value: Any) -> Any:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return tuple(p.strip() for p in _LIST_SPLIT.split(value) if p.strip())
+    return value
+
+
+def _blank_to_none(value: Any) -> Any:
+    if isinstance(value, str) and not value.strip():
+        return None
+    return value
+
+
+def _parse_bool(value: Any) -> Any:
+    if isinstance(value, str):
+        v = value.strip().lower()
+        if v in {"true", "1", "yes", "y", "是", "t"}:
+            return True
+        if v in {"false", "0", "no", "n", "否", "f", ""}:
+            return False
+    return value
+
+
+StrList = Annotated[tuple[str, ...], BeforeValidator(_split_list)]
+
+
+def _opt_int(ge: int = 0, le: int | None = None) -> Any:
+    """An optional integer in [ge, le]; a blank cell means ``None``."""
+    return Annotated[Annotated[int, Field(ge=ge, le=le)] | None, BeforeValidator(_blank_to_none)]
+
+
+Bool = Annotated[bool, BeforeValidator(_parse_bool)]
+AdminCode = Annotated[str, Field(pattern=_ADMIN_CODE.pattern)]
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True, use_enum_values=False)
+
+
+class Worker(_Record):
+    """A registered poor labourer (建档立卡贫困劳动力)."""
+
+    worker_id: Annotated[str, Field(min_length=1, max_length=64)]
+    name: str = Field(default="", repr=False)
+    id_number: str = Field(default="", repr=False)
+    phone: str = Field(default="", repr=False)
+    gender: Gender
+    birth_year: Annotated[int, Field(ge=1900, le=2100)]
+    home_county_code: AdminCode
+    education: str = ""
+    skills: StrList = ()
+    experience: str = ""
+    desired_occupations: StrList = ()
+    mobility: Mobility = Mobility.paired
+    min_wage: _opt_int(0, 1_000_000) = None
+    employment_status: EmploymentStatus = EmploymentStatus.unemployed
+    current_employer: str = ""
+    group_id: str = ""
+
+    def age(self, year: int) -> int:
+        """Age in whole years at the reference ``year`` (birthdays ignored, as the survey does)."""
+        return year - self.birth_year
+
+
+class Enterprise(_Record):
+    """An employer (用人单位); ``employment_base`` marks a selected 就业基地."""
+
+    enterprise_id: Annotated[str, Field(min_length=1, max_length=64)]
+    name: str
+    kind: EnterpriseKind = EnterpriseKind.company
+    location_code: AdminCode
+    employment_base: Bool = False
+    capacity: _opt_int(0) = None
+    dorm_beds: _opt_int(0) = None
+
+    @property
+    def is_local_workshop(self) -> bool:
+        return self.kind in LOCAL_WORKSHOP_KINDS
+
+
+class Job(_Record):
+    """A job posting (岗位) with a number of openings."""
+
+    job_id: Annotated[str, Field(min_length=1, max_length=64)]
+    enterprise_id: Annotated[str, Field(min_length=1, max_length=64)]
+    title: Annotated[str, Field(min_length=1)]
+    description: str = ""
+    occupation_code: Annotated[str, Field(pattern=r"^(\d-\d{2}-\d{2}-\d{2})?$")] = ""
+    openings: Annotated[int, Field(ge=1)]
+    wage_min: _opt_int(0) = None
+    wage_max: _opt_int(0) = None
+    location_code: Annotated[AdminCode | None, BeforeValidator(_blank_to_none)] = None
+    age_min: _opt_int(0, 120) = None
+    age_max: _opt_int(0, 120) = None
+    gender: JobGender = JobGender.any
+    accommodation: Bool = False
+
+    @model_validator(mode="after")
+    def _ranges(self) -> Job:
+        if self.wage_min is not None and self.wage_max is not None and self.wage_min > self.wage_max:
+            raise ValueError(f"wage_min {self.wage_min} is greater than wage_max {self.wage_max}")
+        if self.age_min is not None and self.age_max is not None and self.age_min > self.age_max:
+            raise ValueError(f"age_min {self.age_min} is greater than age_max {self.age_max}")
+        return self
+
+
+class Pairing(_Record):
+    """A pairing (结对关系): a Tianjin district helps a western county since ``since_year``."""
+
+    district_code: AdminCode
+    county_code: AdminCode
+    since_year: _opt_int(1990, 2100) = None
+
+    @field_validator("district_code")
+    @classmethod
+    def _tianjin(cls, v: str) -> str:
+        if not v.startswith("12"):
+            raise ValueError(f"district_code {v} is not a Tianjin district (12xxxx)")
+        return v
+
+
+RECORD_TYPES: dict[str, type[_Record]] = {
+    "workers": Worker,
+    "enterprises": Enterprise,
+    "jobs": Job,
+    "pairings": Pairing,
+}
+
+COLUMNS: dict[str, tuple[str, ...]] = {
+    kind: tuple(model.model_fields) for kind, model in RECORD_TYPES.items()
+}
+
+REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
+    kind: tuple(name for name, f in model.model_fields.items() if f.is_required())
+    for kind, model in RECORD_TYPES.items()
+}
+
+
+def to_row(record: BaseModel) -> dict[str, str]:
+    """The record as canonical CSV cells (lists joined by ``;``, booleans ``true``/``false``)."""
+    out: dict[str, str] = {}
+    for key, value in record.model_dump().items():
+        if value is None:
+            out[key] = ""
+        elif isinstance(value, bool):
+            out[key] = "true" if value else "false"
+        elif isinstance(value, tuple | list):
+            out[key] = LIST_SEPARATOR.join(value)
+        elif isinstance(value, StrEnum):
+            out[key] = value.value
+        else:
+            out[key] = str(value)
+    return out

@@ -1,0 +1,143 @@
+"""Hard rules and the score of a (worker, job) pair, vectorised over candidate edges.
+
+A pair's score lies in [0, 1]: a weighted sum of factor values, each in [0, 1], with weights
+that sum to 1. Each factor's contribution (weight × value) is kept so an explanation can show
+what made the score; the contributions add up to the score exactly.
+
+Factors
+    dense            cosine similarity of the profile and posting embeddings, rescaled from
+                     [dense_lo, dense_hi] to [0, 1]
+    lexical          character n-gram similarity of the wished occupations and the job title
+    occupation       the worker's wished CSCO codes against the job's: 1 exact, 0.6 same 小类,
+                     0.3 same 中类
+    wage             1 when the job's minimum wage meets the worker's minimum, partial when only
+                     its maximum does, 0 when neither; 0.5 when either side is unknown
+    pairing          the job is in a Tianjin district paired with the worker's home county
+    employment_base  the employer is a selected employment base (就业基地)
+    stay_fit         away from home: the job offers accommodation; at home (local workshop):
+                     1 for workers who prefer to stay (mobility ``local``), 0.5 otherwise
+    skills           share of the job title's and description's character bigrams found in the
+                     worker's skills and experience
+
+Hard rules (a pair failing one is never a candidate): location (the worker's accepted
+locations), age limits at the reference year, gender requirement.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+FACTORS: tuple[str, ...] = (
+    "dense",
+    "lexical",
+    "occupation",
+    "wage",
+    "pairing",
+    "employment_base",
+    "stay_fit",
+    "skills",
+)
+
+
+class ScoreWeights(BaseModel):
+    """Factor weights; normalised to sum to 1 when used."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    dense: float = Field(0.30, ge=0)
+    lexical: float = Field(0.10, ge=0)
+    occupation: float = Field(0.20, ge=0)
+    wage: float = Field(0.14, ge=0)
+    pairing: float = Field(0.08, ge=0)
+    employment_base: float = Field(0.05, ge=0)
+    stay_fit: float = Field(0.08, ge=0)
+    skills: float = Field(0.05, ge=0)
+
+    @model_validator(mode="after")
+    def _positive_total(self) -> ScoreWeights:
+        if sum(self.model_dump().values()) <= 0:
+            raise ValueError("at least one scoring weight must be positive")
+        return self
+
+    def vector(self) -> np.ndarray:
+        """Weights in :data:`FACTORS` order, normalised to sum to 1."""
+        w = np.array([getattr(self, f) for f in FACTORS], dtype=np.float64)
+        return w / w.sum()
+
+
+class ScoringConfig(BaseModel):
+    """Everything that shapes a score; one object, loaded from ``--config`` or defaults."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    weights: ScoreWeights = ScoreWeights()
+    dense_lo: float = 0.70
+    dense_hi: float = 0.95
+    wage_partial: float = 0.5
+
+    @model_validator(mode="after")
+    def _range(self) -> ScoringConfig:
+        if not self.dense_hi > self.dense_lo:
+            raise ValueError("dense_hi must be greater than dense_lo")
+        return self
+
+
+@dataclass(frozen=True)
+class EdgeFactors:
+    """Factor values of E edges: ``values[e, f]`` in [0, 1] for factor ``FACTORS[f]``."""
+
+    values: np.ndarray  # float32 (E, F)
+
+    def contributions(self, weights: ScoreWeights) -> np.ndarray:
+        """Per-factor contributions (E, F); each row sums to the edge's score."""
+        return self.values * weights.vector().astype(np.float32)
+
+    def scores(self, weights: ScoreWeights) -> np.ndarray:
+        """Scores (E,) in [0, 1], float64."""
+        return self.values.astype(np.float64) @ weights.vector()
+
+
+def dense_factor(cosine: np.ndarray, config: ScoringConfig) -> np.ndarray:
+    """Rescale cosine similarities to [0, 1]."""
+    span = config.dense_hi - config.dense_lo
+    return np.clip((cosine - config.dense_lo) / span, 0.0, 1.0).astype(np.float32)
+
+
+def occupation_factor(worker_codes: np.ndarray, job_codes: np.ndarray) -> np.ndarray:
+    """Match of wished codes (E, K) with -1 padding against job codes (E,), as numbers like 4070501."""
+    jc = job_codes[:, None]
+    valid = (worker_codes >= 0) & (jc >= 0)
+    exact = np.any(valid & (worker_codes == jc), axis=1)
+    minor = np.any(valid & (worker_codes // 100 == jc // 100), axis=1)
+    middle = np.any(valid & (worker_codes // 10000 == jc // 10000), axis=1)
+    return np.where(exact, 1.0, np.where(minor, 0.6, np.where(middle, 0.3, 0.0))).astype(np.float32)
+
+
+def wage_factor(
+    min_wage: np.ndarray, wage_min: np.ndarray, wage_max: np.ndarray, partial: float = 0.5
+) -> np.ndarray:
+    """Wage fit per edge; arrays are float with NaN for unknown."""
+    lo = np.where(np.isnan(wage_min), wage_max, wage_min)
+    hi = np.where(np.isnan(wage_max), wage_min, wage_max)
+    unknown = np.isnan(min_wage) | np.isnan(lo)
+    full = lo >= min_wage
+    part = hi >= min_wage
+    # Partial credit scales with how much of the wage band reaches the minimum.
+    with np.errstate(invalid="ignore", divide="ignore"):
+        frac = np.where(hi > lo, (hi - min_wage) / (hi - lo), 1.0)
+    part_val = partial * np.clip(frac, 0.0, 1.0)
+    out = np.where(full, 1.0, np.where(part, part_val, 0.0))
+    return np.where(unknown, 0.5, out).astype(np.float32)
+
+
+def age_gender_ok(
+    age: np.ndarray, gender_male: np.ndarray, age_min: np.ndarray, age_max: np.ndarray, job_gender: np.ndarray
+) -> np.ndarray:
+    """Hard rules on edges: age in [age_min, age_max] (-1: no limit); gender 0 any, 1 male, 2 female."""
+    ok = (age_min < 0) | (age >= age_min)
+    ok &= (age_max < 0) | (age <= age_max)
+    ok &= (job_gender == 0) | ((job_gender == 1) & gender_male) | ((job_gender == 2) & ~gender_male)
+    return ok
