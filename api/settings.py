@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -20,6 +21,9 @@ class Settings(BaseSettings):
     """Embedding cache folder; default: the user cache directory."""
     db_url: str | None = None
     """Store URL (SQLAlchemy); default: ``sqlite:///<data folder>/laborbridge.db``."""
+    secret_key: SecretStr | None = None
+    """Key for the keyed hashes of ID numbers and phones in the store (16+ characters); default: a
+    ``laborbridge.key`` file created with 0600 permissions beside the SQLite database."""
     k: int = 50
     """Candidate jobs per worker offered to the solver."""
 

@@ -7,13 +7,16 @@ array here, so candidate edges can be checked and scored without a Python loop o
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from matcher.dataset import Dataset
-from matcher.geo import accepted_locations, is_tianjin
-from matcher.records import Gender, JobGender, Mobility
+from matcher.errors import InputError
+from matcher.geo import PairingMap, accepted_locations, is_tianjin
+from matcher.records import Gender, JobGender, Mobility, Worker
+
+_MOBILITY = {Mobility.local: 0, Mobility.paired: 1, Mobility.anywhere: 2}
 
 
 def code_number(code: str) -> int:
@@ -63,6 +66,7 @@ class MatchContext:
     enterprise_dorm_beds: np.ndarray  # int64 (N,), -1 unknown
     # locations
     paired: np.ndarray  # bool (L, L): paired[county_loc, district_loc]
+    pairing: PairingMap | None = None  # the pairings in force at ``year`` (for new workers)
 
     @property
     def n_workers(self) -> int:
@@ -86,43 +90,19 @@ class MatchContext:
         loc = {c: i for i, c in enumerate(location_codes)}
         n_loc = len(location_codes)
 
-        workers = ds.workers
-        allowed = np.zeros((len(workers), n_loc), dtype=bool)
-        cache: dict[tuple[str, Mobility], list[int]] = {}
-        for i, w in enumerate(workers):
-            key = (w.home_county_code, w.mobility)
-            if key not in cache:
-                cache[key] = sorted(loc[c] for c in accepted_locations(w, pmap) if c in loc)
-            allowed[i, cache[key]] = True
-
         paired = np.zeros((n_loc, n_loc), dtype=bool)
         for county, districts in pmap.districts_of_county.items():
             for d in districts:
                 if county in loc and d in loc:
                     paired[loc[county], loc[d]] = True
-
-        groups: dict[str, int] = {}
-        group_idx = np.array(
-            [groups.setdefault(w.group_id, len(groups)) if w.group_id else -1 for w in workers],
-            dtype=np.int32,
-        )
+        wcols = worker_columns(ds.workers, loc, pmap, year)
         ent_idx = {e.enterprise_id: i for i, e in enumerate(ds.enterprises)}
         jobs = ds.jobs
-        mob = {Mobility.local: 0, Mobility.paired: 1, Mobility.anywhere: 2}
         jg = {JobGender.any: 0, JobGender.male: 1, JobGender.female: 2}
         return cls(
             year=year,
             location_codes=location_codes,
-            worker_age=np.array([year - w.birth_year for w in workers], dtype=np.int32),
-            worker_male=np.array([w.gender is Gender.male for w in workers], dtype=bool),
-            worker_min_wage=_f([w.min_wage for w in workers]),
-            worker_county=np.array([loc[w.home_county_code] for w in workers], dtype=np.int32),
-            worker_mobility=np.array([mob[w.mobility] for w in workers], dtype=np.int8),
-            worker_unemployed=np.array(
-                [w.employment_status.value == "unemployed" for w in workers], dtype=bool
-            ),
-            worker_allowed=allowed,
-            worker_group=group_idx,
+            **wcols,
             job_location=np.array([loc[ds.job_location(j)] for j in jobs], dtype=np.int32),
             job_enterprise=np.array([ent_idx[j.enterprise_id] for j in jobs], dtype=np.int32),
             job_openings=np.array([j.openings for j in jobs], dtype=np.int64),
@@ -142,7 +122,18 @@ class MatchContext:
                 [-1 if e.dorm_beds is None else e.dorm_beds for e in ds.enterprises], dtype=np.int64
             ),
             paired=paired,
+            pairing=pmap,
         )
+
+    def with_workers(self, workers: list[Worker]) -> MatchContext:
+        """The same jobs and places with ``workers`` instead (e.g. a new profile); arrays are shared.
+
+        Each worker's home county must be one of this context's locations (a paired county, or a
+        place with jobs or workers), else :class:`~matcher.errors.InputError`.
+        """
+        loc = {c: i for i, c in enumerate(self.location_codes)}
+        pmap = self.pairing or PairingMap()
+        return replace(self, **worker_columns(workers, loc, pmap, self.year))
 
     def hard_rules(self, ew: np.ndarray, ej: np.ndarray) -> np.ndarray:
         """Bool (E,): the edges that pass location, age and gender rules."""
@@ -161,3 +152,37 @@ class MatchContext:
     def away_from_home(self, ew: np.ndarray, ej: np.ndarray) -> np.ndarray:
         """Bool (E,): the job is outside the worker's home county (needs accommodation)."""
         return self.job_location[ej] != self.worker_county[ew]
+
+
+def worker_columns(
+    workers: list[Worker], loc: dict[str, int], pmap: PairingMap, year: int
+) -> dict[str, np.ndarray]:
+    """The per-worker arrays of a :class:`MatchContext` (fields ``worker_*``)."""
+    allowed = np.zeros((len(workers), len(loc)), dtype=bool)
+    cache: dict[tuple[str, Mobility], list[int]] = {}
+    for i, w in enumerate(workers):
+        if w.home_county_code not in loc:
+            raise InputError(
+                f"home county {w.home_county_code} of worker {w.worker_id} is not a known place "
+                "(no pairing, job or worker there)",
+                field="home_county_code",
+                value=w.home_county_code,
+            )
+        key = (w.home_county_code, w.mobility)
+        if key not in cache:
+            cache[key] = sorted(loc[c] for c in accepted_locations(w, pmap) if c in loc)
+        allowed[i, cache[key]] = True
+    groups: dict[str, int] = {}
+    return dict(
+        worker_age=np.array([year - w.birth_year for w in workers], dtype=np.int32),
+        worker_male=np.array([w.gender is Gender.male for w in workers], dtype=bool),
+        worker_min_wage=_f([w.min_wage for w in workers]),
+        worker_county=np.array([loc[w.home_county_code] for w in workers], dtype=np.int32),
+        worker_mobility=np.array([_MOBILITY[w.mobility] for w in workers], dtype=np.int8),
+        worker_unemployed=np.array([w.employment_status.value == "unemployed" for w in workers], dtype=bool),
+        worker_allowed=allowed,
+        worker_group=np.array(
+            [groups.setdefault(w.group_id, len(groups)) if w.group_id else -1 for w in workers],
+            dtype=np.int32,
+        ),
+    )

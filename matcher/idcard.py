@@ -30,11 +30,14 @@ _ID_SHAPE = re.compile(r"^\d{17}[\dXx]$")
 _PHONE = re.compile(r"^1[3-9]\d{9}$")
 
 
+_WEIGHTS_T = tuple(int(w) for w in ID_WEIGHTS)  # plain ints: this runs once per imported row
+
+
 def id_check_digit(first17: str) -> str:
     """The check character (``0``-``9`` or ``X``) for the first 17 digits of an ID number."""
     if len(first17) != 17 or not first17.isascii() or not first17.isdigit():
         raise ValueError("an ID number body is exactly 17 ASCII digits")
-    total = sum(int(c) * int(w) for c, w in zip(first17, ID_WEIGHTS, strict=True))
+    total = sum(int(c) * w for c, w in zip(first17, _WEIGHTS_T, strict=True))
     return _CHECK_CHARS[total % 11]
 
 

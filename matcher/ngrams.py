@@ -45,7 +45,30 @@ class NgramSets:
         n = len(vocab)
         self.left_.resize((self.left_.shape[0], n))
         self.right_.resize((self.right_.shape[0], n))
+        self.vocabulary_ = vocab
+        self.left_size_ = np.asarray(self.left_.sum(axis=1)).ravel()
+        self.right_size_ = np.asarray(self.right_.sum(axis=1)).ravel()
         return self
+
+    def with_left(self, texts: Sequence[str]) -> NgramSets:
+        """A copy whose left side is ``texts`` (e.g. a new profile), over the fitted vocabulary.
+
+        N-grams outside the vocabulary cannot be shared with any right text, but they still count
+        in the left set's size, so an overlap is the same as if ``texts`` had been fitted.
+        """
+        out = NgramSets(self.n_min, self.n_max)
+        out.vocabulary_ = self.vocabulary_
+        out.right_, out.right_size_ = self.right_, self.right_size_
+        indptr, indices, sizes = [0], [], []
+        for t in texts:
+            grams = self._grams(t)
+            sizes.append(len(grams))
+            indices.extend(sorted(self.vocabulary_[g] for g in grams if g in self.vocabulary_))
+            indptr.append(len(indices))
+        data = np.ones(len(indices), dtype=np.float32)
+        out.left_ = sp.csr_matrix((data, indices, indptr), shape=(len(texts), self.right_.shape[1]))
+        out.left_size_ = np.asarray(sizes, dtype=np.float32)
+        return out
 
     def _matrix(self, texts: Sequence[str], vocab: dict[str, int]) -> sp.csr_matrix:
         indptr = [0]
@@ -61,8 +84,7 @@ class NgramSets:
         """Shared n-grams of pairs (li[e], ri[e]), divided by the smaller set (``min``), the
         right set (``right``) or the left set (``left``); in [0, 1]."""
         out = np.zeros(li.shape[0], dtype=np.float32)
-        lsize = np.asarray(self.left_.sum(axis=1)).ravel()
-        rsize = np.asarray(self.right_.sum(axis=1)).ravel()
+        lsize, rsize = self.left_size_, self.right_size_
         for s in range(0, li.shape[0], _CHUNK):
             lc, rc = li[s : s + _CHUNK], ri[s : s + _CHUNK]
             shared = np.asarray(self.left_[lc].multiply(self.right_[rc]).sum(axis=1)).ravel()

@@ -44,6 +44,8 @@ class PlaceOptions:
     mode: str = "score"
     index_kind: str = "auto"
     scoring: ScoringConfig = field(default_factory=ScoringConfig)
+    csco_path: str | None = None
+    """CSCO table for the occupation factor; ``None`` looks in the usual places (matcher.occupations)."""
 
 
 @dataclass
@@ -57,6 +59,7 @@ class PlacementRun:
     result: Any  # optimizer.PlacementResult
     model_id: str
     seconds: dict[str, float]
+    occupation_table: str | None = None
 
     @property
     def n_placed(self) -> int:
@@ -112,9 +115,23 @@ def run_placement(
         wv = encoder.encode(w_texts, kind="query")
         jv = encoder.encode(j_texts, kind="query")
         model_id = encoder.model_id
+    with timer.stage("occupations"):
+        codes, table = classify_wishes(ds, encoder, options)
+        scoring = options.scoring
+        if codes is None:  # no CSCO table here: the factor cannot be computed, so it gets no weight
+            scoring = scoring.model_copy(
+                update={"weights": scoring.weights.model_copy(update={"occupation": 0.0})}
+            )
     with timer.stage("retrieve_score"):
         edges = retrieve_candidates(
-            ctx, wv, jv, k=options.k, config=options.scoring, texts=sides, index_kind=options.index_kind
+            ctx,
+            wv,
+            jv,
+            k=options.k,
+            config=scoring,
+            texts=sides,
+            worker_codes=codes,
+            index_kind=options.index_kind,
         )
         edges = Edges(
             edges.worker, edges.job, edges.cosine, edges.factors, np.round(edges.score, SCORE_DECIMALS)
@@ -131,7 +148,20 @@ def run_placement(
             enterprise_capacity=ctx.enterprise_capacity,
         )
         result = solve(problem, SolveOptions(mode=options.mode))
-    return PlacementRun(ds, options, ctx, edges, result, model_id, timer.seconds)
+    return PlacementRun(ds, options, ctx, edges, result, model_id, timer.seconds, table)
+
+
+def classify_wishes(ds: Dataset, encoder: Any, options: PlaceOptions) -> tuple[np.ndarray | None, str | None]:
+    """Workers' wished CSCO codes, or ``(None, None)`` when no CSCO table is available."""
+    from embeddings.occupations import OccupationClassifier
+    from matcher.occupations import find_csco_table, worker_codes
+
+    table = find_csco_table(options.csco_path)
+    if table is None:
+        return None, None
+    cache = getattr(getattr(encoder, "cache", None), "cache_dir", None)
+    classifier = OccupationClassifier.from_csv(table, encoder, cache_dir=cache)
+    return worker_codes(ds.workers, classifier), str(table)
 
 
 def _package_versions() -> dict[str, str]:
@@ -156,12 +186,14 @@ def run_summary(run: PlacementRun) -> dict[str, Any]:
         "n_jobs": run.context.n_jobs,
         "n_openings": int(run.context.job_openings.sum()),
         "n_placed": run.n_placed,
+        "unplaced_reasons": {k: v for k, v in r.reason_counts().items() if k != "placed"},
         "n_candidates": len(run.edges),
         "n_rejected_rows": len(run.dataset.rejected),
         "k": run.options.k,
         "year": run.options.year,
         "mode": run.options.mode,
         "model": run.model_id,
+        "occupation_table": run.occupation_table,
         "solver": r.solver,
         "seconds": run.seconds,
         "input_sha256": run.dataset.input_sha256,
@@ -186,12 +218,13 @@ def write_run(run: PlacementRun, out_dir: str | Path) -> dict[str, Any]:
             job = ds.jobs[int(assignment[w])]
             score = edge_of[(int(w), int(assignment[w]))]
             wr.writerow([ds.workers[w].worker_id, job.job_id, job.enterprise_id, f"{score:.6f}"])
-    reasons = getattr(res, "unplaced_reason_names", None)
+    from optimizer import REASONS
+
     with (out / "unplaced.csv").open("w", newline="", encoding="utf-8") as fh:
         wr = csv.writer(fh, lineterminator="\n")
         wr.writerow(["worker_id", "reason"])
         for w in np.flatnonzero(assignment < 0):
-            wr.writerow([ds.workers[w].worker_id, reasons[w] if reasons is not None else "unplaced"])
+            wr.writerow([ds.workers[w].worker_id, REASONS[int(res.unplaced_reason[w])]])
     with (out / "candidates.csv").open("w", newline="", encoding="utf-8") as fh:
         wr = csv.writer(fh, lineterminator="\n")
         wr.writerow(["worker_id", "job_id", "score"])

@@ -20,15 +20,31 @@ Factors
                      worker's skills and experience
 
 Hard rules (a pair failing one is never a candidate): location (the worker's accepted
-locations), age limits at the reference year, gender requirement.
+locations), age limits at the reference year, gender requirement; and, for recommendations, no
+openings left on the job, or the worker already placed (:mod:`matcher.recommend`).
+
+The configuration is one :class:`ScoringConfig`; :meth:`ScoringConfig.from_file` reads it from JSON
+or TOML (any subset of the fields; the rest keep their defaults), e.g.::
+
+    [weights]
+    dense = 0.3
+    occupation = 0.25
+
+    congestion_lambda = 0.1
 """
 
 from __future__ import annotations
 
+import json
+import os
+import tomllib
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from matcher.errors import ConfigError
 
 FACTORS: tuple[str, ...] = (
     "dense",
@@ -77,12 +93,48 @@ class ScoringConfig(BaseModel):
     dense_lo: float = 0.70
     dense_hi: float = 0.95
     wage_partial: float = 0.5
+    congestion_lambda: float = Field(0.0, ge=0)
+    """Recommendations rank by ``score - congestion_lambda * max(0, ln(applicants / openings))``
+    (see :mod:`matcher.congestion`); 0 ranks by score alone."""
+    congestion_k: int = Field(10, ge=1, le=1000)
+    """Expected applicants of a job: the known workers with it in their un-penalised top ``congestion_k``."""
+    good_match: float = Field(0.55, ge=0, le=1)
+    """A worker whose best score is below this gets skill-gap suggestions (:mod:`matcher.skillgap`)."""
 
     @model_validator(mode="after")
     def _range(self) -> ScoringConfig:
         if not self.dense_hi > self.dense_lo:
             raise ValueError("dense_hi must be greater than dense_lo")
         return self
+
+    @classmethod
+    def from_file(cls, path: str | os.PathLike[str]) -> ScoringConfig:
+        """Read a configuration from a ``.json`` or ``.toml`` file (a ``[scoring]`` table, or top level).
+
+        Unknown fields and bad values raise :class:`~matcher.errors.ConfigError` naming the file.
+        """
+        path = Path(path)
+        try:
+            raw = path.read_bytes()
+        except OSError as exc:
+            raise ConfigError(f"{path}: cannot read scoring configuration ({exc.strerror})") from exc
+        try:
+            if path.suffix.lower() == ".toml":
+                data = tomllib.loads(raw.decode("utf-8"))
+            else:
+                data = json.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:
+            raise ConfigError(f"{path}: not valid {path.suffix.lstrip('.') or 'JSON'}: {exc}") from exc
+        if isinstance(data, dict) and isinstance(data.get("scoring"), dict):
+            data = data["scoring"]
+        if not isinstance(data, dict):
+            raise ConfigError(f"{path}: the scoring configuration must be an object/table")
+        try:
+            return cls.model_validate(data)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"]) or "(top level)"
+            raise ConfigError(f"{path}: field {where}: {first['msg']}") from exc
 
 
 @dataclass(frozen=True)

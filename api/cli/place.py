@@ -15,15 +15,16 @@ from api.cli._app import app
 
 @app.command("place")
 def place(
-    data_dir: Annotated[
-        Path, typer.Argument(help="Folder with workers.csv, enterprises.csv, jobs.csv [, pairings.csv].")
-    ],
     out: Annotated[
         Path,
         typer.Option(
             "--out", help="Folder to write assignments.csv, unplaced.csv, candidates.csv, run.json."
         ),
     ],
+    data_dir: Annotated[
+        Path | None,
+        typer.Argument(help="Folder with workers, enterprises, jobs [, pairings] (CSV/XLSX/JSON). Or --db."),
+    ] = None,
     k: Annotated[
         int, typer.Option("--k", min=1, max=2000, help="Candidate jobs per worker offered to the solver.")
     ] = 50,
@@ -37,6 +38,9 @@ def place(
         str, typer.Option("--mode", help="score: maximise total score; count: most placements first.")
     ] = "score",
     cache_dir: Annotated[str | None, typer.Option("--cache-dir", help="Embedding cache folder.")] = None,
+    db: Annotated[
+        str | None, typer.Option("--db", help="Read the records from this store (SQLAlchemy URL).")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print run.json to standard output.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
 ) -> None:
@@ -61,8 +65,16 @@ def place(
         if not quiet and not as_json:
             print(f"… {stage}", file=sys.stderr, flush=True)
 
+    if (data_dir is None) == (db is None):
+        raise ConfigError("give either DATA_DIR or --db URL (exactly one)")
     progress("load")
-    ds = load_folder(data_dir)
+    if db is not None:
+        from matcher.store import load_dataset
+
+        ds = load_dataset(db)
+    else:
+        assert data_dir is not None
+        ds = load_folder(data_dir)
     for err in ds.rejected[:20]:
         print(f"rejected: {err}", file=sys.stderr)
     if len(ds.rejected) > 20:

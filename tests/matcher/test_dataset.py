@@ -6,23 +6,29 @@ from matcher.dataset import load_folder
 from matcher.errors import SchemaError
 from matcher.records import COLUMNS
 
-WORKERS = ",".join(COLUMNS["workers"]) + """
-w1,张三,620503199001011234,13812345678,male,1990,620503,初中,电焊,做过焊工,焊工,paired,4000,unemployed,,
+WORKERS = (
+    ",".join(COLUMNS["workers"])
+    + """
+w1,张三,620503199001011231,13812345678,male,1990,620503,初中,电焊,做过焊工,焊工,paired,4000,unemployed,,
 w2,李四,,,female,1985,623024,高中,,,保洁,local,,unemployed,,
 w3,王五,,,unknown,1985,623024,高中,,,保洁,local,,unemployed,,
 
 w4,赵六,,,male,1985,62302,高中,,,保洁,local,,unemployed,,
 """
+)
 ENTERPRISES = """enterprise_id,name,kind,location_code,employment_base,capacity,dorm_beds
 e1,津门物业,company,120111,true,,20
 e2,迭部扶贫车间,poverty_workshop,623024,false,5,
 """
-JOBS = ",".join(COLUMNS["jobs"]) + """
+JOBS = (
+    ",".join(COLUMNS["jobs"])
+    + """
 j1,e1,保安员,小区门岗,4-07-05-01,3,4000,5000,,18,55,any,true
 j2,e2,手工编织,,,2,2000,2500,,,,female,false
 j3,e9,仓管,,,2,2000,2500,,,,any,false
 j4,e1,厨师,,,-1,2000,2500,,,,any,false
 """
+)
 
 
 def _write(tmp_path: Path, workers=WORKERS, enterprises=ENTERPRISES, jobs=JOBS) -> Path:
@@ -62,8 +68,8 @@ def test_input_hash_changes_with_content(tmp_path):
 
 def test_rejected_personal_values_are_masked(tmp_path):
     bad = WORKERS.replace(
-        "w1,张三,620503199001011234,13812345678,male,1990,620503",
-        "w1,张三,620503199001011234,13812345678,male,1990,6205",
+        "w1,张三,620503199001011231,13812345678,male,1990,620503",
+        "w1,张三,620503199001011231,13812345678,male,1990,6205",
     )
     ds = load_folder(_write(tmp_path, workers=bad))
     assert "13812345678" not in repr([e.as_dict() for e in ds.rejected])

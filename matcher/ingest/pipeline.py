@@ -1,0 +1,131 @@
+"""Read and validate a set of input files: the front half of every import.
+
+:func:`ingest` takes files and folders, reads each table, validates each row, then checks the set
+(duplicates, enterprise references). It never raises for bad content: a file that cannot be read
+at all becomes one :class:`~matcher.errors.SchemaError` in ``rejected``, a bad row one
+:class:`~matcher.errors.RecordError`, and every valid row is kept.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from matcher.errors import InputError, SchemaError
+from matcher.ingest.admin_codes import AdminCodes, load_admin_codes
+from matcher.ingest.headers import kinds_from_name
+from matcher.ingest.readers import SUFFIXES, read_path
+from matcher.ingest.validate import Loaded, RowValidator, check_set
+from matcher.records import RECORD_TYPES
+
+WORKBOOK_SUFFIXES = (".xlsx", ".xlsm")
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """One table read: file (``path [sheet]`` for a workbook), record type, rows read, file hash."""
+
+    file: str
+    kind: str
+    rows: int
+    sha256: str
+    encoding: str | None = None
+    ignored_columns: tuple[str, ...] = ()
+
+
+@dataclass
+class IngestResult:
+    """Valid records by type (with their origin), rejections in file/row order, tables read."""
+
+    records: dict[str, list[Loaded]] = field(default_factory=lambda: {k: [] for k in RECORD_TYPES})
+    rejected: list[InputError] = field(default_factory=list)
+    sources: list[SourceFile] = field(default_factory=list)
+
+    def counts(self) -> dict[str, int]:
+        """Valid records per type."""
+        return {kind: len(items) for kind, items in self.records.items()}
+
+    def kinds_read(self) -> set[str]:
+        """Record types that had at least one table."""
+        return {s.kind for s in self.sources}
+
+
+def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
+    """Files to read: each file as given, and in each folder the files that look like inputs.
+
+    In a folder, a CSV or JSON file counts when its name points to a record type (so a
+    ``truth.csv`` or ``run.json`` beside the inputs is left alone); every workbook counts.
+    """
+    out: list[Path] = []
+    for p in map(Path, paths):
+        if not p.is_dir():
+            out.append(p)
+            continue
+        for f in sorted(p.iterdir()):
+            if f.name.startswith((".", "~$")) or not f.is_file() or f.suffix.lower() not in SUFFIXES:
+                continue
+            if f.suffix.lower() in WORKBOOK_SUFFIXES or kinds_from_name(f.stem):
+                out.append(f)
+    return out
+
+
+def file_sha256(path: Path) -> str:
+    """SHA-256 of a file's bytes, read in blocks."""
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def ingest(
+    paths: Sequence[str | Path],
+    *,
+    known_enterprises: Iterable[str] = (),
+    admin: AdminCodes | None = None,
+) -> IngestResult:
+    """Read, validate and cross-check ``paths`` (files or folders).
+
+    ``known_enterprises``: enterprise ids already stored, which jobs may refer to. ``admin``:
+    the table of known admin codes (default: :func:`load_admin_codes`).
+    """
+    admin = admin or load_admin_codes()
+    result = IngestResult()
+    validators = {kind: RowValidator(kind, admin) for kind in RECORD_TYPES}
+    rejected_enterprises: set[str] = set()
+    for path in expand_paths(paths):
+        if not path.is_file():
+            result.rejected.append(SchemaError("no such file", file=str(path)))
+            continue
+        digest = file_sha256(path)
+        try:
+            for table in read_path(path):
+                if table.error is not None:
+                    result.rejected.append(table.error)
+                    continue
+                validate = validators[table.kind]
+                n = 0
+                for raw in table.rows:
+                    n += 1
+                    record, errors = validate(raw, table.file)
+                    if record is not None:
+                        result.records[table.kind].append(Loaded(record, table.file, raw.row))
+                        continue
+                    result.rejected.extend(errors)
+                    if table.kind == "enterprises" and raw.cells.get("enterprise_id"):
+                        rejected_enterprises.add(raw.cells["enterprise_id"])
+                result.sources.append(
+                    SourceFile(table.file, table.kind, n, digest, table.encoding, table.ignored)
+                )
+        except SchemaError as exc:
+            # The rows already taken from this file stay valid; the rest of the file is lost.
+            result.rejected.append(exc)
+    kept, errors = check_set(
+        result.records, known_enterprises=known_enterprises, rejected_enterprises=rejected_enterprises
+    )
+    result.records = kept
+    result.rejected.extend(errors)
+    result.rejected.sort(key=lambda e: (e.file or "", e.row or 0, e.field or ""))
+    return result

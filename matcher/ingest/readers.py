@@ -1,0 +1,290 @@
+"""Readers: CSV, XLSX and JSON files as tables of raw rows keyed by canonical column.
+
+A reader finds the header row (the first of the top :data:`HEADER_SCAN` rows that holds the
+required columns of a record type, so a title line above the header is fine), maps Chinese or
+English headers to columns, trims every cell and skips blank rows. It does not validate: cell
+problems it can see (a formula, an ID number stored as a number) travel with the row.
+
+Row numbers are what a spreadsheet shows: the first line of the file is row 1. In JSON the row
+is the 1-based position of the object in its array.
+
+Each table's rows are a lazy iterator that reads the file as it goes: consume one table's rows
+before asking the reader for the next table.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from matcher.errors import SchemaError
+from matcher.ingest.encoding import decode_bytes, open_text
+from matcher.ingest.headers import (
+    KIND_ALIASES,
+    kind_from_headers,
+    kinds_from_name,
+    map_headers,
+    missing_columns,
+)
+from matcher.records import LIST_SEPARATOR
+
+HEADER_SCAN = 10
+SUFFIXES = (".csv", ".txt", ".xlsx", ".xlsm", ".json")
+NOTES_SHEETS = frozenset({"说明", "填写说明", "notes", "readme"})
+
+
+@dataclass
+class RawRow:
+    """One non-blank row: its number, its cells by column, and problems seen while reading."""
+
+    row: int
+    cells: dict[str, str]
+    problems: list[tuple[str, str, str]] = field(default_factory=list)  # (column, value, reason)
+
+
+@dataclass
+class Table:
+    """One record type's rows from one file (or one sheet of a workbook)."""
+
+    file: str
+    kind: str
+    columns: tuple[str, ...]
+    rows: Iterable[RawRow]
+    ignored: tuple[str, ...] = ()
+    encoding: str | None = None
+    error: SchemaError | None = None  # a sheet that cannot be read, while the next ones can
+
+
+def _choose_header(
+    head: Sequence[tuple[int, list[str]]], name_kinds: list[str], where: str, what: str
+) -> tuple[int, str, dict[int, str], list[str]]:
+    """``(index in head, kind, position -> column, ignored headers)`` of the header row."""
+    rows = [(i, cells) for i, (_, cells) in enumerate(head) if any(c for c in cells)]
+    if not rows:
+        raise SchemaError(f"{what} is empty (no header row)", file=where)
+    for i, cells in rows:
+        kind = name_kinds[0] if len(name_kinds) == 1 else kind_from_headers(cells)
+        if kind is None or (name_kinds and kind not in name_kinds):
+            continue
+        mapping, ignored, clashes = map_headers(kind, cells)
+        if not missing_columns(kind, mapping.values()):
+            if clashes:
+                raise SchemaError("; ".join(clashes), file=where, row=head[i][0])
+            return i, kind, mapping, ignored
+    i, cells = rows[0]
+    if len(name_kinds) != 1:
+        names = ", ".join(f"{k}/{a[0]}" for k, a in KIND_ALIASES.items())
+        raise SchemaError(
+            f"cannot tell the record type: name the {what} after one of {names}, or use their headers",
+            file=where,
+            row=head[i][0],
+        )
+    kind = name_kinds[0]
+    mapping, _, _ = map_headers(kind, cells)
+    missing = missing_columns(kind, mapping.values())
+    raise SchemaError(f"missing required column(s): {', '.join(missing)}", file=where, row=head[i][0])
+
+
+def _rows(
+    numbered: Iterable[tuple[int, list[Any]]], mapping: dict[int, str], convert: Any, header: list[str]
+) -> Iterator[RawRow]:
+    # Cells past the header's last non-blank cell usually mean an unquoted comma shifted the row.
+    width = max(i for i, h in enumerate(header) if h) + 1
+    for row_no, cells in numbered:
+        raw = RawRow(row_no, {})
+        for pos, col in mapping.items():
+            raw.cells[col] = convert(raw, col, cells[pos]) if pos < len(cells) else ""
+        extra = [c for c in cells[width:] if _text(getattr(c, "value", c))]
+        if not any(raw.cells.values()) and not extra and not raw.problems:
+            continue  # blank line
+        if extra:
+            raw.problems.append(("", "", f"{len(extra)} cell(s) beyond the last header column"))
+        yield raw
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else str(value).strip()
+
+
+def _csv_cell(raw: RawRow, col: str, value: str) -> str:
+    return value.strip()
+
+
+def read_csv(path: Path) -> Iterator[Table]:
+    """The one table of a CSV (comma- or tab-separated) file."""
+    with open_text(path) as (fh, encoding):
+        first = fh.readline()
+        delimiter = "\t" if first.count("\t") > first.count(",") else ","
+        fh.seek(0)
+        reader = csv.reader(fh, delimiter=delimiter)
+        numbered = enumerate(reader, start=1)
+        head = [(n, [c.strip() for c in cells]) for n, cells in _take(numbered, HEADER_SCAN)]
+        i, kind, mapping, ignored = _choose_header(head, kinds_from_name(path.stem), str(path), "file")
+        body = _chain(head[i + 1 :], numbered)
+        rows = _rows(body, mapping, _csv_cell, head[i][1])
+        yield Table(str(path), kind, tuple(mapping.values()), rows, tuple(ignored), encoding)
+
+
+def _take(it: Iterator[Any], n: int) -> list[Any]:
+    out = []
+    for item in it:
+        out.append(item)
+        if len(out) == n:
+            break
+    return out
+
+
+def _chain(first: Iterable[Any], rest: Iterator[Any]) -> Iterator[Any]:
+    yield from first
+    yield from rest
+
+
+def _xlsx_cell(raw: RawRow, col: str, cell: Any) -> str:
+    value = getattr(cell, "value", None)
+    if value is None:
+        return ""
+    if getattr(cell, "data_type", None) == "f" or (isinstance(value, str) and value.startswith("=")):
+        # openpyxl cannot compute formulas and a cached result may be stale: ask for values.
+        raw.problems.append((col, "", "cell holds a formula; paste it as values"))
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        if col == "id_number":
+            # Excel keeps 15 significant digits: an 18-digit number has already lost its tail.
+            raw.problems.append(
+                (col, "", "ID number stored as a number loses digits; format the column as text")
+            )
+            return ""
+        if isinstance(value, float) and value.is_integer():
+            return str(int(value))
+        return str(value)
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    return str(value).strip()
+
+
+def read_xlsx(path: Path) -> Iterator[Table]:
+    """One table per sheet of a workbook; a notes sheet and blank unnamed sheets are skipped."""
+    import zipfile
+
+    from openpyxl import load_workbook
+
+    try:
+        wb = load_workbook(path, read_only=True, data_only=False)
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+        raise SchemaError(f"not a readable XLSX workbook ({type(exc).__name__})", file=str(path)) from exc
+    try:
+        file_kinds = kinds_from_name(path.stem)
+        for ws in wb.worksheets:
+            if ws.title.strip().lower() in NOTES_SHEETS:
+                continue
+            where = f"{path} [{ws.title}]"
+            name_kinds = kinds_from_name(ws.title) or file_kinds
+            numbered = ((n, list(cells)) for n, cells in enumerate(ws.iter_rows(), start=1))
+            head_cells = _take(numbered, HEADER_SCAN)
+            head = [(n, [_text(getattr(c, "value", None)) for c in cells]) for n, cells in head_cells]
+            if not any(any(cells) for _, cells in head) and not kinds_from_name(ws.title):
+                continue  # an empty "Sheet2" left over by Excel
+            try:
+                i, kind, mapping, ignored = _choose_header(head, name_kinds, where, "sheet")
+            except SchemaError as exc:
+                yield Table(where, "", (), (), error=exc)
+                continue
+            body = _chain(head_cells[i + 1 :], numbered)
+            yield Table(
+                where,
+                kind,
+                tuple(mapping.values()),
+                _rows(body, mapping, _xlsx_cell, head[i][1]),
+                tuple(ignored),
+            )
+    finally:
+        wb.close()
+
+
+def _json_cell(raw: RawRow, col: str, value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, list):
+        return LIST_SEPARATOR.join(_text(v) for v in value)
+    if isinstance(value, dict):
+        raw.problems.append((col, "", "an object is not a valid value here"))
+        return ""
+    if col == "id_number" and isinstance(value, int | float):
+        raw.problems.append((col, "", "ID number must be a string, not a number"))
+        return ""
+    return _text(value)
+
+
+def _json_table(where: str, kind: str, items: list[Any]) -> Table:
+    keys: dict[str, None] = {}
+    for item in items:
+        if isinstance(item, dict):
+            keys.update(dict.fromkeys(item))
+    key_list = list(keys)
+    mapping, ignored, clashes = map_headers(kind, key_list)
+    if clashes:
+        raise SchemaError("; ".join(clashes), file=where)
+    missing = missing_columns(kind, mapping.values())
+    if missing and items:
+        raise SchemaError(f"missing required column(s): {', '.join(missing)}", file=where)
+    by_key = {key_list[pos]: col for pos, col in mapping.items()}
+
+    def rows() -> Iterator[RawRow]:
+        for n, item in enumerate(items, start=1):
+            if not isinstance(item, dict):
+                yield RawRow(n, {}, [("", "", "not a JSON object")])
+                continue
+            raw = RawRow(n, {})
+            raw.cells = {by_key[k]: _json_cell(raw, by_key[k], v) for k, v in item.items() if k in by_key}
+            if any(raw.cells.values()) or raw.problems:
+                yield raw
+
+    return Table(where, kind, tuple(mapping.values()), rows(), tuple(ignored))
+
+
+def read_json(path: Path) -> Iterator[Table]:
+    """A JSON array of objects (type from the file name or keys), or ``{"workers": [...], ...}``."""
+    try:
+        data = json.loads(decode_bytes(path.read_bytes(), file=str(path)))
+    except json.JSONDecodeError as exc:
+        raise SchemaError(f"not valid JSON: {exc.msg}", file=str(path), row=exc.lineno) from exc
+    if isinstance(data, dict):
+        for key, items in data.items():
+            kinds = kinds_from_name(str(key))
+            if len(kinds) != 1 or not isinstance(items, list):
+                raise SchemaError(f"key {key!r} is not a record type holding an array", file=str(path))
+            yield _json_table(f"{path} [{kinds[0]}]", kinds[0], items)
+        return
+    if not isinstance(data, list):
+        raise SchemaError("expected an array of objects or an object of arrays", file=str(path))
+    kinds = kinds_from_name(path.stem)
+    if len(kinds) != 1:
+        first = next((x for x in data if isinstance(x, dict)), {})
+        kind = kind_from_headers(list(first))
+        if kind is None:
+            raise SchemaError("cannot tell the record type from the file name or the keys", file=str(path))
+        kinds = [kind]
+    yield _json_table(str(path), kinds[0], data)
+
+
+def read_path(path: Path) -> Iterator[Table]:
+    """The tables of one input file, by its suffix."""
+    suffix = path.suffix.lower()
+    if suffix in (".csv", ".txt"):
+        return read_csv(path)
+    if suffix in (".xlsx", ".xlsm"):
+        return read_xlsx(path)
+    if suffix == ".json":
+        return read_json(path)
+    raise SchemaError(f"unsupported file type {suffix!r} (use .csv, .xlsx or .json)", file=str(path))

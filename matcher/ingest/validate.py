@@ -1,0 +1,230 @@
+"""Validation: one raw row into a typed record, then the checks across rows and files.
+
+Row checks: required fields, types and ranges (the pydantic records), Chinese enumeration values,
+18-digit ID numbers (GB 11643 check digit) whose birth year and gender agree with the record,
+mainland mobile numbers, and admin codes that exist. Set checks: duplicate keys and duplicate ID
+numbers (every row involved is rejected, since which one is right cannot be told), and jobs whose
+enterprise is neither in the files nor in the store.
+
+Every error is a :class:`~matcher.errors.RecordError` with file, row, field, reason, and the
+value masked when it is personal.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+
+from pydantic import BaseModel, ValidationError
+
+from matcher.errors import RecordError
+from matcher.idcard import validate_id_number, validate_phone
+from matcher.ingest.admin_codes import AdminCodes
+from matcher.ingest.headers import VALUE_ALIASES, canonical_value, dropdown_values
+from matcher.ingest.readers import RawRow
+from matcher.pii import is_masked, mask, normalize_id_number, normalize_phone
+from matcher.records import PERSONAL_FIELDS, RECORD_TYPES
+
+# Blank cells that carry meaning and must reach the validator (they become None).
+KEEP_BLANK = frozenset({"min_wage", "capacity", "dorm_beds", "wage_min", "wage_max", "age_min", "age_max"})
+CODE_FIELDS: dict[str, tuple[str, ...]] = {
+    "workers": ("home_county_code",),
+    "enterprises": ("location_code",),
+    "jobs": ("location_code",),
+    "pairings": ("district_code", "county_code"),
+}
+KEYS: dict[str, Callable[[BaseModel], str]] = {
+    "workers": lambda r: r.worker_id,  # type: ignore[attr-defined]
+    "enterprises": lambda r: r.enterprise_id,  # type: ignore[attr-defined]
+    "jobs": lambda r: r.job_id,  # type: ignore[attr-defined]
+    "pairings": lambda r: f"{r.district_code}-{r.county_code}",  # type: ignore[attr-defined]
+}
+KEY_FIELDS = {
+    "workers": "worker_id",
+    "enterprises": "enterprise_id",
+    "jobs": "job_id",
+    "pairings": "county_code",
+}
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """A valid record and where it came from."""
+
+    record: BaseModel
+    file: str
+    row: int
+
+
+def shown(field: str | None, value: object) -> str:
+    """A value as it may appear in a report: masked when the field is personal."""
+    text = "" if value is None else str(value)
+    return mask(field, text) if field in PERSONAL_FIELDS else text
+
+
+def _err(reason: str, file: str, row: int, field: str | None, value: object = "") -> RecordError:
+    return RecordError(reason, file=file, row=row, field=field or None, value=shown(field, value))
+
+
+def _personal(cells: dict[str, str], file: str, row: int) -> list[RecordError]:
+    """Check and normalise the ID number and phone in place; masked values pass as they are."""
+    errors = []
+    idn = cells.get("id_number", "")
+    if idn and not is_masked("id_number", idn):
+        ok, reason = validate_id_number(idn)
+        if ok:
+            cells["id_number"] = normalize_id_number(idn)
+        else:
+            if "E+" in idn.upper() or "." in idn:
+                reason += "; it looks like Excel turned it into a number: format the column as text"
+            errors.append(_err(f"invalid ID number: {reason}", file, row, "id_number", idn))
+    phone = cells.get("phone", "")
+    if phone and not is_masked("phone", phone):
+        ok, reason = validate_phone(phone)
+        if ok:
+            cells["phone"] = normalize_phone(phone)
+        else:
+            errors.append(_err(f"invalid mobile number: {reason}", file, row, "phone", phone))
+    return errors
+
+
+def _pydantic_errors(kind: str, exc: ValidationError, cells: dict[str, str], file: str, row: int):
+    for e in exc.errors():
+        loc = e.get("loc") or ()
+        fld = str(loc[0]) if loc else None
+        msg = str(e.get("msg", "invalid")).removeprefix("Value error, ")
+        zh = dropdown_values(kind, fld or "")
+        if zh and e.get("type") == "enum":
+            msg += f" (or {' / '.join(zh)})"
+        elif e.get("type") == "string_pattern_mismatch" and fld in CODE_FIELDS[kind]:
+            msg = "must be a 6-digit admin code"
+        elif e.get("type") == "string_pattern_mismatch" and fld == "occupation_code":
+            msg = "must be a CSCO 2022 occupation code like 4-07-05-01"
+        yield _err(msg, file, row, fld, cells.get(fld or "", ""))
+
+
+def _consistency(record: BaseModel, file: str, row: int) -> list[RecordError]:
+    """Birth year and gender written in the ID number against the record's own."""
+    idn = getattr(record, "id_number", "")
+    if not idn or is_masked("id_number", idn):
+        return []
+    errors = []
+    year, gender = int(idn[6:10]), "male" if int(idn[16]) % 2 else "female"
+    birth_year, own_gender = record.birth_year, record.gender.value  # type: ignore[attr-defined]
+    if year != birth_year:
+        reason = f"birth year {year} in the ID number does not match birth_year {birth_year}"
+        errors.append(_err(reason, file, row, "id_number", idn))
+    if gender != own_gender:
+        reason = f"the ID number is a {gender}'s, the gender column says {own_gender}"
+        errors.append(_err(reason, file, row, "id_number", idn))
+    return errors
+
+
+class RowValidator:
+    """Turns raw rows of one record type into records, or into the reasons they are rejected."""
+
+    def __init__(self, kind: str, admin: AdminCodes) -> None:
+        self.kind = kind
+        self.model = RECORD_TYPES[kind]
+        self.admin = admin
+        self._enums = [col for (k, col) in VALUE_ALIASES if k == kind]
+
+    def __call__(self, raw: RawRow, file: str) -> tuple[BaseModel | None, list[RecordError]]:
+        """``(record, [])`` for a valid row, else ``(None, errors)``."""
+        cells = raw.cells
+        errors = [_err(reason, file, raw.row, col, value) for col, value, reason in raw.problems]
+        if errors and not cells:
+            return None, errors  # nothing to validate (a JSON item that is not an object)
+        for col in self._enums:
+            if col in cells:
+                cells[col] = canonical_value(self.kind, col, cells[col])
+        if self.kind == "workers":
+            errors += _personal(cells, file, raw.row)
+        for col in CODE_FIELDS[self.kind]:
+            code = cells.get(col, "")
+            if len(code) == 6 and code.isdigit() and code not in self.admin:
+                errors.append(_err(self.admin.unknown_reason(code), file, raw.row, col, code))
+        values = {k: v for k, v in cells.items() if v != "" or k in KEEP_BLANK}
+        try:
+            record = self.model.model_validate(values)
+        except ValidationError as exc:
+            seen = {col for col, _, _ in raw.problems}  # a formula cell is not also "required"
+            errors += [
+                e for e in _pydantic_errors(self.kind, exc, cells, file, raw.row) if e.field not in seen
+            ]
+            return None, errors
+        if self.kind == "workers" and not any(e.field == "id_number" for e in errors):
+            errors += _consistency(record, file, raw.row)
+        return (None, errors) if errors else (record, [])
+
+
+def _duplicates(
+    items: list[Loaded], key: Callable[[Loaded], str | None], what: str, field: str
+) -> Iterator[tuple[int, RecordError]]:
+    """(index, error) for every item whose key another item shares."""
+    groups: dict[str, list[int]] = defaultdict(list)
+    for i, item in enumerate(items):
+        k = key(item)
+        if k:
+            groups[k].append(i)
+    for k, idx in groups.items():
+        if len(idx) < 2:
+            continue
+        for i in idx:
+            others = ", ".join(f"{items[j].file} row {items[j].row}" for j in idx if j != i)
+            item = items[i]
+            shown_key = "" if field in PERSONAL_FIELDS else f" {k!r}"
+            value = getattr(item.record, field, k)
+            yield (
+                i,
+                _err(f"duplicate {what}{shown_key} (also at {others})", item.file, item.row, field, value),
+            )
+
+
+def _unique_id_number(item: Loaded) -> str | None:
+    idn = getattr(item.record, "id_number", "")
+    return idn if idn and not is_masked("id_number", idn) else None
+
+
+def check_set(
+    loaded: dict[str, list[Loaded]],
+    *,
+    known_enterprises: Iterable[str] = (),
+    rejected_enterprises: Iterable[str] = (),
+) -> tuple[dict[str, list[Loaded]], list[RecordError]]:
+    """Drop duplicates and jobs of unknown enterprises: ``(kept, errors)``.
+
+    ``known_enterprises`` are ids already in the store; ``rejected_enterprises`` ids whose rows
+    failed validation, so their jobs' errors can say so.
+    """
+    errors: list[RecordError] = []
+    kept: dict[str, list[Loaded]] = {}
+    failed = set(rejected_enterprises)
+    for kind, items in loaded.items():
+        bad: dict[int, None] = {}
+        checks = [(lambda it, k=kind: KEYS[k](it.record), KEY_FIELDS[kind].replace("county_code", "pairing"))]
+        if kind == "workers":
+            checks.append((_unique_id_number, "ID number"))
+        for key, what in checks:
+            field = "id_number" if what == "ID number" else KEY_FIELDS[kind]
+            for i, err in _duplicates(items, key, what, field):
+                bad[i] = None
+                errors.append(err)
+        kept[kind] = [it for i, it in enumerate(items) if i not in bad]
+        if kind == "enterprises":
+            failed.update(KEYS[kind](items[i].record) for i in bad)
+    if "jobs" in kept:
+        have = {KEYS["enterprises"](it.record) for it in kept.get("enterprises", [])} | set(known_enterprises)
+        jobs = []
+        for it in kept["jobs"]:
+            ent = it.record.enterprise_id  # type: ignore[attr-defined]
+            if ent in have:
+                jobs.append(it)
+                continue
+            why = "its row was rejected" if ent in failed else "not in the enterprise files or the store"
+            errors.append(
+                _err(f"unknown enterprise_id {ent!r}: {why}", it.file, it.row, "enterprise_id", ent)
+            )
+        kept["jobs"] = jobs
+    return kept, errors

@@ -1,0 +1,92 @@
+"""Records to table rows and back.
+
+A stored row holds plain values: enums as their English value, lists ``;``-joined, and for a
+worker the ID number and phone as ``(keyed hash, masked form)``. A record read back therefore
+carries the masked forms in ``id_number`` and ``phone``: enough for placement, which never
+looks at them, and for exports, which must mask them anyway.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from enum import Enum
+from typing import Any
+
+from pydantic import BaseModel
+
+from matcher.pii import is_masked, mask, protect
+from matcher.records import LIST_SEPARATOR, RECORD_TYPES
+from matcher.store.models import BOOKKEEPING, RECORD_TABLES
+
+PERSONAL_PAIRS = {
+    "id_number": ("id_number_hash", "id_number_masked"),
+    "phone": ("phone_hash", "phone_masked"),
+}
+
+
+def record_key(kind: str, values: Mapping[str, Any]) -> str:
+    """The record's key as one string (``district-county`` for a pairing)."""
+    return "-".join(str(values[c]) for c in RECORD_TABLES[kind][1])
+
+
+def content_hash(values: Mapping[str, Any]) -> str:
+    """SHA-256 of a row's stored values (bookkeeping columns excluded), order-independent."""
+    data = {k: v for k, v in values.items() if k not in BOOKKEEPING}
+    return hashlib.sha256(json.dumps(data, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
+def to_db(kind: str, record: BaseModel, key: bytes) -> dict[str, Any]:
+    """The stored values of ``record`` (no bookkeeping columns); personal numbers hashed and masked."""
+    out: dict[str, Any] = {}
+    for name, value in record.model_dump().items():
+        if isinstance(value, Enum):
+            value = value.value
+        elif isinstance(value, tuple | list):
+            value = LIST_SEPARATOR.join(value)
+        if kind == "workers" and name in PERSONAL_PAIRS:
+            hashed, masked = protect(key, name, value)
+            h_col, m_col = PERSONAL_PAIRS[name]
+            out[h_col], out[m_col] = hashed, masked
+            continue
+        out[name] = value
+    return out
+
+
+def keep_masked(new: dict[str, Any], old: Mapping[str, Any]) -> None:
+    """Where ``new`` has only a masked value that matches ``old``, keep ``old``'s (in place).
+
+    Importing an export must not replace a known number or name by its masked form.
+    """
+    for h_col, m_col in PERSONAL_PAIRS.values():
+        if h_col in new and new[h_col] is None and new[m_col] and new[m_col] == old.get(m_col):
+            new[h_col] = old.get(h_col)
+    name = new.get("name", "")
+    if name and is_masked("name", name) and mask("name", old.get("name") or "") == name:
+        new["name"] = old["name"]
+
+
+def from_db(kind: str, row: Mapping[str, Any]) -> BaseModel:
+    """The record of a stored row; a worker's ``id_number`` and ``phone`` are the masked forms."""
+    model = RECORD_TYPES[kind]
+    values = {k: v for k, v in row.items() if k in model.model_fields}
+    if kind == "workers":
+        values["id_number"] = row["id_number_masked"] or ""
+        values["phone"] = row["phone_masked"] or ""
+    return model.model_validate(values)
+
+
+def changed_fields(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, Any]:
+    """``{field: {"old": ..., "new": ...}}`` for an update; names masked, hashes only flagged."""
+    diff: dict[str, Any] = {}
+    for k, v in new.items():
+        if k in BOOKKEEPING or old.get(k) == v:
+            continue
+        if k.endswith("_hash"):
+            diff[k] = "changed"
+        elif k == "name":
+            diff[k] = {"old": mask("name", old.get(k) or ""), "new": mask("name", v or "")}
+        else:
+            diff[k] = {"old": old.get(k), "new": v}
+    return diff

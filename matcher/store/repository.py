@@ -1,0 +1,207 @@
+"""Importing into the store: one transaction per import, idempotent, with its history.
+
+For each valid record the store either creates it, updates it (its stored values differ), or
+leaves it alone (same ``content_sha256``). Nothing is written when nothing changed, so importing
+the same files twice leaves the store exactly as it was. Records missing from an import are kept:
+an import never deletes. Every creation and update is a ``record_changes`` row of the import's
+batch, with the file and row it came from.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, bindparam, insert, select, update
+
+from matcher.errors import RecordError
+from matcher.ingest.admin_codes import AdminCodes
+from matcher.ingest.pipeline import IngestResult, ingest
+from matcher.ingest.report import ImportReport
+from matcher.ingest.validate import Loaded
+from matcher.store.convert import changed_fields, content_hash, keep_masked, record_key, to_db
+from matcher.store.engine import check_key, open_engine
+from matcher.store.models import RECORD_TABLES as TABLES
+from matcher.store.models import EnterpriseRow, ImportBatch, RecordChange, WorkerRow
+
+ORDER = ("enterprises", "jobs", "workers", "pairings")  # parents before children (jobs → enterprises)
+CHUNK = 500  # ids per IN (...) query: far below every dialect's bound-parameter limit
+
+
+def _chunks(items: Sequence[Any], n: int = CHUNK) -> Iterator[Sequence[Any]]:
+    for i in range(0, len(items), n):
+        yield items[i : i + n]
+
+
+def existing_enterprise_ids(engine: Engine) -> set[str]:
+    """Enterprise ids already stored (a job may refer to them)."""
+    with engine.connect() as conn:
+        return set(conn.execute(select(EnterpriseRow.enterprise_id)).scalars())
+
+
+def _existing(conn: Connection, kind: str, keys: list[str]) -> dict[str, dict[str, Any]]:
+    table = TABLES[kind][0].__table__
+    pk = TABLES[kind][1]
+    if len(pk) > 1:  # pairings: a small table, read whole rather than a dialect-specific tuple IN
+        rows = conn.execute(select(table)).mappings()
+        return {record_key(kind, r): dict(r) for r in rows}
+    col = table.c[pk[0]]
+    out: dict[str, dict[str, Any]] = {}
+    for part in _chunks(keys):
+        out.update((r[pk[0]], dict(r)) for r in conn.execute(select(table).where(col.in_(part))).mappings())
+    return out
+
+
+def _id_holders(conn: Connection, hashes: list[str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for part in _chunks(hashes):
+        q = select(WorkerRow.id_number_hash, WorkerRow.worker_id).where(WorkerRow.id_number_hash.in_(part))
+        out.update((h, w) for h, w in conn.execute(q))
+    return out
+
+
+def _plan(
+    conn: Connection, kind: str, items: list[Loaded], key: bytes, report: ImportReport
+) -> tuple[list[tuple[Loaded, dict]], list[tuple[Loaded, dict, dict]]]:
+    """Split ``items`` into (new, changed) with their stored values; count the unchanged."""
+    rows = [(it, to_db(kind, it.record, key)) for it in items]
+    old = _existing(conn, kind, [record_key(kind, v) for _, v in rows])
+    if kind == "workers":
+        rows = _drop_taken_id_numbers(conn, rows, old, report)
+    new, changed = [], []
+    for it, values in rows:
+        prev = old.get(record_key(kind, values))
+        if prev is not None:
+            keep_masked(values, prev)
+        values["content_sha256"] = content_hash(values)
+        if prev is None:
+            new.append((it, values))
+        elif prev["content_sha256"] != values["content_sha256"]:
+            changed.append((it, values, prev))
+        else:
+            report.unchanged[kind] += 1
+        report.imported[kind] += 1
+    return new, changed
+
+
+def _drop_taken_id_numbers(
+    conn: Connection, rows: list[tuple[Loaded, dict]], old: dict[str, dict], report: ImportReport
+) -> list[tuple[Loaded, dict]]:
+    """Reject a worker whose ID number the store holds for another worker who keeps it."""
+    holders = _id_holders(conn, [v["id_number_hash"] for _, v in rows if v["id_number_hash"]])
+    incoming = {v["worker_id"]: v["id_number_hash"] for _, v in rows}
+    kept = []
+    for it, v in rows:
+        h, wid = v["id_number_hash"], v["worker_id"]
+        other = holders.get(h) if h else None
+        # The holder keeps the number unless this same import gives them another one.
+        if other is not None and other != wid and incoming.get(other, h) == h:
+            reason = f"duplicate ID number: the store holds it for worker {other!r}"
+            report.rejected.append(
+                RecordError(reason, file=it.file, row=it.row, field="id_number", value=v["id_number_masked"])
+            )
+            continue
+        kept.append((it, v))
+    return kept
+
+
+def _write(
+    conn: Connection,
+    kind: str,
+    batch: int,
+    new: list[tuple[Loaded, dict]],
+    changed: list[tuple[Loaded, dict, dict]],
+) -> None:
+    model, pk = TABLES[kind]
+    table = model.__table__
+    if new:
+        conn.execute(
+            insert(table), [{**v, "created_batch_id": batch, "updated_batch_id": batch} for _, v in new]
+        )
+    if changed:
+        where = [table.c[c] == bindparam(f"k_{c}") for c in pk]
+        stmt = update(table).where(*where)
+        params = [{**v, **{f"k_{c}": v[c] for c in pk}, "updated_batch_id": batch} for _, v, _ in changed]
+        conn.execute(stmt, params)
+    history = [("created", it, v, None) for it, v in new] + [
+        ("updated", it, v, changed_fields(p, v)) for it, v, p in changed
+    ]
+    if history:
+        conn.execute(
+            insert(RecordChange.__table__),
+            [
+                {
+                    "batch_id": batch,
+                    "kind": kind,
+                    "record_key": record_key(kind, v),
+                    "action": action,
+                    "file": it.file,
+                    "row": it.row,
+                    "changes": diff,
+                }
+                for action, it, v, diff in history
+            ],
+        )
+
+
+def import_ingested(
+    engine: Engine, result: IngestResult, *, key: bytes, strict: bool = False
+) -> ImportReport:
+    """Write the valid records of ``result`` in one transaction; returns the report.
+
+    ``strict``: any rejected row (in the files or against the store) aborts the import and
+    nothing is written.
+    """
+    report = ImportReport(rejected=list(result.rejected), files=list(result.sources))
+    if strict and report.rejected:
+        report.aborted = f"--strict: {len(report.rejected)} rejected row(s), nothing imported"
+        return report
+    started = dt.datetime.now(dt.UTC)
+    with engine.begin() as conn:
+        check_key(conn, key)
+        plans = {kind: _plan(conn, kind, result.records.get(kind, []), key, report) for kind in ORDER}
+        if strict and len(report.rejected) > len(result.rejected):
+            report.aborted = f"--strict: {len(report.rejected)} rejected row(s), nothing imported"
+            report.imported = dict.fromkeys(report.imported, 0)
+            return report
+        for kind, (new, changed) in plans.items():
+            report.created[kind], report.updated[kind] = len(new), len(changed)
+        if not any(new or changed for new, changed in plans.values()):
+            return report  # idempotent: the store already holds exactly this
+        check_key(conn, key, record=True)
+        counts = {"created": report.created, "updated": report.updated, "unchanged": report.unchanged}
+        files = [{"file": s.file, "kind": s.kind, "rows": s.rows, "sha256": s.sha256} for s in result.sources]
+        batch = conn.execute(
+            insert(ImportBatch.__table__).values(
+                started_at=started, files=files, counts=counts, n_rejected=len(report.rejected)
+            )
+        ).inserted_primary_key[0]
+        for kind, (new, changed) in plans.items():
+            _write(conn, kind, batch, new, changed)
+        conn.execute(
+            update(ImportBatch.__table__)
+            .where(ImportBatch.__table__.c.id == batch)
+            .values(finished_at=dt.datetime.now(dt.UTC))
+        )
+    report.batch_id, report.written = batch, True
+    report.rejected.sort(key=lambda e: (e.file or "", e.row or 0, e.field or ""))
+    return report
+
+
+def import_paths(
+    url: str,
+    paths: Iterable[str | Path],
+    *,
+    key: bytes,
+    strict: bool = False,
+    admin: AdminCodes | None = None,
+) -> ImportReport:
+    """Import CSV/XLSX/JSON files and folders into the store at ``url``: the ``import`` command."""
+    engine = open_engine(url)
+    try:
+        result = ingest(list(paths), known_enterprises=existing_enterprise_ids(engine), admin=admin)
+        return import_ingested(engine, result, key=key, strict=strict)
+    finally:
+        engine.dispose()

@@ -1,0 +1,299 @@
+"""Side rules that break the flow structure, solved as a MIP with HiGHS (``scipy.optimize.milp``).
+
+Dorm beds count only the edges that need a bed, a set that crosses the job-openings sets, so
+beds plus openings are not a network (two crossing families of capacity sets); district targets
+and county fairness count placements by (worker county × job district), which crosses too; groups
+are all-or-nothing. The solver therefore first solves the flow relaxation and only comes here when
+that relaxation breaks a rule (its optimum is then not feasible); see :func:`optimizer.solve`.
+
+Model (data → variables → constraints → objective, as in the OR-Tools samples):
+``x_e`` binary per edge; ``s_d >= 0`` shortfall per district target (the target is soft and
+reported when relaxed); ``P`` total placements (fairness); ``y_gk`` group ``g`` goes to enterprise
+``k``; ``z_g`` group ``g`` is placed. Lexicographic objectives are solved in stages, each stage
+fixing the previous optimum: shortfall → unemployed placed → workers placed → score.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy import sparse
+
+from optimizer.check import enterprise_key
+from optimizer.problem import PlacementProblem, SolveOptions
+
+_MIP_REL_GAP = 1e-7
+
+
+@dataclass
+class MipOutcome:
+    """Selected edges and the status of the last stage."""
+
+    edge_sel: np.ndarray
+    status: str
+    objective: float
+    bound: float
+    gap: float
+    stage_seconds: dict[str, float] = field(default_factory=dict)
+
+
+class _Rows:
+    """COO accumulator for ``lb <= A x <= ub``."""
+
+    def __init__(self) -> None:
+        self.r: list[np.ndarray] = []
+        self.c: list[np.ndarray] = []
+        self.v: list[np.ndarray] = []
+        self.lb: list[np.ndarray] = []
+        self.ub: list[np.ndarray] = []
+        self.n = 0
+
+    def add(self, row, col, val, lb, ub) -> None:
+        lb = np.atleast_1d(np.asarray(lb, dtype=np.float64))
+        self.r.append(np.asarray(row, dtype=np.int64) + self.n)
+        self.c.append(np.asarray(col, dtype=np.int64))
+        self.v.append(np.broadcast_to(np.asarray(val, dtype=np.float64), np.shape(col)))
+        self.lb.append(lb)
+        self.ub.append(np.broadcast_to(np.asarray(ub, dtype=np.float64), lb.shape))
+        self.n += lb.shape[0]
+
+    def build(self, n_var: int):
+        a = sparse.csr_array(
+            (np.concatenate(self.v), (np.concatenate(self.r), np.concatenate(self.c))), shape=(self.n, n_var)
+        )
+        return a, np.concatenate(self.lb), np.concatenate(self.ub)
+
+
+def target_edges(problem: PlacementProblem, d: int) -> np.ndarray:
+    """Edges that count towards district ``d``'s target (job in ``d``, worker from a paired county)."""
+    paired = np.fromiter((problem.district_paired_counties or {}).get(d, ()), dtype=np.int64)
+    county = problem.worker_county[problem.edge_worker]
+    return (problem.job_district[problem.edge_job] == d) & np.isin(county, paired)
+
+
+def rule_report(problem: PlacementProblem, edge_sel: np.ndarray, options: SolveOptions) -> dict[str, bool]:
+    """Which non-flow rules are active, mapped to whether ``edge_sel`` satisfies them."""
+    out: dict[str, bool] = {}
+    if _dorm_active(problem, options):
+        need = edge_sel & problem.edge_needs_dorm
+        ent = problem.job_enterprise[problem.edge_job[need]]
+        beds = problem.enterprise_dorm_beds
+        used = np.bincount(ent[ent >= 0], minlength=problem.n_enterprises)
+        out["dorm_beds"] = bool(np.all((beds < 0) | (used <= beds)))
+    if problem.district_targets:
+        out["district_targets"] = all(
+            int((edge_sel & target_edges(problem, d)).sum()) >= int(q)
+            for d, q in problem.district_targets.items()
+        )
+    if problem.county_min_share is not None:
+        out["county_fairness"] = bool(np.all(_fairness_slack(problem, edge_sel) >= -1e-9))
+    if _groups(problem)[0].size:
+        from optimizer.check import _group_violations
+
+        assignment = np.full(problem.n_workers, -1, dtype=np.int64)
+        assignment[problem.edge_worker[edge_sel]] = problem.edge_job[edge_sel]
+        out["groups"] = not _group_violations(problem, assignment)
+    return out
+
+
+def _dorm_active(problem: PlacementProblem, options: SolveOptions) -> bool:
+    return bool(
+        options.enforce_dorm_beds
+        and problem.enterprise_dorm_beds is not None
+        and problem.edge_needs_dorm is not None
+        and np.any(problem.enterprise_dorm_beds >= 0)
+    )
+
+
+def _fairness_slack(problem: PlacementProblem, edge_sel: np.ndarray) -> np.ndarray:
+    county = problem.worker_county
+    counties, reg = np.unique(county[county >= 0], return_counts=True)
+    placed_c = np.bincount(county[problem.edge_worker[edge_sel]].clip(-1) + 1, minlength=county.max() + 2)[1:]
+    total = float(placed_c.sum())
+    share = float(problem.county_min_share) * reg / reg.sum()
+    return placed_c[counties] - share * total
+
+
+def _groups(problem: PlacementProblem) -> tuple[np.ndarray, np.ndarray]:
+    """Worker indices in groups of at least two, and their group ids."""
+    g = problem.worker_group
+    if g is None:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    ids, counts = np.unique(g[g >= 0], return_counts=True)
+    real = ids[counts >= 2]
+    members = np.flatnonzero(np.isin(g, real))
+    return members, g[members].astype(np.int64)
+
+
+def solve_mip(problem: PlacementProblem, weights: np.ndarray, options: SolveOptions) -> MipOutcome:
+    """Solve with every side rule enforced; targets soft with reported shortfall."""
+    from scipy.optimize import LinearConstraint, milp
+
+    t0 = time.perf_counter()
+    e_n, w_n = problem.n_edges, problem.n_workers
+    ew, ej = problem.edge_worker.astype(np.int64), problem.edge_job.astype(np.int64)
+    targets = sorted((problem.district_targets or {}).items())
+    fair = problem.county_min_share is not None
+    members, member_group = _groups(problem)
+
+    # variables: x (E) | s (targets) | P (fairness) | y (group × enterprise) | z (groups)
+    s0 = e_n
+    p0 = s0 + len(targets)
+    y0 = p0 + int(fair)
+    ent_key = enterprise_key(problem)
+    upper = np.ones(e_n, dtype=np.float64)
+    rows = _Rows()
+    group_of_worker = np.full(w_n, -1, dtype=np.int64)
+    group_of_worker[members] = member_group
+    gids = np.unique(member_group)
+    gidx = np.full(int(gids.max()) + 1 if gids.size else 0, -1, np.int64)
+    gidx[gids] = np.arange(gids.size)
+    y_pairs = np.zeros((0, 2), np.int64)
+    if gids.size:
+        on = group_of_worker[ew] >= 0
+        eg, ek = gidx[group_of_worker[ew[on]]], ent_key[ej[on]]
+        trip = np.unique(np.stack([eg, ek, ew[on]], axis=1), axis=0)
+        pairs, n_mem = np.unique(trip[:, :2], axis=0, return_counts=True)
+        size = np.bincount(gidx[member_group], minlength=gids.size)
+        y_pairs = pairs[n_mem == size[pairs[:, 0]]]
+    z0 = y0 + y_pairs.shape[0]
+    n_var = z0 + gids.size
+
+    # each worker takes at most one job (group members: exactly z_g)
+    free = group_of_worker[ew] < 0
+    free_w, free_row = np.unique(ew[free], return_inverse=True)
+    rows.add(free_row, np.flatnonzero(free), 1.0, np.zeros(free_w.size), 1.0)
+    if gids.size:
+        on = np.flatnonzero(~free)
+        mem_row = np.searchsorted(members, ew[on])
+        rows.add(
+            np.r_[mem_row, np.arange(members.size)],
+            np.r_[on, z0 + gidx[member_group]],
+            np.r_[np.ones(on.size), -np.ones(members.size)],
+            np.zeros(members.size),
+            0.0,
+        )
+        # a member's edges into one allowed enterprise add up to y_gk; other enterprises are closed
+        base = int(ent_key.max()) + 1
+        key_e = gidx[group_of_worker[ew[on]]] * base + ent_key[ej[on]]
+        key_y = y_pairs[:, 0] * base + y_pairs[:, 1]
+        allowed = np.isin(key_e, key_y)
+        upper[on[~allowed]] = 0.0
+        on, key_e = on[allowed], key_e[allowed]
+        wk, wk_row = np.unique(np.stack([ew[on], key_e], axis=1), axis=0, return_inverse=True)
+        n_wk = wk.shape[0]
+        rows.add(
+            np.r_[wk_row.ravel(), np.arange(n_wk)],
+            np.r_[on, y0 + np.searchsorted(key_y, wk[:, 1])],
+            np.r_[np.ones(on.size), -np.ones(n_wk)],
+            np.zeros(n_wk),
+            0.0,
+        )
+    # job openings
+    rows.add(ej, np.arange(e_n), 1.0, np.full(problem.n_jobs, -np.inf), problem.job_openings)
+    # enterprise capacity and dorm beds
+    if problem.n_enterprises and problem.job_enterprise is not None:
+        ent = problem.job_enterprise[ej].astype(np.int64)
+        has = ent >= 0
+        k_n = problem.n_enterprises
+        cap = problem.enterprise_capacity
+        if cap is not None:
+            ub = np.where(cap >= 0, cap, np.inf)
+            rows.add(ent[has], np.flatnonzero(has), 1.0, np.full(k_n, -np.inf), ub)
+        if _dorm_active(problem, options):
+            need = has & problem.edge_needs_dorm
+            beds = problem.enterprise_dorm_beds
+            rows.add(
+                ent[need], np.flatnonzero(need), 1.0, np.full(k_n, -np.inf), np.where(beds >= 0, beds, np.inf)
+            )
+    # district targets: placements counted + shortfall >= target
+    for i, (d, q) in enumerate(targets):
+        cols = np.r_[np.flatnonzero(target_edges(problem, d)), s0 + i]
+        rows.add(np.zeros(cols.size, np.int64), cols, 1.0, [float(q)], np.inf)
+    # fairness: P = all placements of known-county workers; each county >= share * P * registered share
+    if fair:
+        county = problem.worker_county
+        known = np.flatnonzero(county[ew] >= 0)
+        rows.add(
+            np.zeros(known.size + 1, np.int64), np.r_[known, p0], np.r_[np.ones(known.size), -1.0], [0.0], 0.0
+        )
+        counties, reg = np.unique(county[county >= 0], return_counts=True)
+        alpha = float(problem.county_min_share) * reg / reg.sum()
+        crow = np.searchsorted(counties, county[ew[known]])
+        rows.add(
+            np.r_[crow, np.arange(counties.size)],
+            np.r_[known, np.full(counties.size, p0)],
+            np.r_[np.ones(known.size), -alpha],
+            np.zeros(counties.size),
+            np.inf,
+        )
+
+    a, lb, ub = rows.build(n_var)
+    integrality = np.ones(n_var, dtype=np.int8)
+    integrality[s0:y0] = 0
+    hi = np.r_[upper, [float(q) for _, q in targets], [float(e_n)] * int(fair), np.ones(n_var - y0)]
+    bounds = (np.zeros(n_var), hi)
+    stages = _stage_objectives(problem, weights, options, n_var, s0, len(targets))
+    stage_seconds = {"build_mip": time.perf_counter() - t0}
+
+    deadline = None if options.time_limit_s is None else time.perf_counter() + options.time_limit_s
+    extra_a: list[np.ndarray] = []
+    extra_ub: list[float] = []
+    status, res = "OPTIMAL", None
+    for name, c, tol in stages:
+        t1 = time.perf_counter()
+        opts: dict[str, object] = {"disp": False, "mip_rel_gap": _MIP_REL_GAP}
+        if deadline is not None:
+            opts["time_limit"] = max(deadline - t1, 1e-3)
+        cons = [LinearConstraint(a, lb, ub)]
+        if extra_a:
+            cons.append(LinearConstraint(np.vstack(extra_a), -np.inf, np.array(extra_ub)))
+        res = milp(c, integrality=integrality, bounds=bounds, constraints=cons, options=opts)
+        stage_seconds[f"mip_{name}"] = time.perf_counter() - t1
+        if res.x is None:
+            return MipOutcome(
+                np.zeros(e_n, bool),
+                "TIME_LIMIT" if res.status == 1 else "INFEASIBLE",
+                0.0,
+                float("inf"),
+                float("inf"),
+                stage_seconds,
+            )
+        if res.status != 0:
+            status = "TIME_LIMIT"
+        extra_a.append(c)
+        extra_ub.append(float(res.fun) + tol)
+    assert res is not None
+    sel = res.x[:e_n] > 0.5
+    objective = float(weights[sel].sum())
+    dual = getattr(res, "mip_dual_bound", None)
+    bound = objective if dual is None or not np.isfinite(dual) else max(objective, -float(dual))
+    gap = (bound - objective) / max(abs(objective), 1e-12)
+    return MipOutcome(sel, status, objective, bound, gap, stage_seconds)
+
+
+def _stage_objectives(problem, weights, options, n_var, s0, n_targets):
+    """(name, cost vector to minimise, tolerance when fixed) for each lexicographic stage."""
+    e_n = problem.n_edges
+    out = []
+    if n_targets:
+        c = np.zeros(n_var)
+        c[s0 : s0 + n_targets] = 1.0
+        out.append(("shortfall", c, 1e-6))
+    if options.priority == "lexicographic" and problem.worker_unemployed is not None:
+        c = np.zeros(n_var)
+        c[:e_n] = -problem.worker_unemployed[problem.edge_worker].astype(np.float64)
+        out.append(("priority", c, 0.5))
+    if options.mode == "count":
+        c = np.zeros(n_var)
+        c[:e_n] = -1.0
+        out.append(("count", c, 0.5))
+    c = np.zeros(n_var)
+    c[:e_n] = -weights
+    out.append(("score", c, 0.0))
+    return out
+
+
+__all__ = ["MipOutcome", "rule_report", "solve_mip", "target_edges"]

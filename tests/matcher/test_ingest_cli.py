@@ -1,0 +1,109 @@
+"""The import, export and template commands: exit codes, JSON report, masking, round trip via XLSX."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from api.cli import app
+from tests.matcher.test_dataset import ENTERPRISES, JOBS, WORKERS
+
+runner = CliRunner()
+
+
+@pytest.fixture(autouse=True)
+def _env(tmp_path, monkeypatch):
+    monkeypatch.setenv("LABORBRIDGE_SECRET_KEY", "cli-test-secret-0123456789")
+    monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    d = tmp_path / "in"
+    d.mkdir()
+    for name, text in [("workers", WORKERS), ("enterprises", ENTERPRISES), ("jobs", JOBS)]:
+        (d / f"{name}.csv").write_text(text, encoding="utf-8")
+    return d
+
+
+def _db(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'store.db'}"
+
+
+def test_import_json_report_and_exit_code(folder, tmp_path):
+    res = runner.invoke(app, ["import", str(folder), "--db", _db(tmp_path), "--json"])
+    assert res.exit_code == 0, res.output
+    report = json.loads(res.stdout)
+    assert report["imported"] == {"workers": 2, "enterprises": 2, "jobs": 2, "pairings": 0}
+    assert {(r["row"], r["field"]) for r in report["rejected"] if r["file"].endswith("workers.csv")} == {
+        (4, "gender"),
+        (6, "home_county_code"),
+    }
+    assert all(set(r) >= {"file", "row", "field", "reason"} for r in report["rejected"])
+
+
+def test_import_exit_1_when_nothing_valid_and_2_for_usage(tmp_path):
+    bad = tmp_path / "workers.csv"
+    bad.write_text("worker_id,gender\nw1,male\n", encoding="utf-8")
+    assert runner.invoke(app, ["import", str(bad), "--db", _db(tmp_path)]).exit_code == 1
+    assert runner.invoke(app, ["import", str(tmp_path / "missing.csv")]).exit_code == 2
+
+
+def test_import_default_store_is_in_the_data_folder_with_a_key_file(folder, tmp_path, monkeypatch):
+    monkeypatch.delenv("LABORBRIDGE_SECRET_KEY")
+    assert runner.invoke(app, ["import", str(folder)]).exit_code == 0
+    assert (tmp_path / "data" / "laborbridge.db").exists()
+    assert (tmp_path / "data" / "laborbridge.key").stat().st_mode & 0o077 == 0
+
+
+def test_export_csv_masks_personal_data_and_unmasked_is_logged(folder, tmp_path, caplog):
+    runner.invoke(app, ["import", str(folder), "--db", _db(tmp_path)])
+    res = runner.invoke(app, ["export", "workers", "--db", _db(tmp_path)])
+    assert res.exit_code == 0
+    assert "620503********1231" in res.stdout and "138****5678" in res.stdout and "张*" in res.stdout
+    assert "13812345678" not in res.stdout and "张三" not in res.stdout
+    with caplog.at_level(logging.WARNING, logger="laborbridge.audit"):
+        res = runner.invoke(app, ["export", "workers", "--unmasked", "--db", _db(tmp_path)])
+    assert "张三" in res.stdout and "620503********1231" in res.stdout
+    assert any("unmasked" in r.message for r in caplog.records)
+
+
+def test_xlsx_export_with_chinese_headers_imports_back_unchanged(folder, tmp_path):
+    db = _db(tmp_path)
+    runner.invoke(app, ["import", str(folder), "--db", db])
+    out = tmp_path / "out"
+    out.mkdir()
+    for kind in ("enterprises", "jobs", "workers"):
+        res = runner.invoke(
+            app,
+            [
+                "export",
+                kind,
+                "--format",
+                "xlsx",
+                "--headers",
+                "zh",
+                "--out",
+                str(out / f"{kind}.xlsx"),
+                "--db",
+                db,
+            ],
+        )
+        assert res.exit_code == 0, res.output
+    res = runner.invoke(app, ["import", str(out), "--db", db, "--json"])
+    report = json.loads(res.stdout)
+    assert res.exit_code == 0 and not report["rejected"] and report["written"] is False
+
+
+def test_usage_errors(tmp_path):
+    assert runner.invoke(app, ["export", "workers", "--format", "xlsx"]).exit_code != 0
+    assert runner.invoke(app, ["template", "--format", "csv"]).exit_code != 0
+
+
+def test_template_command_writes_a_workbook(tmp_path):
+    res = runner.invoke(app, ["template", "--out", str(tmp_path / "t.xlsx")])
+    assert res.exit_code == 0 and (tmp_path / "t.xlsx").stat().st_size > 0
