@@ -27,6 +27,20 @@ class Settings(BaseSettings):
     k: int = 50
     """Candidate jobs per worker offered to the solver."""
 
+    # --- HTTP service (api/app.py) ---
+    api_year: int | None = None
+    """Reference year of the service's recommender (ages, pairings); default: this year."""
+    api_rate_per_s: float = 20.0
+    """Requests per second each API key may sustain (token bucket); 0 switches the limit off."""
+    api_rate_burst: int = 100
+    """Requests a key may send at once above the sustained rate before getting 429."""
+    api_upload_max_bytes: int = 50 * 1024 * 1024
+    """Largest import upload (all files of one request together)."""
+    api_audit_flush_s: float = 0.2
+    """How long audit rows may wait in memory before they are written (one transaction per flush)."""
+    api_key_cache_s: float = 5.0
+    """How long a resolved API key is trusted before the store is read again (revocation delay)."""
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:

@@ -65,17 +65,25 @@ def compute_factors(
     cosine: np.ndarray,
     config: ScoringConfig,
     *,
-    texts: TextSides,
+    texts: TextSides | None = None,
     worker_codes: np.ndarray | None = None,
     lexical: NgramSets | None = None,
     skills: NgramSets | None = None,
 ) -> EdgeFactors:
-    """Factor values for edges (ew, ej); see :mod:`matcher.scoring` for each factor."""
+    """Factor values for edges (ew, ej); see :mod:`matcher.scoring` for each factor.
+
+    ``lexical`` and ``skills`` are fitted n-gram sets (workers left, jobs right); when they are not
+    given they are fitted here from ``texts``.
+    """
+    if texts is None and (lexical is None or skills is None):
+        raise ValueError("compute_factors needs texts, or both fitted lexical and skills n-gram sets")
     n = ew.shape[0]
     values = np.zeros((n, len(FACTORS)), dtype=np.float32)
     col = {f: i for i, f in enumerate(FACTORS)}
     values[:, col["dense"]] = dense_factor(cosine, config)
-    lexical = lexical or NgramSets(1, 2).fit(texts.worker_occupations, texts.job_titles)
+    if lexical is None:
+        assert texts is not None
+        lexical = NgramSets(1, 2).fit(texts.worker_occupations, texts.job_titles)
     values[:, col["lexical"]] = lexical.overlap(ew, ej, normalise="min")
     if worker_codes is not None:
         values[:, col["occupation"]] = occupation_factor(worker_codes[ew], ctx.job_code[ej])
@@ -88,6 +96,7 @@ def compute_factors(
     stays = ctx.worker_mobility[ew] == 0
     values[:, col["stay_fit"]] = np.where(away, ctx.job_accommodation[ej], np.where(stays, 1.0, 0.5))
     if skills is None:
+        assert texts is not None
         job_side = [f"{t} {d}" for t, d in zip(texts.job_titles, texts.job_descriptions, strict=True)]
         skills = NgramSets(2, 2).fit(texts.worker_skills, job_side)
     values[:, col["skills"]] = np.clip(skills.overlap(ew, ej, normalise="right") * 3.0, 0.0, 1.0)

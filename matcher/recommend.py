@@ -1,0 +1,427 @@
+"""Per-worker job recommendations and per-job worker candidates, fitted once and answered fast.
+
+:class:`Recommender` follows the estimator contract: the constructor stores parameters;
+:meth:`Recommender.fit` builds everything a query needs (``context_``, ``index_``, job and worker
+vectors, n-gram sets, occupation codes, congestion penalties); a query then costs one index search
+(plus one encode for a new profile) and vectorised scoring of a few hundred pairs.
+
+Candidates of a worker are the union of two channels, both inside the worker's accepted locations:
+the ``fetch`` nearest jobs by embedding (FAISS, partitioned by location), and the jobs whose CSCO
+code equals one of the worker's wished codes (at most ``fetch`` of them, nearest first). The hard
+rules (location, age, gender, openings left, worker not yet placed) drop pairs outright; the rest
+are scored (:mod:`matcher.scoring`), ranked by score minus the congestion penalty
+(:mod:`matcher.congestion`) and explained (:mod:`matcher.explain`). Batch and single calls run the
+same code on one or many rows, so they give the same answer.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Self
+
+import numpy as np
+
+from matcher.candidates import Edges, allowed_lists, compute_factors, top_k_per_worker
+from matcher.congestion import congestion_penalty, expected_applicants
+from matcher.context import MatchContext, code_number
+from matcher.dataset import Dataset
+from matcher.errors import NotFoundError
+from matcher.explain import explain
+from matcher.features import job_text, worker_occupation_text, worker_skill_text, worker_text
+from matcher.ngrams import NgramSets
+from matcher.recommendation import JobCandidates, Recommendation, ScoredItem, recruiter_view
+from matcher.records import Worker
+from matcher.scoring import FACTORS, EdgeFactors, ScoringConfig, age_gender_ok
+from matcher.skillgap import suggest_occupations
+
+_CHUNK = 512  # worker rows scored at once in a batch (bounds the memory of the pair arrays)
+_DECIMALS = 6
+
+
+@dataclass(frozen=True)
+class _Rows:
+    """The worker side of a query: a context whose worker arrays hold the queried workers."""
+
+    ctx: MatchContext
+    vectors: np.ndarray  # float32 (W, dim)
+    codes: np.ndarray  # int64 (W, MAX_CODES), -1 padded
+    lexical: NgramSets
+    skills: NgramSets
+    placed: np.ndarray  # bool (W,)
+    workers: Sequence[Worker]
+
+
+class Recommender:
+    """Fit once on a data set, then recommend jobs to workers and workers to jobs.
+
+    Parameters
+    ----------
+    config:
+        Weights and factor settings (:class:`ScoringConfig`); ``congestion_lambda`` > 0 spreads lists.
+    year:
+        Reference year for ages and pairings (default: this year).
+    fetch:
+        Jobs fetched per worker from each channel before scoring (more: better recall, slower).
+    csco_path:
+        CSCO table for the occupation factor; ``None`` looks in the usual places, ``""`` switches the
+        factor off (its weight is dropped).
+    index_kind:
+        :class:`embeddings.index.VectorIndex` kind.
+    gap_top:
+        Occupations suggested to a worker without a good match (0: no skill-gap suggestions).
+    """
+
+    def __init__(
+        self,
+        config: ScoringConfig | None = None,
+        *,
+        year: int | None = None,
+        fetch: int = 100,
+        csco_path: str | os.PathLike[str] | None = None,
+        index_kind: str = "auto",
+        gap_top: int = 3,
+    ) -> None:
+        self.config = config
+        self.year = year
+        self.fetch = fetch
+        self.csco_path = csco_path
+        self.index_kind = index_kind
+        self.gap_top = gap_top
+
+    # ------------------------------------------------------------------ fitting
+    def fit(self, dataset: Dataset, encoder: Any, *, placements: Mapping[str, str] | None = None) -> Self:
+        """Build the fitted state from ``dataset`` with ``encoder`` (an :class:`embeddings.Encoder`).
+
+        ``placements`` (worker_id → job_id, e.g. an earlier assignment) marks those workers placed and
+        takes one opening from each of their jobs.
+        """
+        from embeddings.index import VectorIndex
+
+        ds = dataset
+        config = self.config or ScoringConfig()
+        self.year_ = self.year or dt.date.today().year
+        self.dataset_ = ds
+        self.encoder_ = encoder
+        self.context_ = ctx = MatchContext.build(ds, self.year_)
+        self.worker_pos_ = {w.worker_id: i for i, w in enumerate(ds.workers)}
+        self.job_pos_ = {j.job_id: i for i, j in enumerate(ds.jobs)}
+        self.job_titles_ = [j.title for j in ds.jobs]
+        self.job_location_codes_ = [ds.job_location(j) for j in ds.jobs]
+        self.worker_vectors_ = _encode(encoder, [worker_text(w) for w in ds.workers], encoder.dim)
+        self.job_vectors_ = _encode(encoder, [job_text(j) for j in ds.jobs], encoder.dim)
+        self.index_ = VectorIndex(kind=self.index_kind).fit(  # type: ignore[arg-type]
+            self.job_vectors_ if ds.jobs else np.zeros((0, encoder.dim), np.float32),
+            np.arange(ctx.n_jobs, dtype=np.int64),
+            partitions=ctx.job_location,
+        )
+        job_side = [f"{j.title} {j.description}" for j in ds.jobs]
+        self.lexical_ = NgramSets(1, 2).fit([worker_occupation_text(w) for w in ds.workers], self.job_titles_)
+        self.skills_ = NgramSets(2, 2).fit([worker_skill_text(w) for w in ds.workers], job_side)
+        self._fit_occupations(ds, encoder, config)
+        self.placed_ = np.zeros(ctx.n_workers, dtype=bool)
+        self.openings_left_ = ctx.job_openings.copy()
+        for wid, jid in (placements or {}).items():
+            if wid in self.worker_pos_:
+                self.placed_[self.worker_pos_[wid]] = True
+            if jid in self.job_pos_:
+                j = self.job_pos_[jid]
+                self.openings_left_[j] = max(0, self.openings_left_[j] - 1)
+        order = np.argsort(ctx.job_code, kind="stable")
+        self.code_order_ = order
+        self.code_sorted_ = ctx.job_code[order]
+        self.penalty_ = np.zeros(ctx.n_jobs, dtype=np.float64)
+        self.applicants_ = np.zeros(ctx.n_jobs, dtype=np.float64)
+        if self.config_.congestion_lambda > 0 and ctx.n_workers and ctx.n_jobs:
+            self._fit_congestion()
+        return self
+
+    def _fit_congestion(self) -> None:
+        """Expected applicants from every unplaced known worker's top ``congestion_k``, damped over rounds.
+
+        Round 0 counts the un-penalised lists; each later round moves halfway towards the counts of
+        the lists penalised with the previous estimate, so jobs do not swap places all at once.
+        """
+        cfg, n_jobs = self.config_, self.context_.n_jobs
+        edges = self.candidate_edges(
+            [self.dataset_.workers[i].worker_id for i in np.flatnonzero(~self.placed_)]
+        )
+        top = top_k_per_worker(edges.worker, edges.score, cfg.congestion_k)
+        applicants = expected_applicants(edges.job[top], n_jobs)
+        for _ in range(cfg.congestion_rounds):
+            penalty = congestion_penalty(applicants, self.openings_left_, cfg.congestion_lambda)
+            top = top_k_per_worker(edges.worker, edges.score - penalty[edges.job], cfg.congestion_k)
+            applicants = 0.5 * applicants + 0.5 * expected_applicants(edges.job[top], n_jobs)
+        self.applicants_ = applicants
+        self.penalty_ = congestion_penalty(applicants, self.openings_left_, cfg.congestion_lambda)
+
+    def _fit_occupations(self, ds: Dataset, encoder: Any, config: ScoringConfig) -> None:
+        from matcher.occupations import MAX_CODES, find_csco_table, worker_codes
+
+        table = None if self.csco_path == "" else find_csco_table(self.csco_path)
+        self.occupation_table_ = str(table) if table else None
+        self.occupation_names_: dict[int, str] = {}
+        self.classifier_ = None
+        if table is None:
+            self.worker_codes_ = np.full((len(ds.workers), MAX_CODES), -1, dtype=np.int64)
+            weights = config.weights.model_copy(update={"occupation": 0.0})
+            self.config_ = config.model_copy(update={"weights": weights})
+            return
+        from embeddings.occupations import OccupationClassifier, load_csco
+
+        cache = getattr(getattr(encoder, "cache", None), "cache_dir", None)
+        occupations = load_csco(table)
+        self.classifier_ = OccupationClassifier(encoder, cache_dir=cache).fit(occupations)
+        self.occupation_names_ = {code_number(o.code): o.name for o in occupations}
+        self.worker_codes_ = worker_codes(ds.workers, self.classifier_)
+        self.config_ = config
+
+    # ------------------------------------------------------------------ queries
+    def recommend(self, workers: Iterable[str | Worker], k: int = 10) -> list[Recommendation]:
+        """Top-``k`` jobs for each worker: a known ``worker_id`` or a new :class:`Worker` profile."""
+        self._check_fitted()
+        items = list(workers)
+        out: list[Recommendation | None] = [None] * len(items)
+        known = [(i, w) for i, w in enumerate(items) if isinstance(w, str)]
+        new = [(i, w) for i, w in enumerate(items) if not isinstance(w, str)]
+        if known:
+            rows = np.array([self._worker_row(w) for _, w in known], dtype=np.int64)
+            for (i, _), rec in zip(known, self._recommend_rows(self._known_rows(), rows, k), strict=True):
+                out[i] = rec
+        if new:
+            side = self._profile_rows([w for _, w in new])  # type: ignore[misc]
+            rows = np.arange(len(new), dtype=np.int64)
+            for (i, _), rec in zip(new, self._recommend_rows(side, rows, k), strict=True):
+                out[i] = rec
+        return [r for r in out if r is not None]
+
+    def recommend_one(self, worker: str | Worker, k: int = 10) -> Recommendation:
+        """Top-``k`` jobs for one worker; the same answer as :meth:`recommend` on a list of one."""
+        return self.recommend([worker], k)[0]
+
+    def candidates_for_job(self, job_id: str, k: int = 20) -> JobCandidates:
+        """The ``k`` best workers for job ``job_id`` (unplaced, passing every hard rule)."""
+        self._check_fitted()
+        if job_id not in self.job_pos_:
+            raise NotFoundError(f"job {job_id} is not in the data set")
+        j = self.job_pos_[job_id]
+        if self.openings_left_[j] <= 0:
+            return JobCandidates(job_id, (), (), excluded="no openings left")
+        ctx = self.context_
+        ok = ctx.worker_allowed[:, ctx.job_location[j]] & ~self.placed_
+        ok &= age_gender_ok(
+            ctx.worker_age,
+            ctx.worker_male,
+            np.full(ctx.n_workers, ctx.job_age_min[j]),
+            np.full(ctx.n_workers, ctx.job_age_max[j]),
+            np.full(ctx.n_workers, ctx.job_gender[j]),
+        )
+        ws = np.flatnonzero(ok)
+        cos = self.worker_vectors_[ws] @ self.job_vectors_[j]
+        near = ws[np.argsort(-cos, kind="stable")[: self.fetch]]
+        same = (
+            ws[np.any(self.worker_codes_[ws] == ctx.job_code[j], axis=1)] if ctx.job_code[j] >= 0 else ws[:0]
+        )
+        ew = np.unique(np.concatenate([near, same])).astype(np.int64)
+        ej = np.full(ew.shape[0], j, dtype=np.int64)
+        edges = self._score(self._known_rows(), ew, ej)
+        order = np.lexsort((edges.worker, -edges.score))[:k]
+        rows = self._known_rows()
+        items = tuple(self._item(rows, edges, int(e), float(edges.score[e])) for e in order)
+        views = tuple(recruiter_view(self.dataset_.workers[int(edges.worker[e])], self.year_) for e in order)
+        return JobCandidates(job_id, items, views)
+
+    def candidate_edges(self, worker_ids: Sequence[str] | None = None) -> Edges:
+        """Every scored candidate pair of known workers (all workers by default), before ranking.
+
+        For benchmarks and tuning: re-weighting ``edges.factors`` re-ranks without fetching again.
+        """
+        self._check_fitted()
+        rows = (
+            np.arange(self.context_.n_workers)
+            if worker_ids is None
+            else np.array([self._worker_row(w) for w in worker_ids], dtype=np.int64)
+        )
+        parts = [
+            self._pairs_scored(self._known_rows(), rows[s : s + _CHUNK]) for s in range(0, len(rows), _CHUNK)
+        ]
+        return _concat(parts)
+
+    # ------------------------------------------------------------------ internals
+    def _recommend_rows(self, side: _Rows, rows: np.ndarray, k: int) -> list[Recommendation]:
+        edges = self._top_edges(side, rows, k, penalised=True)
+        rank = self._rank_scores(edges)
+        by_row: dict[int, list[int]] = {}
+        for e, w in enumerate(edges.worker.tolist()):
+            by_row.setdefault(w, []).append(e)
+        out = []
+        for r in rows.tolist():
+            worker = side.workers[r]
+            if side.placed[r]:
+                out.append(Recommendation(worker.worker_id, (), excluded="already placed"))
+                continue
+            es = by_row.get(r, [])
+            items = tuple(self._item(side, edges, e, float(rank[e])) for e in es)
+            gap = ()
+            if self.gap_top and (not items or items[0].score < self.config_.good_match):
+                gap = tuple(
+                    suggest_occupations(
+                        side.ctx,
+                        r,
+                        self.openings_left_,
+                        wished_codes=side.codes[r].tolist(),
+                        names=self.occupation_names_,
+                        job_titles=self.job_titles_,
+                        top=self.gap_top,
+                    )
+                )
+            out.append(Recommendation(worker.worker_id, items, gap))
+        return out
+
+    def _rank_scores(self, edges: Edges) -> np.ndarray:
+        return edges.score - self.penalty_[edges.job]
+
+    def _top_edges(self, side: _Rows, rows: np.ndarray, k: int, penalised: bool = False) -> Edges:
+        """The ``k`` best pairs of each row, ordered by row then rank (best first)."""
+        parts = []
+        for s in range(0, len(rows), _CHUNK):
+            edges = self._pairs_scored(side, rows[s : s + _CHUNK])
+            rank = self._rank_scores(edges) if penalised else edges.score
+            sel = top_k_per_worker(edges.worker, rank, k)  # grouped by worker, best first
+            parts.append(edges.take(sel))
+        return _concat(parts)
+
+    def _pairs_scored(self, side: _Rows, rows: np.ndarray) -> Edges:
+        """Candidate pairs of ``rows`` from both channels, passing the hard rules, scored."""
+        ctx = side.ctx
+        rows = rows[~side.placed[rows]]
+        if rows.size == 0 or ctx.n_jobs == 0:
+            return _concat([])
+        fetch = min(ctx.n_jobs, self.fetch)
+        _, ids = self.index_.search(side.vectors[rows], fetch, allowed=allowed_lists(ctx, rows))
+        ew = np.repeat(rows, ids.shape[1])
+        ej = ids.ravel()
+        cw, cj = self._code_channel(side, rows)
+        ew = np.concatenate([ew[ej >= 0], cw])
+        ej = np.concatenate([ej[ej >= 0], cj])
+        key = np.unique(ew * ctx.n_jobs + ej)  # sorted by (row, job): a deterministic edge order
+        ew, ej = key // ctx.n_jobs, key % ctx.n_jobs
+        return self._score(side, ew, ej)
+
+    def _code_channel(self, side: _Rows, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Jobs whose code is one of the row's wished codes, in accepted locations; ``fetch`` nearest."""
+        ctx = side.ctx
+        codes = side.codes[rows]
+        rw, slot = np.nonzero(codes >= 0)
+        if rw.size == 0:
+            return np.zeros(0, np.int64), np.zeros(0, np.int64)
+        c = codes[rw, slot]
+        lo = np.searchsorted(self.code_sorted_, c, side="left")
+        hi = np.searchsorted(self.code_sorted_, c, side="right")
+        n = hi - lo
+        ew = np.repeat(rows[rw], n)
+        offset = np.arange(n.sum()) - np.repeat(np.cumsum(n) - n, n)
+        ej = self.code_order_[np.repeat(lo, n) + offset]
+        ok = ctx.worker_allowed[ew, ctx.job_location[ej]]
+        ew, ej = ew[ok], ej[ok]
+        if ew.size:
+            cos = np.einsum("ij,ij->i", side.vectors[ew], self.job_vectors_[ej])
+            sel = top_k_per_worker(ew, cos, self.fetch)
+            ew, ej = ew[sel], ej[sel]
+        return ew.astype(np.int64), ej.astype(np.int64)
+
+    def _score(self, side: _Rows, ew: np.ndarray, ej: np.ndarray) -> Edges:
+        ctx = side.ctx
+        ok = ctx.hard_rules(ew, ej) & (self.openings_left_[ej] > 0) & ~side.placed[ew]
+        ew, ej = ew[ok], ej[ok]
+        cos = np.einsum("ij,ij->i", side.vectors[ew], self.job_vectors_[ej]).astype(np.float32)
+        factors = compute_factors(
+            ctx, ew, ej, cos, self.config_, worker_codes=side.codes, lexical=side.lexical, skills=side.skills
+        )
+        score = factors.scores(self.config_.weights)
+        return Edges(ew.astype(np.int32), ej.astype(np.int32), cos, factors, score)
+
+    def _item(self, side: _Rows, edges: Edges, e: int, rank_score: float) -> ScoredItem:
+        w, j = int(edges.worker[e]), int(edges.job[e])
+        worker, job = side.workers[w], self.dataset_.jobs[j]
+        values = {f: float(v) for f, v in zip(FACTORS, edges.factors.values[e], strict=True)}
+        contrib_row = edges.factors.values[e].astype(np.float64) * self.config_.weights.vector()
+        contributions = {f: round(float(v), _DECIMALS) for f, v in zip(FACTORS, contrib_row, strict=True)}
+        zh, en = explain(
+            worker,
+            job,
+            self.dataset_.enterprise_by_id[job.enterprise_id],
+            values,
+            contributions,
+            location_code=self.job_location_codes_[j],
+            occupation_name=self.occupation_names_.get(int(self.context_.job_code[j]), ""),
+        )
+        return ScoredItem(
+            worker.worker_id, job.job_id, float(edges.score[e]), rank_score, contributions, zh, en
+        )
+
+    def _known_rows(self) -> _Rows:
+        return _Rows(
+            self.context_,
+            self.worker_vectors_,
+            self.worker_codes_,
+            self.lexical_,
+            self.skills_,
+            self.placed_,
+            self.dataset_.workers,
+        )
+
+    def _profile_rows(self, workers: list[Worker]) -> _Rows:
+        """The worker side of new profiles: one encode, codes of new wish phrases, n-grams."""
+        from matcher.occupations import worker_codes
+
+        ctx = self.context_.with_workers(workers)
+        vectors = _encode(self.encoder_, [worker_text(w) for w in workers], self.encoder_.dim)
+        if self.classifier_ is not None:
+            codes = worker_codes(workers, self.classifier_)
+        else:
+            codes = np.full((len(workers), self.worker_codes_.shape[1]), -1, dtype=np.int64)
+        return _Rows(
+            ctx,
+            vectors,
+            codes,
+            self.lexical_.with_left([worker_occupation_text(w) for w in workers]),
+            self.skills_.with_left([worker_skill_text(w) for w in workers]),
+            np.zeros(len(workers), dtype=bool),
+            workers,
+        )
+
+    def _worker_row(self, worker_id: str) -> int:
+        try:
+            return self.worker_pos_[worker_id]
+        except KeyError:
+            raise NotFoundError(f"worker {worker_id} is not in the data set") from None
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "index_"):
+            raise RuntimeError("Recommender is not fitted; call fit() first")
+
+
+def _encode(encoder: Any, texts: list[str], dim: int) -> np.ndarray:
+    if not texts:
+        return np.zeros((0, dim), dtype=np.float32)
+    return np.ascontiguousarray(encoder.encode(texts, kind="query"), dtype=np.float32)
+
+
+def _concat(parts: list[Edges]) -> Edges:
+    if not parts:
+        z = np.zeros(0, np.int32)
+        return Edges(
+            z, z, np.zeros(0, np.float32), EdgeFactors(np.zeros((0, len(FACTORS)), np.float32)), np.zeros(0)
+        )
+    if len(parts) == 1:
+        return parts[0]
+    return Edges(
+        np.concatenate([p.worker for p in parts]),
+        np.concatenate([p.job for p in parts]),
+        np.concatenate([p.cosine for p in parts]),
+        EdgeFactors(np.concatenate([p.factors.values for p in parts])),
+        np.concatenate([p.score for p in parts]),
+    )
