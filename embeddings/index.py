@@ -55,7 +55,10 @@ class VectorIndex:
     ----------
     kind:
         ``"flat"`` (exact ``IndexFlatIP``), ``"hnsw"``, ``"ivf"``, or ``"auto"``: flat below
-        ``auto_threshold`` vectors (per sub-index), HNSW above.
+        ``auto_threshold`` vectors (per sub-index), IVF above. IVF was chosen over HNSW by
+        ``bench_retrieval``: at 50k, recall@50 0.996 vs 0.995 with 2.4x the batch QPS and a third of
+        the build time; at 500k IVF kept recall@50 0.999 (HNSW M=16 fell to 0.51). IVF also removes
+        for real, where HNSW needs tombstones.
     auto_threshold:
         Size at which ``"auto"`` switches from exact to HNSW.
     hnsw_m, ef_construction, ef_search:
@@ -383,7 +386,7 @@ class VectorIndex:
     def _wanted_kind(self, n: int) -> str:
         if self.kind != "auto":
             return self.kind
-        return "flat" if n < self.auto_threshold else "hnsw"
+        return "flat" if n < self.auto_threshold else "ivf"
 
     def _build(self, key: int, slots: np.ndarray) -> None:
         slots = np.asarray(slots, dtype=np.int64)
@@ -403,7 +406,7 @@ class VectorIndex:
             )
             if len(slots):
                 rng = np.random.default_rng(0)
-                train = x if len(x) <= 256 * nlist else x[rng.choice(len(x), 256 * nlist, replace=False)]
+                train = x if len(x) <= 64 * nlist else x[rng.choice(len(x), 64 * nlist, replace=False)]
                 index.train(np.ascontiguousarray(train))
         if len(slots) and index.is_trained:
             index.add_with_ids(np.ascontiguousarray(x), slots)
@@ -493,13 +496,13 @@ def _group_rows(allowed: Sequence[Sequence[int] | None] | None, n: int) -> dict[
 
 
 def _merge_topk(scores: np.ndarray, slots: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Best ``k`` columns per row (ties: lower column first), padded with ``-inf``/``-1``."""
+    """Best ``k`` columns per row (ties: lower slot first), padded with ``-inf``/``-1``."""
     n, m = scores.shape
     scores = np.where(slots >= 0, scores, -np.inf).astype(np.float32)
     if m > k:
         part = np.argpartition(-scores, k - 1, axis=1)[:, :k]
         scores, slots = np.take_along_axis(scores, part, 1), np.take_along_axis(slots, part, 1)
-    order = np.argsort(-scores, axis=1, kind="stable")
+    order = np.lexsort((slots, -scores), axis=1)  # equal scores: lower slot first, whatever the route
     scores, slots = np.take_along_axis(scores, order, 1), np.take_along_axis(slots, order, 1)
     slots = np.where(np.isfinite(scores), slots, -1)
     if scores.shape[1] < k:

