@@ -9,7 +9,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install install-dev run test lint bench clean
+.PHONY: install install-dev system-deps run test lint bench clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,13 @@ $(VENV)/.installed-dev: $(VENV)/.installed
 	$(PIP) install --quiet -c constraints.txt -e ".[dev]"
 	touch $@
 
+# The console's browser tests drive Debian's Chromium (no browser download at test time); the CJK
+# font makes Chinese readable in screenshots and charts. Installed only where missing.
+system-deps:
+	@test -x /usr/bin/chromium && fc-list :lang=zh 2>/dev/null | grep -q . || \
+		( (apt-get update -qq && apt-get install -y -qq chromium fonts-noto-cjk >/dev/null) || \
+		  echo "warning: could not install chromium/fonts-noto-cjk; browser tests will be skipped" )
+
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
@@ -36,7 +43,7 @@ lint: install-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-test: install-dev
+test: install-dev system-deps
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/python -m pytest -q
 

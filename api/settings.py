@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     """Largest import upload (all files of one request together)."""
     api_audit_flush_s: float = 0.2
     """How long audit rows may wait in memory before they are written (one transaction per flush)."""
+    api_compute_threads: int = 1
+    """BLAS and FAISS threads per request in the service: concurrency comes from requests, and
+    nested thread pools under concurrent requests thrash (0 leaves the libraries' defaults)."""
     api_key_cache_s: float = 5.0
     """How long a resolved API key is trusted before the store is read again (revocation delay)."""
 

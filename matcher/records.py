@@ -8,6 +8,7 @@ columns of the canonical CSV files. Personal fields (name, ID number, phone) are
 from __future__ import annotations
 
 import re
+from datetime import date
 from enum import StrEnum
 from typing import Annotated, Any
 
@@ -219,3 +220,21 @@ def to_row(record: BaseModel) -> dict[str, str]:
         else:
             out[key] = str(value)
     return out
+
+
+class JobFair(_Record):
+    """A dedicated job fair (专场招聘会) held for a paired county; not a placement input.
+
+    Stored in its own table (``job_fairs``) by ``laborbridge fairs import`` and counted by the
+    programme report against the 120-fair target.
+    """
+
+    fair_id: Annotated[str, Field(min_length=1, max_length=64)]
+    held_on: date
+    place: str = ""
+    district_code: Annotated[AdminCode | None, BeforeValidator(_blank_to_none)] = None
+    county_code: AdminCode
+    enterprises: _opt_int(0) = None
+    jobs: _opt_int(0) = None
+    attendees: _opt_int(0) = None
+    hires: _opt_int(0) = None

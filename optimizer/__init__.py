@@ -1,10 +1,15 @@
 """Optimal placement of workers into job openings.
 
 Pure and leaf-level (see DESIGN.md): takes arrays and a typed :class:`PlacementProblem`, returns a
-typed :class:`PlacementResult`. The core is an exact OR-Tools min-cost flow; side rules that break
-the network structure (dorm beds, district targets, county fairness, co-villager groups) fall back
-to a HiGHS MIP only when the flow optimum breaks them. Baselines (greedy, stable matching) and the
-LP reference live alongside for comparison.
+typed :class:`PlacementResult`. The core is an exact OR-Tools min-cost flow
+(:mod:`optimizer.network`, :mod:`optimizer.flow`) that also carries enterprise capacities and,
+whenever the bed sets nest with the openings (the usual case), dorm beds. When the flow optimum
+breaks a rule it cannot carry, :mod:`optimizer.incumbent` tries a Lagrangian flow (district
+targets, county fairness; optimal when its certificate holds) and builds a repaired feasible
+incumbent; then the staged HiGHS MIP of :mod:`optimizer.rules` runs in the time left (for groups
+and crossing beds with integers only where they are needed), and the better of MIP and incumbent
+is returned, never an empty assignment. Baselines (greedy, stable matching) and the LP
+reference live alongside for comparison.
 """
 
 from optimizer.baselines import blocking_pairs, greedy, lp_reference, stable_matching

@@ -114,13 +114,15 @@ def _bed_blocked(problem: PlacementProblem, assignment: np.ndarray) -> np.ndarra
     return need & (ent >= 0) & full[np.maximum(ent, 0)]
 
 
-def unplaced_reasons(problem: PlacementProblem, assignment: np.ndarray, *, rules_active: bool) -> np.ndarray:
+def unplaced_reasons(
+    problem: PlacementProblem, assignment: np.ndarray, *, rules_active: bool, beds_active: bool = False
+) -> np.ndarray:
     """Reason code per worker (see :data:`optimizer.result.REASONS`), vectorised.
 
     A worker with candidates is *outscored* when every candidate job, or its enterprise, is full;
     otherwise a candidate has room: *blocked_by_rule* when side rules were enforced and such a
     candidate scores above 0, else *zero_score*. A candidate that needs a bed where the dorm is
-    full (rules enforced) also counts as *blocked_by_rule*.
+    full (rules or dorm beds enforced) also counts as *blocked_by_rule*.
     """
     w_n = problem.n_workers
     reasons = np.full(w_n, PLACED, dtype=np.int8)
@@ -140,7 +142,8 @@ def unplaced_reasons(problem: PlacementProblem, assignment: np.ndarray, *, rules
     room = ~job_full[problem.edge_job]
     has_room = np.bincount(problem.edge_worker, weights=room, minlength=w_n) > 0
     room_pos = np.bincount(problem.edge_worker, weights=room & (problem.edge_score > 0), minlength=w_n) > 0
-    bed_blocked = _bed_blocked(problem, assignment) if rules_active else np.zeros(problem.n_edges, bool)
+    beds = rules_active or beds_active
+    bed_blocked = _bed_blocked(problem, assignment) if beds else np.zeros(problem.n_edges, bool)
     by_bed = np.bincount(problem.edge_worker, weights=bed_blocked, minlength=w_n) > 0
     reasons[~placed & (deg == 0)] = NO_CANDIDATE
     reasons[~placed & (deg > 0) & ~has_room] = OUTSCORED
@@ -161,6 +164,7 @@ def build_result(
     mode: str = "score",
     bound: float | None = None,
     rules_active: bool = False,
+    beds_active: bool = False,
     **extra: object,
 ):
     """A :class:`~optimizer.result.PlacementResult` for a set of selected edges.
@@ -185,7 +189,9 @@ def build_result(
         gap=gap_of(objective, bound),
         assignment=assignment,
         edge_selected=np.asarray(edge_sel, dtype=bool),
-        unplaced_reason=unplaced_reasons(problem, assignment, rules_active=rules_active),
+        unplaced_reason=unplaced_reasons(
+            problem, assignment, rules_active=rules_active, beds_active=beds_active
+        ),
         solver=solver,
         mode=mode,
         total_score=float(problem.edge_score[edge_sel].sum()),

@@ -1,21 +1,22 @@
-"""Shadow prices: the exact value of one more opening, from the residual graph of the optimal flow.
+"""Shadow prices: the exact value of one more opening, bed or unit of enterprise capacity.
 
 OR-Tools' ``SimpleMinCostFlow`` does not expose node potentials, and LP duals are not unique
 anyway, so prices are computed as exact marginals. Raising the capacity of an arc ``u → v`` by
 one adds the residual arc ``u → v`` (cost 0); the optimum improves by the most negative cycle
-through it, i.e. by ``-dist(v → u)`` in the residual graph, which has no negative cycle because
-the flow is optimal. So:
+through it, i.e. by ``max(0, -dist(v → u))`` in the residual graph, which has no negative cycle
+because the flow is optimal. Cycles move no flow out of a source, so prices hold the
+lexicographic stage totals fixed (``count`` mode: the number placed; lexicographic priority:
+the number of unemployed placed).
 
-* enterprise ``k`` (arc ``k → T``): ``max(0, -dist(T → k))``;
-* job ``j`` whose next node is ``T`` or an enterprise that is not full: ``max(0, -dist(T → j))``
-  (an enterprise with room is joined to ``T`` both ways at cost 0, so it is equivalent to ``T``);
-* job ``j`` of a full enterprise ``k``: ``max(0, -dist(k → j))`` — one extra search per full
-  enterprise.
+Every job, enterprise and dorm node has one capacity arc out of it. A node whose capacity arc is
+not full is, for distances *from* it, the same as the node that arc leads to: it reaches it at
+cost 0, and either that arc carries flow (so the way back is free too) or nothing flows through
+the node at all. So ``dist(v → ·)`` is read from the first full node down ``v``'s chain
+(``T`` if none): one search from ``T`` and one per full node that some priced arc leads to.
 
 Distances come from a vectorised Bellman–Ford that relaxes only the arcs leaving nodes whose
 distance changed in the previous round (SPFA by rounds). Prices are in objective units (score,
-plus the weighted priority bonus) and hold the lexicographic stage totals fixed (``count`` mode:
-the number placed; lexicographic priority: the number of unemployed placed).
+plus the weighted priority bonus).
 """
 
 from __future__ import annotations
@@ -49,7 +50,14 @@ class ResidualGraph:
         """Shortest-path distances from ``source`` (int64; unreachable = 2**62)."""
         dist = np.full(self.n_nodes, _INF, dtype=np.int64)
         dist[source] = 0
-        frontier = np.array([source], dtype=np.int64)
+        return self._relax(dist, np.array([source], dtype=np.int64))
+
+    def potentials(self) -> np.ndarray:
+        """Distances from a virtual root joined to every node at cost 0: ``p(v) <= p(u) + c(u, v)``
+        for every residual arc, the certificate that no negative cycle exists."""
+        return self._relax(np.zeros(self.n_nodes, dtype=np.int64), np.arange(self.n_nodes, dtype=np.int64))
+
+    def _relax(self, dist: np.ndarray, frontier: np.ndarray) -> np.ndarray:
         for _ in range(self.n_nodes + 1):
             starts = self.indptr_[frontier]
             lens = self.indptr_[frontier + 1] - starts
@@ -70,33 +78,54 @@ class ResidualGraph:
         raise SolverError("residual graph has a negative cycle: the flow is not optimal")
 
 
-def shadow_prices(problem: PlacementProblem, flow: FlowOutcome) -> tuple[np.ndarray, np.ndarray | None]:
-    """Per-job and per-enterprise value of one more opening, in objective units."""
-    lay = flow.layout
-    assert flow.tails is not None and flow.flows is not None
-    graph = ResidualGraph(lay.n_nodes, flow.tails, flow.heads, flow.caps, flow.costs, flow.flows)
-    d_sink = graph.distances(lay.sink)
-    job_nodes = lay.job0 + np.arange(lay.n_jobs)
-    job_dist = d_sink[job_nodes].copy()
-    ent_price = None
-    if lay.n_ent:
+def shadow_prices(
+    problem: PlacementProblem, flow: FlowOutcome
+) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+    """Per-job, per-enterprise and per-enterprise-bed value of one more unit, in objective units.
+
+    Enterprises without a node (capacity that cannot bind) price at 0; beds that cannot bind at
+    0; beds and jobs of a *crossing* enterprise (see :mod:`optimizer.network`) are NaN. The enterprise and
+    bed arrays are None when the problem has no enterprises / no dorm beds.
+    """
+    net, lay = flow.network, flow.layout
+    assert net is not None and net.tails is not None and flow.flows is not None
+    graph = ResidualGraph(lay.n_nodes, net.tails, net.heads, net.caps, net.costs, flow.flows)
+    full = flow.flows >= net.caps
+    cache: dict[int, np.ndarray] = {lay.sink: graph.distances(lay.sink)}
+
+    def price(arcs: np.ndarray) -> np.ndarray:
+        """max(0, -dist(head → tail)) / scale for each arc, via the first full node of the chain."""
+        v = net.heads[arcs].astype(np.int64)
+        for _ in range(4):  # chains are job → dorm → enterprise → T at most
+            arc_v = net.node_arc[v]
+            step = (v != lay.sink) & (arc_v >= 0) & ~full[np.maximum(arc_v, 0)]
+            if not step.any():
+                break
+            v = np.where(step, net.heads[np.maximum(arc_v, 0)], v)
+        out = np.zeros(arcs.size, dtype=np.float64)
+        for r in np.unique(v):
+            if int(r) not in cache:
+                cache[int(r)] = graph.distances(int(r))
+            at = np.flatnonzero(v == r)
+            out[at] = _to_price(cache[int(r)][net.tails[arcs[at]]], flow.scale)
+        return out
+
+    job_price = price(net.node_arc[lay.job0 : lay.job0 + lay.n_jobs])
+    ent_price = bed_price = None
+    k_n = problem.n_enterprises
+    if k_n:
+        ent_price = np.zeros(k_n)
+        has = np.flatnonzero(net.ent_node >= 0)
+        ent_price[has] = price(net.node_arc[net.ent_node[has]])
+    if net.dorm is not None:
+        bed_price = np.zeros(k_n)
+        has = np.flatnonzero(net.dorm_node >= 0)
+        bed_price[has] = price(net.node_arc[net.dorm_node[has]])
+        bed_price[net.dorm.crossing] = np.nan
+        # the flow ignores crossing beds, so it cannot price the openings they may block
         ent = problem.job_enterprise
-        k_nodes = lay.ent0 + np.arange(lay.n_ent)
-        ent_price = _to_price(d_sink[k_nodes], flow.scale)
-        cap = problem.enterprise_capacity
-        ent_arcs = slice(
-            lay.n_workers + problem.n_edges + lay.n_jobs,
-            lay.n_workers + problem.n_edges + lay.n_jobs + lay.n_ent,
-        )
-        ent_flow = flow.flows[ent_arcs]
-        full = np.zeros(lay.n_ent, dtype=bool)
-        if cap is not None:
-            full = (cap >= 0) & (ent_flow >= cap)
-        for k in np.flatnonzero(full):
-            jobs_k = np.flatnonzero(ent == k)
-            if jobs_k.size:
-                job_dist[jobs_k] = graph.distances(lay.ent0 + int(k))[lay.job0 + jobs_k]
-    return _to_price(job_dist, flow.scale), ent_price
+        job_price[(ent >= 0) & net.dorm.crossing[np.maximum(ent, 0)]] = np.nan
+    return job_price, ent_price, bed_price
 
 
 def _to_price(dist: np.ndarray, scale: int) -> np.ndarray:

@@ -194,9 +194,12 @@ class SolveOptions:
 
     ``priority='lexicographic'`` places the most unemployed workers first (before ``mode``);
     ``'weighted'`` adds ``priority_weight`` (score units) to every edge of an unemployed worker.
-    ``scale=None`` picks the largest safe power of ten (up to 1e12) for integer costs; the
-    rounding error is folded into the reported ``bound``. ``time_limit_s`` bounds the MIP stages
-    (the min-cost flow is exact and polynomial and ignores it).
+    ``scale=None`` picks a power of ten that makes the largest weight about 1e7 and re-solves at
+    the largest safe one (up to 1e12) only if the proven rounding gap exceeds 1e-7; the rounding
+    error is folded into the reported ``bound``. ``time_limit_s`` bounds the side-rule work
+    after the flow (Lagrangian rounds, MIP stages; the flow itself is exact and polynomial and
+    is not interrupted); when it runs out, the best feasible assignment found is returned with
+    status ``FEASIBLE`` and its gap, never an empty one.
     """
 
     mode: Mode = "score"

@@ -52,11 +52,12 @@ class RelaxedTarget:
 class PlacementResult:
     """Outcome of :func:`optimizer.solve`.
 
-    ``objective`` is the optimised final-stage objective in score units (scores plus the
-    priority bonus when ``priority='weighted'``); ``total_score`` is the plain sum of scores.
-    ``bound`` is a proven upper bound on that objective for the same lexicographic stages, and
-    ``gap = (bound - objective) / max(|objective|, 1e-12)``. Shadow prices are in objective units
-    per extra opening (NaN when the MIP path was taken); see :mod:`optimizer.prices`.
+        ``objective`` is the optimised final-stage objective in score units (scores plus the
+        priority bonus when ``priority='weighted'``); ``total_score`` is the plain sum of scores.
+        ``bound`` is a proven upper bound on that objective for the same lexicographic stages, and
+        ``gap = (bound - objective) / max(|objective|, 1e-12)``. Shadow prices are in objective units
+        per extra opening, enterprise place or dorm bed (NaN when the MIP path was taken, and for the
+    beds of an enterprise whose dorm rule is not a flow); see :mod:`optimizer.prices`.
     """
 
     status: str
@@ -77,6 +78,7 @@ class PlacementResult:
     n_placed: int = 0
     scale: int = 0
     stage_seconds: dict[str, float] = field(default_factory=dict)
+    dorm_bed_shadow_price: np.ndarray | None = None  # float64 (K,) when dorm beds are enforced
 
     @property
     def assignments(self) -> tuple[np.ndarray, np.ndarray]:

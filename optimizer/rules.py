@@ -1,10 +1,10 @@
 """Side rules that break the flow structure, solved as a MIP with HiGHS (``scipy.optimize.milp``).
 
-Dorm beds count only the edges that need a bed, a set that crosses the job-openings sets, so
-beds plus openings are not a network (two crossing families of capacity sets); district targets
-and county fairness count placements by (worker county × job district), which crosses too; groups
-are all-or-nothing. The solver therefore first solves the flow relaxation and only comes here when
-that relaxation breaks a rule (its optimum is then not feasible); see :func:`optimizer.solve`.
+Dorm beds whose sets cross the job-openings sets (``edge_needs_dorm`` varying within two or more
+jobs of one enterprise; the laminar case is a flow, see :mod:`optimizer.network`), district
+targets and county fairness (counts by worker county × job district, which cross too) and
+groups (all-or-nothing) come here only when the flow relaxation breaks them and no Lagrangian
+certificate settles them; see :func:`optimizer.solve`.
 
 Model (data → variables → constraints → objective, as in the OR-Tools samples):
 ``x_e`` binary per edge; ``s_d >= 0`` shortfall per district target (the target is soft and
@@ -22,6 +22,7 @@ import numpy as np
 from scipy import sparse
 
 from optimizer.check import enterprise_key
+from optimizer.network import dorm_active
 from optimizer.problem import PlacementProblem, SolveOptions
 
 _MIP_REL_GAP = 1e-7
@@ -31,7 +32,7 @@ _MIP_REL_GAP = 1e-7
 class MipOutcome:
     """Selected edges and the status of the last stage."""
 
-    edge_sel: np.ndarray
+    edge_sel: np.ndarray | None  # None when no stage found a solution in time
     status: str
     objective: float
     bound: float
@@ -76,7 +77,7 @@ def target_edges(problem: PlacementProblem, d: int) -> np.ndarray:
 def rule_report(problem: PlacementProblem, edge_sel: np.ndarray, options: SolveOptions) -> dict[str, bool]:
     """Which non-flow rules are active, mapped to whether ``edge_sel`` satisfies them."""
     out: dict[str, bool] = {}
-    if _dorm_active(problem, options):
+    if dorm_active(problem, options):
         need = edge_sel & problem.edge_needs_dorm
         ent = problem.job_enterprise[problem.edge_job[need]]
         beds = problem.enterprise_dorm_beds
@@ -89,22 +90,13 @@ def rule_report(problem: PlacementProblem, edge_sel: np.ndarray, options: SolveO
         )
     if problem.county_min_share is not None:
         out["county_fairness"] = bool(np.all(_fairness_slack(problem, edge_sel) >= -1e-9))
-    if _groups(problem)[0].size:
+    if groups_of(problem)[0].size:
         from optimizer.check import _group_violations
 
         assignment = np.full(problem.n_workers, -1, dtype=np.int64)
         assignment[problem.edge_worker[edge_sel]] = problem.edge_job[edge_sel]
         out["groups"] = not _group_violations(problem, assignment)
     return out
-
-
-def _dorm_active(problem: PlacementProblem, options: SolveOptions) -> bool:
-    return bool(
-        options.enforce_dorm_beds
-        and problem.enterprise_dorm_beds is not None
-        and problem.edge_needs_dorm is not None
-        and np.any(problem.enterprise_dorm_beds >= 0)
-    )
 
 
 def _fairness_slack(problem: PlacementProblem, edge_sel: np.ndarray) -> np.ndarray:
@@ -116,7 +108,7 @@ def _fairness_slack(problem: PlacementProblem, edge_sel: np.ndarray) -> np.ndarr
     return placed_c[counties] - share * total
 
 
-def _groups(problem: PlacementProblem) -> tuple[np.ndarray, np.ndarray]:
+def groups_of(problem: PlacementProblem) -> tuple[np.ndarray, np.ndarray]:
     """Worker indices in groups of at least two, and their group ids."""
     g = problem.worker_group
     if g is None:
@@ -127,16 +119,32 @@ def _groups(problem: PlacementProblem) -> tuple[np.ndarray, np.ndarray]:
     return members, g[members].astype(np.int64)
 
 
-def solve_mip(problem: PlacementProblem, weights: np.ndarray, options: SolveOptions) -> MipOutcome:
-    """Solve with every side rule enforced; targets soft with reported shortfall."""
+def solve_mip(
+    problem: PlacementProblem,
+    weights: np.ndarray,
+    options: SolveOptions,
+    *,
+    integer_edges: np.ndarray | None = None,
+) -> MipOutcome:
+    """Solve with every side rule enforced; targets soft with reported shortfall.
+
+    ``integer_edges``: only these edges' ``x`` (and the group variables) are integer. Valid when
+    fixing them to integers leaves a network LP for the others (groups and crossing dorm beds:
+    give every group member's edge and every edge into a crossing enterprise; not targets or
+    fairness). The caller then completes the other edges with the exact flow
+    (:func:`optimizer.incumbent.complete_with_flow`), so a fractional LP value there never
+    reaches the result.
+    """
     from scipy.optimize import LinearConstraint, milp
 
     t0 = time.perf_counter()
     e_n, w_n = problem.n_edges, problem.n_workers
+    if e_n == 0:
+        return MipOutcome(np.zeros(0, bool), "OPTIMAL", 0.0, 0.0, 0.0)
     ew, ej = problem.edge_worker.astype(np.int64), problem.edge_job.astype(np.int64)
     targets = sorted((problem.district_targets or {}).items())
     fair = problem.county_min_share is not None
-    members, member_group = _groups(problem)
+    members, member_group = groups_of(problem)
 
     # variables: x (E) | s (targets) | P (fairness) | y (group × enterprise) | z (groups)
     s0 = e_n
@@ -202,7 +210,7 @@ def solve_mip(problem: PlacementProblem, weights: np.ndarray, options: SolveOpti
         if cap is not None:
             ub = np.where(cap >= 0, cap, np.inf)
             rows.add(ent[has], np.flatnonzero(has), 1.0, np.full(k_n, -np.inf), ub)
-        if _dorm_active(problem, options):
+        if dorm_active(problem, options):
             need = has & problem.edge_needs_dorm
             beds = problem.enterprise_dorm_beds
             rows.add(
@@ -233,6 +241,8 @@ def solve_mip(problem: PlacementProblem, weights: np.ndarray, options: SolveOpti
     a, lb, ub = rows.build(n_var)
     integrality = np.ones(n_var, dtype=np.int8)
     integrality[s0:y0] = 0
+    if integer_edges is not None:
+        integrality[:e_n][~integer_edges] = 0
     hi = np.r_[upper, [float(q) for _, q in targets], [float(e_n)] * int(fair), np.ones(n_var - y0)]
     bounds = (np.zeros(n_var), hi)
     stages = _stage_objectives(problem, weights, options, n_var, s0, len(targets))
@@ -250,11 +260,12 @@ def solve_mip(problem: PlacementProblem, weights: np.ndarray, options: SolveOpti
         cons = [LinearConstraint(a, lb, ub)]
         if extra_a:
             cons.append(LinearConstraint(np.vstack(extra_a), -np.inf, np.array(extra_ub)))
-        res = milp(c, integrality=integrality, bounds=bounds, constraints=cons, options=opts)
+        args = (c, integrality, bounds, cons, opts)
+        res = milp(*args[:1], **_kw(args)) if deadline is None else _milp_with_hard_limit(args, deadline)
         stage_seconds[f"mip_{name}"] = time.perf_counter() - t1
         if res.x is None:
             return MipOutcome(
-                np.zeros(e_n, bool),
+                None,
                 "TIME_LIMIT" if res.status == 1 else "INFEASIBLE",
                 0.0,
                 float("inf"),
@@ -272,6 +283,66 @@ def solve_mip(problem: PlacementProblem, weights: np.ndarray, options: SolveOpti
     bound = objective if dual is None or not np.isfinite(dual) else max(objective, -float(dual))
     gap = (bound - objective) / max(abs(objective), 1e-12)
     return MipOutcome(sel, status, objective, bound, gap, stage_seconds)
+
+
+_GRACE_S = 5.0  # HiGHS may overrun time_limit (root heuristics on dense rows): kill it after this
+
+
+def _kw(args: tuple) -> dict[str, object]:
+    _, integrality, bounds, cons, opts = args
+    return {"integrality": integrality, "bounds": bounds, "constraints": cons, "options": opts}
+
+
+def _milp_child(conn, args: tuple) -> None:  # pragma: no cover - runs in the forked process
+    from scipy.optimize import milp
+
+    res = milp(args[0], **_kw(args))
+    conn.send((res.status, res.x, res.fun, getattr(res, "mip_dual_bound", None)))
+    conn.close()
+
+
+def _milp_with_hard_limit(args: tuple, deadline: float):
+    """``milp`` in a forked process, killed ``_GRACE_S`` after ``deadline`` if HiGHS overruns its
+    own time limit; then it counts as a time limit with no solution (the caller keeps its
+    incumbent). The child inherits the model by ``fork``; only the result travels back."""
+    import multiprocessing as mp
+    from types import SimpleNamespace
+
+    ctx = mp.get_context("fork")
+    parent, child = ctx.Pipe(duplex=False)
+    proc = ctx.Process(target=_milp_child, args=(child, args), daemon=True)
+    proc.start()
+    child.close()
+    got = parent.poll(max(deadline - time.perf_counter(), 0.0) + _GRACE_S)
+    out = SimpleNamespace(status=1, x=None, fun=None, mip_dual_bound=None)
+    if got:
+        try:
+            out.status, out.x, out.fun, out.mip_dual_bound = parent.recv()
+        except EOFError:  # the child died without an answer
+            pass
+    if proc.is_alive():
+        proc.kill()
+    proc.join()
+    parent.close()
+    return out
+
+
+def lex_key(problem: PlacementProblem, sel: np.ndarray, weights: np.ndarray, options: SolveOptions) -> tuple:
+    """The staged objective of a selection as a tuple to maximise: −shortfall, unemployed, count, score."""
+    out: list[float] = []
+    if problem.district_targets:
+        out.append(
+            -sum(
+                max(0, int(q) - int((sel & target_edges(problem, d)).sum()))
+                for d, q in problem.district_targets.items()
+            )
+        )
+    if options.priority == "lexicographic" and problem.worker_unemployed is not None:
+        out.append(int(problem.worker_unemployed[problem.edge_worker[sel]].sum()))
+    if options.mode == "count":
+        out.append(int(sel.sum()))
+    out.append(float(weights[sel].sum()))
+    return tuple(out)
 
 
 def _stage_objectives(problem, weights, options, n_var, s0, n_targets):
@@ -296,4 +367,4 @@ def _stage_objectives(problem, weights, options, n_var, s0, n_targets):
     return out
 
 
-__all__ = ["MipOutcome", "rule_report", "solve_mip", "target_edges"]
+__all__ = ["MipOutcome", "groups_of", "lex_key", "rule_report", "solve_mip", "target_edges"]

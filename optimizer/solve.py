@@ -1,9 +1,11 @@
 """Entry point: :func:`solve` a :class:`PlacementProblem` to a :class:`PlacementResult`.
 
 Order of work: validate → canonical edge order (so the same problem gives the same assignment
-whatever order its edges came in) → exact flow core → if the flow optimum already satisfies every
-active side rule it is optimal for the restricted problem too (it optimises a relaxation), else the
-MIP of :mod:`optimizer.rules` → reasons, prices, relaxed targets → result in the caller's edge order.
+whatever order its edges came in) → exact flow core (openings, capacities, laminar dorm beds) →
+if the flow optimum already satisfies every other active rule it is optimal for the restricted
+problem too (it optimises a relaxation), else :func:`_side_rules` (Lagrangian flow, repaired
+incumbent, MIP in the time left) → reasons, prices, relaxed targets → result in the caller's
+edge order.
 """
 
 from __future__ import annotations
@@ -14,12 +16,15 @@ import time
 import numpy as np
 
 from optimizer.check import build_result
-from optimizer.flow import solve_flow
+from optimizer.flow import FlowOutcome, solve_flow
+from optimizer.incumbent import complete_with_flow, fairness_rows, lagrangian, repair, target_rows
 from optimizer.prices import shadow_prices
 from optimizer.problem import PlacementProblem, SolveOptions
+from optimizer.prune import prunable, solve_flow_pruned
 from optimizer.result import PlacementResult, RelaxedTarget
-from optimizer.rules import rule_report, solve_mip, target_edges
+from optimizer.rules import groups_of, lex_key, rule_report, solve_mip, target_edges
 
+_MIN_MIP_S = 1.0  # below this much time left, the MIP cannot even load at scale: keep the incumbent
 _EDGE_ARRAYS = ("edge_worker", "edge_job", "edge_score", "edge_needs_dorm")
 
 
@@ -56,28 +61,42 @@ def solve(problem: PlacementProblem, options: SolveOptions | None = None) -> Pla
     stages["prepare"] = time.perf_counter() - t0
     weights = edge_weights(p, options)
 
-    flow = solve_flow(p, weights, options, keep_residual=options.shadow_prices)
+    if prunable(p, options, keep_residual=options.shadow_prices):
+        flow = solve_flow_pruned(p, weights, options)
+    else:
+        flow = solve_flow(p, weights, options, keep_residual=options.shadow_prices)
     stages.update(flow.stage_seconds)
     report = rule_report(p, flow.edge_flow, options)
     rules = _rules_base(p, options)
+    plan = flow.network.dorm if flow.network is not None else None
+    if plan is not None and not plan.crossing.any():
+        report.pop("dorm_beds", None)  # laminar: the flow enforces every bed limit exactly
+        rules["dorm_beds"] = "flow"
     relaxed: tuple[RelaxedTarget, ...] = ()
     if all(report.values()):
         rules.update({name: "satisfied_by_flow" for name in report})
         t1 = time.perf_counter()
         prices: dict[str, object] = {}
         if options.shadow_prices:
-            job_p, ent_p = shadow_prices(p, flow)
+            job_p, ent_p, bed_p = shadow_prices(p, flow)
             prices = {"job_shadow_price": job_p, "enterprise_shadow_price": ent_p}
+            if bed_p is not None:
+                prices["dorm_bed_shadow_price"] = bed_p
             stages["shadow_prices"] = time.perf_counter() - t1
         k_max = min(p.n_workers, int(p.job_openings.sum()))
-        bound = (flow.int_objective + 0.5 * k_max) / flow.scale
+        bound = flow.bound(k_max)
         sel, status, solver = flow.edge_flow, "OPTIMAL", "ortools_min_cost_flow"
         extra = {"scale": flow.scale, **prices}
     else:
-        rules.update({name: "enforced_mip" for name in report})
-        mip = solve_mip(p, weights, options)
-        stages.update(mip.stage_seconds)
-        sel, status, solver, bound = mip.edge_sel, mip.status, "highs_mip", mip.bound
+        if plan is not None:
+            report.setdefault("dorm_beds", False)
+        sel, status, solver, bound = _side_rules(p, weights, options, flow, stages, t0)
+        how = {
+            "highs_mip": "enforced_mip",
+            "lagrangian_flow": "enforced_lagrangian",
+            "repair_heuristic": "enforced_heuristic",
+        }
+        rules.update({name: how[solver] for name in report})
         relaxed = _relaxed_targets(p, sel, options)
         extra = {}
     if perm is not None:
@@ -93,13 +112,92 @@ def solve(problem: PlacementProblem, options: SolveOptions | None = None) -> Pla
         solver=solver,
         mode=options.mode,
         bound=bound,
-        rules_active=solver == "highs_mip",
+        rules_active=solver != "ortools_min_cost_flow",
+        beds_active=plan is not None,
         relaxed=relaxed,
         rules=rules,
         wall_s=time.perf_counter() - t0,
         stage_seconds=stages,
         **extra,
     )
+
+
+def _side_rules(
+    p: PlacementProblem,
+    weights: np.ndarray,
+    options: SolveOptions,
+    flow: FlowOutcome,
+    stages: dict[str, float],
+    t0: float,
+) -> tuple[np.ndarray, str, str, float]:
+    """Selection, status, solver and bound when the flow optimum breaks a side rule.
+
+    Order: the Lagrangian flow for district targets or county fairness (optimal when its
+    certificate holds) → a repaired incumbent → the staged MIP within the remaining time → the
+    better of MIP and incumbent by the staged objective. Not proven optimal → ``FEASIBLE``
+    with the gap to a relaxation bound.
+    """
+    deadline = None if options.time_limit_s is None else t0 + options.time_limit_s
+    incumbent, bound, inc_solver = None, np.inf, "repair_heuristic"
+    family = None
+    if p.district_targets:
+        family = target_rows(p)
+    elif p.county_min_share is not None:
+        family = fairness_rows(p)
+    if family is not None:
+        t1 = time.perf_counter()
+        lag = lagrangian(p, weights, options, family, deadline=deadline)
+        stages["lagrangian"] = time.perf_counter() - t1
+        if lag.edge_sel is not None:
+            others = rule_report(p, lag.edge_sel, options)
+            others.pop(family.name, None)
+            if lag.exact and all(others.values()):
+                return lag.edge_sel, "OPTIMAL", "lagrangian_flow", lag.bound
+            incumbent, bound, inc_solver = lag.edge_sel, lag.bound, "lagrangian_flow"
+            if not all(others.values()):
+                inc_solver = "repair_heuristic"
+                incumbent, bound = repair(p, weights, lag.edge_sel, options), np.inf
+    t1 = time.perf_counter()
+    if incumbent is None:
+        incumbent = repair(p, weights, flow.edge_flow, options)
+    stages["repair"] = time.perf_counter() - t1
+    left = None if deadline is None else deadline - time.perf_counter()
+    if left is None or left > _MIN_MIP_S:
+        # without targets and fairness, only member edges and edges into crossing enterprises
+        # need integers: the rest is a network once they are fixed (see solve_mip)
+        network_rest = not p.district_targets and p.county_min_share is None
+        integer_edges = _integer_edges(p, flow) if network_rest else None
+        mip_options = dataclasses.replace(options, time_limit_s=left)
+        mip = solve_mip(p, weights, mip_options, integer_edges=integer_edges)
+        stages.update(mip.stage_seconds)
+        if mip.edge_sel is not None and integer_edges is not None:
+            t1 = time.perf_counter()
+            mip.edge_sel = complete_with_flow(p, weights, options, mip.edge_sel, integer_edges)
+            stages["complete_flow"] = time.perf_counter() - t1
+        if mip.edge_sel is not None and (
+            lex_key(p, mip.edge_sel, weights, options) >= lex_key(p, incumbent, weights, options)
+        ):
+            status = "OPTIMAL" if mip.status == "OPTIMAL" else "FEASIBLE"
+            return mip.edge_sel, status, "highs_mip", max(mip.bound, float(weights[mip.edge_sel].sum()))
+    # the incumbent wins: bound its score by the rules-free, stages-free flow (a relaxation)
+    if options.mode == "score" and options.priority != "lexicographic":
+        relax = flow.bound(min(p.n_workers, int(p.job_openings.sum())))
+    else:
+        plain = dataclasses.replace(options, mode="score", priority="none", shadow_prices=False)
+        relax = solve_flow(p, weights, plain).bound(min(p.n_workers, int(p.job_openings.sum())))
+    objective = float(weights[incumbent].sum())
+    return incumbent, "FEASIBLE", inc_solver, max(min(bound, relax), objective)
+
+
+def _integer_edges(p: PlacementProblem, flow: FlowOutcome) -> np.ndarray:
+    """Group members' edges and edges into enterprises whose dorm beds cross the openings."""
+    members, _ = groups_of(p)
+    out = np.isin(p.edge_worker, members)
+    plan = flow.network.dorm if flow.network is not None else None
+    if plan is not None and plan.crossing.any():
+        ent = p.job_enterprise[p.edge_job]
+        out |= (ent >= 0) & plan.crossing[np.maximum(ent, 0)]
+    return out
 
 
 def _rules_base(p: PlacementProblem, options: SolveOptions) -> dict[str, str]:

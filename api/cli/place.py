@@ -1,16 +1,43 @@
-"""``laborbridge place``: a batch placement from a data folder."""
+"""``laborbridge place``: a batch placement from a data folder or the store, recorded in the store.
+
+Recording: with ``--db URL`` the run is recorded in that store; from a data folder it is recorded
+in ``sqlite:///<OUT>/runs.db`` (beside the run's files). ``--record-db URL`` records elsewhere,
+``--no-record`` not at all. ``--what-if`` re-solves with changed openings or targets and reports
+the change against the base run; it records nothing and writes only ``what_if.json``.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
 import sys
+import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from api.cli._app import app
+
+
+def parse_targets(
+    items: list[str], every: int | None, year: int, pairings: Any
+) -> tuple[tuple[str, int], ...]:
+    """``DISTRICT=N`` items (code or name) and ``every`` for each paired district, as sorted pairs."""
+    from matcher.errors import ConfigError
+    from matcher.geo import PairingMap
+    from matcher.whatif import district_code
+
+    out: dict[str, int] = {}
+    if every is not None:
+        pmap = PairingMap.from_pairings(pairings, year)
+        out = {d: every for d in pmap.counties_of_district}
+    for item in items:
+        name, sep, n = item.partition("=")
+        if not sep or not n.strip().isdigit():
+            raise ConfigError(f"--district-target {item!r}: use DISTRICT=N, e.g. 120102=50 or 河东区=50")
+        out[district_code(name)] = int(n)
+    return tuple(sorted(out.items()))
 
 
 @app.command("place")
@@ -39,52 +66,205 @@ def place(
     ] = "score",
     cache_dir: Annotated[str | None, typer.Option("--cache-dir", help="Embedding cache folder.")] = None,
     db: Annotated[
-        str | None, typer.Option("--db", help="Read the records from this store (SQLAlchemy URL).")
+        str | None,
+        typer.Option(
+            "--db", help="Read the records from this store (SQLAlchemy URL); the run is recorded there."
+        ),
+    ] = None,
+    dorm_beds: Annotated[
+        bool, typer.Option("--dorm-beds/--no-dorm-beds", help="Enterprises' dorm beds cap workers from away.")
+    ] = True,
+    district_target: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--district-target",
+            help="DISTRICT=N: place at least N workers from its paired counties in it (repeatable).",
+        ),
+    ] = None,
+    district_targets: Annotated[
+        int | None,
+        typer.Option("--district-targets", min=0, help="The same target N for every paired district."),
+    ] = None,
+    county_share: Annotated[
+        float | None,
+        typer.Option("--county-share", min=0.0, max=1.0, help="Each county gets >= F × its fair share."),
+    ] = None,
+    priority: Annotated[
+        str, typer.Option("--priority", help="none | lexicographic (unemployed first) | weighted.")
+    ] = "none",
+    groups: Annotated[
+        bool, typer.Option("--groups/--no-groups", help="Co-villager groups go to one enterprise together.")
+    ] = False,
+    time_limit: Annotated[
+        float | None, typer.Option("--time-limit", min=0.001, help="Seconds for the side-rule MIP stages.")
+    ] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Solver seed (recorded).")] = 0,
+    record_db: Annotated[
+        str | None, typer.Option("--record-db", help="Record the run in this store instead.")
+    ] = None,
+    record: Annotated[bool, typer.Option("--record/--no-record", help="Record the run in a store.")] = True,
+    rematch: Annotated[
+        str | None,
+        typer.Option(
+            "--rematch",
+            help="Re-match the workers of this recorded run who left (outcomes recorded), "
+            "excluding the enterprise each left.",
+        ),
+    ] = None,
+    what_if_: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--what-if",
+            help="'openings JOB_ID +50' | 'relax target DISTRICT' | 'target DISTRICT N' (repeatable).",
+        ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print run.json to standard output.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
 ) -> None:
-    """Place workers into jobs optimally and write the assignment, the unplaced and the candidates."""
+    """Place workers into jobs optimally; write the assignment, unplaced and candidates; record the run."""
+    from api.cli._progress import progress_for
     from api.settings import get_settings
     from matcher.dataset import load_folder
     from matcher.errors import ConfigError
-    from matcher.placement import PlaceOptions, run_placement, write_run
+    from matcher.placement import PlaceOptions, RuleOptions, run_placement, write_run
+    from matcher.whatif import parse_change
 
     if mode not in ("score", "count"):
         raise ConfigError(f"--mode must be 'score' or 'count', not {mode!r}")
-    settings = get_settings()
-    options = PlaceOptions(
-        year=year or dt.date.today().year,
-        k=k,
-        model=model or settings.model,
-        cache_dir=cache_dir or settings.cache_dir,
-        mode=mode,
-    )
-
-    def progress(stage: str) -> None:
-        if not quiet and not as_json:
-            print(f"… {stage}", file=sys.stderr, flush=True)
-
     if (data_dir is None) == (db is None):
         raise ConfigError("give either DATA_DIR or --db URL (exactly one)")
-    progress("load")
-    if db is not None:
-        from matcher.store import load_dataset
+    changes = [parse_change(t) for t in what_if_ or []]
+    settings = get_settings()
+    year = year or dt.date.today().year
 
-        ds = load_dataset(db)
-    else:
-        assert data_dir is not None
-        ds = load_folder(data_dir)
+    with progress_for(quiet or as_json) as progress:
+        progress.start("load")
+        t0 = time.perf_counter()
+        if db is not None:
+            from matcher.store import load_dataset
+
+            ds = load_dataset(db)
+        else:
+            assert data_dir is not None
+            ds = load_folder(data_dir)
+        load_s = round(time.perf_counter() - t0, 3)
+        target = record_db or db or f"sqlite:///{(out / 'runs.db').resolve()}"
+        exclude: tuple[tuple[str, str], ...] = ()
+        if rematch is not None:
+            ds, exclude, rematch = _rematch(ds, target, rematch)
+        rules = RuleOptions(
+            dorm_beds=dorm_beds,
+            district_targets=parse_targets(district_target or [], district_targets, year, ds.pairings),
+            county_share=county_share,
+            priority=priority,
+            groups=groups,
+            time_limit_s=time_limit,
+            seed=seed,
+        )
+        options = PlaceOptions(
+            year=year,
+            k=k,
+            model=model or settings.model,
+            cache_dir=cache_dir or settings.cache_dir,
+            mode=mode,
+            rules=rules,
+            exclude=exclude,
+        )
+        run = run_placement(ds, options, progress)
+        run.seconds = {"load": load_s, **run.seconds}
+        if changes:
+            _what_if(run, changes, out, as_json)
+            return
+        run_id = None
+        if record:
+            source = _shown_url(db) if db else str(Path(data_dir or ".").resolve())
+            run_id = _record(run, target, progress, source, rematch)
     for err in ds.rejected[:20]:
         print(f"rejected: {err}", file=sys.stderr)
     if len(ds.rejected) > 20:
         print(f"rejected: … and {len(ds.rejected) - 20} more (see rejected.csv)", file=sys.stderr)
-    run = run_placement(ds, options, progress)
     summary = write_run(run, out)
+    if run_id is not None:
+        summary = {**summary, "run_id": run_id, "record_db": _shown_url(target)}
+        (out / "run.json").write_text(
+            json.dumps(summary, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
+        )
     if as_json:
         print(json.dumps(summary, ensure_ascii=False, indent=2))
         return
     _print_summary(summary, out)
+
+
+def _shown_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def _rematch(ds: Any, url: str, ref: str) -> tuple[Any, tuple[tuple[str, str], ...], str]:
+    """The re-match data set of run ``ref`` (in store ``url``), its exclusions and the run's full id."""
+    from matcher.errors import ConfigError
+    from matcher.followup import rematch_dataset
+    from matcher.store import open_engine
+    from matcher.store.runs_repo import outcomes, resolve_run_id, run_assignments
+
+    engine = open_engine(url)
+    try:
+        run_id = resolve_run_id(engine, ref)
+        sub, exclude = rematch_dataset(ds, run_assignments(engine, run_id), outcomes(engine, run_id), run_id)
+    finally:
+        engine.dispose()
+    if not sub.workers:
+        raise ConfigError(f"run {run_id} has no recorded outcome of a worker who left: nothing to re-match")
+    return sub, exclude, run_id
+
+
+def _record(run: Any, url: str, progress: Any, source: str, base_run_id: str | None = None) -> str:
+    from matcher.runs import build_record
+    from matcher.store import open_engine
+    from matcher.store.runs_repo import record_run
+
+    t0 = time.perf_counter()
+    progress.start("record", run.context.n_workers)
+    kind = "rematch" if base_run_id else "plan"
+    rec = build_record(run, source=source, kind=kind, base_run_id=base_run_id)
+    engine = open_engine(url)
+    try:
+        run_id = record_run(engine, rec, on_batch=progress.advance)
+    finally:
+        engine.dispose()
+    progress.finish()
+    run.seconds["record"] = round(time.perf_counter() - t0, 3)
+    return run_id
+
+
+def _what_if(run: Any, changes: list, out: Path, as_json: bool) -> None:
+    from matcher.whatif import what_if
+
+    result = what_if(run, changes).to_dict()
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "what_if.json").write_text(
+        json.dumps(result, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
+    )
+    if as_json:
+        print(json.dumps(result, ensure_ascii=False, indent=2))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    t = Table(title="what-if: " + " · ".join(result["changes"]), show_header=True)
+    for col in ("", "base", "what-if", "change"):
+        t.add_column(col)
+    o, p = result["objective"], result["placed"]
+    t.add_row("objective", f"{o['base']:.6f}", f"{o['new']:.6f}", f"{o['change']:+.6f}")
+    t.add_row("placed", f"{p['base']:,}", f"{p['new']:,}", f"{p['change']:+,}")
+    t.add_row("newly placed", "", "", f"{len(result['newly_placed']):,}")
+    t.add_row("newly unplaced", "", "", f"{len(result['newly_unplaced']):,}")
+    t.add_row("moved", "", "", f"{len(result['moved']):,}")
+    for r in result["relaxed"]:
+        t.add_row("relaxed", r["constraint"], f"{r['achieved']:.0f}/{r['target']:.0f}", r["binding"])
+    Console().print(t)
+    print(f"details: {out / 'what_if.json'} (nothing recorded)", file=sys.stderr)
 
 
 def _print_summary(s: dict, out: Path) -> None:
@@ -106,7 +286,15 @@ def _print_summary(s: dict, out: Path) -> None:
         ("model", s["model"]),
         ("rejected rows", str(s["n_rejected_rows"])),
     ]
+    for name, state in s.get("rule_status", {}).items():
+        rows.append((f"rule: {name}", state))
+    for r in s.get("relaxed", []):
+        rows.append(
+            (f"relaxed: {r['constraint']}", f"{r['achieved']:.0f} of {r['target']:.0f} ({r['binding']})")
+        )
     rows += [(f"seconds: {k}", f"{v:.2f}") for k, v in s["seconds"].items()]
+    if s.get("run_id"):
+        rows.append(("run id", f"{s['run_id']} in {s['record_db']}"))
     rows.append(("output", str(out)))
     for a, b in rows:
         table.add_row(a, b)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, MetaData, String, Text
+from sqlalchemy import JSON, Boolean, Date, DateTime, Float, ForeignKey, Integer, MetaData, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 # Constraint names fixed by convention so migrations can refer to them on every dialect.
@@ -155,3 +155,141 @@ RECORD_TABLES: dict[str, tuple[type[Base], tuple[str, ...]]] = {
     "pairings": (PairingRow, ("district_code", "county_code")),
 }
 BOOKKEEPING = frozenset({"content_sha256", "created_batch_id", "updated_batch_id"})
+
+
+# --- Placement runs, job fairs, placement outcomes (migration 0002_runs) -------------------------
+# Runs are keyed by worker/job ids as text, not by foreign keys to the record tables: a run placed
+# from a data folder has no records in the store, and a record may change after the run.
+
+
+class PlacementRunRow(Base):
+    """One recorded placement run: parameters, inputs, versions and the solver's answer."""
+
+    __tablename__ = "placement_runs"
+    run_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
+    kind: Mapped[str] = mapped_column(String(16), default="plan")
+    base_run_id: Mapped[str | None] = mapped_column(String(32))
+    params: Mapped[dict[str, Any]] = mapped_column(JSON)
+    input_sha256: Mapped[str] = mapped_column(String(HASH_LEN), index=True)
+    model: Mapped[str] = mapped_column(Text)
+    versions: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(32))
+    solver: Mapped[str] = mapped_column(String(64))
+    objective: Mapped[float] = mapped_column(Float)
+    bound: Mapped[float | None] = mapped_column(Float)
+    gap: Mapped[float | None] = mapped_column(Float)
+    n_workers: Mapped[int] = mapped_column(Integer)
+    n_jobs: Mapped[int] = mapped_column(Integer)
+    n_openings: Mapped[int] = mapped_column(Integer)
+    n_placed: Mapped[int] = mapped_column(Integer)
+    n_candidates: Mapped[int] = mapped_column(Integer)
+    assignment_sha256: Mapped[str] = mapped_column(String(HASH_LEN))
+    summary: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class RunAssignmentRow(Base):
+    """A worker placed by a run, with the score, its factors and the explanation sentences."""
+
+    __tablename__ = "run_assignments"
+    run_id: Mapped[str] = mapped_column(
+        ForeignKey("placement_runs.run_id", ondelete="CASCADE"), primary_key=True
+    )
+    worker_id: Mapped[str] = mapped_column(String(ID_LEN), primary_key=True)
+    job_id: Mapped[str] = mapped_column(String(ID_LEN))
+    enterprise_id: Mapped[str] = mapped_column(String(ID_LEN))
+    home_county_code: Mapped[str] = mapped_column(String(CODE_LEN))
+    location_code: Mapped[str] = mapped_column(String(CODE_LEN))
+    score: Mapped[float] = mapped_column(Float)
+    factors: Mapped[dict[str, Any]] = mapped_column(JSON)
+    explanation_zh: Mapped[str] = mapped_column(Text, default="")
+    explanation_en: Mapped[str] = mapped_column(Text, default="")
+
+
+class RunUnplacedRow(Base):
+    """A worker a run left unplaced, with the optimizer's reason and a skill-gap hint if any."""
+
+    __tablename__ = "run_unplaced"
+    run_id: Mapped[str] = mapped_column(
+        ForeignKey("placement_runs.run_id", ondelete="CASCADE"), primary_key=True
+    )
+    worker_id: Mapped[str] = mapped_column(String(ID_LEN), primary_key=True)
+    home_county_code: Mapped[str] = mapped_column(String(CODE_LEN))
+    reason: Mapped[str] = mapped_column(String(32))
+    hint_zh: Mapped[str] = mapped_column(Text, default="")
+    hint_en: Mapped[str] = mapped_column(Text, default="")
+    skill_gap: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class JobFairRow(Base):
+    """A dedicated job fair (专场招聘会) held for a paired county."""
+
+    __tablename__ = "job_fairs"
+    fair_id: Mapped[str] = mapped_column(String(ID_LEN), primary_key=True)
+    held_on: Mapped[dt.date] = mapped_column(Date, index=True)
+    place: Mapped[str] = mapped_column(Text, default="")
+    district_code: Mapped[str | None] = mapped_column(String(CODE_LEN))
+    county_code: Mapped[str] = mapped_column(String(CODE_LEN))
+    n_enterprises: Mapped[int] = mapped_column(Integer, default=0)
+    n_jobs: Mapped[int] = mapped_column(Integer, default=0)
+    n_attendees: Mapped[int] = mapped_column(Integer, default=0)
+    n_hires: Mapped[int] = mapped_column(Integer, default=0)
+    recorded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class PlacementOutcomeRow(Base):
+    """What became of a placement: started, left after N days, still employed at 3 and 6 months."""
+
+    __tablename__ = "placement_outcomes"
+    run_id: Mapped[str] = mapped_column(
+        ForeignKey("placement_runs.run_id", ondelete="CASCADE"), primary_key=True
+    )
+    worker_id: Mapped[str] = mapped_column(String(ID_LEN), primary_key=True)
+    job_id: Mapped[str] = mapped_column(String(ID_LEN))
+    enterprise_id: Mapped[str] = mapped_column(String(ID_LEN), index=True)
+    location_code: Mapped[str] = mapped_column(String(CODE_LEN))
+    started: Mapped[bool] = mapped_column(Boolean)
+    started_on: Mapped[dt.date | None] = mapped_column(Date)
+    left_after_days: Mapped[int | None] = mapped_column(Integer)
+    employed_3m: Mapped[bool | None] = mapped_column(Boolean)
+    employed_6m: Mapped[bool | None] = mapped_column(Boolean)
+    recorded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+# --- end of placement runs block -------------------------------------------------------------------
+
+
+# --- API keys and the audit log (api/auth.py, api/audit.py; migration 0003_auth) -------------------
+
+
+class ApiKeyRow(Base):
+    """An API key of the HTTP service: only its SHA-256 is kept, with its role and scope.
+
+    ``prefix`` (the key's first characters, shown when it is created) identifies a key in lists and
+    audit rows without revealing it. ``district_code`` scopes a district officer, ``enterprise_id``
+    an enterprise user. A revoked key stays, so audit rows keep pointing at it.
+    """
+
+    __tablename__ = "api_keys"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    prefix: Mapped[str] = mapped_column(String(16), unique=True)
+    key_sha256: Mapped[str] = mapped_column(String(HASH_LEN), unique=True)
+    role: Mapped[str] = mapped_column(String(32))
+    district_code: Mapped[str | None] = mapped_column(String(CODE_LEN))
+    enterprise_id: Mapped[str | None] = mapped_column(String(ID_LEN))
+    label: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class AuditRow(Base):
+    """One read of personal data through the API: which key, which route, which worker, when."""
+
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
+    key_id: Mapped[int] = mapped_column(ForeignKey("api_keys.id"), index=True)
+    method: Mapped[str] = mapped_column(String(8))
+    route: Mapped[str] = mapped_column(String(128))
+    worker_id: Mapped[str | None] = mapped_column(String(ID_LEN), index=True)
+    detail: Mapped[str] = mapped_column(Text, default="")

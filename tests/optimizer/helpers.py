@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 from hypothesis import strategies as st
 
@@ -75,7 +77,7 @@ def brute_force(problem: PlacementProblem, options: SolveOptions, check) -> tupl
         if i == problem.n_workers:
             a = np.full(problem.n_workers, -1)
             a[problem.edge_worker[sel]] = problem.edge_job[sel]
-            if check(problem, a, enforce_dorm_beds=options.enforce_dorm_beds) or not _fair(problem, sel):
+            if check(problem, a, enforce_dorm_beds=options.enforce_dorm_beds) or not is_fair(problem, sel):
                 return
             k = key(problem, sel, options)
             if best is None or k > best:
@@ -93,7 +95,7 @@ def brute_force(problem: PlacementProblem, options: SolveOptions, check) -> tupl
     return best
 
 
-def _fair(problem: PlacementProblem, sel: np.ndarray) -> bool:
+def is_fair(problem: PlacementProblem, sel: np.ndarray) -> bool:
     if problem.county_min_share is None:
         return True
     county = problem.worker_county
@@ -102,4 +104,91 @@ def _fair(problem: PlacementProblem, sel: np.ndarray) -> bool:
     return bool(np.all(placed >= problem.county_min_share * reg / reg.sum() * placed.sum() - 1e-9))
 
 
-__all__ = ["brute_force", "enterprise_key", "key", "problems"]
+@st.composite
+def dorm_problems(draw, max_workers: int = 7, max_jobs: int = 4, kind: str = "laminar"):
+    """A problem with dorm beds. ``kind``: ``laminar`` (need constant per job), ``single`` (one
+    enterprise, one job with mixed need, or any need at the others' jobs) or ``any``."""
+    problem = draw(problems(max_workers, max_jobs, enterprises=False))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    j = problem.n_jobs
+    k = int(rng.integers(1, j + 1))
+    ent = rng.integers(-1, k, j).astype(np.int32)
+    job_need = rng.random(j) < 0.6
+    need = job_need[problem.edge_job]
+    if kind == "single":  # mixed need only where the enterprise's dorm edges sit in one job
+        ent = np.arange(j, dtype=np.int32) % k
+        first = np.zeros(j, bool)
+        first[np.unique(ent, return_index=True)[1]] = True
+        mixed = rng.random(problem.n_edges) < 0.5
+        need = np.where(first[problem.edge_job], mixed, False)
+    elif kind == "any":
+        need = rng.random(problem.n_edges) < 0.5
+    return dataclasses.replace(
+        problem,
+        job_enterprise=ent,
+        enterprise_capacity=rng.integers(-1, 4, k),
+        enterprise_dorm_beds=rng.integers(-1, 3, k),
+        edge_needs_dorm=need,
+    )
+
+
+def lp_fixed(
+    problem: PlacementProblem,
+    weights: np.ndarray,
+    *,
+    n_placed: int | None = None,
+    n_unemployed: int | None = None,
+    dorm: bool = True,
+) -> float:
+    """HiGHS LP optimum of the flow rules (beds as rows) with the stage totals held fixed.
+
+    With laminar beds the constraint matrix stays a network matrix (the two totals are the flows
+    out of the two sources), so the LP optimum is the integer optimum.
+    """
+    from scipy import sparse
+    from scipy.optimize import linprog
+
+    e_n = problem.n_edges
+    if e_n == 0:
+        return 0.0
+    cols = np.arange(e_n)
+    rows, rhs = [], []
+
+    def add(row_of_edge: np.ndarray, n_rows: int, ub: np.ndarray, mask: np.ndarray | None = None) -> None:
+        m = np.ones(e_n, bool) if mask is None else mask
+        rows.append(sparse.csr_array((np.ones(int(m.sum())), (row_of_edge[m], cols[m])), shape=(n_rows, e_n)))
+        rhs.append(ub.astype(np.float64))
+
+    add(problem.edge_worker, problem.n_workers, np.ones(problem.n_workers))
+    add(problem.edge_job, problem.n_jobs, problem.job_openings)
+    if problem.n_enterprises and problem.job_enterprise is not None:
+        k = problem.n_enterprises
+        ent = problem.job_enterprise[problem.edge_job]
+        big = np.full(k, e_n + 1)
+        if problem.enterprise_capacity is not None:
+            cap = problem.enterprise_capacity
+            add(np.maximum(ent, 0), k, np.where(cap >= 0, cap, big), ent >= 0)
+        if dorm and problem.enterprise_dorm_beds is not None:
+            beds = problem.enterprise_dorm_beds
+            add(np.maximum(ent, 0), k, np.where(beds >= 0, beds, big), (ent >= 0) & problem.edge_needs_dorm)
+    a_eq, b_eq = [], []
+    if n_placed is not None:
+        a_eq.append(np.ones(e_n))
+        b_eq.append(n_placed)
+    if n_unemployed is not None:
+        a_eq.append(problem.worker_unemployed[problem.edge_worker].astype(np.float64))
+        b_eq.append(n_unemployed)
+    res = linprog(
+        -weights,
+        A_ub=sparse.vstack(rows, format="csr"),
+        b_ub=np.concatenate(rhs),
+        A_eq=np.array(a_eq) if a_eq else None,
+        b_eq=np.array(b_eq, dtype=np.float64) if b_eq else None,
+        bounds=(0, 1),
+        method="highs",
+    )
+    assert res.status == 0, res.message
+    return float(-res.fun)
+
+
+__all__ = ["brute_force", "dorm_problems", "enterprise_key", "is_fair", "key", "lp_fixed", "problems"]

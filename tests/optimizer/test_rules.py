@@ -7,8 +7,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 from optimizer import PlacementProblem, ProblemError, SolveOptions, check_feasible, solve
+from optimizer.flow import solve_flow
+from optimizer.incumbent import repair
 from optimizer.result import BLOCKED_BY_RULE
-from tests.optimizer.helpers import brute_force, key, problems
+from tests.optimizer.helpers import brute_force, is_fair, key, problems
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -37,7 +39,7 @@ def test_dorm_beds_limit_outside_workers():
     )
     r = solve(p)
     assert r.assignment.tolist() == [0, -1, 0]
-    assert r.rules["dorm_beds"] == "enforced_mip"
+    assert r.rules["dorm_beds"] == "flow" and r.solver == "ortools_min_cost_flow"
     assert r.unplaced_reason[1] == BLOCKED_BY_RULE
     assert solve(p, SolveOptions(enforce_dorm_beds=False)).n_placed == 2
 
@@ -56,7 +58,7 @@ def test_dorm_beds_not_binding_stays_flow():
         edge_needs_dorm=[True, True],
     )
     r = solve(p)
-    assert r.solver == "ortools_min_cost_flow" and r.rules["dorm_beds"] == "satisfied_by_flow"
+    assert r.solver == "ortools_min_cost_flow" and r.rules["dorm_beds"] == "flow"
 
 
 def _district_problem(target: int) -> PlacementProblem:
@@ -78,7 +80,8 @@ def _district_problem(target: int) -> PlacementProblem:
 def test_district_target_places_paired_county_worker():
     r = solve(_district_problem(1))
     assert r.assignment.tolist() == [-1, 0]
-    assert r.relaxed == () and r.rules["district_targets"] == "enforced_mip"
+    assert r.relaxed == () and r.rules["district_targets"] == "enforced_lagrangian"
+    assert r.solver == "lagrangian_flow" and r.status == "OPTIMAL"
 
 
 def test_unmet_target_is_relaxed_and_reported_not_raised():
@@ -182,3 +185,36 @@ def test_malformed_problem_names_array_and_index(kwargs, message):
     ):
         solve(PlacementProblem(**base))
     assert issubclass(ProblemError, ValueError)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(problems(max_workers=8, max_jobs=4, rules=True))
+def test_repaired_incumbent_keeps_every_hard_rule(problem):
+    # the fallback when the MIP runs out of time: groups, beds and fairness must all hold
+    flow = solve_flow(problem.validate(), problem.edge_score, SolveOptions()).edge_flow
+    sel = repair(problem, problem.edge_score, flow, SolveOptions())
+    assignment = np.full(problem.n_workers, -1)
+    assignment[problem.edge_worker[sel]] = problem.edge_job[sel]
+    assert check_feasible(problem, assignment) == []
+    assert is_fair(problem, sel)
+
+
+def test_county_fairness_time_limit_returns_a_feasible_assignment_not_an_empty_one():
+    rng = np.random.default_rng(5)
+    w, j = 400, 60
+    ew = np.repeat(np.arange(w), 6)
+    ej = (ew * 13 + np.tile(np.arange(6), w) * 7) % j
+    p = PlacementProblem(
+        w,
+        j,
+        ew,
+        ej,
+        rng.random(ew.size),
+        rng.integers(1, 6, j),
+        worker_county=rng.integers(0, 8, w),
+        county_min_share=0.95,
+    )
+    r = solve(p, SolveOptions(time_limit_s=0.01))
+    assert r.status in ("OPTIMAL", "FEASIBLE") and r.n_placed > 0
+    assert check_feasible(p, r.assignment) == [] and is_fair(p, r.edge_selected)
+    assert r.bound >= r.objective - 1e-9 and np.isfinite(r.gap)

@@ -1,0 +1,137 @@
+"""The audit log: one row per read of a worker's personal data through the API.
+
+A row holds the key, the method and route template (``GET /workers/{worker_id}``), the worker and
+the time; reads that return many workers write one row per worker, bulk reads without a worker
+(an export) one row with a ``detail``. Rows are queued and written by one thread, one transaction
+per ``flush_s`` (so 32 concurrent readers do not queue on SQLite's single writer); closing the log
+writes whatever is left. A crash may lose at most the last ``flush_s`` of rows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import queue
+import threading
+from collections.abc import Iterable
+
+from sqlalchemy import Engine, insert, select
+
+from matcher.store.models import AuditRow
+
+log = logging.getLogger("laborbridge.audit")
+MAX_BATCH = 5000
+
+
+class AuditLog:
+    """Queue audit rows and write them in the background (see the module docstring)."""
+
+    def __init__(self, engine: Engine, flush_s: float = 0.2) -> None:
+        self.engine = engine
+        self.flush_s = flush_s
+        self._queue: queue.Queue[dict | None] = queue.Queue()
+        self._thread: threading.Thread | None = None
+        self._idle = threading.Condition()
+        self._pending = 0
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="audit-writer", daemon=True)
+            self._thread.start()
+
+    def record(
+        self,
+        key_id: int,
+        method: str,
+        route: str,
+        worker_ids: Iterable[str | None] = (None,),
+        detail: str = "",
+    ) -> None:
+        """Queue one row per worker id (``None``: a read without a single worker)."""
+        now = dt.datetime.now(dt.UTC)
+        rows = [
+            {
+                "at": now,
+                "key_id": key_id,
+                "method": method,
+                "route": route[:128],
+                "worker_id": w,
+                "detail": detail,
+            }
+            for w in worker_ids
+        ]
+        if not rows:
+            return
+        with self._idle:
+            self._pending += len(rows)
+        for r in rows:
+            self._queue.put(r)
+        if self._thread is None:  # not started (a script, a test): write now
+            self._drain(block=False)
+
+    def flush(self, timeout: float = 10.0) -> None:
+        """Wait until every queued row is written."""
+        if self._thread is None:
+            self._drain(block=False)
+            return
+        with self._idle:
+            self._idle.wait_for(lambda: self._pending == 0, timeout=timeout)
+
+    def close(self) -> None:
+        """Write what is left and stop the writer."""
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join(timeout=30)
+            self._thread = None
+        self._drain(block=False)
+
+    def _run(self) -> None:
+        while True:
+            if not self._drain(block=True):
+                return
+
+    def _drain(self, *, block: bool) -> bool:
+        """Write one batch; False once the stop marker was seen."""
+        batch: list[dict] = []
+        running = True
+        try:
+            first = self._queue.get(timeout=self.flush_s) if block else self._queue.get_nowait()
+        except queue.Empty:
+            return True
+        if first is None:
+            running = False
+        else:
+            batch.append(first)
+        while len(batch) < MAX_BATCH:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if item is None:
+                running = False
+                continue
+            batch.append(item)
+        if batch:
+            try:
+                with self.engine.begin() as conn:
+                    conn.execute(insert(AuditRow.__table__), batch)
+            except Exception:  # the log must never take a request down; say so loudly instead
+                log.exception("could not write %d audit rows", len(batch))
+            with self._idle:
+                self._pending -= len(batch)
+                self._idle.notify_all()
+        if running and not block and not self._queue.empty():
+            return self._drain(block=False)
+        return running
+
+
+def audit_rows(
+    engine: Engine, *, worker_id: str | None = None, after: int = 0, limit: int = 100
+) -> list[dict]:
+    """Audit rows in id order after ``after``, optionally of one worker."""
+    t = AuditRow.__table__
+    q = select(t).where(t.c.id > after).order_by(t.c.id).limit(limit)
+    if worker_id is not None:
+        q = q.where(t.c.worker_id == worker_id)
+    with engine.connect() as conn:
+        return [dict(r) for r in conn.execute(q).mappings()]

@@ -1,0 +1,75 @@
+"""``laborbridge report`` (the programme report) and ``laborbridge fairs import`` (job fairs)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from api.cli._app import app
+
+fairs_app = typer.Typer(
+    help="Dedicated job fairs (专场招聘会), counted by the programme report.", no_args_is_help=True
+)
+app.add_typer(fairs_app, name="fairs")
+
+
+@app.command("report")
+def report(
+    year: Annotated[int, typer.Option("--year", help="The programme year to report on.")],
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="XLSX to write (default: report_<year>.xlsx); JSON beside it."),
+    ] = None,
+    db: Annotated[
+        str | None, typer.Option("--db", help="Store URL (default: settings, then data/laborbridge.db).")
+    ] = None,
+    chart: Annotated[
+        bool, typer.Option("--chart/--no-chart", help="Add the one-page progress chart.")
+    ] = True,
+) -> None:
+    """Progress per district and for the city against the targets, job fairs, the annual flow report."""
+    from api.cli.runs import store_url
+    from matcher.reports import latest_placements, programme_figures, write_report
+    from matcher.store import dataset_from_engine, open_engine
+    from matcher.store.runs_repo import job_fairs, outcomes, run_assignments, runs_in_year
+
+    engine = open_engine(store_url(db))
+    try:
+        ds = dataset_from_engine(engine)
+        placements = latest_placements(runs_in_year(engine, year), lambda rid: run_assignments(engine, rid))
+        figures = programme_figures(ds, year, placements, job_fairs(engine, year), outcomes(engine))
+        figures["_enterprise_names"] = {e.enterprise_id: e.name for e in ds.enterprises}
+    finally:
+        engine.dispose()
+    written = write_report(figures, out or Path(f"report_{year}.xlsx"), chart=chart)
+    c = figures["city"]
+    print(
+        f"{year}: jobs offered {c['jobs_offered']:,}/{c['jobs_target']:,}, placed {c['placed']:,}, "
+        f"job fairs {c['job_fairs']}/{c['job_fairs_target']}"
+    )
+    for p in written.values():
+        print(p)
+
+
+@fairs_app.command("import")
+def fairs_import(
+    file: Annotated[Path, typer.Argument(help="CSV or XLSX of job fairs (English or Chinese headers).")],
+    db: Annotated[
+        str | None, typer.Option("--db", help="Store URL (default: settings, then data/laborbridge.db).")
+    ] = None,
+) -> None:
+    """Add or replace job fairs by id (fair_id, held_on, place, district_code, county_code, counts)."""
+    from api.cli.runs import store_url
+    from matcher.followup import fair_rows, read_job_fairs
+    from matcher.store import open_engine
+    from matcher.store.runs_repo import upsert_job_fairs
+
+    fairs = read_job_fairs(file)
+    engine = open_engine(store_url(db))
+    try:
+        n = upsert_job_fairs(engine, fair_rows(fairs))
+    finally:
+        engine.dispose()
+    print(f"recorded {n} job fairs")

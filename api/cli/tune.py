@@ -1,0 +1,121 @@
+"""``laborbridge tune``: tune the scoring weights, the fusion weight and k against an answer key."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import tempfile
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from api.cli._app import app
+
+
+def make_encoder() -> Any:
+    """The settings' embedding model behind the persistent cache (tests replace this)."""
+    from api.settings import get_settings
+    from matcher.placement import make_encoder as _make
+
+    settings = get_settings()
+    return _make(settings.model, settings.cache_dir)
+
+
+def _load(data_dir: Path | None, workers: int, jobs: int, seed: int, year: int) -> tuple[Any, Any]:
+    """(data set, truth) from ``DATA_DIR`` with its ``truth.csv``, or from a generated sample."""
+    from matcher.dataset import load_folder
+    from matcher.errors import InputError
+    from matcher.tuning import Truth
+
+    if data_dir is not None:
+        truth_csv = data_dir / "truth.csv"
+        if not truth_csv.is_file():
+            raise InputError(
+                "tuning needs the answer key truth.csv (written by `laborbridge sample`)", file=str(truth_csv)
+            )
+        ds = load_folder(data_dir)
+        return ds, Truth.read_csv(truth_csv, [w.worker_id for w in ds.workers])
+    from matcher.sample import generate_sample, write_sample
+
+    data = generate_sample(workers, jobs, seed=seed, year=year)
+    with tempfile.TemporaryDirectory(prefix="laborbridge-tune-") as tmp:
+        write_sample(data, tmp, truth=False)
+        ds = load_folder(tmp)
+    return ds, Truth.from_columns(data.truth, [w.worker_id for w in ds.workers])
+
+
+@app.command("tune")
+def tune(
+    data_dir: Annotated[
+        Path | None,
+        typer.Argument(help="A `laborbridge sample` folder with truth.csv (default: generate one)."),
+    ] = None,
+    out: Annotated[
+        Path, typer.Option("--out", help="Configuration file to write (.toml or .json), for --config.")
+    ] = Path("tuned.toml"),
+    workers: Annotated[
+        int, typer.Option("--workers", min=20, help="Sample workers (without DATA_DIR).")
+    ] = 2000,
+    jobs: Annotated[int, typer.Option("--jobs", min=5, help="Sample jobs (without DATA_DIR).")] = 500,
+    seed: Annotated[int, typer.Option("--seed", min=0, help="Sample seed and split seed.")] = 0,
+    year: Annotated[int | None, typer.Option("--year", help="Reference year (default: this year).")] = None,
+    config: Annotated[
+        Path | None, typer.Option("--config", help="Base configuration to start from and compare against.")
+    ] = None,
+    ks: Annotated[list[int] | None, typer.Option("--k", help="Candidate k to try (repeatable).")] = None,
+    min_k: Annotated[int, typer.Option("--min-k", min=1, help="Never choose a k below this.")] = 1,
+    random: Annotated[int, typer.Option("--random", min=0, help="Random weight samples.")] = 200,
+    rounds: Annotated[int, typer.Option("--rounds", min=0, help="Coordinate-search rounds.")] = 4,
+    test_share: Annotated[
+        float, typer.Option("--test-share", min=0.1, max=0.9, help="Share of workers held out.")
+    ] = 0.5,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the full report as JSON.")] = False,
+) -> None:
+    """Search the weights, the dense/lexical fusion weight and k on a train split of the workers,
+    check them on the held-out split, and write the best configuration.
+
+    The answer key is the sample's latent truth (truth.csv). The file keeps the base
+    configuration when the tuned one is not better on the held-out split. Use it with
+    `place --config` and `serve --config`; its candidates.k is the candidate jobs per worker.
+    """
+    from matcher.recommend import Recommender
+    from matcher.scoring import ScoringConfig
+    from matcher.tuning import tune as run_tune
+    from matcher.tuning import write_config
+
+    year = year or dt.date.today().year
+    ds, truth = _load(data_dir, workers, jobs, seed, year)
+    base = ScoringConfig.from_file(config) if config else ScoringConfig()
+    rec = Recommender(base, year=year).fit(ds, make_encoder())
+    res = run_tune(
+        rec,
+        truth,
+        ks=tuple(ks or (20, 50, 100, 200)),
+        n_random=random,
+        n_rounds=rounds,
+        test_share=test_share,
+        seed=seed,
+        min_k=min_k,
+    )
+    held = res.report["held_out"]
+    notes = {
+        "source": str(data_dir) if data_dir else f"sample seed={seed} workers={workers} jobs={jobs}",
+        "year": year,
+        "held_out_ndcg_at_10": round(held["tuned"]["ndcg_at_10"], 4),
+        "base_held_out_ndcg_at_10": round(held["base"]["ndcg_at_10"], 4),
+        "kept_base": res.kept_base,
+    }
+    path = write_config(out, res.config, res.k, notes)
+    if as_json:
+        typer.echo(
+            json.dumps({"config_file": str(path), "k": res.k, **res.report}, ensure_ascii=False, indent=2)
+        )
+        return
+    typer.echo(
+        f"held-out nDCG@10 {held['tuned']['ndcg_at_10']:.4f} (base {held['base']['ndcg_at_10']:.4f}), "
+        f"precision@10 {held['tuned']['precision_at_10']:.4f} (base {held['base']['precision_at_10']:.4f})"
+    )
+    typer.echo(f"fusion weight {res.report['fusion_weight']:.3f}, k {res.k}")
+    verdict = "kept the base configuration (no held-out gain)" if res.kept_base else "tuned configuration"
+    typer.echo(f"wrote {path}: {verdict}")

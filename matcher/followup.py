@@ -1,0 +1,241 @@
+"""Job fairs and placement follow-up: reading their files, stable-employment rates, re-matching.
+
+Both files are small tables, CSV (UTF-8, BOM or GBK) or XLSX (first sheet), with English or
+Chinese headers:
+
+* job fairs: fair_id 招聘会编号, held_on 日期, place 地点, district_code 帮扶区代码, county_code
+  结对县代码, enterprises 参会企业数, jobs 岗位数, attendees 参会人数, hires 录用人数;
+* outcomes: worker_id 劳动力编号, started 是否到岗, started_on 到岗日期, left_after_days 离职天数,
+  employed_3m 三个月在岗, employed_6m 六个月在岗 (blank: not known yet).
+
+A bad row raises :class:`~matcher.errors.RecordError` naming the file, row (header = row 1), field
+and reason. A worker *stayed* at N months when ``employed_Nm`` is true; the stable-employment rate
+is stayed / started among the outcomes known at that horizon.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from matcher.errors import RecordError, SchemaError
+from matcher.records import JobFair, _parse_bool
+
+FAIR_HEADERS = {
+    "fair_id": ("招聘会编号", "编号"),
+    "held_on": ("日期", "举办日期"),
+    "place": ("地点", "举办地点"),
+    "district_code": ("帮扶区代码", "区代码"),
+    "county_code": ("结对县代码", "受援县代码", "县代码"),
+    "enterprises": ("参会企业数", "企业数"),
+    "jobs": ("岗位数", "提供岗位数"),
+    "attendees": ("参会人数", "入场人数"),
+    "hires": ("录用人数", "达成意向人数"),
+}
+OUTCOME_HEADERS = {
+    "worker_id": ("劳动力编号", "编号"),
+    "started": ("是否到岗", "到岗"),
+    "started_on": ("到岗日期",),
+    "left_after_days": ("离职天数", "在岗天数后离职"),
+    "employed_3m": ("三个月在岗", "3个月在岗"),
+    "employed_6m": ("六个月在岗", "6个月在岗"),
+}
+
+
+def _norm(h: str) -> str:
+    return "".join(str(h or "").lower().split()).replace("_", "").replace("-", "")
+
+
+def read_rows(path: str | Path, headers: Mapping[str, tuple[str, ...]]) -> list[tuple[int, dict[str, str]]]:
+    """``(row number, {column: cell})`` of each non-blank row; headers matched in English or Chinese."""
+    path = Path(path)
+    if not path.is_file():
+        raise SchemaError("file not found", file=str(path))
+    if path.suffix.lower() == ".xlsx":
+        from openpyxl import load_workbook
+
+        ws = load_workbook(path, read_only=True, data_only=True).worksheets[0]
+        raw = [
+            ["" if c is None else (c.isoformat()[:10] if isinstance(c, dt.date) else str(c)) for c in r]
+            for r in ws.iter_rows(values_only=True)
+        ]
+    else:
+        from matcher.ingest.encoding import decode_bytes
+
+        raw = list(csv.reader(io.StringIO(decode_bytes(path.read_bytes(), file=str(path)))))
+    if not raw:
+        raise SchemaError("empty file", file=str(path))
+    lookup = {_norm(k): k for k in headers} | {_norm(a): k for k, al in headers.items() for a in al}
+    cols = [lookup.get(_norm(h)) for h in raw[0]]
+    return [
+        (i, {c: v.strip() for c, v in zip(cols, r, strict=False) if c})
+        for i, r in enumerate(raw[1:], start=2)
+        if any(v.strip() for v in r)
+    ]
+
+
+def read_job_fairs(path: str | Path) -> list[JobFair]:
+    """Job fairs from a file (see module doc)."""
+    out = []
+    for row, cells in read_rows(path, FAIR_HEADERS):
+        try:
+            out.append(JobFair.model_validate(cells))
+        except ValidationError as exc:
+            e = exc.errors()[0]
+            field = str(e["loc"][0]) if e["loc"] else None
+            raise RecordError(
+                e["msg"], file=str(path), row=row, field=field, value=cells.get(field or "")
+            ) from exc
+    return out
+
+
+def fair_rows(fairs: Iterable[JobFair]) -> list[dict[str, Any]]:
+    """Job fairs as ``job_fairs`` table rows."""
+    return [
+        {
+            "fair_id": f.fair_id,
+            "held_on": f.held_on,
+            "place": f.place,
+            "district_code": f.district_code,
+            "county_code": f.county_code,
+            "n_enterprises": f.enterprises or 0,
+            "n_jobs": f.jobs or 0,
+            "n_attendees": f.attendees or 0,
+            "n_hires": f.hires or 0,
+        }
+        for f in fairs
+    ]
+
+
+def _opt_bool(v: str, path: str, row: int, field: str) -> bool | None:
+    if v == "":
+        return None
+    b = _parse_bool(v)
+    if not isinstance(b, bool):
+        raise RecordError("not true/false (是/否)", file=path, row=row, field=field, value=v)
+    return b
+
+
+def read_outcomes(path: str | Path) -> list[dict[str, Any]]:
+    """Placement outcomes from a file (see module doc), as dicts for ``record_outcomes``."""
+    out = []
+    for row, c in read_rows(path, OUTCOME_HEADERS):
+        p = str(path)
+        if not c.get("worker_id"):
+            raise RecordError("worker_id is required", file=p, row=row, field="worker_id")
+        started = _opt_bool(c.get("started", ""), p, row, "started")
+        try:
+            started_on = dt.date.fromisoformat(c["started_on"]) if c.get("started_on") else None
+            left = int(c["left_after_days"]) if c.get("left_after_days") else None
+        except ValueError as exc:
+            raise RecordError(str(exc), file=p, row=row, field="started_on/left_after_days") from exc
+        out.append(
+            {
+                "worker_id": c["worker_id"],
+                "started": True if started is None else started,
+                "started_on": started_on,
+                "left_after_days": left,
+                "employed_3m": _opt_bool(c.get("employed_3m", ""), p, row, "employed_3m"),
+                "employed_6m": _opt_bool(c.get("employed_6m", ""), p, row, "employed_6m"),
+            }
+        )
+    return out
+
+
+def stable_rates(outcomes: Iterable[Mapping[str, Any]], key: str) -> list[dict[str, Any]]:
+    """Per ``key`` (``enterprise_id`` or ``location_code``): started, stayed 3/6 months, rates."""
+    acc: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for o in outcomes:
+        a = acc[o[key]]
+        a["placed"] += 1
+        if not o["started"]:
+            continue
+        a["started"] += 1
+        if o.get("left_after_days") is not None:
+            a["left"] += 1
+        for m in ("3m", "6m"):
+            v = o.get(f"employed_{m}")
+            if v is not None:
+                a[f"known_{m}"] += 1
+                a[f"stayed_{m}"] += int(bool(v))
+    out = []
+    for k in sorted(acc):
+        a = acc[k]
+        out.append(
+            {
+                key: k,
+                "placed": a["placed"],
+                "started": a["started"],
+                "left": a["left"],
+                "stayed_3m": a["stayed_3m"],
+                "stayed_6m": a["stayed_6m"],
+                "rate_3m": round(a["stayed_3m"] / a["known_3m"], 4) if a["known_3m"] else None,
+                "rate_6m": round(a["stayed_6m"] / a["known_6m"], 4) if a["known_6m"] else None,
+            }
+        )
+    return out
+
+
+def rematch_exclusions(
+    outcomes: Iterable[Mapping[str, Any]],
+) -> tuple[list[str], tuple[tuple[str, str], ...]]:
+    """Workers who left (or never started), and the (worker, enterprise) pairs to exclude when re-matching."""
+    left = [
+        o
+        for o in outcomes
+        if not o["started"] or o.get("left_after_days") is not None or o.get("employed_3m") is False
+    ]
+    return sorted({o["worker_id"] for o in left}), tuple(
+        sorted({(o["worker_id"], o["enterprise_id"]) for o in left})
+    )
+
+
+def rematch_dataset(
+    ds: Any,
+    base_assignments: Iterable[Mapping[str, Any]],
+    outcomes: Iterable[Mapping[str, Any]],
+    base_run_id: str,
+) -> tuple[Any, tuple[tuple[str, str], ...]]:
+    """The data set for re-matching the workers of a run who left, and the pairs to exclude.
+
+    Workers: those who left (or never started). Jobs and enterprise capacities: what the workers
+    who stay do not take. Each worker's former enterprise is excluded.
+    """
+    import hashlib
+
+    from matcher.dataset import Dataset
+
+    left, exclude = rematch_exclusions(outcomes)
+    gone = set(left)
+    staying = [a for a in base_assignments if a["worker_id"] not in gone]
+    per_job = Counter(a["job_id"] for a in staying)
+    per_ent = Counter(a["enterprise_id"] for a in staying)
+    jobs = [
+        j.model_copy(update={"openings": j.openings - per_job[j.job_id]})
+        for j in ds.jobs
+        if j.openings - per_job[j.job_id] > 0
+    ]
+    enterprises = [
+        e
+        if e.capacity is None
+        else e.model_copy(update={"capacity": max(0, e.capacity - per_ent[e.enterprise_id])})
+        for e in ds.enterprises
+    ]
+    digest = hashlib.sha256(
+        f"{ds.input_sha256}\0rematch\0{base_run_id}\0{','.join(left)}".encode()
+    ).hexdigest()
+    sub = Dataset(
+        workers=[w for w in ds.workers if w.worker_id in gone],
+        enterprises=enterprises,
+        jobs=jobs,
+        pairings=ds.pairings,
+        input_sha256=digest,
+    )
+    return sub, exclude

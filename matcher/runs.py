@@ -1,0 +1,369 @@
+"""Recorded runs: what a placement run stores, and what changed between two runs.
+
+:func:`build_record` turns a :class:`~matcher.placement.PlacementRun` into a :class:`RunRecord`:
+the run's parameters, input hash, model and package versions, the solver's answer, every
+assignment with its score, factor contributions and explanation sentences (zh/en), and every
+unplaced worker with the optimizer's reason and a skill-gap hint. :mod:`matcher.store.runs_repo`
+writes it in one transaction. :func:`diff_runs` compares two stored runs worker by worker and says
+why they differ (parameters, inputs, versions). What-if analysis lives in :mod:`matcher.whatif`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from matcher.explain import explain
+from matcher.placement import PlacementRun, package_versions, run_summary
+from matcher.scoring import FACTORS, ScoringConfig
+
+REASON_ZH = {
+    "no_candidate": "无符合地点、年龄或性别要求的岗位",
+    "outscored": "合适岗位已由匹配度更高的人员占满",
+    "blocked_by_rule": "受规则限制（宿舍床位、区目标、公平比例或同行组）",
+    "zero_score": "可选岗位匹配度为零",
+}
+"""Unplaced reasons (:data:`optimizer.REASONS`) in Chinese, for exports."""
+
+HINT_TOP = 3
+
+
+@dataclass
+class RunRecord:
+    """Everything recorded about one run (see module doc)."""
+
+    run_id: str
+    created_at: dt.datetime
+    kind: str
+    base_run_id: str | None
+    params: dict[str, Any]
+    summary: dict[str, Any]
+    assignments: list[dict[str, Any]]
+    unplaced: list[dict[str, Any]]
+    assignment_sha256: str
+
+    def header(self) -> dict[str, Any]:
+        """The ``placement_runs`` row."""
+        s = self.summary
+        return {
+            "run_id": self.run_id,
+            "created_at": self.created_at,
+            "kind": self.kind,
+            "base_run_id": self.base_run_id,
+            "params": self.params,
+            "input_sha256": s["input_sha256"],
+            "model": s["model"],
+            "versions": s["versions"],
+            "status": s["status"],
+            "solver": s["solver"],
+            "objective": s["objective"],
+            "bound": s["bound"],
+            "gap": s["gap"],
+            "n_workers": s["n_workers"],
+            "n_jobs": s["n_jobs"],
+            "n_openings": s["n_openings"],
+            "n_placed": s["n_placed"],
+            "n_candidates": s["n_candidates"],
+            "assignment_sha256": self.assignment_sha256,
+            "summary": s,
+        }
+
+
+def new_run_id(now: dt.datetime) -> str:
+    """A sortable, unique id: UTC time and 6 random hex digits, e.g. ``20260502T174455-3fa2c1``."""
+    return f"{now.astimezone(dt.UTC):%Y%m%dT%H%M%S}-{secrets.token_hex(3)}"
+
+
+def assignment_digest(pairs: Iterable[tuple[str, str]]) -> str:
+    """SHA-256 of the (worker_id, job_id) pairs in worker order: equal digests, equal assignments."""
+    h = hashlib.sha256()
+    for w, j in sorted(pairs):
+        h.update(f"{w}\t{j}\n".encode())
+    return h.hexdigest()
+
+
+def effective_scoring(run: PlacementRun) -> ScoringConfig:
+    """The scoring the run used: without a CSCO table the occupation factor had no weight."""
+    scoring = run.options.scoring
+    if run.worker_codes is None:
+        weights = scoring.weights.model_copy(update={"occupation": 0.0})
+        scoring = scoring.model_copy(update={"weights": weights})
+    return scoring
+
+
+def build_record(
+    run: PlacementRun,
+    *,
+    kind: str = "plan",
+    base_run_id: str | None = None,
+    hints: bool = True,
+    source: str | None = None,
+) -> RunRecord:
+    """The record of ``run`` (explanations for every assignment, hints for every unplaced worker).
+
+    ``source`` (the data folder or store URL the input came from) is kept in the summary so
+    exports can find the records again.
+    """
+    from optimizer import REASONS
+
+    ds, ctx, edges, res = run.dataset, run.context, run.edges, run.result
+    now = dt.datetime.now(dt.UTC)
+    weights = effective_scoring(run).weights.vector()
+    sel = np.flatnonzero(np.asarray(res.edge_selected))
+    assignments = []
+    for e in sel:
+        w, j = int(edges.worker[e]), int(edges.job[e])
+        worker, job = ds.workers[w], ds.jobs[j]
+        row = edges.factors.values[e].astype(np.float64)
+        values = {f: float(v) for f, v in zip(FACTORS, row, strict=True)}
+        contributions = {f: round(float(v), 6) for f, v in zip(FACTORS, row * weights, strict=True)}
+        location = ds.job_location(job)
+        zh, en = explain(
+            worker,
+            job,
+            ds.enterprise_by_id[job.enterprise_id],
+            values,
+            contributions,
+            location_code=location,
+            occupation_name=run.occupation_names.get(int(ctx.job_code[j]), ""),
+        )
+        assignments.append(
+            {
+                "worker_id": worker.worker_id,
+                "job_id": job.job_id,
+                "enterprise_id": job.enterprise_id,
+                "home_county_code": worker.home_county_code,
+                "location_code": location,
+                "score": float(edges.score[e]),
+                "factors": contributions,
+                "explanation_zh": zh,
+                "explanation_en": en,
+            }
+        )
+    assignments.sort(key=lambda a: a["worker_id"])
+    hint_of = skill_gap_hints(run) if hints else {}
+    unplaced = []
+    for w in np.flatnonzero(np.asarray(res.assignment) < 0):
+        worker = ds.workers[int(w)]
+        suggestions = hint_of.get(int(w), [])
+        unplaced.append(
+            {
+                "worker_id": worker.worker_id,
+                "home_county_code": worker.home_county_code,
+                "reason": REASONS[int(res.unplaced_reason[w])],
+                "hint_zh": "；".join(s["training_zh"] for s in suggestions),
+                "hint_en": "; ".join(s["training_en"] for s in suggestions),
+                "skill_gap": suggestions or None,
+            }
+        )
+    unplaced.sort(key=lambda u: u["worker_id"])
+    summary = run_summary(run)
+    summary["versions"] = package_versions()
+    summary["source"] = source
+    return RunRecord(
+        run_id=new_run_id(now),
+        created_at=now,
+        kind=kind,
+        base_run_id=base_run_id,
+        params=run.options.params(),
+        summary=summary,
+        assignments=assignments,
+        unplaced=unplaced,
+        assignment_sha256=assignment_digest((a["worker_id"], a["job_id"]) for a in assignments),
+    )
+
+
+def skill_gap_hints(run: PlacementRun) -> dict[int, list[dict[str, Any]]]:
+    """Worker index → skill-gap suggestions (dicts) for every unplaced worker.
+
+    Suggestions count the openings left after the run. Workers who share a home county, mobility,
+    age, gender and wished codes get the same suggestions, so each such profile is computed once.
+    """
+    try:
+        from matcher.skillgap import suggest_occupations
+    except ImportError:  # the recommendation engineer's module is optional for recording
+        return {}
+    ctx, res = run.context, run.result
+    assignment = np.asarray(res.assignment)
+    taken = np.bincount(assignment[assignment >= 0], minlength=ctx.n_jobs)
+    left = ctx.job_openings - taken
+    titles = [j.title for j in run.dataset.jobs]
+    codes = run.worker_codes
+    out: dict[int, list[dict[str, Any]]] = {}
+    cache: dict[tuple, list[dict[str, Any]]] = {}
+    for w in np.flatnonzero(assignment < 0):
+        wished = tuple(int(c) for c in codes[w] if c >= 0) if codes is not None else ()
+        key = (
+            int(ctx.worker_county[w]),
+            int(ctx.worker_mobility[w]),
+            int(ctx.worker_age[w]),
+            bool(ctx.worker_male[w]),
+            wished,
+        )
+        if key not in cache:
+            found = suggest_occupations(
+                ctx,
+                int(w),
+                left,
+                wished_codes=wished,
+                names=run.occupation_names,
+                job_titles=titles,
+                top=HINT_TOP,
+            )
+            cache[key] = [s.to_dict() for s in found]
+        out[int(w)] = cache[key]
+    return out
+
+
+# ---------------------------------------------------------------------------------------- diff
+
+
+@dataclass
+class WorkerChange:
+    """One worker whose outcome differs between run A and run B."""
+
+    worker_id: str
+    change: str  # newly_placed | newly_unplaced | moved
+    job_a: str | None
+    job_b: str | None
+    score_a: float | None
+    score_b: float | None
+    why: str
+
+    @property
+    def score_change(self) -> float:
+        return (self.score_b or 0.0) - (self.score_a or 0.0)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "worker_id": self.worker_id,
+            "change": self.change,
+            "job_a": self.job_a,
+            "job_b": self.job_b,
+            "score_a": self.score_a,
+            "score_b": self.score_b,
+            "score_change": round(self.score_change, 6),
+            "why": self.why,
+        }
+
+
+@dataclass
+class RunDiff:
+    """What changed from run A to run B, and the differences in what they were run on."""
+
+    run_a: str
+    run_b: str
+    same_input: bool
+    params_changed: dict[str, dict[str, Any]]
+    versions_changed: dict[str, dict[str, Any]]
+    model_changed: dict[str, Any] | None
+    objective_a: float
+    objective_b: float
+    placed_a: int
+    placed_b: int
+    changes: list[WorkerChange] = field(default_factory=list)
+
+    def counts(self) -> dict[str, int]:
+        out = {"newly_placed": 0, "newly_unplaced": 0, "moved": 0}
+        for c in self.changes:
+            out[c.change] += 1
+        return out
+
+    @property
+    def identical(self) -> bool:
+        return not self.changes
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "run_a": self.run_a,
+            "run_b": self.run_b,
+            "same_input": self.same_input,
+            "params_changed": self.params_changed,
+            "versions_changed": self.versions_changed,
+            "model_changed": self.model_changed,
+            "objective": {
+                "a": self.objective_a,
+                "b": self.objective_b,
+                "change": self.objective_b - self.objective_a,
+            },
+            "placed": {"a": self.placed_a, "b": self.placed_b, "change": self.placed_b - self.placed_a},
+            "counts": self.counts(),
+            "changes": [c.to_dict() for c in self.changes],
+        }
+
+
+def flatten(d: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested dicts as ``{"a.b": value}``."""
+    out: dict[str, Any] = {}
+    for k, v in d.items():
+        key = f"{prefix}{k}"
+        if isinstance(v, Mapping) and v:
+            out.update(flatten(v, key + "."))
+        else:
+            out[key] = v
+    return out
+
+
+def dict_diff(a: Mapping[str, Any], b: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """``{key: {"a": ..., "b": ...}}`` for every flattened key whose value differs."""
+    fa, fb = flatten(a), flatten(b)
+    return {k: {"a": fa.get(k), "b": fb.get(k)} for k in sorted(set(fa) | set(fb)) if fa.get(k) != fb.get(k)}
+
+
+def diff_runs(
+    header_a: Mapping[str, Any],
+    header_b: Mapping[str, Any],
+    assigned_a: Iterable[Mapping[str, Any]],
+    assigned_b: Iterable[Mapping[str, Any]],
+    unplaced_b: Iterable[Mapping[str, Any]],
+) -> RunDiff:
+    """Compare two stored runs (their ``placement_runs`` rows and assignment/unplaced rows)."""
+    a = {r["worker_id"]: r for r in assigned_a}
+    b = {r["worker_id"]: r for r in assigned_b}
+    reason_b = {r["worker_id"]: r for r in unplaced_b}
+    changes: list[WorkerChange] = []
+    for wid in sorted(set(a) | set(b)):
+        ra, rb = a.get(wid), b.get(wid)
+        if ra and rb and ra["job_id"] == rb["job_id"]:
+            continue
+        if ra is None:
+            assert rb is not None
+            changes.append(
+                WorkerChange(wid, "newly_placed", None, rb["job_id"], None, rb["score"], rb["explanation_en"])
+            )
+        elif rb is None:
+            u = reason_b.get(wid, {})
+            why = u.get("reason", "not in run B's input")
+            changes.append(WorkerChange(wid, "newly_unplaced", ra["job_id"], None, ra["score"], None, why))
+        else:
+            delta = rb["score"] - ra["score"]
+            why = (
+                "better-scoring job"
+                if delta > 0
+                else "gave way to another worker"
+                if delta < 0
+                else "equal score"
+            )
+            changes.append(
+                WorkerChange(wid, "moved", ra["job_id"], rb["job_id"], ra["score"], rb["score"], why)
+            )
+    ma, mb = header_a["model"], header_b["model"]
+    return RunDiff(
+        run_a=header_a["run_id"],
+        run_b=header_b["run_id"],
+        same_input=header_a["input_sha256"] == header_b["input_sha256"],
+        params_changed=dict_diff(header_a["params"], header_b["params"]),
+        versions_changed=dict_diff(header_a["versions"], header_b["versions"]),
+        model_changed=None if ma == mb else {"a": ma, "b": mb},
+        objective_a=float(header_a["objective"]),
+        objective_b=float(header_b["objective"]),
+        placed_a=int(header_a["n_placed"]),
+        placed_b=int(header_b["n_placed"]),
+        changes=changes,
+    )

@@ -1,0 +1,393 @@
+"""Good feasible assignments for the MIP rules, fast: a Lagrangian flow for district targets and a
+greedy repair for the rest. They seed and back up the MIP of :mod:`optimizer.rules`.
+
+*District targets, county fairness.* Both are rows ``a_r·x >= b_r`` (:class:`SideRows`). Add
+``Σ_r λ_r a_r`` (``λ >= 0``) to the edge weights and solve the flow. For any ``λ``,
+``L(λ) = max_x w·x + Σ_r λ_r (a_r·x − b_r)`` over flow-feasible ``x`` bounds every assignment
+that meets all rows with the same stage totals (its penalty term is ``>= 0``). So a flow optimum
+``x_λ`` that meets every row, with equality wherever ``λ_r > 0``, has ``w·x_λ = L(λ)`` and is
+optimal: a certificate, checked, never assumed. ``λ`` is searched per row by doubling, then
+bisection; if no certificate comes, the best assignment that meets the rows and ``min L(λ)``
+are still an incumbent and a bound (fairness shares are fractional, so equality is rare there:
+it mostly yields the incumbent and the bound).
+
+*Repair.* Drop the fewest, lowest-weight placements that break a hard rule (split groups,
+crossing dorm beds, county fairness), then add free edges best weight first while every rule
+still holds.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from optimizer.check import enterprise_key
+from optimizer.flow import solve_flow
+from optimizer.network import dorm_plan
+from optimizer.problem import PlacementProblem, SolveOptions
+from optimizer.rules import groups_of, target_edges
+
+_MAX_ROUNDS = 60
+
+
+@dataclass
+class SideRows:
+    """Rows ``lhs_r(x) >= b_r`` with ``lhs_r(x) = #{e in x: row[e] = r} − alpha_r · #{e in x: pool[e]}``.
+
+    District targets: ``row`` = the district an edge counts for, no pool. County fairness:
+    ``row`` = the worker's county, ``pool`` = every known-county edge, ``alpha`` = the shares.
+    """
+
+    name: str
+    row: np.ndarray  # int64 (E,), -1 = in no row
+    b: np.ndarray  # float64 (R,)
+    alpha: np.ndarray | None = None  # float64 (R,)
+    pool: np.ndarray | None = None  # bool (E,)
+
+    def lhs(self, sel: np.ndarray) -> np.ndarray:
+        r = self.row[sel]
+        out = np.bincount(r[r >= 0], minlength=self.b.size).astype(np.float64)
+        if self.alpha is not None and self.pool is not None:
+            out -= self.alpha * float(self.pool[sel].sum())
+        return out
+
+    def bonus(self, lam: np.ndarray) -> np.ndarray:
+        out = np.where(self.row >= 0, lam[np.maximum(self.row, 0)], 0.0)
+        if self.alpha is not None and self.pool is not None:
+            out -= float(lam @ self.alpha) * self.pool
+        return out
+
+
+def target_rows(problem: PlacementProblem) -> SideRows:
+    """District targets as rows (an edge counts for at most one district: its job's)."""
+    targets = sorted((problem.district_targets or {}).items())
+    row = np.full(problem.n_edges, -1, dtype=np.int64)
+    for i, (d, _) in enumerate(targets):
+        row[target_edges(problem, d)] = i
+    return SideRows("district_targets", row, np.array([float(q) for _, q in targets]))
+
+
+def fairness_rows(problem: PlacementProblem) -> SideRows:
+    """County fairness as rows: placed_c − share_c · placed_known >= 0."""
+    county = problem.worker_county
+    counties, reg = np.unique(county[county >= 0], return_counts=True)
+    alpha = float(problem.county_min_share) * reg / reg.sum()
+    ce = county[problem.edge_worker]
+    row = np.where(ce >= 0, np.searchsorted(counties, ce), -1).astype(np.int64)
+    return SideRows("county_fairness", row, np.zeros(counties.size), alpha, ce >= 0)
+
+
+@dataclass
+class LagrangianOutcome:
+    """Best flow assignment found that meets every row, and what is proven about it."""
+
+    edge_sel: np.ndarray | None  # None: no λ tried met every row
+    objective: float
+    bound: float  # min L(λ) (valid when some assignment meets every row)
+    exact: bool  # the certificate holds: edge_sel is optimal
+    rounds: int
+
+
+def lagrangian(
+    problem: PlacementProblem,
+    weights: np.ndarray,
+    options: SolveOptions,
+    rows: SideRows,
+    *,
+    deadline: float | None = None,
+    max_rounds: int = _MAX_ROUNDS,
+) -> LagrangianOutcome:
+    """Search multipliers for ``rows`` on the flow (see the module docstring)."""
+    r_n = rows.b.size
+    tol = 1e-9
+    w_max = float(weights.max()) if weights.size else 1.0
+    step0, cap = 0.01 * max(w_max, 1e-9), 1e3 * max(w_max, 1e-9)
+    lam = np.zeros(r_n)
+    lo, hi = np.zeros(r_n), np.full(r_n, np.inf)
+    best: tuple[float, np.ndarray] | None = None
+    bound = np.inf
+    flow_opts = dataclasses.replace(options, shadow_prices=False)
+    rounds = 0
+    for rounds in range(1, max_rounds + 1):
+        adjusted = weights + rows.bonus(lam)
+        sel = solve_flow(problem, adjusted, flow_opts).edge_flow
+        slack = rows.lhs(sel) - rows.b
+        score = float(weights[sel].sum())
+        bound = min(bound, score + float(lam @ slack) + _rounding(adjusted, sel))
+        if np.all(slack >= -tol):
+            if best is None or score > best[0]:
+                best = (score, sel)
+            if np.all((np.abs(slack) <= tol) | (lam == 0)):
+                return LagrangianOutcome(sel, score, score, True, rounds)
+        if deadline is not None and time.perf_counter() > deadline:
+            break
+        under, over = slack < -tol, (slack > tol) & (lam > 0)
+        if not (under.any() or over.any()):
+            break
+        before = lam.copy()
+        lo[under] = lam[under]
+        hi[over] = lam[over]
+        hi[lo >= hi] = np.inf  # coupled rows can move a bracket: reopen it
+        grow = under & ~np.isfinite(hi)
+        lam[grow] = np.minimum(np.maximum(2 * lam[grow], step0), cap)
+        mid = (under | over) & np.isfinite(hi)
+        lam[mid] = 0.5 * (lo[mid] + hi[mid])
+        # a bracket shrunk to a point: the row jumps over its bound there (no certificate at
+        # this λ); take the upper end, which meets the row with slack
+        shut = mid & (hi - lo <= 1e-9 * max(w_max, 1e-9))
+        lam[shut & under] = hi[shut & under]
+        if np.array_equal(lam, before) or np.all(lam[under] >= cap):
+            break  # stalled, or a row is out of reach of the flow: leave it to the MIP
+    if best is None:
+        return LagrangianOutcome(None, -np.inf, bound, False, rounds)
+    return LagrangianOutcome(best[1], best[0], max(bound, best[0]), False, rounds)
+
+
+def _rounding(weights: np.ndarray, sel: np.ndarray) -> float:
+    """Slack for the integer rounding of the flow: at most 1e-7 relative (see optimizer.flow)."""
+    return 1e-7 * max(abs(float(weights[sel].sum())), 1e-12)
+
+
+def repair(
+    problem: PlacementProblem, weights: np.ndarray, edge_sel: np.ndarray, options: SolveOptions
+) -> np.ndarray:
+    """A selection that keeps every hard rule, close to ``edge_sel`` (see the module docstring)."""
+    sel = edge_sel.copy()
+    members, member_group = groups_of(problem)
+    group = np.full(problem.n_workers, -1, dtype=np.int64)
+    group[members] = member_group
+    ent_key = enterprise_key(problem)
+    ew, ej = problem.edge_worker, problem.edge_job
+
+    # groups: keep a group only if all its members sit in one enterprise
+    if members.size:
+        where = np.full(problem.n_workers, -1, dtype=np.int64)
+        where[ew[sel]] = ent_key[ej[sel]]
+        gid, inv = np.unique(member_group, return_inverse=True)
+        lo = np.full(gid.size, np.iinfo(np.int64).max)
+        hi = np.full(gid.size, -2)
+        np.minimum.at(lo, inv, where[members])
+        np.maximum.at(hi, inv, where[members])
+        broken = gid[lo != hi]
+        sel &= ~np.isin(group[ew], broken)
+
+    # crossing dorm beds: drop the lowest-weight bed users over the limit (whole group if any)
+    plan = dorm_plan(problem, options)
+    if plan is not None and plan.crossing.any():
+        sel = _drop_over(problem, weights, sel, group, plan.crossing)
+    if problem.county_min_share is not None:
+        sel = _fair_drop(problem, weights, sel, group)
+    return _fill(problem, weights, sel, group, options)
+
+
+def _drop_over(problem, weights, sel, group, crossing) -> np.ndarray:
+    ent = problem.job_enterprise
+    beds = problem.enterprise_dorm_beds
+    for k in np.flatnonzero(crossing):
+        users = np.flatnonzero(sel & problem.edge_needs_dorm & (ent[problem.edge_job] == k))
+        extra = users.size - int(beds[k])
+        if extra > 0:
+            drop = users[np.argsort(weights[users], kind="stable")[:extra]]
+            g = group[problem.edge_worker[drop]]
+            sel[drop] = False
+            sel &= ~np.isin(group[problem.edge_worker], g[g >= 0])
+    return sel
+
+
+def _fair_drop(problem, weights, sel, group) -> np.ndarray:
+    """Keep, per county, at least ``alpha_c * T`` placements for the largest total ``T`` that allows."""
+    county = problem.worker_county
+    counties, reg = np.unique(county[county >= 0], return_counts=True)
+    alpha = float(problem.county_min_share) * reg / reg.sum()
+    ce = np.searchsorted(counties, county[problem.edge_worker])
+    known = sel & (county[problem.edge_worker] >= 0)
+    placed = np.bincount(ce[known], minlength=counties.size)
+    ratio = np.where(alpha > 0, placed / np.maximum(alpha, 1e-300), np.inf)
+    total = int(np.floor(min(float(ratio.min()), float(placed.sum())) + 1e-9))
+    while total > 0 and int(np.ceil(alpha * total - 1e-9).sum()) > total:
+        total -= 1
+    need = np.ceil(alpha * total - 1e-9).astype(np.int64)
+    idx = np.flatnonzero(known)
+    order = idx[np.lexsort((-weights[idx], ce[idx]))]  # by county, best first
+    start = np.searchsorted(ce[order], np.arange(counties.size))
+    rank = np.arange(order.size) - start[ce[order]]
+    must = order[rank < need[ce[order]]]
+    rest = order[rank >= need[ce[order]]]
+    rest = rest[np.argsort(-weights[rest], kind="stable")][: max(total - must.size, 0)]
+    keep = np.zeros_like(sel)
+    keep[must] = keep[rest] = True
+    dropped = known & ~keep
+    out = (sel & ~known) | keep
+    g = group[problem.edge_worker[dropped]]
+    return out & ~np.isin(group[problem.edge_worker], g[g >= 0])
+
+
+def complete_with_flow(
+    problem: PlacementProblem,
+    weights: np.ndarray,
+    options: SolveOptions,
+    selected: np.ndarray,
+    fixed: np.ndarray,
+) -> np.ndarray:
+    """The ``fixed`` edges kept as ``selected`` says; every other edge chosen by the exact flow
+    in the openings, places and beds left (workers placed by a fixed edge are taken). Needs the
+    problem minus the fixed edges to be a network (see :func:`optimizer.rules.solve_mip`)."""
+    ew, ej = problem.edge_worker, problem.edge_job
+    keep = selected & fixed
+    taken = np.zeros(problem.n_workers, dtype=bool)
+    taken[ew[keep]] = True
+    free = ~fixed & ~taken[ew]
+    openings = problem.job_openings - np.bincount(ej[keep], minlength=problem.n_jobs)
+    change: dict[str, object] = {}
+    ent = problem.job_enterprise
+    if problem.n_enterprises and ent is not None:
+        k_n = problem.n_enterprises
+        ek = ent[ej[keep]]
+        used = np.bincount(ek[ek >= 0], minlength=k_n)
+        if problem.enterprise_capacity is not None:
+            cap = problem.enterprise_capacity
+            change["enterprise_capacity"] = np.where(cap >= 0, cap - used, cap)
+        if problem.enterprise_dorm_beds is not None and problem.edge_needs_dorm is not None:
+            nk = ent[ej[keep & problem.edge_needs_dorm]]
+            bused = np.bincount(nk[nk >= 0], minlength=k_n)
+            beds = problem.enterprise_dorm_beds
+            change["enterprise_dorm_beds"] = np.where(beds >= 0, beds - bused, beds)
+            change["edge_needs_dorm"] = problem.edge_needs_dorm[free]
+    sub = dataclasses.replace(
+        problem,
+        edge_worker=ew[free],
+        edge_job=ej[free],
+        edge_score=problem.edge_score[free],
+        job_openings=openings,
+        worker_group=None,
+        job_district=None,
+        district_targets=None,
+        district_paired_counties=None,
+        county_min_share=None,
+        **change,
+    ).validate()
+    flow = solve_flow(sub, weights[free], dataclasses.replace(options, shadow_prices=False))
+    out = keep.copy()
+    out[np.flatnonzero(free)[flow.edge_flow]] = True
+    return out
+
+
+def members_exist(group: np.ndarray) -> bool:
+    return bool(group.size and group.max() >= 0)
+
+
+def _fill(problem, weights, sel, group, options) -> np.ndarray:
+    """Add single (non-group) workers' edges, best first, while every rule holds."""
+    ew, ej = problem.edge_worker, problem.edge_job
+    w_free = np.ones(problem.n_workers, dtype=bool)
+    w_free[ew[sel]] = False
+    room = problem.job_openings - np.bincount(ej[sel], minlength=problem.n_jobs)
+    ent = problem.job_enterprise
+    k_n = problem.n_enterprises
+    ent_room = np.full(k_n, np.iinfo(np.int64).max // 4)
+    bed_room = np.full(k_n, np.iinfo(np.int64).max // 4)
+    if k_n and ent is not None:
+        se = ent[ej[sel]]
+        used = np.bincount(se[se >= 0], minlength=k_n)
+        if problem.enterprise_capacity is not None:
+            cap = problem.enterprise_capacity
+            ent_room = np.where(cap >= 0, cap - used, ent_room)
+        if options.enforce_dorm_beds and problem.enterprise_dorm_beds is not None:
+            need = sel & problem.edge_needs_dorm
+            ne = ent[ej[need]]
+            bused = np.bincount(ne[ne >= 0], minlength=k_n)
+            beds = problem.enterprise_dorm_beds
+            bed_room = np.where(beds >= 0, beds - bused, bed_room)
+    fair = problem.county_min_share is not None
+    if fair:
+        county = problem.worker_county
+        counties, reg = np.unique(county[county >= 0], return_counts=True)
+        alpha = float(problem.county_min_share) * reg / reg.sum()
+        cidx = np.full(int(county.max()) + 1, -1, dtype=np.int64)
+        cidx[counties] = np.arange(counties.size)
+        placed_c = np.bincount(cidx[county[ew[sel]][county[ew[sel]] >= 0]], minlength=counties.size)
+    need_e = problem.edge_needs_dorm if problem.edge_needs_dorm is not None else None
+    if not fair and members_exist(group):
+        # whole groups first: the enterprise where every member has a job with room
+        ek = enterprise_key(problem)
+        on = np.flatnonzero((group[ew] >= 0) & w_free[ew])
+        on = on[np.lexsort((-weights[on], group[ew[on]]))]
+        gs = group[ew[on]]
+        starts = np.flatnonzero(np.r_[True, gs[1:] != gs[:-1]]) if on.size else np.zeros(0, np.int64)
+        ends = np.r_[starts[1:], on.size] if on.size else np.zeros(0, np.int64)
+        for a, b in zip(starts.tolist(), ends.tolist(), strict=True):
+            edges = on[a:b]
+            mem = np.unique(ew[edges])
+            if mem.size != int((group == group[ew[edges[0]]]).sum()):
+                continue  # a member is placed already (or has no edge)
+            keys, n_mem = np.unique(
+                np.unique(np.stack([ek[ej[edges]], ew[edges]], axis=1), axis=0)[:, 0], return_counts=True
+            )
+            for key in keys[n_mem == mem.size].tolist():
+                picks: list[int] = []
+                taken: dict[int, int] = {}
+                for w in mem.tolist():
+                    mine = edges[(ew[edges] == w) & (ek[ej[edges]] == key)]  # best first
+                    for e in mine.tolist():
+                        j = int(ej[e])
+                        if room[j] - taken.get(j, 0) > 0:
+                            picks.append(e)
+                            taken[j] = taken.get(j, 0) + 1
+                            break
+                k = int(ent[int(ej[picks[0]])]) if picks and ent is not None else -1
+                beds_needed = sum(bool(need_e[e]) for e in picks) if need_e is not None else 0
+                if len(picks) < mem.size or (
+                    k >= 0 and (ent_room[k] < len(picks) or bed_room[k] < beds_needed)
+                ):
+                    continue
+                for e in picks:
+                    sel[e] = True
+                    w_free[int(ew[e])] = False
+                    room[int(ej[e])] -= 1
+                if k >= 0:
+                    ent_room[k] -= len(picks)
+                    bed_room[k] -= beds_needed
+                break
+    cand = np.flatnonzero(~sel & w_free[ew] & (room[ej] > 0) & (group[ew] < 0) & (weights > 0))
+    cand = cand[np.argsort(-weights[cand], kind="stable")]
+    for e in cand.tolist():
+        w, j = int(ew[e]), int(ej[e])
+        if not w_free[w] or room[j] <= 0:
+            continue
+        k = int(ent[j]) if ent is not None else -1
+        if k >= 0 and ent_room[k] <= 0:
+            continue
+        bed = k >= 0 and need_e is not None and bool(need_e[e])
+        if bed and bed_room[k] <= 0:
+            continue
+        if fair:
+            c = int(cidx[county[w]]) if county[w] >= 0 else -1
+            if c >= 0:
+                total = int(placed_c.sum()) + 1
+                after = placed_c.copy()
+                after[c] += 1
+                if np.any(after < alpha * total - 1e-9):
+                    continue
+                placed_c[c] += 1
+        sel[e] = True
+        w_free[w] = False
+        room[j] -= 1
+        if k >= 0:
+            ent_room[k] -= 1
+            if bed:
+                bed_room[k] -= 1
+    return sel
+
+
+__all__ = [
+    "LagrangianOutcome",
+    "SideRows",
+    "complete_with_flow",
+    "fairness_rows",
+    "lagrangian",
+    "repair",
+    "target_rows",
+]

@@ -1,0 +1,111 @@
+"""Exact two-phase flow for large instances: solve on each worker's best edges, then prove it.
+
+Phase 1 keeps each worker's ``keep`` highest-weight edges and solves that smaller network.
+Phase 2 computes node potentials ``p`` on its residual graph (shortest distances from a virtual
+root joined to every node at cost 0; the graph has no negative cycle, the flow being optimal
+there), so every residual arc has reduced cost ``c(u, v) + p(u) − p(v) >= 0``. A dropped edge
+carries no flow, so it adds exactly one residual arc ``w → j`` of cost ``−wint_e``. If none of
+them has a negative reduced cost, ``p`` is a feasible potential for the *full* residual graph,
+which then has no negative cycle: the phase-1 flow is optimal for the full problem (same integer
+costs, same supplies). Otherwise the violating edges are added and the loop repeats; the last
+round falls back to the full graph, so the answer is always exact.
+
+Used only where this argument holds as stated: score mode (fixed supply, so optimality is the
+absence of negative cycles), no lexicographic priority, no dorm nodes (an edge's head is its job
+node), and no shadow prices asked (they need the full residual graph).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+
+import numpy as np
+
+from optimizer.flow import FlowOutcome, integer_weights, solve_flow
+from optimizer.network import dorm_plan
+from optimizer.prices import ResidualGraph
+from optimizer.problem import PlacementProblem, SolveOptions
+
+MIN_EDGES = 2_000_000  # below this the full solve is fast enough
+KEEP = 12  # edges kept per worker in phase 1
+_ROUNDS = 3
+
+
+def prunable(problem: PlacementProblem, options: SolveOptions, keep_residual: bool) -> bool:
+    """Whether the two-phase solve applies (see the module docstring) and is worth it."""
+    return (
+        not keep_residual
+        and options.mode == "score"
+        and options.priority != "lexicographic"
+        and problem.n_edges >= MIN_EDGES
+        and problem.n_edges > 2 * KEEP * max(problem.n_workers, 1)
+        and dorm_plan(problem, options) is None
+    )
+
+
+def solve_flow_pruned(problem: PlacementProblem, weights: np.ndarray, options: SolveOptions) -> FlowOutcome:
+    """Same answer as :func:`optimizer.flow.solve_flow` (score mode), proven by potentials."""
+    t0 = time.perf_counter()
+    stages: dict[str, float] = {}
+    ew = problem.edge_worker
+    # rank of each edge within its worker, best weight first (one float key: worker, then weight;
+    # near-ties may swap, which only changes what phase 1 keeps, never the proven answer)
+    w_max = float(weights.max()) if weights.size else 1.0
+    order = np.argsort(ew * 2.0 + (1.0 - weights / (w_max * (1 + 1e-9) if w_max > 0 else 1.0)))
+    starts = np.zeros(problem.n_workers + 1, dtype=np.int64)
+    np.cumsum(np.bincount(ew, minlength=problem.n_workers), out=starts[1:])
+    rank = np.empty(problem.n_edges, dtype=np.int64)
+    rank[order] = np.arange(problem.n_edges) - starts[ew[order]]
+    keep = rank < KEEP
+    del order, rank
+    stages["prune"] = time.perf_counter() - t0
+    out = None
+    for round_ in range(1, _ROUNDS + 1):
+        idx = np.flatnonzero(keep)
+        sub = _subproblem(problem, idx)
+        t1 = time.perf_counter()
+        flow = solve_flow(sub, weights[idx], options, keep_residual=True)
+        stages[f"solve_flow_{round_}"] = time.perf_counter() - t1
+        t1 = time.perf_counter()
+        net = flow.network
+        graph = ResidualGraph(flow.layout.n_nodes, net.tails, net.heads, net.caps, net.costs, flow.flows)
+        net.tails = net.heads = net.caps = net.costs = None  # type: ignore[assignment]
+        flow.flows = None
+        pot = graph.potentials()
+        del graph
+        dropped = np.flatnonzero(~keep)
+        wint = integer_weights(weights[dropped], flow.scale)
+        job_node = flow.layout.job0 + problem.edge_job[dropped].astype(np.int64)
+        reduced = -wint + pot[ew[dropped]] - pot[job_node]
+        viol = dropped[reduced < 0]
+        stages[f"verify_{round_}"] = time.perf_counter() - t1
+        stages[f"violations_{round_}"] = float(viol.size)
+        if viol.size == 0:
+            edge_flow = np.zeros(problem.n_edges, dtype=bool)
+            edge_flow[idx[flow.edge_flow]] = True
+            off = float(np.abs(wint / flow.scale - weights[dropped]).max()) if dropped.size else 0.0
+            out = dataclasses.replace(
+                flow, edge_flow=edge_flow, network=None, flows=None, rounding=max(flow.rounding, off)
+            )
+            break
+        keep[viol] = True
+        if round_ == _ROUNDS - 1:
+            keep[:] = True  # last round: the full graph, exact by construction
+    if out is None:
+        out = solve_flow(problem, weights, options)
+        out.stage_seconds = {**stages, **out.stage_seconds}
+        return out
+    out.stage_seconds = {**stages, "solve_flow": sum(v for k, v in stages.items() if k.startswith("solve_"))}
+    return out
+
+
+def _subproblem(problem: PlacementProblem, idx: np.ndarray) -> PlacementProblem:
+    change = {"edge_worker": problem.edge_worker[idx], "edge_job": problem.edge_job[idx]}
+    change["edge_score"] = problem.edge_score[idx]
+    if problem.edge_needs_dorm is not None:
+        change["edge_needs_dorm"] = problem.edge_needs_dorm[idx]
+    return dataclasses.replace(problem, **change)
+
+
+__all__ = ["KEEP", "MIN_EDGES", "prunable", "solve_flow_pruned"]

@@ -1,0 +1,136 @@
+"""API keys: created once, stored hashed, three ways in, revocation, rate limit; the keys CLI."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+from typer.testing import CliRunner
+
+import api.auth as auth_mod
+from api.auth import KeyStore, RateLimiter, Role, create_key, credentials, list_keys, revoke_key
+from api.cli import app as cli
+from matcher.errors import ConfigError, NotFoundError
+from matcher.store import open_engine
+from matcher.store.models import ApiKeyRow
+from tests.api.conftest import auth
+
+
+@pytest.fixture
+def engine(world):
+    e = open_engine(world.url)
+    yield e
+    e.dispose()
+
+
+def test_store_keeps_only_the_hash_of_a_key(engine):
+    key, info = create_key(engine, "auditor", label="test")
+    with engine.connect() as conn:
+        rows = conn.execute(select(ApiKeyRow.__table__)).mappings().all()
+    text = repr([dict(r) for r in rows])
+    assert key not in text and key[len(info.prefix) :] not in text
+    assert info.prefix == key[: len(info.prefix)] and info.role == "auditor"
+
+
+@pytest.mark.parametrize(
+    ("role", "district", "enterprise"),
+    [
+        ("mayor", None, None),
+        ("district_officer", None, None),
+        ("district_officer", "999999", None),
+        ("enterprise", None, None),
+        ("city_admin", "120101", None),
+        ("auditor", None, "e1"),
+    ],
+)
+def test_create_key_refuses_a_role_and_scope_that_do_not_fit(engine, role, district, enterprise):
+    with pytest.raises(ConfigError):
+        create_key(engine, role, district_code=district, enterprise_id=enterprise)
+
+
+def test_enterprise_key_needs_a_stored_enterprise(engine):
+    with pytest.raises(NotFoundError):
+        create_key(engine, "enterprise", enterprise_id="no-such-enterprise")
+
+
+def test_credentials_come_from_bearer_then_header_then_cookie():
+    assert credentials("Bearer a", "b", "c") == "a"
+    assert credentials(None, "b", "c") == "b"
+    assert credentials("Basic xyz", None, "c") == "c"
+    assert credentials(None, None, None) is None
+
+
+def test_x_api_key_header_and_session_cookie_work_like_bearer(client, world):
+    key = world.keys["auditor"]
+    assert client.get("/me", headers={"X-API-Key": key}).json()["role"] == "auditor"
+    client.cookies.set("laborbridge_session", key)
+    try:
+        assert client.get("/me").json()["role"] == "auditor"
+    finally:
+        client.cookies.clear()
+
+
+def test_unknown_and_malformed_keys_get_401(client):
+    for key in ("lb_nope_nope", "not-a-key", "lb_" + "x" * 200):
+        assert client.get("/me", headers={"Authorization": f"Bearer {key}"}).status_code == 401
+
+
+def test_revoked_key_stops_working(client, engine):
+    key, info = create_key(engine, "auditor")
+    assert client.get("/me", headers={"X-API-Key": key}).status_code == 200
+    revoke_key(engine, info.prefix)
+    assert client.get("/me", headers={"X-API-Key": key}).status_code == 401
+    assert any(k.prefix == info.prefix and k.revoked_at for k in list_keys(engine))
+    with pytest.raises(NotFoundError):
+        revoke_key(engine, info.prefix)
+
+
+def test_key_store_remembers_an_answer_for_its_ttl(engine, monkeypatch):
+    key, info = create_key(engine, "auditor")
+    store = KeyStore(engine, ttl_s=60)
+    assert store.resolve(key).role is Role.auditor
+    revoke_key(engine, info.prefix)
+    assert store.resolve(key) is not None  # cached
+    store.forget()
+    assert store.resolve(key) is None
+
+
+def test_rate_limiter_allows_a_burst_then_the_sustained_rate(monkeypatch):
+    now = [100.0]
+    monkeypatch.setattr(auth_mod.time, "monotonic", lambda: now[0])
+    lim = RateLimiter(rate=2.0, burst=3)
+    assert [lim.take(1) for _ in range(3)] == [0.0, 0.0, 0.0]
+    assert lim.take(1) == pytest.approx(0.5)
+    assert lim.take(2) == 0.0  # another key has its own bucket
+    now[0] += 0.5
+    assert lim.take(1) == 0.0
+    assert lim.take(1) > 0
+    assert RateLimiter(rate=0, burst=1).take(1) == 0.0
+
+
+def test_requests_past_the_rate_get_429_with_retry_after(client, world):
+    services = client.app.state.services
+    saved = services.limiter
+    services.limiter = RateLimiter(rate=0.01, burst=2)
+    try:
+        codes = [client.get("/me", headers=auth(world, "auditor")).status_code for _ in range(3)]
+        last = client.get("/me", headers=auth(world, "auditor"))
+    finally:
+        services.limiter = saved
+    assert codes[:2] == [200, 200] and codes[2] == 429
+    assert int(last.headers["retry-after"]) >= 1
+
+
+def test_keys_cli_prints_the_key_once_and_lists_it_by_prefix(world):
+    runner = CliRunner()
+    r = runner.invoke(
+        cli, ["keys", "create", "--role", "district_officer", "--district", world.own, "--db", world.url]
+    )
+    assert r.exit_code == 0, r.output
+    key = r.stdout.strip()
+    assert key.startswith("lb_") and len(key) > 40
+    listed = runner.invoke(cli, ["keys", "list", "--json", "--db", world.url])
+    assert key[:11] in listed.stdout and key not in listed.stdout
+    bad = runner.invoke(cli, ["keys", "create", "--role", "district_officer", "--db", world.url])
+    assert bad.exit_code != 0
+    gone = runner.invoke(cli, ["keys", "revoke", key[:11], "--db", world.url])
+    assert gone.exit_code == 0, gone.output

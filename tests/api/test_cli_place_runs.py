@@ -1,0 +1,236 @@
+"""The run lifecycle through the CLI: place (recorded), runs list/show/diff, what-if, exports,
+job fairs, the programme report, outcomes and re-matching. Fake encoder, real solver and store."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import pytest
+from openpyxl import load_workbook
+from typer.testing import CliRunner
+
+import matcher.placement
+from api.cli import app
+
+YEAR = "2026"
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory):
+    from tests.fakes import FakeEncoder
+
+    mp = pytest.MonkeyPatch()
+    mp.setattr(matcher.placement, "make_encoder", lambda model, cache_dir: FakeEncoder())
+    root = tmp_path_factory.mktemp("cli_runs")
+    runner = CliRunner()
+    data, url = root / "data", f"sqlite:///{root / 'lb.db'}"
+    for args in (
+        ["sample", str(data), "--workers", "150", "--jobs", "40", "--seed", "11", "--year", YEAR],
+        ["import", str(data), "--db", url],
+    ):
+        r = runner.invoke(app, args)
+        assert r.exit_code == 0, r.output
+    yield runner, root, data, url
+    mp.undo()
+
+
+def _json(runner, args):
+    r = runner.invoke(app, [*args, "--json"])
+    assert r.exit_code == 0, r.output
+    return json.loads(r.stdout)
+
+
+def test_place_from_the_store_records_the_run_there_reproducibly(store):
+    runner, root, _, url = store
+    a = _json(runner, ["place", "--db", url, "--out", str(root / "a"), "--k", "8", "--year", YEAR])
+    b = _json(runner, ["place", "--db", url, "--out", str(root / "b"), "--k", "8", "--year", YEAR])
+    assert a["run_id"] != b["run_id"]
+    for key in (
+        "status",
+        "objective",
+        "bound",
+        "n_workers",
+        "n_jobs",
+        "n_openings",
+        "n_placed",
+        "k",
+        "model",
+        "solver",
+        "seconds",
+        "input_sha256",
+        "versions",
+    ):
+        assert key in a
+    assert (root / "a" / "assignments.csv").read_text() == (root / "b" / "assignments.csv").read_text()
+    runs = _json(runner, ["runs", "list", "--db", url])
+    assert [r["run_id"] for r in runs][:2] == [b["run_id"], a["run_id"]]
+    shown = _json(runner, ["runs", "show", b["run_id"][:-1], "--db", url])
+    assert (
+        shown["assignment_sha256"]
+        == _json(runner, ["runs", "show", a["run_id"], "--db", url])["assignment_sha256"]
+    )
+    assert all(x["explanation_zh"] for x in shown["assignments"])
+    d = _json(runner, ["runs", "diff", a["run_id"], b["run_id"], "--db", url])
+    assert d["changes"] == [] and d["params_changed"] == {} and d["same_input"]
+
+
+def test_diff_shows_parameters_and_moved_workers(store):
+    runner, root, _, url = store
+    _json(runner, ["place", "--db", url, "--out", str(root / "c"), "--k", "8", "--year", YEAR])
+    _json(
+        runner,
+        [
+            "place",
+            "--db",
+            url,
+            "--out",
+            str(root / "d"),
+            "--k",
+            "8",
+            "--year",
+            YEAR,
+            "--mode",
+            "count",
+            "--priority",
+            "lexicographic",
+        ],
+    )
+    d = _json(runner, ["runs", "diff", "latest~1", "latest", "--db", url])
+    assert d["params_changed"]["mode"] == {"a": "score", "b": "count"}
+    assert d["params_changed"]["rules.priority"] == {"a": "none", "b": "lexicographic"}
+    assert d["placed"]["change"] == d["counts"]["newly_placed"] - d["counts"]["newly_unplaced"]
+
+
+def test_place_from_a_folder_records_into_out_runs_db(store):
+    runner, root, data, _ = store
+    s = _json(
+        runner,
+        [
+            "place",
+            str(data),
+            "--out",
+            str(root / "f"),
+            "--k",
+            "5",
+            "--year",
+            YEAR,
+            "--district-target",
+            "河东区=3",
+            "--no-dorm-beds",
+        ],
+    )
+    assert (root / "f" / "runs.db").exists() and s["record_db"].endswith("runs.db")
+    assert s["rules"]["district_targets"] == {"120102": 3} and s["rules"]["dorm_beds"] is False
+    r = runner.invoke(
+        app, ["place", str(data), "--out", str(root / "g"), "--k", "5", "--no-record", "--json"]
+    )
+    assert r.exit_code == 0 and not (root / "g" / "runs.db").exists()
+    with (root / "f" / "unplaced.csv").open() as fh:
+        assert next(csv.reader(fh)) == ["worker_id", "reason"]
+
+
+def test_what_if_reports_the_change_and_records_nothing(store):
+    runner, root, data, url = store
+    before = len(_json(runner, ["runs", "list", "--db", url]))
+    with (data / "jobs.csv").open(encoding="utf-8") as fh:
+        job = next(csv.DictReader(fh))["job_id"]
+    w = _json(
+        runner,
+        [
+            "place",
+            "--db",
+            url,
+            "--out",
+            str(root / "w"),
+            "--k",
+            "8",
+            "--year",
+            YEAR,
+            "--what-if",
+            f"openings {job} +50",
+        ],
+    )
+    assert w["objective"]["change"] >= 0 and w["placed"]["change"] >= 0
+    assert w["placed"]["change"] == len(w["newly_placed"]) - len(w["newly_unplaced"])
+    assert all(x["job_new"] == job for x in w["newly_placed"]) or w["moved"]
+    assert len(_json(runner, ["runs", "list", "--db", url])) == before
+    assert (root / "w" / "what_if.json").exists() and not (root / "w" / "assignments.csv").exists()
+    relax = _json(
+        runner,
+        [
+            "place",
+            "--db",
+            url,
+            "--out",
+            str(root / "w2"),
+            "--k",
+            "8",
+            "--year",
+            YEAR,
+            "--district-target",
+            "120102=40",
+            "--what-if",
+            "relax target 河东区",
+        ],
+    )
+    assert relax["objective"]["change"] >= -1e-9
+    bad = runner.invoke(app, ["place", "--db", url, "--out", str(root / "w3"), "--what-if", "openings"])
+    assert bad.exit_code != 0
+
+
+@pytest.mark.slow
+def test_exports_report_fairs_outcomes_and_rematch(store):
+    runner, root, _, url = store
+    s = _json(runner, ["place", "--db", url, "--out", str(root / "e"), "--k", "8", "--year", YEAR])
+    r = runner.invoke(app, ["exports", "--run", s["run_id"], "--db", url, "--out", str(root / "x")])
+    assert r.exit_code == 0, r.output
+    assert (root / "x" / "岗位供给清单.xlsx").exists() and (root / "x" / "未安置名单.xlsx").exists()
+    fairs = root / "fairs.csv"
+    fairs.write_text(
+        "招聘会编号,日期,地点,帮扶区代码,结对县代码,参会企业数,岗位数,参会人数,录用人数\n"
+        "F1,2026-03-01,迭部县,120102,623024,10,200,300,40\n"
+        "F2,2025-03-01,迭部县,120102,623024,10,200,300,40\n",
+        encoding="utf-8",
+    )
+    assert runner.invoke(app, ["fairs", "import", str(fairs), "--db", url]).exit_code == 0
+    placed = list(csv.DictReader((root / "e" / "assignments.csv").open()))[:4]
+    outcomes = root / "outcomes.csv"
+    rows = ["劳动力编号,是否到岗,到岗日期,离职天数,三个月在岗,六个月在岗"]
+    rows += [f"{p['worker_id']},是,2026-03-01,20,否," for p in placed[:2]]
+    rows += [f"{p['worker_id']},是,2026-03-01,,是,是" for p in placed[2:]]
+    outcomes.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    r = runner.invoke(app, ["runs", "outcomes", s["run_id"], str(outcomes), "--db", url])
+    assert r.exit_code == 0, r.output
+    rm = _json(
+        runner,
+        [
+            "place",
+            "--db",
+            url,
+            "--out",
+            str(root / "r"),
+            "--k",
+            "8",
+            "--year",
+            YEAR,
+            "--rematch",
+            s["run_id"],
+        ],
+    )
+    assert rm["n_workers"] == 2
+    shown = _json(runner, ["runs", "show", rm["run_id"], "--db", url, "--workers", "10"])
+    assert shown["kind"] == "rematch" and shown["base_run_id"] == s["run_id"]
+    left_from = {p["worker_id"]: p["enterprise_id"] for p in placed[:2]}
+    assert all(a["enterprise_id"] != left_from[a["worker_id"]] for a in shown["assignments"])
+    out = root / "report.xlsx"
+    r = runner.invoke(app, ["report", "--year", YEAR, "--db", url, "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    fig = json.loads(out.with_suffix(".json").read_text(encoding="utf-8"))
+    assert fig["city"]["job_fairs"] == 1 and fig["city"]["jobs_target"] == 50_000
+    assert fig["annual_flow_report"]["due"] == "2027-01-20"
+    by_ent = fig["stable_employment"]["by_enterprise"]
+    assert sum(e["started"] for e in by_ent) == 4 and sum(e["stayed_3m"] for e in by_ent) == 2
+    wb = load_workbook(out)
+    assert wb.sheetnames[0] == "进度图" and "各区进度" in wb.sheetnames
+    assert wb["各区进度"]["B2"].value == "和平区"

@@ -1,0 +1,81 @@
+"""The benchmark harness: registry, envelope, the command line, on the tiny scale."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from benchmarks.__main__ import main as bench_main
+from benchmarks.harness import REGISTRY, SCALES, Benchmark, load_results, machine_info, resolve, run_benchmark
+
+
+def test_every_registered_benchmark_has_arguments_for_every_scale():
+    for b in REGISTRY.values():
+        for scale in SCALES:
+            assert isinstance(b.argv(scale), list), (b.name, scale)
+            assert "--out" not in b.argv(scale), "the harness adds --out itself"
+
+
+def test_resolve_accepts_name_module_and_file():
+    assert resolve("optimizer").name == "optimizer"
+    assert resolve("bench_optimizer").name == "optimizer"
+    assert resolve("benchmarks/bench_candidates.py").name == "candidates"
+    with pytest.raises(KeyError):
+        resolve("nope")
+
+
+def test_machine_info_records_cores_memory_cpu_and_gpu():
+    m = machine_info(with_gpu=False)
+    assert m["cores"] >= 1 and m["cpu_model"]
+    assert "gpu" in m and "memory_gib" in m
+
+
+def test_run_writes_an_envelope_around_the_result(tmp_path):
+    env = run_benchmark(REGISTRY["generate"], "T", results_dir=tmp_path, echo=False, machine={}, versions={})
+    assert env["status"] == "ok", env.get("error")
+    on_disk = json.loads((tmp_path / "generate.json").read_text(encoding="utf-8"))
+    assert on_disk["benchmark"] == "generate" and on_disk["scale"] == "T"
+    assert on_disk["command"][:3] == ["python", "-m", "benchmarks.bench_generate"]
+    assert on_disk["result"]["sizes"]["workers"] == 2000
+    assert all(on_disk["result"]["files_identical_to_reference"].values())
+    assert on_disk["peak_rss_mib"] > 0
+
+
+def test_a_missing_module_is_recorded_not_raised(tmp_path):
+    ghost = Benchmark("ghost", "bench_ghost_does_not_exist", "nothing", args={"T": ()})
+    env = run_benchmark(ghost, "T", results_dir=tmp_path, echo=False, machine={}, versions={})
+    assert env["status"] == "missing"
+    assert load_results(tmp_path)["ghost"]["status"] == "missing"
+
+
+def test_a_failing_benchmark_is_recorded_with_its_output(tmp_path):
+    bad = Benchmark("bad", "bench_generate", "bad arguments", args={"T": ("--workers", "-5", "--jobs", "1")})
+    env = run_benchmark(bad, "T", results_dir=tmp_path, echo=False, machine={}, versions={})
+    assert env["status"] == "failed" and env["exit_code"] != 0
+    assert "Error" in env["error"]
+
+
+def test_bare_script_json_is_wrapped_when_loaded(tmp_path):
+    (tmp_path / "x.json").write_text(json.dumps({"a": 1}), encoding="utf-8")
+    assert load_results(tmp_path)["x"] == {
+        "benchmark": "x",
+        "status": "ok",
+        "scale": None,
+        "result": {"a": 1},
+    }
+
+
+def test_cli_runs_one_benchmark_and_writes_the_report(tmp_path, capsys):
+    out = tmp_path / "BENCHMARKS.md"
+    rc = bench_main(["generate", "--scale", "T", "--results-dir", str(tmp_path), "--report", str(out)])
+    assert rc == 0
+    text = out.read_text(encoding="utf-8")
+    assert "## generate" in text and "csv.writer" in text
+    assert "| generate | T | ok |" in text
+
+
+def test_cli_lists_the_registry(capsys):
+    assert bench_main(["--list"]) == 0
+    listed = capsys.readouterr().out
+    assert all(name in listed for name in REGISTRY)

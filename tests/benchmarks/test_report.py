@@ -1,0 +1,162 @@
+"""BENCHMARKS.md from fixture JSON: summary, peers, pipeline bottleneck, chosen k, GPU column."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from benchmarks.report import render, write_report
+from benchmarks.report_sections import bottleneck, fmt, pipeline_runs
+
+MACHINE = {"cpu_model": "Test CPU", "cores": 2, "memory_gib": 24.0, "gpu": None, "load_avg": [1.0, 1.0, 1.0]}
+
+
+def envelope(name: str, result: dict, **kw) -> dict:
+    return {"benchmark": name, "scale": "S", "status": "ok", "seed": 0, "machine": MACHINE, "versions": {},
+            "command": ["python", "-m", f"benchmarks.bench_{name}"], "result": result, **kw}  # fmt: skip
+
+
+STAGES = {
+    "load": {"seconds": 4.0, "peak_rss_mib": 300},
+    "features": {"seconds": 2.0, "peak_rss_mib": 350},
+    "encode": {"seconds": 60.0, "peak_rss_mib": 900},
+    "retrieve": {"seconds": 8.0, "peak_rss_mib": 950},
+    "score": {"seconds": 5.0, "peak_rss_mib": 960},
+    "solve": {"seconds": 9.0, "peak_rss_mib": 1000},
+    "record": {"seconds": 1.0, "peak_rss_mib": 1000},
+    "export": {"seconds": 3.0, "peak_rss_mib": 1000},
+}
+CACHED = {**STAGES, "encode": {"seconds": 2.0, "peak_rss_mib": 500}}
+
+FIXTURES = {
+    "optimizer": {
+        "sizes": {
+            "S": {
+                "n_workers": 10,
+                "n_jobs": 2,
+                "n_edges": 20,
+                "gap": 0.0,
+                "n_placed": 100,
+                "objective_rel_diff": 1e-15,
+                "lp_objective": 5.0,
+                "time_ratio_flow_over_highs": 0.08,
+                "baselines": {
+                    "greedy": {"objective_loss_rel": 0.005, "placed_loss": 2},
+                    "stable_matching": {"objective_loss_rel": 0.004, "placed_loss": 0},
+                },
+            },
+        }
+    },  # fmt: skip
+    "candidates": {
+        "chosen_k": 50,
+        "choice_rule": "smallest k of [10, 20, 50, 100] ...",
+        "encoder": {"model_id": "bench-hashed", "why": "cheap"},
+        "sizes": {"workers": 10000, "jobs": 2000, "openings": 6500},
+        "all_edges": {"edges": 900000, "edges_per_worker": 90.0},
+        "by_k": [
+            {
+                "k": k,
+                "retrieval": {
+                    "edges": 10 * k,
+                    "objective_loss_rel": loss,
+                    "placed_loss": 3,
+                    "placed_loss_rel": loss,
+                    "time_ratio_to_all_edges": 0.1,
+                },
+                "oracle_top_k_of_full_graph": {"objective_loss_rel": loss / 2},
+            }
+            for k, loss in ((10, 0.03), (50, 0.004))
+        ],
+    },  # fmt: skip
+    "pipeline": {"runs": {"cold": {"stages": STAGES}, "cached": {"stages": CACHED}}},
+    "quality": {
+        "synthetic": {
+            "runs": {
+                "dense_only (reference)": {
+                    "test": {"ndcg_at_10": 0.70},
+                    "test_ratio_to_dense_only": {"ndcg_at_10": 1},
+                },
+                "lexical_only": {
+                    "test": {"ndcg_at_10": 0.53},
+                    "test_ratio_to_dense_only": {"ndcg_at_10": 0.76},
+                },
+                "tuned": {"test": {"ndcg_at_10": 0.74}, "test_ratio_to_dense_only": {"ndcg_at_10": 1.06}},
+            }
+        },
+        "congestion": {
+            "runs": [
+                {"lambda": 0.0, "ndcg_at_10": 0.7},
+                {"lambda": 0.1, "ndcg_at_10": 0.65, "concentration_ratio_to_lambda0": 0.77},
+            ]
+        },
+    },  # fmt: skip
+}
+
+
+@pytest.fixture
+def results_dir(tmp_path):
+    for name, result in FIXTURES.items():
+        (tmp_path / f"{name}.json").write_text(json.dumps(envelope(name, result)), encoding="utf-8")
+    (tmp_path / "api.json").write_text(
+        json.dumps({"benchmark": "api", "status": "missing", "scale": "S", "result": None}), encoding="utf-8"
+    )
+    return tmp_path
+
+
+def test_report_names_the_bottleneck_and_the_chosen_k(results_dir, tmp_path):
+    text = write_report(results_dir, tmp_path / "B.md").read_text(encoding="utf-8")
+    assert "**Bottleneck stage of the pipeline**: cold: **encode**; cached: **solve**" in text
+    assert "**Default k** (candidate study): 50" in text
+    assert "**Chosen default k = 50**" in text
+    assert "| api | S | missing |" in text
+
+
+def test_summary_gives_reference_and_ratio(results_dir):
+    from benchmarks.harness import load_results
+
+    text = render(load_results(results_dir))
+    assert "| optimizer | S | ok | flow time / HiGHS LP (S) | n/a | HiGHS LP | 0.08 | — |" in text
+    assert "| pipeline | S | ok | cached run / cold run (time) |" in text
+    assert "Machine: Test CPU, 2 cores, 24.0 GiB memory, GPU: none" in text
+
+
+def test_peers_table_gathers_optimizer_and_quality(results_dir):
+    from benchmarks.harness import load_results
+
+    text = render(load_results(results_dir))
+    assert "| greedy first-come-first-served | optimizer S | objective / optimal | 0.995 | flow |" in text
+    assert "| worker-proposing stable matching | optimizer S | placed / optimal | 1 | flow |" in text
+    assert "| lexical-only (char n-gram) | quality, synthetic | nDCG@10 / hybrid | 0.7162 | hybrid |" in text
+    assert "congestion control λ=0.1" in text
+
+
+def test_gpu_column_quotes_absolute_figures_only_from_gpu_runs(tmp_path):
+    gpu_stages = {"encode": {"seconds": 3.0}, "solve": {"seconds": 9.0}}
+    result = {"runs": {"cold": {"stages": STAGES}, "gpu_cold": {"stages": gpu_stages}}}
+    (tmp_path / "pipeline.json").write_text(json.dumps(envelope("pipeline", result)), encoding="utf-8")
+    from benchmarks.harness import load_results
+
+    text = render(load_results(tmp_path))
+    assert "gpu_cold 12.0 s" in text
+
+
+@pytest.mark.parametrize(
+    "result",
+    [
+        {"runs": {"cold": {"stages": STAGES}}},
+        {"cold": {"stages": STAGES}},
+        {"stages": {s: {"cold": v} for s, v in STAGES.items()}},
+    ],
+)
+def test_pipeline_shapes_are_all_understood(result):
+    runs = pipeline_runs(result)
+    assert bottleneck(runs["cold"]) == "encode"
+
+
+def test_fmt():
+    assert fmt(1234567) == "1,234,567"
+    assert fmt(0.000012) == "1.2e-05"
+    assert fmt(None) == "n/a"
+    assert fmt(True) == "yes"
+    assert fmt("a|b") == "a\\|b"

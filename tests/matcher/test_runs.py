@@ -1,0 +1,126 @@
+"""Recorded runs: one transaction, reproducible, explained; diffs between runs say what changed."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from matcher.placement import PlaceOptions, RuleOptions, run_placement
+from matcher.runs import assignment_digest, build_record, diff_runs
+from matcher.store import open_engine
+from matcher.store.runs_repo import (
+    get_run,
+    list_runs,
+    record_run,
+    resolve_run_id,
+    run_assignments,
+    run_unplaced,
+)
+from tests.fakes import FakeEncoder
+from tests.matcher.conftest import YEAR
+
+
+def _run(ds, **kw):
+    rules = kw.pop("rules", RuleOptions())
+    return run_placement(
+        ds, PlaceOptions(year=YEAR, k=kw.pop("k", 6), rules=rules, **kw), encoder=FakeEncoder()
+    )
+
+
+@pytest.fixture
+def engine(tmp_path):
+    eng = open_engine(f"sqlite:///{tmp_path / 'runs.db'}")
+    yield eng
+    eng.dispose()
+
+
+def test_record_holds_every_worker_once_with_explanations(small_ds, engine):
+    run = _run(small_ds)
+    rec = build_record(run)
+    run_id = record_run(engine, rec)
+    placed = run_assignments(engine, run_id)
+    unplaced = run_unplaced(engine, run_id)
+    assert len(placed) == run.n_placed
+    assert {r["worker_id"] for r in placed} | {r["worker_id"] for r in unplaced} == {
+        w.worker_id for w in small_ds.workers
+    }
+    assert not {r["worker_id"] for r in placed} & {r["worker_id"] for r in unplaced}
+    for r in placed:
+        assert r["explanation_zh"] and r["explanation_en"]
+        assert sum(r["factors"].values()) == pytest.approx(r["score"], abs=1e-4)
+    header = get_run(engine, run_id)
+    assert header["status"] == "OPTIMAL"
+    assert header["objective"] == pytest.approx(run.result.objective, abs=1e-6)
+    assert header["input_sha256"] == small_ds.input_sha256
+    assert header["params"]["k"] == 6
+    assert "numpy" in header["versions"]
+    assert {u["reason"] for u in unplaced} <= {"no_candidate", "outscored", "blocked_by_rule", "zero_score"}
+
+
+def test_two_runs_on_the_same_input_record_identical_assignments(small_ds, engine):
+    a = record_run(engine, build_record(_run(small_ds)))
+    b = record_run(engine, build_record(_run(small_ds)))
+    assert a != b
+    pa = [(r["worker_id"], r["job_id"], r["score"]) for r in run_assignments(engine, a)]
+    pb = [(r["worker_id"], r["job_id"], r["score"]) for r in run_assignments(engine, b)]
+    assert pa == pb
+    assert get_run(engine, a)["assignment_sha256"] == get_run(engine, b)["assignment_sha256"]
+    d = diff_runs(
+        get_run(engine, a), get_run(engine, b), run_assignments(engine, a), run_assignments(engine, b), []
+    )
+    assert d.identical and not d.params_changed and d.same_input
+
+
+def test_runs_are_found_by_prefix_and_latest(small_ds, engine):
+    first = record_run(engine, build_record(_run(small_ds)))
+    second = record_run(engine, build_record(_run(small_ds, k=3)))
+    assert resolve_run_id(engine, "latest") == second
+    assert resolve_run_id(engine, "latest~1") == first
+    assert resolve_run_id(engine, second[:-2]) == second
+    assert [r["run_id"] for r in list_runs(engine)] == [second, first]
+
+
+def test_diff_names_changed_parameters_and_moved_workers(small_ds, engine):
+    a = record_run(engine, build_record(_run(small_ds, k=6)))
+    b = record_run(engine, build_record(_run(small_ds, k=1)))
+    d = diff_runs(
+        get_run(engine, a),
+        get_run(engine, b),
+        run_assignments(engine, a),
+        run_assignments(engine, b),
+        run_unplaced(engine, b),
+    )
+    assert d.params_changed == {"k": {"a": 6, "b": 1}}
+    assert not d.identical
+    counts = d.counts()
+    assert counts["newly_placed"] - counts["newly_unplaced"] == d.placed_b - d.placed_a
+    for c in d.changes:
+        if c.change == "newly_unplaced":
+            assert c.why in {"no_candidate", "outscored", "blocked_by_rule", "zero_score"}
+
+
+def test_assignment_digest_ignores_order():
+    assert assignment_digest([("w1", "j1"), ("w2", "j2")]) == assignment_digest([("w2", "j2"), ("w1", "j1")])
+    assert assignment_digest([("w1", "j1")]) != assignment_digest([("w1", "j2")])
+
+
+def test_unplaced_workers_get_skill_gap_hints_when_jobs_are_left(small_ds):
+    run = _run(small_ds, k=1)
+    rec = build_record(run)
+    assert rec.unplaced
+    left = run.context.job_openings.sum() - run.n_placed
+    if left > 0:
+        assert any(u["hint_zh"] for u in rec.unplaced)
+
+
+def test_chunked_retrieval_gives_the_same_edges(small_ds, monkeypatch):
+    import matcher.placement as placement
+
+    whole = _run(small_ds)
+    monkeypatch.setattr(placement, "RETRIEVE_CHUNK", 7)
+    monkeypatch.setattr(placement, "ENCODE_CHUNK", 5)
+    chunked = _run(small_ds)
+    assert np.array_equal(whole.edges.worker, chunked.edges.worker)
+    assert np.array_equal(whole.edges.job, chunked.edges.job)
+    assert np.array_equal(whole.edges.score, chunked.edges.score)
+    assert np.array_equal(whole.result.assignment, chunked.result.assignment)

@@ -1,0 +1,176 @@
+"""The console's pages without a browser: sign-in cookie, roles and district scope, forms, words, masking."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from api.web.i18n import EN, ZH, reason_text
+from tests.web.conftest import World, sign_in
+
+ID_LIKE = re.compile(r"(?<![\d*])\d{17}[\dXx](?![\d*])")
+MOBILE_LIKE = re.compile(r"(?<![\d*])1[3-9]\d{9}(?![\d*])")
+TEMPLATES = Path(__file__).resolve().parents[2] / "api" / "web" / "templates"
+
+
+def _csrf(html: str) -> str:
+    m = re.search(r'name="csrf" value="([0-9a-f]+)"', html)
+    assert m, "no form token on the page"
+    return m.group(1)
+
+
+def _no_pii(html: str) -> None:
+    assert not ID_LIKE.search(html), ID_LIKE.search(html)
+    assert not MOBILE_LIKE.search(html), MOBILE_LIKE.search(html)
+
+
+def test_root_leads_to_sign_in_without_a_session(client):
+    client.cookies.clear()
+    r = client.get("/", follow_redirects=True)
+    assert r.status_code == 200 and "/console/sign-in" in str(r.url)
+    assert 'type="password"' in r.text
+
+
+def test_sign_in_sets_an_http_only_lax_cookie_not_secure_on_plain_http(client, world: World):
+    client.cookies.clear()
+    r = client.post(
+        "/console/sign-in",
+        data={"key": world.keys["auditor"], "next": "/console/jobs"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303 and r.headers["location"] == "/console/jobs"
+    cookie = r.headers["set-cookie"].lower()
+    assert "laborbridge_session=" in cookie and "httponly" in cookie and "samesite=lax" in cookie
+    assert "secure" not in cookie.replace("samesite", "")
+
+
+def test_sign_in_cookie_is_secure_over_https(world: World):
+    from fastapi.testclient import TestClient
+
+    from tests.web.conftest import make_app
+
+    with TestClient(make_app(world), base_url="https://console.example") as c:
+        r = c.post("/console/sign-in", data={"key": world.keys["auditor"]}, follow_redirects=False)
+    assert r.status_code == 303 and "secure" in r.headers["set-cookie"].lower().replace("samesite", "")
+
+
+def test_a_bad_key_is_refused_and_next_never_leaves_the_console(client, world: World):
+    client.cookies.clear()
+    r = client.post("/console/sign-in", data={"key": "lb_nope"})
+    assert r.status_code == 401 and "密钥无效" in r.text
+    r = client.post(
+        "/console/sign-in",
+        data={"key": world.keys["auditor"], "next": "//evil.example/"},
+        follow_redirects=False,
+    )
+    assert r.headers["location"] == "/console/"
+
+
+def test_the_console_session_also_signs_api_calls(client, world: World):
+    sign_in(client, world.keys["auditor"])
+    assert client.get("/me").json()["role"] == "auditor"
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/console/", "/console/workers", "/console/jobs", "/console/enterprises", "/console/runs"]
+    + ["/console/reports"],
+)
+def test_every_page_renders_for_the_city_admin_without_personal_numbers(client, world: World, path):
+    sign_in(client, world.keys["city_admin"])
+    r = client.get(path)
+    assert r.status_code == 200, r.text[-500:]
+    assert '<nav class="main"' in r.text
+    _no_pii(r.text)
+
+
+def test_a_worker_page_shows_masked_numbers_recommendations_and_is_audited(client, world: World):
+    sign_in(client, world.keys["city_admin"])
+    r = client.get(f"/console/workers/{world.worker_own}")
+    assert r.status_code == 200
+    _no_pii(r.text)
+    assert re.search(r'data-testid="id-number">\d{6}\*{8}\d{3}[\dX]<', r.text)
+    assert 'data-testid="recommendations"' in r.text or "暂无符合条件的岗位" in r.text
+    services = client.app.state.services
+    services.audit.flush()
+    from api.audit import audit_rows
+
+    rows = audit_rows(services.engine, worker_id=world.worker_own, after=0, limit=50)
+    assert any(row["route"].startswith("console /console/workers/") for row in rows)
+
+
+def test_district_officer_sees_only_its_district(client, world: World):
+    sign_in(client, world.keys["district_officer"])
+    dash = client.get("/console/")
+    assert dash.status_code == 200
+    assert dash.text.count("<tr><td>") == 1  # one district row
+    assert client.get(f"/console/workers/{world.worker_other}").status_code == 404
+    assert client.get(f"/console/jobs/{world.job_other}").status_code == 404
+    assert client.get(f"/console/enterprises/{world.enterprise_other}").status_code == 404
+    assert client.get(f"/console/workers/{world.worker_own}").status_code == 200
+    assert client.get("/console/import").status_code == 403
+    listed = client.get("/console/workers?q=" + world.worker_other)
+    assert f"/console/workers/{world.worker_other}" not in listed.text
+
+
+def test_enterprise_key_cannot_see_workers_and_lands_on_its_enterprise(client, world: World):
+    sign_in(client, world.keys["enterprise"])
+    r = client.get("/console/", follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"].endswith(f"/enterprises/{world.enterprise_other}")
+    assert client.get("/console/workers").status_code == 403
+    assert client.get(f"/console/workers/{world.worker_own}").status_code == 403
+
+
+def test_forms_need_the_session_token_and_the_same_origin(client, world: World):
+    sign_in(client, world.keys["city_admin"])
+    r = client.post("/console/runs", data={"k": 5, "csrf": "0" * 32})
+    assert r.status_code == 400 and "页面已过期" in r.text
+    token = _csrf(client.get("/console/runs").text)
+    r = client.post("/console/runs", data={"k": 5, "csrf": token}, headers={"Origin": "https://evil.example"})
+    assert r.status_code == 400
+    assert client.app.state.services.placements.recent(5) == []
+
+
+def test_import_checks_first_and_writes_only_on_confirm(client, world: World):
+    sign_in(client, world.keys["city_admin"])
+    token = _csrf(client.get("/console/import").text)
+    files = [("files", ("workers_new.csv", world.upload.read_bytes(), "text/csv"))]
+    r = client.post("/console/import", data={"csrf": token}, files=files)
+    assert r.status_code == 200 and 'data-testid="rejected"' in r.text
+    assert r.text.count("workers_new.csv</td>") == world.n_bad + 1  # the files table, then each bad row
+    assert "身份证号校验位不正确" in r.text
+    _no_pii(r.text)
+    held_back = re.findall(r"^(W\d+),", world.upload.read_text(encoding="utf-8"), re.M)[0]
+    assert client.get(f"/console/workers/{held_back}").status_code == 404  # nothing written yet
+    confirm = re.search(r'action="(/console/import/[^"]+/confirm)"', r.text).group(1)
+    done = client.post(confirm, data={"csrf": token})
+    assert "新增 60 条" in done.text
+    assert client.get(f"/console/workers/{held_back}").status_code == 200
+
+
+def test_english_toggle_switches_the_words(client, world: World):
+    sign_in(client, world.keys["auditor"])
+    r = client.get("/console/lang/en?next=/console/jobs", follow_redirects=True)
+    assert r.status_code == 200 and ">Jobs</a>" in r.text and 'lang="en"' in r.text
+    client.get("/console/lang/zh")
+    assert "岗位" in client.get("/console/jobs").text
+
+
+def test_every_word_the_templates_use_exists_in_both_languages():
+    used: set[str] = set()
+    for path in TEMPLATES.glob("*.html"):
+        used |= set(re.findall(r"""\bt\('([a-z_]+\.[a-z_0-9]+)'\s*[,)]""", path.read_text(encoding="utf-8")))
+    dynamic = {k for k in ZH if k.split(".")[0] in {"role", "gender", "mobility", "status", "ekind"}}
+    assert used, "no t('...') calls found"
+    assert not used - set(ZH), sorted(used - set(ZH))
+    assert not (used | dynamic) - set(EN), sorted((used | dynamic) - set(EN))
+    assert set(ZH) == set(EN)
+
+
+def test_import_reasons_read_in_chinese_and_stay_as_written_in_english():
+    reason = "invalid ID number: check digit does not match"
+    assert reason_text(reason, "zh") == "身份证号校验位不正确"
+    assert reason_text(reason, "en") == reason
+    assert reason_text("unknown admin code 999999 (not a county)", "zh") == "行政区划代码 999999 不存在"
