@@ -157,16 +157,18 @@ def _side_rules(
             if not all(others.values()):
                 inc_solver = "repair_heuristic"
                 incumbent, bound = repair(p, weights, lag.edge_sel, options), np.inf
+    # without targets and fairness, only member edges and edges into crossing enterprises
+    # need integers: the rest is a network once they are fixed (see solve_mip)
+    network_rest = not p.district_targets and p.county_min_share is None
+    integer_edges = _integer_edges(p, flow) if network_rest else None
     t1 = time.perf_counter()
     if incumbent is None:
         incumbent = repair(p, weights, flow.edge_flow, options)
+        if integer_edges is not None:  # keep the repaired groups, place everyone else exactly
+            incumbent = complete_with_flow(p, weights, options, incumbent, integer_edges)
     stages["repair"] = time.perf_counter() - t1
     left = None if deadline is None else deadline - time.perf_counter()
     if left is None or left > _MIN_MIP_S:
-        # without targets and fairness, only member edges and edges into crossing enterprises
-        # need integers: the rest is a network once they are fixed (see solve_mip)
-        network_rest = not p.district_targets and p.county_min_share is None
-        integer_edges = _integer_edges(p, flow) if network_rest else None
         mip_options = dataclasses.replace(options, time_limit_s=left)
         mip = solve_mip(p, weights, mip_options, integer_edges=integer_edges)
         stages.update(mip.stage_seconds)

@@ -218,3 +218,13 @@ def test_county_fairness_time_limit_returns_a_feasible_assignment_not_an_empty_o
     assert r.status in ("OPTIMAL", "FEASIBLE") and r.n_placed > 0
     assert check_feasible(p, r.assignment) == [] and is_fair(p, r.edge_selected)
     assert r.bound >= r.objective - 1e-9 and np.isfinite(r.gap)
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(problems(max_workers=6, max_jobs=4, rules=True))
+def test_time_limited_mip_in_its_own_process_gives_the_same_optimum(problem):
+    # with a time limit HiGHS runs in a forked process that is killed if it overruns
+    options = SolveOptions(priority="lexicographic", time_limit_s=60)
+    result = solve(problem, options)
+    assert result.status == "OPTIMAL"
+    assert key(problem, result.edge_selected, options) == brute_force(problem, options, check_feasible)
