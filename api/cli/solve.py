@@ -157,6 +157,12 @@ def solve_command(
         str, typer.Option("--mode", help="score: maximise total score; count: most placed first.")
     ] = "score",
     as_json: Annotated[bool, typer.Option("--json", help="Print run.json to stdout.")] = False,
+    time_limit: Annotated[
+        float | None,
+        typer.Option(
+            "--time-limit", min=0.1, help="Seconds for side-rule solves; the best assignment found is kept."
+        ),
+    ] = None,
 ) -> None:
     """Solve an optimal placement from candidate edges and job capacities (optimizer only)."""
     import numpy as np
@@ -181,7 +187,7 @@ def solve_command(
         enterprise_capacity=np.array(ent_cap, np.int64) if has_ent else None,
     )
     seconds["read"] = time.perf_counter() - t0
-    result = solve(problem, SolveOptions(mode=mode))  # type: ignore[arg-type]
+    result = solve(problem, SolveOptions(mode=mode, time_limit_s=time_limit))  # type: ignore[arg-type]
     seconds.update({f"solve.{k}": v for k, v in result.stage_seconds.items()})
 
     t1 = time.perf_counter()
