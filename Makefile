@@ -25,12 +25,15 @@ $(VENV)/.installed-dev: $(VENV)/.installed
 	$(PIP) install --quiet -c constraints.txt -e ".[dev]"
 	touch $@
 
-# The console's browser tests drive Debian's Chromium (no browser download at test time); the CJK
-# font makes Chinese readable in screenshots and charts. Installed only where missing.
+# System packages some tests drive for real: Debian's Chromium for the console's browser tests (no
+# browser download at test time), LibreOffice to open the XLSX exports, and a CJK font for Chinese
+# in charts and screenshots. Installed only where missing (CI runs as root on a fresh machine).
+SYSTEM_PACKAGES := chromium libreoffice-calc-nogui fonts-noto-cjk
 system-deps:
-	@test -x /usr/bin/chromium && fc-list :lang=zh 2>/dev/null | grep -q . || \
-		( (apt-get update -qq && apt-get install -y -qq chromium fonts-noto-cjk >/dev/null) || \
-		  echo "warning: could not install chromium/fonts-noto-cjk; browser tests will be skipped" )
+	@if ! { test -x /usr/bin/chromium && command -v soffice >/dev/null && fc-list :lang=zh 2>/dev/null | grep -q . ; }; then \
+		apt-get update -qq && apt-get install -y -qq --no-install-recommends $(SYSTEM_PACKAGES) >/dev/null \
+		|| echo "warning: could not install $(SYSTEM_PACKAGES); tests that need them skip outside CI"; \
+	fi
 
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev

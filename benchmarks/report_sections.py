@@ -159,7 +159,8 @@ def _optimizer(r: dict[str, Any]) -> tuple[list[Row], str]:
 def _candidates(r: dict[str, Any]) -> tuple[list[Row], str]:
     chosen = r.get("chosen_k")
     at = next((x for x in r.get("by_k", []) if x["k"] == chosen), None)
-    rows: list[Row] = [("chosen default k", chosen, "all edges", None)]
+    sizes = f"{fmt(dig(r, 'sizes', 'workers'))} x {fmt(dig(r, 'sizes', 'jobs'))}"
+    rows: list[Row] = [(f"chosen k ({sizes})", chosen, "all edges", None)]
     if at:
         rows.append(
             (

@@ -12,13 +12,22 @@ rules (location, age, gender, openings left, worker not yet placed) drop pairs o
 are scored (:mod:`matcher.scoring`), ranked by score minus the congestion penalty
 (:mod:`matcher.congestion`) and explained (:mod:`matcher.explain`). Batch and single calls run the
 same code on one or many rows, so they give the same answer.
+
+What a request costs: every unplaced known worker's top ``precompute_k`` is computed at fit, in
+bulk, and kept as arrays (:class:`matcher.toplists.TopLists`); a request for a known worker slices
+them and builds the ``k`` explained items, or finds them in a small cache. A new profile costs one
+encode, one index search over its locations and the factors of a few hundred pairs, with n-gram
+overlaps counted by look-up (:class:`matcher.overlap.PairOverlap`) and wished phrases classified
+once per distinct phrase. Skill-gap suggestions are made only for a list without a good match,
+from opening counts made at fit (:class:`matcher.skillgap.OpeningCounts`), and kept per worker kind.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Self
 
@@ -33,10 +42,12 @@ from matcher.errors import NotFoundError
 from matcher.explain import explain
 from matcher.features import job_text, worker_occupation_text, worker_skill_text, worker_text
 from matcher.ngrams import NgramSets
+from matcher.overlap import PairOverlap
 from matcher.recommendation import JobCandidates, Recommendation, ScoredItem, recruiter_view
 from matcher.records import Worker
 from matcher.scoring import FACTORS, EdgeFactors, ScoringConfig, age_gender_ok
-from matcher.skillgap import suggest_occupations
+from matcher.skillgap import OpeningCounts, SkillSuggestion
+from matcher.toplists import LRUCache, TopLists
 
 _CHUNK = 512  # worker rows scored at once in a batch (bounds the memory of the pair arrays)
 _DECIMALS = 6
@@ -49,8 +60,8 @@ class _Rows:
     ctx: MatchContext
     vectors: np.ndarray  # float32 (W, dim)
     codes: np.ndarray  # int64 (W, MAX_CODES), -1 padded
-    lexical: NgramSets
-    skills: NgramSets
+    lexical: PairOverlap
+    skills: PairOverlap
     placed: np.ndarray  # bool (W,)
     workers: Sequence[Worker]
 
@@ -73,6 +84,11 @@ class Recommender:
         :class:`embeddings.index.VectorIndex` kind.
     gap_top:
         Occupations suggested to a worker without a good match (0: no skill-gap suggestions).
+    precompute_k:
+        Length of each known worker's list computed at fit (0: none); a request for at most this
+        many items is a slice of it, a longer one is computed then.
+    cache_size:
+        Known workers whose explained items are kept between requests (0: none).
     """
 
     def __init__(
@@ -84,6 +100,8 @@ class Recommender:
         csco_path: str | os.PathLike[str] | None = None,
         index_kind: str = "auto",
         gap_top: int = 3,
+        precompute_k: int = 20,
+        cache_size: int = 2048,
     ) -> None:
         self.config = config
         self.year = year
@@ -91,6 +109,8 @@ class Recommender:
         self.csco_path = csco_path
         self.index_kind = index_kind
         self.gap_top = gap_top
+        self.precompute_k = precompute_k
+        self.cache_size = cache_size
 
     # ------------------------------------------------------------------ fitting
     def fit(self, dataset: Dataset, encoder: Any, *, placements: Mapping[str, str] | None = None) -> Self:
@@ -119,9 +139,13 @@ class Recommender:
             partitions=ctx.job_location,
         )
         job_side = [f"{j.title} {j.description}" for j in ds.jobs]
-        self.lexical_ = NgramSets(1, 2).fit([worker_occupation_text(w) for w in ds.workers], self.job_titles_)
-        self.skills_ = NgramSets(2, 2).fit([worker_skill_text(w) for w in ds.workers], job_side)
+        lexical = NgramSets(1, 2).fit([worker_occupation_text(w) for w in ds.workers], self.job_titles_)
+        self.lexical_ = PairOverlap.from_ngrams(lexical)
+        self.skills_ = PairOverlap.from_ngrams(
+            NgramSets(2, 2).fit([worker_skill_text(w) for w in ds.workers], job_side)
+        )
         self._fit_occupations(ds, encoder, config)
+        self.weights_ = self.config_.weights.vector()
         self.placed_ = np.zeros(ctx.n_workers, dtype=bool)
         self.openings_left_ = ctx.job_openings.copy()
         for wid, jid in (placements or {}).items():
@@ -130,16 +154,38 @@ class Recommender:
             if jid in self.job_pos_:
                 j = self.job_pos_[jid]
                 self.openings_left_[j] = max(0, self.openings_left_[j] - 1)
-        order = np.argsort(ctx.job_code, kind="stable")
+        # Jobs by (code, location): the jobs of one code in one location are one range.
+        n_loc = max(len(ctx.location_codes), 1)
+        order = np.lexsort((ctx.job_location, ctx.job_code))
         self.code_order_ = order
-        self.code_sorted_ = ctx.job_code[order]
+        self.code_location_sorted_ = ctx.job_code[order] * n_loc + ctx.job_location[order]
         self.penalty_ = np.zeros(ctx.n_jobs, dtype=np.float64)
         self.applicants_ = np.zeros(ctx.n_jobs, dtype=np.float64)
-        if self.config_.congestion_lambda > 0 and ctx.n_workers and ctx.n_jobs:
-            self._fit_congestion()
+        with _one_search_thread():
+            edges = None
+            if self.config_.congestion_lambda > 0 and ctx.n_workers and ctx.n_jobs:
+                edges = self._fit_congestion()
+            self.top_ = self._fit_top_lists(edges)
+        self.openings_ = OpeningCounts().fit(ctx, self.openings_left_, self.job_titles_)
+        self.items_cache_: LRUCache[int, tuple[ScoredItem, ...]] = LRUCache(self.cache_size)
+        self.gap_cache_: LRUCache[tuple, tuple[SkillSuggestion, ...]] = LRUCache(4096)
         return self
 
-    def _fit_congestion(self) -> None:
+    def _fit_top_lists(self, edges: Edges | None) -> TopLists:
+        """Every unplaced known worker's ``precompute_k`` best pairs, by rank score, best first.
+
+        ``edges`` (every candidate pair, from the congestion fit) are ranked again with the final
+        penalty; without them the pairs are computed here, in chunks, as a batch call does.
+        """
+        k, n = max(self.precompute_k, 0), self.context_.n_workers
+        if edges is None:
+            rows = np.flatnonzero(~self.placed_) if k else np.zeros(0, np.int64)
+            top = self._top_edges(self._known_rows(), rows, k, penalised=True)
+        else:
+            top = edges.take(top_k_per_worker(edges.worker, self._rank_scores(edges), k))
+        return TopLists.from_edges(top, n, k)
+
+    def _fit_congestion(self) -> Edges:
         """Expected applicants from every unplaced known worker's top ``congestion_k``, damped over rounds.
 
         Round 0 counts the un-penalised lists; each later round moves halfway towards the counts of
@@ -157,6 +203,7 @@ class Recommender:
             applicants = 0.5 * applicants + 0.5 * expected_applicants(edges.job[top], n_jobs)
         self.applicants_ = applicants
         self.penalty_ = congestion_penalty(applicants, self.openings_left_, cfg.congestion_lambda)
+        return edges
 
     def _fit_occupations(self, ds: Dataset, encoder: Any, config: ScoringConfig) -> None:
         from matcher.occupations import MAX_CODES, find_csco_table, worker_codes
@@ -174,7 +221,7 @@ class Recommender:
 
         cache = getattr(getattr(encoder, "cache", None), "cache_dir", None)
         occupations = load_csco(table)
-        self.classifier_ = OccupationClassifier(encoder, cache_dir=cache).fit(occupations)
+        self.classifier_ = _PhraseCodes(OccupationClassifier(encoder, cache_dir=cache).fit(occupations))
         self.occupation_names_ = {code_number(o.code): o.name for o in occupations}
         self.worker_codes_ = worker_codes(ds.workers, self.classifier_)
         self.config_ = config
@@ -189,7 +236,11 @@ class Recommender:
         new = [(i, w) for i, w in enumerate(items) if not isinstance(w, str)]
         if known:
             rows = np.array([self._worker_row(w) for _, w in known], dtype=np.int64)
-            for (i, _), rec in zip(known, self._recommend_rows(self._known_rows(), rows, k), strict=True):
+            if k <= self.top_.k:
+                recs = [self._from_top_lists(r, k) for r in rows.tolist()]
+            else:
+                recs = self._recommend_rows(self._known_rows(), rows, k)
+            for (i, _), rec in zip(known, recs, strict=True):
                 out[i] = rec
         if new:
             side = self._profile_rows([w for _, w in new])  # type: ignore[misc]
@@ -200,6 +251,9 @@ class Recommender:
 
     def recommend_one(self, worker: str | Worker, k: int = 10) -> Recommendation:
         """Top-``k`` jobs for one worker; the same answer as :meth:`recommend` on a list of one."""
+        self._check_fitted()
+        if isinstance(worker, str) and k <= self.top_.k:
+            return self._from_top_lists(self._worker_row(worker), k)
         return self.recommend([worker], k)[0]
 
     def candidates_for_job(self, job_id: str, k: int = 20) -> JobCandidates:
@@ -229,9 +283,9 @@ class Recommender:
         ej = np.full(ew.shape[0], j, dtype=np.int64)
         edges = self._score(self._known_rows(), ew, ej)
         order = np.lexsort((edges.worker, -edges.score))[:k]
-        rows = self._known_rows()
-        items = tuple(self._item(rows, edges, int(e), float(edges.score[e])) for e in order)
-        views = tuple(recruiter_view(self.dataset_.workers[int(edges.worker[e])], self.year_) for e in order)
+        top = edges.take(order)
+        items = self._items(self._known_rows(), top.worker, top.job, top.score, top.score, top.factors.values)
+        views = tuple(recruiter_view(self.dataset_.workers[int(w)], self.year_) for w in top.worker)
         return JobCandidates(job_id, items, views)
 
     def candidate_edges(self, worker_ids: Sequence[str] | None = None) -> Edges:
@@ -251,35 +305,69 @@ class Recommender:
         return _concat(parts)
 
     # ------------------------------------------------------------------ internals
+    def _from_top_lists(self, row: int, k: int) -> Recommendation:
+        """Known worker ``row``'s top ``k`` (at most ``precompute_k``) from the lists made at fit."""
+        worker = self.dataset_.workers[row]
+        if self.placed_[row]:
+            return Recommendation(worker.worker_id, (), excluded="already placed")
+        top = self.top_
+        span = top.span(row, k)
+        n = span.stop - span.start
+        items = self.items_cache_.get(row)
+        if items is None or len(items) < n:
+            jobs, score = top.job[span], top.score[span]
+            rank = score - self.penalty_[jobs]
+            side = self._known_rows()
+            items = self._items(side, np.full(n, row), jobs, score, rank, top.values[span])
+            self.items_cache_.put(row, items)
+        items = items[:n]
+        return Recommendation(worker.worker_id, items, self._gap(self._known_rows(), row, items))
+
     def _recommend_rows(self, side: _Rows, rows: np.ndarray, k: int) -> list[Recommendation]:
         edges = self._top_edges(side, rows, k, penalised=True)
         rank = self._rank_scores(edges)
-        by_row: dict[int, list[int]] = {}
-        for e, w in enumerate(edges.worker.tolist()):
-            by_row.setdefault(w, []).append(e)
+        # Edges come grouped by row; a row asked for twice has its group once (the first).
+        cuts = np.flatnonzero(edges.worker[1:] != edges.worker[:-1]) + 1
+        bounds = np.r_[0, cuts, len(edges)].tolist() if len(edges) else [0]
+        group: dict[int, slice] = {}
+        for a, b in zip(bounds[:-1], bounds[1:], strict=True):
+            group.setdefault(int(edges.worker[a]), slice(a, b))
         out = []
         for r in rows.tolist():
             worker = side.workers[r]
             if side.placed[r]:
                 out.append(Recommendation(worker.worker_id, (), excluded="already placed"))
                 continue
-            es = by_row.get(r, [])
-            items = tuple(self._item(side, edges, e, float(rank[e])) for e in es)
-            gap = ()
-            if self.gap_top and (not items or items[0].score < self.config_.good_match):
-                gap = tuple(
-                    suggest_occupations(
-                        side.ctx,
-                        r,
-                        self.openings_left_,
-                        wished_codes=side.codes[r].tolist(),
-                        names=self.occupation_names_,
-                        job_titles=self.job_titles_,
-                        top=self.gap_top,
-                    )
-                )
-            out.append(Recommendation(worker.worker_id, items, gap))
+            es = group.get(r, slice(0, 0))
+            items = self._items(
+                side, edges.worker[es], edges.job[es], edges.score[es], rank[es], edges.factors.values[es]
+            )
+            out.append(Recommendation(worker.worker_id, items, self._gap(side, r, items)))
         return out
+
+    def _gap(self, side: _Rows, row: int, items: tuple[ScoredItem, ...]) -> tuple[SkillSuggestion, ...]:
+        """Skill-gap suggestions when the list has no good match; the same for workers alike in
+        locations, age, gender and wished codes, so kept per such kind."""
+        if not self.gap_top or (items and items[0].score >= self.config_.good_match):
+            return ()
+        ctx = side.ctx
+        wished = tuple(int(c) for c in side.codes[row].tolist() if c >= 0)
+        age, male = int(ctx.worker_age[row]), bool(ctx.worker_male[row])
+        key = (int(ctx.worker_county[row]), int(ctx.worker_mobility[row]), age, male, wished)
+        gap = self.gap_cache_.get(key)
+        if gap is None:
+            gap = tuple(
+                self.openings_.suggest(
+                    ctx.worker_allowed[row],
+                    age,
+                    male,
+                    wished_codes=wished,
+                    names=self.occupation_names_,
+                    top=self.gap_top,
+                )
+            )
+            self.gap_cache_.put(key, gap)
+        return gap
 
     def _rank_scores(self, edges: Edges) -> np.ndarray:
         return edges.score - self.penalty_[edges.job]
@@ -301,7 +389,7 @@ class Recommender:
         if rows.size == 0 or ctx.n_jobs == 0:
             return _concat([])
         fetch = min(ctx.n_jobs, self.fetch)
-        _, ids = self.index_.search(side.vectors[rows], fetch, allowed=allowed_lists(ctx, rows))
+        _, ids = self.index_.search(side.vectors[rows], fetch, allowed=_allowed(ctx, rows))
         ew = np.repeat(rows, ids.shape[1])
         ej = ids.ravel()
         cw, cj = self._code_channel(side, rows)
@@ -318,20 +406,24 @@ class Recommender:
         rw, slot = np.nonzero(codes >= 0)
         if rw.size == 0:
             return np.zeros(0, np.int64), np.zeros(0, np.int64)
-        c = codes[rw, slot]
-        lo = np.searchsorted(self.code_sorted_, c, side="left")
-        hi = np.searchsorted(self.code_sorted_, c, side="right")
-        n = hi - lo
-        ew = np.repeat(rows[rw], n)
-        offset = np.arange(n.sum()) - np.repeat(np.cumsum(n) - n, n)
-        ej = self.code_order_[np.repeat(lo, n) + offset]
-        ok = ctx.worker_allowed[ew, ctx.job_location[ej]]
-        ew, ej = ew[ok], ej[ok]
+        # One range of jobs per (row, wished code, accepted location).
+        wish, loc = np.nonzero(ctx.worker_allowed[rows[rw]])
+        key = codes[rw[wish], slot[wish]] * max(len(ctx.location_codes), 1) + loc
+        lo = np.searchsorted(self.code_location_sorted_, key, side="left")
+        n = np.searchsorted(self.code_location_sorted_, key, side="right") - lo
+        at = np.arange(n.sum()) - np.repeat(np.cumsum(n) - n - lo, n)
+        wish, ej = np.repeat(wish, n), self.code_order_[at]
+        # Grouped by row and wished code, each group's jobs in job order.
+        order = np.lexsort((ej, wish))
+        ew, ej = rows[rw[wish[order]]], ej[order].astype(np.int64)
         if ew.size:
-            cos = np.einsum("ij,ij->i", side.vectors[ew], self.job_vectors_[ej])
+            cos = np.empty(ew.size, dtype=np.float32)
+            cuts = np.r_[0, np.flatnonzero(ew[1:] != ew[:-1]) + 1, ew.size].tolist()
+            for a, b in zip(cuts[:-1], cuts[1:], strict=True):  # one matrix-vector product per row
+                cos[a:b] = self.job_vectors_[ej[a:b]] @ side.vectors[ew[a]]
             sel = top_k_per_worker(ew, cos, self.fetch)
             ew, ej = ew[sel], ej[sel]
-        return ew.astype(np.int64), ej.astype(np.int64)
+        return ew.astype(np.int64), ej
 
     def _score(self, side: _Rows, ew: np.ndarray, ej: np.ndarray) -> Edges:
         ctx = side.ctx
@@ -341,27 +433,44 @@ class Recommender:
         factors = compute_factors(
             ctx, ew, ej, cos, self.config_, worker_codes=side.codes, lexical=side.lexical, skills=side.skills
         )
-        score = factors.scores(self.config_.weights)
+        score = _weighted_sum(factors.values, self.weights_)
         return Edges(ew.astype(np.int32), ej.astype(np.int32), cos, factors, score)
 
-    def _item(self, side: _Rows, edges: Edges, e: int, rank_score: float) -> ScoredItem:
-        w, j = int(edges.worker[e]), int(edges.job[e])
-        worker, job = side.workers[w], self.dataset_.jobs[j]
-        values = {f: float(v) for f, v in zip(FACTORS, edges.factors.values[e], strict=True)}
-        contrib_row = edges.factors.values[e].astype(np.float64) * self.config_.weights.vector()
-        contributions = {f: round(float(v), _DECIMALS) for f, v in zip(FACTORS, contrib_row, strict=True)}
-        zh, en = explain(
-            worker,
-            job,
-            self.dataset_.enterprise_by_id[job.enterprise_id],
-            values,
+    def _items(
+        self,
+        side: _Rows,
+        rows: np.ndarray,
+        jobs: np.ndarray,
+        score: np.ndarray,
+        rank: np.ndarray,
+        values: np.ndarray,
+    ) -> tuple[ScoredItem, ...]:
+        """Explained items of pairs (rows[i], jobs[i]) with their scores, rank scores and factor values."""
+        contributions = (values.astype(np.float64) * self.weights_).tolist()
+        ds, ctx = self.dataset_, self.context_
+        out = []
+        for w, j, s, rs, vals, contrib in zip(
+            rows.tolist(),
+            jobs.tolist(),
+            score.tolist(),
+            rank.tolist(),
+            values.tolist(),
             contributions,
-            location_code=self.job_location_codes_[j],
-            occupation_name=self.occupation_names_.get(int(self.context_.job_code[j]), ""),
-        )
-        return ScoredItem(
-            worker.worker_id, job.job_id, float(edges.score[e]), rank_score, contributions, zh, en
-        )
+            strict=True,
+        ):
+            worker, job = side.workers[w], ds.jobs[j]
+            rounded = {f: round(v, _DECIMALS) for f, v in zip(FACTORS, contrib, strict=True)}
+            zh, en = explain(
+                worker,
+                job,
+                ds.enterprise_by_id[job.enterprise_id],
+                dict(zip(FACTORS, vals, strict=True)),
+                rounded,
+                location_code=self.job_location_codes_[j],
+                occupation_name=self.occupation_names_.get(int(ctx.job_code[j]), ""),
+            )
+            out.append(ScoredItem(worker.worker_id, job.job_id, s, rs, rounded, zh, en))
+        return tuple(out)
 
     def _known_rows(self) -> _Rows:
         return _Rows(
@@ -403,6 +512,68 @@ class Recommender:
     def _check_fitted(self) -> None:
         if not hasattr(self, "index_"):
             raise RuntimeError("Recommender is not fitted; call fit() first")
+
+
+class _PhraseCodes:
+    """An occupation classifier that classifies each distinct wished phrase once.
+
+    The known workers' phrases are classified at fit; a new profile mostly repeats them, so its
+    codes cost a dictionary look-up instead of a classifier pass (tens of milliseconds). New
+    phrases are kept too, up to ``limit`` of them.
+    """
+
+    def __init__(self, inner: Any, limit: int = 100_000) -> None:
+        self.inner = inner
+        self.limit = limit
+        self._seen: dict[tuple[str, int], Any] = {}
+
+    def classify(self, titles: Sequence[str], k: int = 5) -> list[Any]:
+        missing = [t for t in dict.fromkeys(titles) if (t, k) not in self._seen]
+        if missing:
+            found = dict(zip(missing, self.inner.classify(missing, k=k), strict=True))
+            if len(self._seen) < self.limit:
+                self._seen.update(((t, k), c) for t, c in found.items())
+            return [self._seen.get((t, k)) or found[t] for t in titles]
+        return [self._seen[(t, k)] for t in titles]
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
+@contextmanager
+def _one_search_thread() -> Iterator[None]:
+    """Index searches of this thread on one core while the lists are made at fit.
+
+    The lists are searched in chunks of hundreds of workers over a few small partitions each; on a
+    shared two-core machine OpenMP's spin-waiting threads cost four times what they gain (measured:
+    2.2 s against 0.54 s for 2,048 workers). The OpenMP setting is per calling thread, so requests
+    served meanwhile on other threads keep theirs.
+    """
+    import faiss
+
+    threads = faiss.omp_get_max_threads()
+    faiss.omp_set_num_threads(1)
+    try:
+        yield
+    finally:
+        faiss.omp_set_num_threads(threads)
+
+
+def _weighted_sum(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Scores (E,) float64: factor values times weights, summed column by column, so a pair's score
+    has the same bits whether it is scored alone or among a million (a matrix product does not)."""
+    v = values.astype(np.float64)
+    out = v[:, 0] * weights[0]
+    for f in range(1, v.shape[1]):
+        out += v[:, f] * weights[f]
+    return out
+
+
+def _allowed(ctx: MatchContext, rows: np.ndarray) -> list[list[int]]:
+    """The accepted locations of each row (one row: without grouping the rows first)."""
+    if len(rows) == 1:
+        return [np.flatnonzero(ctx.worker_allowed[int(rows[0])]).tolist()]
+    return allowed_lists(ctx, rows)
 
 
 def _encode(encoder: Any, texts: list[str], dim: int) -> np.ndarray:

@@ -6,6 +6,12 @@ are grouped by their CSCO code; the occupations with the most openings (then the
 first, leaving out the ones the worker already wishes for. Each suggestion names the occupation
 (the CSCO name, else the most common job title with that code) and a training to take, in Chinese
 and English.
+
+:func:`suggest_occupations` is the definition: one pass over every job. :class:`OpeningCounts`
+gives the same suggestions per request from counts made once: jobs and openings per (age bracket,
+gender, location, code), where an age bracket is a span of ages that every job's age limits treat
+alike (at most twice the number of distinct limits, plus one), so a request sums a few hundred
+counts instead of scanning the jobs.
 """
 
 from __future__ import annotations
@@ -72,20 +78,120 @@ def suggest_occupations(
     for g in order:
         number = int(codes[g])
         name = (names or {}).get(number) or _common_title(idx[inverse == g], job_titles) or code_text(number)
-        out.append(
-            SkillSuggestion(
-                code=code_text(number),
-                name=name,
-                jobs=int(jobs[g]),
-                openings=int(openings[g]),
-                training_zh=f"参加{name}职业技能培训，可应聘{int(jobs[g])}个岗位（{int(openings[g])}个名额）",
-                training_en=(
-                    f"vocational training as {name} ({code_text(number)}) would open "
-                    f"{int(jobs[g])} jobs with {int(openings[g])} openings"
-                ),
-            )
-        )
+        out.append(_suggestion(number, name, int(jobs[g]), int(openings[g])))
     return out
+
+
+class OpeningCounts:
+    """Open jobs and their openings per (age bracket, gender, location, code), for fast suggestions.
+
+    Fitted on a context's jobs and the openings left; :meth:`suggest` then gives, for any worker
+    (its accepted locations, age and gender), what :func:`suggest_occupations` gives.
+    """
+
+    def fit(
+        self, ctx: MatchContext, openings_left: np.ndarray, job_titles: Sequence[str] = ()
+    ) -> OpeningCounts:
+        """Count the open, coded jobs of ``ctx`` by bracket, gender, location and code."""
+        self.ctx_ = ctx
+        self.openings_left_ = openings_left = np.asarray(openings_left)
+        self.job_titles_ = job_titles
+        open_ = np.flatnonzero((openings_left > 0) & (ctx.job_code >= 0))
+        limits = np.r_[ctx.job_age_min[ctx.job_age_min >= 0], ctx.job_age_max[ctx.job_age_max >= 0] + 1]
+        # Ages a with the same count of limits <= a pass the same jobs' age rules.
+        self.bounds_ = np.unique(limits).astype(np.int64)
+        ages = np.r_[self.bounds_[:1] - 1, self.bounds_] if self.bounds_.size else np.zeros(1, np.int64)
+        self.codes_, code_of = np.unique(ctx.job_code[open_], return_inverse=True)
+        # (location, code) pairs that have open jobs; counts are kept per pair.
+        n_codes = max(self.codes_.size, 1)
+        pair_key, pair_of = np.unique(
+            ctx.job_location[open_].astype(np.int64) * n_codes + code_of, return_inverse=True
+        )
+        self.pair_location_ = pair_key // n_codes
+        self.pair_code_ = pair_key % n_codes
+        n_pairs = pair_key.size
+        self.jobs_ = np.zeros((ages.size, 2, n_pairs), dtype=np.int64)
+        self.openings_ = np.zeros((ages.size, 2, n_pairs), dtype=np.float64)
+        for b, age in enumerate(ages.tolist()):
+            for male in (False, True):
+                ok = age_gender_ok(
+                    np.full(open_.size, age),
+                    np.full(open_.size, male),
+                    ctx.job_age_min[open_],
+                    ctx.job_age_max[open_],
+                    ctx.job_gender[open_],
+                )
+                self.jobs_[b, int(male)] = np.bincount(pair_of[ok], minlength=n_pairs)
+                self.openings_[b, int(male)] = np.bincount(
+                    pair_of[ok], weights=openings_left[open_[ok]], minlength=n_pairs
+                )
+        return self
+
+    def suggest(
+        self,
+        allowed: np.ndarray,
+        age: int,
+        male: bool,
+        *,
+        wished_codes: Sequence[int] = (),
+        names: Mapping[int, str] | None = None,
+        top: int = 3,
+    ) -> list[SkillSuggestion]:
+        """Up to ``top`` occupations for a worker accepting locations ``allowed`` (bool (L,)), of
+        ``age`` and gender; the same as :func:`suggest_occupations` for that worker."""
+        b = int(np.searchsorted(self.bounds_, age, side="right"))
+        reach = allowed[self.pair_location_]
+        jobs = np.bincount(
+            self.pair_code_[reach], weights=self.jobs_[b, int(male)][reach], minlength=self.codes_.size
+        )
+        openings = np.bincount(
+            self.pair_code_[reach], weights=self.openings_[b, int(male)][reach], minlength=self.codes_.size
+        )
+        jobs = jobs.astype(np.int64)
+        openings = openings.astype(np.int64)
+        keep = (jobs > 0) & ~np.isin(
+            self.codes_, np.asarray([c for c in wished_codes if c >= 0], dtype=np.int64)
+        )
+        codes, jobs, openings = self.codes_[keep], jobs[keep], openings[keep]
+        order = np.lexsort((codes, -jobs, -openings))[:top]
+        out = []
+        for g in order.tolist():
+            number = int(codes[g])
+            name = (
+                (names or {}).get(number)
+                or self._common_title(number, allowed, age, male)
+                or code_text(number)
+            )
+            out.append(_suggestion(number, name, int(jobs[g]), int(openings[g])))
+        return out
+
+    def _common_title(self, number: int, allowed: np.ndarray, age: int, male: bool) -> str:
+        """The most common title among the jobs with code ``number`` this worker could take."""
+        ctx = self.ctx_
+        idx = np.flatnonzero(ctx.job_code == number)
+        ok = allowed[ctx.job_location[idx]] & (self.openings_left_[idx] > 0)
+        ok &= age_gender_ok(
+            np.full(idx.size, age),
+            np.full(idx.size, male),
+            ctx.job_age_min[idx],
+            ctx.job_age_max[idx],
+            ctx.job_gender[idx],
+        )
+        return _common_title(idx[ok], self.job_titles_)
+
+
+def _suggestion(number: int, name: str, jobs: int, openings: int) -> SkillSuggestion:
+    return SkillSuggestion(
+        code=code_text(number),
+        name=name,
+        jobs=jobs,
+        openings=openings,
+        training_zh=f"参加{name}职业技能培训，可应聘{jobs}个岗位（{openings}个名额）",
+        training_en=(
+            f"vocational training as {name} ({code_text(number)}) would open "
+            f"{jobs} jobs with {openings} openings"
+        ),
+    )
 
 
 def _common_title(job_idx: np.ndarray, titles: Sequence[str]) -> str:
