@@ -52,10 +52,11 @@ class SerialEncoder:
 class RecommenderHolder:
     """The current fitted recommender, refitted in the background and swapped atomically."""
 
-    def __init__(self, engine: Engine, encoder: Any, year: int) -> None:
+    def __init__(self, engine: Engine, encoder: Any, year: int, config_path: str | None = None) -> None:
         self.engine = engine
         self.encoder = encoder
         self.year = year
+        self.config_path = config_path
         self.current: Any = None
         self.fitted_at: dt.datetime | None = None
         self.error: str | None = None
@@ -71,7 +72,7 @@ class RecommenderHolder:
 
         try:
             ds = dataset_from_engine(self.engine)
-            rec = Recommender(year=self.year).fit(ds, self.encoder)
+            rec = Recommender(*_scoring(self.config_path), year=self.year).fit(ds, self.encoder)
         except Exception as exc:
             self.error = f"{type(exc).__name__}: {exc}"
             log.exception("fitting the recommender failed")
@@ -325,6 +326,15 @@ def service_engine(engine: Engine) -> Engine:
     return sized
 
 
+def _scoring(path: str | None) -> tuple[Any, ...]:
+    """``(ScoringConfig,)`` from the configured file, or ``()`` for the defaults."""
+    if not path:
+        return ()
+    from matcher.scoring import ScoringConfig
+
+    return (ScoringConfig.from_file(path),)
+
+
 def build_services(settings: Settings, *, encoder: Any = None) -> Services:
     """Open the store and build the services; ``encoder`` replaces the settings' model (tests)."""
     from matcher.store import open_engine
@@ -344,7 +354,7 @@ def build_services(settings: Settings, *, encoder: Any = None) -> Services:
         keys=KeyStore(engine, settings.api_key_cache_s),
         limiter=RateLimiter(settings.api_rate_per_s, settings.api_rate_burst),
         audit=AuditLog(engine, settings.api_audit_flush_s),
-        recommender=RecommenderHolder(engine, SerialEncoder(encoder), year),
+        recommender=RecommenderHolder(engine, SerialEncoder(encoder), year, settings.scoring_config),
         admin=load_admin_codes(),
     )
     return services

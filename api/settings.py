@@ -24,8 +24,10 @@ class Settings(BaseSettings):
     secret_key: SecretStr | None = None
     """Key for the keyed hashes of ID numbers and phones in the store (16+ characters); default: a
     ``laborbridge.key`` file created with 0600 permissions beside the SQLite database."""
-    k: int = 50
+    k: int = 100
     """Candidate jobs per worker offered to the solver."""
+    scoring_config: str | None = None
+    """Scoring configuration file (TOML/JSON, e.g. from ``laborbridge tune``) for ``serve``."""
 
     # --- HTTP service (api/app.py) ---
     api_year: int | None = None

@@ -150,7 +150,8 @@ REGISTRY: dict[str, Benchmark] = {
             "recommendation nDCG@10 / precision@10 against the sample's latent truth",
             args={
                 "T": "--workers 200 --jobs 60 --tune-random 5 --tune-rounds 1 --skip-real --lambdas 0 0.1",
-                "S": "--workers 2000 --jobs 500 --tune-random 100",
+                "S": "--workers 2000 --jobs 500 --tune-random 50 --tune-rounds 2 --real-profiles 200 "
+                "--lambdas 0 0.05 0.1",
                 "M": "--workers 2000 --jobs 500",
                 "L": "--workers 10000 --jobs 2000",
             },
@@ -176,15 +177,29 @@ REGISTRY: dict[str, Benchmark] = {
             "bench_pipeline",
             "place end to end, cold then cached embeddings: seconds and peak memory per stage",
             args={
-                "T": "--workers 500 --jobs 100",
-                "S": "--workers 10000 --jobs 2000",
-                "M": "--workers 100000 --jobs 20000",
-                "L": "--workers 1000000 --jobs 100000",
+                "T": "--workers 500 --jobs 100 --model hashing --repeat 2",
+                "S": "--workers 10000 --jobs 2000 --model hashing --repeat 2",
+                "M": "--workers 100000 --jobs 20000 --model hashing --repeat 2",
+                "L": "--workers 1000000 --jobs 100000 --model hashing --repeat 2",
             },
             sizes={"S": _wj(10_000, 2_000), "M": _wj(100_000, 20_000), "L": _wj(10**6, 10**5)},
-            seed=0,
+            seed=7,
         ),
-        _b("api", "bench_api", "API latency and throughput", args=dict.fromkeys(SCALES, "")),
+        _b(
+            "api",
+            "bench_api",
+            "HTTP recommendation latency and throughput vs the in-process call",
+            args={
+                "T": "--jobs 300 --workers 100 --requests 50 --profile-requests 10 --floor-requests 50 "
+                "--warmup 5 --concurrency 4 --max-seconds 20 --reference-n 20 --encode-model=",
+                "S": "--jobs 2000 --workers 1000 --requests 1000 --profile-requests 200 --floor-requests 500 "
+                "--warmup 50 --concurrency 8 --max-seconds 60 --reference-n 200",
+                "M": "--jobs 50000 --workers 5000",
+                "L": "--jobs 50000 --workers 5000 --model default",
+            },
+            sizes={"S": _wj(1000, 2000), "M": _wj(5000, 50_000), "L": _wj(5000, 50_000)},
+            seed=3,
+        ),
     )
 }
 

@@ -132,6 +132,8 @@ def render(results: dict[str, dict[str, Any]], source: str = "benchmarks/results
     if pipe.get("status") == "ok":
         runs = pipeline_runs(pipe.get("result") or {})
         neck = "; ".join(f"{n}: **{bottleneck(v)}**" for n, v in runs.items()) or "no per-stage figures"
+        model = dig(pipe, "result", "model")
+        neck += f" (encoder `{model}`)" if model else ""
     cand = dig(results, "candidates", "result", "chosen_k")
     head = [
         "# Benchmarks",

@@ -307,12 +307,12 @@ def _tune(r: dict[str, Any]) -> tuple[list[Row], str]:
     held = r.get("held_out", {})
     rows: list[Row] = [
         (
-            "held-out nDCG@10, tuned",
+            "held-out nDCG@10, tuned" + (" (not better: base kept)" if r.get("kept_base") else ""),
             dig(held, "tuned", "ndcg_at_10"),
             "base config",
             dig(held, "tuned", "ndcg_ratio_to_base"),
         ),
-        ("tuned k / fusion weight", f"{r.get('k')} / {fmt(r.get('fusion_weight'))}", "", None),
+        ("k written / fusion weight found", f"{r.get('k')} / {fmt(r.get('fusion_weight'))}", "", None),
     ]
     body = table(
         ["ranking", "nDCG@10 (held-out)", "precision@10", "nDCG / base"],
@@ -332,10 +332,17 @@ def _tune(r: dict[str, Any]) -> tuple[list[Row], str]:
 def pipeline_runs(r: dict[str, Any]) -> dict[str, dict[str, dict[str, Any]]]:
     """``{run: {stage: {"seconds", "peak_rss_mib"}}}`` from the accepted pipeline JSON shapes.
 
-    Preferred: ``{"runs": {"cold": {"stages": {...}}, "cached": {...}, "gpu_cold": ...}}``; also
-    ``{"cold": {"stages": ...}}`` at top level, or ``{"stages": {stage: {"cold": {...}, "cached": {...}}}}``.
+    ``bench_pipeline --repeat 2`` writes ``{"runs": [{"stages": ...}, {"stages": ...}]}``: the first
+    run is ``cold`` (empty embedding cache), the second ``cached``. Also accepted: ``runs`` as a
+    mapping (``{"cold": {"stages": ...}, "gpu_cold": ...}``), the same mapping at top level, or
+    ``{"stages": {stage: {run: {...}}}}``. ``peak_rss_mb`` is read as MiB.
     """
     runs = r.get("runs")
+    if isinstance(runs, list):
+        names = ["cold", "cached"] + [f"run{i}" for i in range(2, len(runs))]
+        runs = {
+            str(v.get("name", n)) if isinstance(v, dict) else n: v for n, v in zip(names, runs, strict=False)
+        }
     if not isinstance(runs, dict):
         runs = {k: v for k, v in r.items() if isinstance(v, dict) and isinstance(v.get("stages"), dict)}
     out = {
@@ -349,9 +356,14 @@ def pipeline_runs(r: dict[str, Any]) -> dict[str, dict[str, dict[str, Any]]]:
                 out.setdefault(name, {})[stage] = v
     norm: dict[str, dict[str, dict[str, Any]]] = {}
     for name, stages in out.items():
-        norm[name] = {
-            s: (v if isinstance(v, dict) else {"seconds": v}) for s, v in stages.items() if s != "total"
-        }
+        norm[name] = {}
+        for stage, v in stages.items():
+            if stage == "total":
+                continue
+            v = dict(v) if isinstance(v, dict) else {"seconds": v}
+            if "peak_rss_mib" not in v and "peak_rss_mb" in v:
+                v["peak_rss_mib"] = v["peak_rss_mb"]
+            norm[name][stage] = v
     return norm
 
 
@@ -391,9 +403,42 @@ def _pipeline(r: dict[str, Any]) -> tuple[list[Row], str]:
         )
     body = table(headers, body_rows)
     body += "\n\n" + "; ".join(f"**bottleneck ({n}): {necks[n]}**" for n in names) + "."
+    if r.get("model"):
+        body += f" Encoder: `{r['model']}`."
     gpu = {n: t for n, t in totals.items() if "gpu" in n.lower()}
     if gpu:
         body += " GPU runs, absolute: " + ", ".join(f"{n} {t:.1f} s" for n, t in gpu.items()) + "."
+    return rows, body
+
+
+def _api(r: dict[str, Any]) -> tuple[list[Row], str]:
+    ratios = r.get("http_over_direct_p50", {})
+    rows: list[Row] = [
+        (
+            "HTTP p50 / in-process call p50, known worker",
+            None,
+            "Recommender.recommend_one",
+            ratios.get("known"),
+        ),
+        (
+            "HTTP p50 / in-process call p50, new profile",
+            None,
+            "Recommender.recommend_one",
+            ratios.get("profile"),
+        ),
+        ("errors", sum(dig(r, ph, "n_errors", default=0) or 0 for ph in ("known", "profile")), "", None),
+    ]
+    floor = dig(r, "floor_health", "throughput_rps")
+    body_rows = [
+        [ph, dig(r, ph, "n_ok"), dig(r, ph, "n_errors"), ratio(dig(r, ph, "throughput_rps"), floor)]
+        for ph in ("floor_health", "floor_auth", "known", "profile")
+        if ph in r
+    ]
+    body = table(["phase", "requests ok", "errors", "throughput / GET /health"], body_rows)
+    body += (
+        f"\n\n{fmt(dig(r, 'sizes', 'jobs'))} jobs, {fmt(dig(r, 'sizes', 'workers'))} workers, "
+        f"{fmt(dig(r, 'params', 'concurrency'))} concurrent clients, model `{dig(r, 'params', 'model')}`."
+    )
     return rows, body
 
 
@@ -426,4 +471,5 @@ RENDERERS: dict[str, Callable[[dict[str, Any]], tuple[list[Row], str]]] = {
     "quality": _quality,
     "tune": _tune,
     "pipeline": _pipeline,
+    "api": _api,
 }

@@ -113,7 +113,9 @@ class PlaceOptions:
     """Parameters of a placement run (all of them recorded in ``run.json`` and the store)."""
 
     year: int
-    k: int = 50
+    k: int = 100
+    """Candidates per worker: the smallest k losing ≤ 0.5% objective and placements against all
+    rule-passing edges at 10k workers / 2k jobs (benchmarks/bench_candidates.py)."""
     model: str = "default"
     cache_dir: str | None = None
     mode: str = "score"
@@ -124,6 +126,8 @@ class PlaceOptions:
     rules: RuleOptions = field(default_factory=RuleOptions)
     exclude: tuple[tuple[str, str], ...] = ()
     """(worker_id, enterprise_id) pairs that must not be matched (e.g. a re-match after leaving)."""
+    shadow_prices: bool = False
+    """Compute the marginal value of one more opening per job (costly on large runs: off by default)."""
 
     def params(self) -> dict[str, Any]:
         """The parameters that shape the result, JSON-ready (``cache_dir`` left out: it does not)."""
@@ -377,6 +381,7 @@ def build_problem(
         time_limit_s=rules.time_limit_s,
         deterministic=True,
         seed=rules.seed,
+        shadow_prices=options.shadow_prices,
     )
     return problem, solve_options
 
@@ -429,6 +434,7 @@ def run_summary(run: PlacementRun) -> dict[str, Any]:
         "year": run.options.year,
         "mode": run.options.mode,
         "rules": run.options.params()["rules"],
+        "scoring": run.options.params()["scoring"],
         "rule_status": dict(r.rules),
         "relaxed": [_named(x.as_dict(), run.context.location_codes) for x in r.relaxed],
         "model": run.model_id,
@@ -437,7 +443,23 @@ def run_summary(run: PlacementRun) -> dict[str, Any]:
         "seconds": run.seconds,
         "input_sha256": run.dataset.input_sha256,
         "versions": package_versions(),
+        "shadow_prices": top_shadow_prices(run),
     }
+
+
+def top_shadow_prices(run: PlacementRun, n: int = 20) -> list[dict[str, Any]]:
+    """Where one more opening helps most: the ``n`` jobs with the highest shadow price (empty when
+    prices were not computed)."""
+    prices = getattr(run.result, "job_shadow_price", None)
+    if not run.options.shadow_prices or prices is None or len(prices) == 0:
+        return []
+    prices = np.asarray(prices, dtype=np.float64)
+    order = [int(j) for j in np.argsort(-np.nan_to_num(prices, nan=-np.inf), kind="stable")[:n]]
+    return [
+        {"job_id": run.dataset.jobs[j].job_id, "price": round(float(prices[j]), SCORE_DECIMALS)}
+        for j in order
+        if np.isfinite(prices[j]) and prices[j] > 0
+    ]
 
 
 def _named(relaxed: dict[str, Any], codes: list[str]) -> dict[str, Any]:

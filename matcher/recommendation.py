@@ -51,7 +51,7 @@ class Recommendation:
                 {
                     "job_id": it.job_id,
                     "score": round(it.score, SCORE_DECIMALS),
-                    "factors": it.factors,
+                    "factors": dict(it.factors),  # items may be shared (cached): hand out a copy
                     "explanation_zh": it.explanation_zh,
                     "explanation_en": it.explanation_en,
                 }

@@ -46,6 +46,9 @@ K_EVAL = 10
 POLICY = ("pairing", "employment_base")
 FREE = tuple(f for f in FACTORS if f not in POLICY)
 FUSION_GRID = (0.0, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5)
+FLOORS = {"wage": 0.05}
+"""Policy floors (see :class:`~matcher.scoring.ScoreWeights`): a caseworker expects a job below the
+worker's minimum wage to rank lower, though the answer key barely rewards it."""
 _DISC = 1.0 / np.log2(np.arange(K_EVAL) + 2)
 
 
@@ -185,10 +188,12 @@ def search_weights(
     rng: np.random.Generator,
     n_random: int,
     n_rounds: int,
+    floors: Mapping[str, float] = FLOORS,
 ) -> tuple[dict[str, float], float, list[dict[str, float]]]:
     """Random then coordinate search over the free weights, then the fusion line search.
 
-    Returns the best weights (summing to 1), their score and the fusion curve (fusion → score).
+    Free weights never go below their ``floors``. Returns the best weights (summing to 1), their
+    score and the fusion curve (fusion → score).
     """
     start = base.model_dump()
     total = sum(start.values())
@@ -197,7 +202,13 @@ def search_weights(
 
     def full(w: Mapping[str, float]) -> dict[str, float]:
         s = sum(w[f] for f in FREE)
-        return {**{f: rest * w[f] / s for f in FREE}, **policy}
+        out = {f: rest * w[f] / s for f in FREE}
+        low = {f: v for f, v in floors.items() if f in out and out[f] < v}
+        if low:  # raise them to the floor, scale the others into what is left
+            others = [f for f in FREE if f not in low]
+            left, mass = rest - sum(low.values()), sum(out[f] for f in others)
+            out = {**{f: out[f] * left / mass if mass else left / len(others) for f in others}, **low}
+        return {**out, **policy}
 
     best_w = full(start)
     best = evaluate(_vector(best_w))

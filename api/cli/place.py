@@ -53,8 +53,26 @@ def place(
         typer.Argument(help="Folder with workers, enterprises, jobs [, pairings] (CSV/XLSX/JSON). Or --db."),
     ] = None,
     k: Annotated[
-        int, typer.Option("--k", min=1, max=2000, help="Candidate jobs per worker offered to the solver.")
-    ] = 50,
+        int | None,
+        typer.Option(
+            "--k",
+            min=1,
+            max=2000,
+            help="Candidate jobs per worker offered to the solver [default: 100, or --config's].",
+        ),
+    ] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config", help="Scoring configuration (TOML/JSON, e.g. written by `laborbridge tune`)."
+        ),
+    ] = None,
+    prices: Annotated[
+        bool,
+        typer.Option(
+            "--prices/--no-prices", help="Compute shadow prices: where one more opening helps most."
+        ),
+    ] = False,
     year: Annotated[
         int | None, typer.Option("--year", help="Reference year for ages (default: this year).")
     ] = None,
@@ -161,9 +179,12 @@ def place(
             time_limit_s=time_limit,
             seed=seed,
         )
+        scoring, k = _scoring_config(config, k)
         options = PlaceOptions(
             year=year,
             k=k,
+            scoring=scoring,
+            shadow_prices=prices,
             model=model or settings.model,
             cache_dir=cache_dir or settings.cache_dir,
             mode=mode,
@@ -299,3 +320,14 @@ def _print_summary(s: dict, out: Path) -> None:
     for a, b in rows:
         table.add_row(a, b)
     Console().print(table)
+
+
+def _scoring_config(path: Path | None, k: int | None) -> tuple[Any, int]:
+    """The scoring configuration and k: ``--k`` wins, then the file's ``[candidates] k``, then 100."""
+    from matcher.scoring import ScoringConfig
+
+    if path is None:
+        return ScoringConfig(), k or 100
+    from matcher.tuning import read_k
+
+    return ScoringConfig.from_file(path), k or read_k(path) or 100

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -27,6 +28,12 @@ def serve(
     keep_alive: Annotated[
         int, typer.Option("--timeout-keep-alive", min=1, help="Seconds an idle connection is kept open.")
     ] = 75,
+    config: Annotated[
+        str | None,
+        typer.Option(
+            "--config", help="Scoring configuration (TOML/JSON, e.g. written by `laborbridge tune`)."
+        ),
+    ] = None,
 ) -> None:
     """Serve the API. The model and the index load once at start-up; /ready says when they have."""
     import os
@@ -37,6 +44,11 @@ def serve(
 
     if db:
         os.environ["LABORBRIDGE_DB_URL"] = db  # the factory reads settings in each worker process
+    if config:
+        from matcher.scoring import ScoringConfig
+
+        ScoringConfig.from_file(config)  # a bad file fails here, with its path, not in a worker
+        os.environ["LABORBRIDGE_SCORING_CONFIG"] = str(Path(config).resolve())
     Settings()  # fail now, not in a worker, on bad settings
     uvicorn.run(
         "api.app:create_app",

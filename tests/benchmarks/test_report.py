@@ -154,6 +154,15 @@ def test_pipeline_shapes_are_all_understood(result):
     assert bottleneck(runs["cold"]) == "encode"
 
 
+def test_pipeline_repeat_list_is_cold_then_cached():
+    """bench_pipeline --repeat 2 writes a list of runs with peak_rss_mb."""
+    as_mb = {s: {"seconds": v["seconds"], "peak_rss_mb": v["peak_rss_mib"]} for s, v in STAGES.items()}
+    runs = pipeline_runs({"runs": [{"stages": as_mb}, {"stages": {**as_mb, "encode": {"seconds": 1.0}}}]})
+    assert list(runs) == ["cold", "cached"]
+    assert bottleneck(runs["cold"]) == "encode" and bottleneck(runs["cached"]) == "solve"
+    assert runs["cold"]["load"]["peak_rss_mib"] == 300
+
+
 def test_fmt():
     assert fmt(1234567) == "1,234,567"
     assert fmt(0.000012) == "1.2e-05"

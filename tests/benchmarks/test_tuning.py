@@ -108,3 +108,14 @@ def test_truth_ignores_unknown_workers():
     assert t.known.tolist() == [False, True]
     assert t.code[1] == 4070501 and t.needs_dorm[1] and t.to_tianjin[1]
     assert json.dumps(t.min_wage.tolist()) == "[0.0, 3000.0]"
+
+
+def test_search_keeps_the_wage_floor_and_sums_to_one():
+    from matcher.tuning import FLOORS, search_weights
+
+    def evaluate(w: np.ndarray) -> float:  # rewards dense only: the search wants wage at 0
+        return float(w[0])
+
+    weights, _, _ = search_weights(evaluate, ScoreWeights(), np.random.default_rng(0), 20, 2)
+    assert weights["wage"] >= FLOORS["wage"] - 1e-4
+    assert sum(weights.values()) == pytest.approx(1.0, abs=1e-3)

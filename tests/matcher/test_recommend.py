@@ -155,3 +155,103 @@ def test_scoring_config_loads_from_json_and_toml(tmp_path):
 def test_candidate_edges_rescore_to_the_same_scores(rec):
     edges = rec.candidate_edges()
     np.testing.assert_allclose(edges.factors.scores(rec.config_.weights), edges.score)
+
+
+# ---------------------------------------------------------------- lists made at fit, per-request cost
+def _lists(recs):
+    return [(r.worker_id, _as_tuples(r), r.skill_gap, r.excluded) for r in recs]
+
+
+@pytest.mark.parametrize("lam", [0.0, 0.2])
+@pytest.mark.parametrize("k", [1, 5, 20])
+def test_lists_made_at_fit_equal_lists_computed_per_request(lam, k):
+    ds = small_dataset()
+    cfg = ScoringConfig(congestion_lambda=lam, good_match=0.6)
+    placements = {ds.workers[3].worker_id: ds.jobs[0].job_id}
+    made = Recommender(cfg, year=YEAR, csco_path="", precompute_k=20).fit(
+        ds, FakeEncoder(), placements=placements
+    )
+    live = Recommender(cfg, year=YEAR, csco_path="", precompute_k=0).fit(
+        ds, FakeEncoder(), placements=placements
+    )
+    ids = [w.worker_id for w in ds.workers]
+    expected = _lists(live.recommend(ids, k=k))
+    assert _lists(made.recommend(ids, k=k)) == expected
+    assert _lists([made.recommend_one(w, k=k) for w in ids]) == expected
+    assert _lists([live.recommend_one(w, k=k) for w in ids]) == expected
+
+
+def test_a_longer_list_than_made_at_fit_is_computed_and_starts_with_the_short_one():
+    r = Recommender(year=YEAR, csco_path="", precompute_k=3).fit(small_dataset(), FakeEncoder())
+    ids = [w.worker_id for w in r.dataset_.workers]
+    long = r.recommend(ids, k=8)
+    assert _lists(long) == _lists([r.recommend_one(w, k=8) for w in ids])
+    for w, lr in zip(ids, long, strict=True):
+        assert _as_tuples(r.recommend_one(w, k=3)) == _as_tuples(lr)[:3]
+
+
+def test_a_repeated_request_is_served_from_the_cache_and_the_cache_is_bounded():
+    r = Recommender(year=YEAR, csco_path="", cache_size=4).fit(small_dataset(), FakeEncoder())
+    first = r.recommend_one("w001", k=5)
+    again = r.recommend_one("w001", k=3)
+    assert again.items == first.items[:3]
+    assert all(a is b for a, b in zip(again.items, first.items, strict=False))  # not rebuilt
+    for w in r.dataset_.workers:
+        r.recommend_one(w.worker_id, k=2)
+    assert len(r.items_cache_) <= 4
+
+
+def test_lists_made_at_fit_are_flat_arrays():
+    r = Recommender(year=YEAR, csco_path="", precompute_k=7).fit(small_dataset(), FakeEncoder())
+    top = r.top_
+    assert (top.k, top.job.dtype, top.score.dtype, top.values.dtype) == (7, np.int32, np.float64, np.float32)
+    assert top.ptr.shape == (r.context_.n_workers + 1,)
+    assert np.diff(top.ptr).max() <= 7
+    assert top.nbytes < 100 * top.job.size
+
+
+def test_skill_gap_is_computed_only_without_a_good_match(monkeypatch):
+    r = _fit(config=ScoringConfig(good_match=0.0))
+
+    def boom(*a, **kw):
+        raise AssertionError("skill gap computed for a list with a good match")
+
+    monkeypatch.setattr(r.openings_, "suggest", boom)
+    for w in r.dataset_.workers:
+        rec = r.recommend_one(w.worker_id, k=3)
+        assert rec.skill_gap == () or not rec.items
+
+
+def test_skill_gap_of_a_profile_equals_that_of_the_same_worker_fitted():
+    r = _fit(config=ScoringConfig(good_match=1.0))
+    for w in r.dataset_.workers[:10]:
+        known = r.recommend_one(w.worker_id, k=3)
+        new = r.recommend_one(w.model_copy(update={"worker_id": "new"}), k=3)
+        assert new.skill_gap == known.skill_gap
+
+
+def test_scores_do_not_depend_on_how_many_pairs_are_scored_together():
+    r = _fit()
+    edges = r.candidate_edges()
+    one = r.candidate_edges([r.dataset_.workers[5].worker_id])
+    mine = edges.worker == 5
+    np.testing.assert_array_equal(edges.job[mine], one.job)
+    np.testing.assert_array_equal(edges.score[mine], one.score)  # bit for bit
+
+
+def test_wished_phrases_are_classified_once():
+    from matcher.recommend import _PhraseCodes
+
+    class Counting:
+        def __init__(self):
+            self.seen = []
+
+        def classify(self, titles, k=5):
+            self.seen.extend(titles)
+            return [f"code-of-{t}" for t in titles]
+
+    inner = Counting()
+    codes = _PhraseCodes(inner)
+    assert codes.classify(["保安", "保洁", "保安"], k=1) == ["code-of-保安", "code-of-保洁", "code-of-保安"]
+    assert codes.classify(["保洁", "厨师"], k=1) == ["code-of-保洁", "code-of-厨师"]
+    assert inner.seen == ["保安", "保洁", "厨师"]

@@ -67,3 +67,44 @@ def test_no_reachable_job_gives_no_suggestion():
     assert suggest_occupations(ctx, 0, ctx.job_openings) == []
     assert code_text(4070501) == "4-07-05-01"
     assert np.all(ctx.job_openings == 2)
+
+
+def test_opening_counts_suggest_what_the_full_scan_suggests():
+    from matcher.records import Worker
+    from matcher.skillgap import OpeningCounts
+    from tests.matcher.conftest import small_dataset
+
+    ds = small_dataset(60)
+    extra = [
+        Worker(worker_id=f"x{i}", gender=g, birth_year=YEAR - age, home_county_code=c, mobility=m)
+        for i, (g, age, c, m) in enumerate(
+            [
+                ("male", 15, "623024", "anywhere"),
+                ("female", 70, "620821", "paired"),
+                ("male", 45, "620525", "local"),
+            ]
+        )
+    ]
+    ds.workers.extend(extra)
+    ds.reindex()
+    ctx = MatchContext.build(ds, YEAR)
+    rng = np.random.default_rng(1)
+    for trial in range(3):
+        left = np.maximum(0, ctx.job_openings - rng.integers(0, 3, ctx.n_jobs))
+        titles = [j.title for j in ds.jobs]
+        counts = OpeningCounts().fit(ctx, left, titles)
+        names = {} if trial else {4070501: "保安员"}
+        for row in range(ctx.n_workers):
+            wished = [int(c) for c in rng.choice([-1, 4070501, 4090801], size=2)]
+            want = suggest_occupations(
+                ctx, row, left, wished_codes=wished, names=names, job_titles=titles, top=4
+            )
+            got = counts.suggest(
+                ctx.worker_allowed[row],
+                int(ctx.worker_age[row]),
+                bool(ctx.worker_male[row]),
+                wished_codes=wished,
+                names=names,
+                top=4,
+            )
+            assert got == want, (trial, row)
