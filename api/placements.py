@@ -86,7 +86,7 @@ class PlacementRunner:
         return state
 
     def _run(self, state: RunState) -> None:
-        from matcher.placement import PlaceOptions, run_placement
+        from matcher.placement import PlaceOptions, RuleOptions, run_placement
         from matcher.runs import build_record
         from matcher.store import dataset_from_engine
         from matcher.store.runs_repo import record_run
@@ -97,12 +97,18 @@ class PlacementRunner:
         try:
             tracker.start("load")
             ds = dataset_from_engine(s.engine)
+            rules = dict(state.params.get("rules") or {})
+            targets = tuple(
+                sorted((str(d), int(n)) for d, n in (rules.pop("district_targets", None) or {}).items())
+            )
             options = PlaceOptions(
                 year=state.params.get("year") or s.recommender.year,
                 k=state.params.get("k", s.settings.k),
                 model=s.settings.model,
                 cache_dir=s.settings.cache_dir,
                 mode=state.params.get("mode", "score"),
+                rules=RuleOptions(**rules, district_targets=targets),
+                shadow_prices=bool(state.params.get("shadow_prices", True)),
             )
             encoder = getattr(s.recommender.encoder, "inner", s.recommender.encoder)
             run = run_placement(ds, options, tracker, encoder=encoder)

@@ -338,12 +338,29 @@ class AuditOut(Out):
 
 
 # ----------------------------------------------------------------------------- placements
+class PlacementRules(Strict):
+    """The optimizer's side rules for a run (see ``laborbridge place --help``)."""
+
+    dorm_beds: bool = True
+    groups: bool = False
+    priority: Literal["none", "lexicographic", "weighted"] = "none"
+    county_share: Annotated[float, Field(ge=0, le=1)] | None = None
+    district_targets: Annotated[
+        dict[Annotated[str, Field(pattern=r"^1201\d\d$")], Annotated[int, Field(ge=0, le=1_000_000)]],
+        Field(max_length=16),
+    ] = Field(default_factory=dict)
+    time_limit_s: Annotated[float, Field(gt=0, le=3600)] | None = None
+
+
 class PlacementRequest(Strict):
     """Parameters of a batch placement over every stored record."""
 
-    k: Annotated[int, Field(ge=1, le=2000)] = 50
+    k: Annotated[int, Field(ge=1, le=2000)] = 100
     year: Annotated[int, Field(ge=2000, le=2100)] | None = None
     mode: Literal["score", "count"] = "score"
+    rules: PlacementRules = Field(default_factory=PlacementRules)
+    shadow_prices: bool = True
+    """Record where one more opening helps most (the console's run summary shows them)."""
 
 
 class Progress(Out):

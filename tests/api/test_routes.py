@@ -259,3 +259,25 @@ def test_programme_report_downloads_as_json_and_xlsx(client, world, run_id):
     assert r.status_code == 200, r.text
     assert "city" in r.json()
     assert client.get(f"/reports/{YEAR}", headers=auth(world, "city_admin")).status_code == 200
+
+
+def test_placement_takes_side_rules_and_records_shadow_prices(client, world):
+    h = auth(world, "city_admin")
+    body = {"k": 10, "year": YEAR, "rules": {"dorm_beds": True, "priority": "lexicographic", "groups": True}}
+    r = client.post("/placements", json=body, headers=h)
+    assert r.status_code == 202, r.text
+    client.app.state.services.placements.wait()
+    st = client.get(f"/placements/{r.json()['id']}", headers=h).json()
+    assert st["status"] == "succeeded", st
+    summary = st["summary"]
+    assert summary["rules"]["priority"] == "lexicographic" and summary["rules"]["groups"] is True
+    assert set(summary["rule_status"]) >= {"priority", "groups"}
+    prices = [p["price"] for p in summary["shadow_prices"]]
+    assert prices == sorted(prices, reverse=True) and all(p > 0 for p in prices)
+
+
+def test_placement_rejects_unknown_rules_and_bad_targets(client, world):
+    h = auth(world, "city_admin")
+    assert client.post("/placements", json={"rules": {"speed": 1}}, headers=h).status_code == 422
+    bad = {"rules": {"district_targets": {"999999": 5}}}
+    assert client.post("/placements", json=bad, headers=h).status_code == 422
