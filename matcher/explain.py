@@ -24,6 +24,11 @@ class Clause:
     en: str
 
 
+def _top_wage(job: Job) -> int:
+    """The most the job pays (its maximum, else its minimum)."""
+    return job.wage_max if job.wage_max is not None else (job.wage_min or 0)
+
+
 def _wage_text(job: Job) -> tuple[str, str]:
     if job.wage_min is not None and job.wage_max is not None and job.wage_min != job.wage_max:
         return f"{job.wage_min}–{job.wage_max}", f"{job.wage_min}–{job.wage_max}"
@@ -94,7 +99,7 @@ def clauses(
                     f"wage {we} ≥ wished {worker.min_wage}",
                 )
             )
-        elif values.get("wage", 0) > 0:
+        elif values.get("wage", 0) > 0 or _top_wage(job) >= worker.min_wage:
             neg.append(
                 Clause(
                     "wage",

@@ -44,3 +44,14 @@ def test_home_county_job_says_close_to_home():
     w, job, e = _pair()
     zh, en = explain(w, job, e, {"stay_fit": 1.0}, {"stay_fit": 0.1}, location_code="130821")
     assert zh == "在家乡承德县就近就业" and en == "close to home in 承德县"
+
+
+def test_a_wage_band_reaching_the_minimum_only_at_its_top_partly_meets_it():
+    from matcher.explain import explain
+    from matcher.records import Enterprise, Job, Worker
+
+    w = Worker(worker_id="w", gender="male", birth_year=1990, home_county_code="621027", min_wage=2400)
+    j = Job(job_id="j", enterprise_id="e", title="保安员", openings=1, wage_min=2000, wage_max=2400)
+    e = Enterprise(enterprise_id="e", name="镇原物业", location_code="621027")
+    zh, en = explain(w, j, e, {"wage": 0.0}, {"wage": 0.0}, location_code="621027")
+    assert "部分达到期望2400" in zh and "partly meets 2400" in en
