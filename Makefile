@@ -9,7 +9,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install install-dev system-deps run test lint bench clean
+.PHONY: install install-dev system-deps run test lint bench bench-deps clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -50,7 +50,12 @@ test: install-dev system-deps
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/python -m pytest -q
 
-bench: install-dev
+# wrk, the load generator of the API benchmark (a C program: it leaves the cores to the server).
+bench-deps:
+	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq --no-install-recommends wrk >/dev/null; } \
+		|| echo "warning: could not install wrk; the api benchmark will say so"
+
+bench: install-dev bench-deps
 	$(VENV)/bin/python -m benchmarks --scale $(SCALE)
 
 clean:

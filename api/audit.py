@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import queue
 import threading
 from collections.abc import Iterable
 
@@ -29,13 +28,16 @@ class AuditLog:
     def __init__(self, engine: Engine, flush_s: float = 0.2) -> None:
         self.engine = engine
         self.flush_s = flush_s
-        self._queue: queue.Queue[dict | None] = queue.Queue()
-        self._thread: threading.Thread | None = None
-        self._idle = threading.Condition()
+        self._rows: list[dict] = []
+        self._idle = threading.Condition()  # guards _rows and _pending; notified when rows are written
         self._pending = 0
+        self._wake = threading.Event()  # rows are waiting
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
 
     def start(self) -> None:
         if self._thread is None:
+            self._stop.clear()
             self._thread = threading.Thread(target=self._run, name="audit-writer", daemon=True)
             self._thread.start()
 
@@ -63,16 +65,17 @@ class AuditLog:
         if not rows:
             return
         with self._idle:
+            self._rows.extend(rows)
             self._pending += len(rows)
-        for r in rows:
-            self._queue.put(r)
         if self._thread is None:  # not started (a script, a test): write now
-            self._drain(block=False)
+            self._write_pending()
+        elif not self._wake.is_set():
+            self._wake.set()
 
     def flush(self, timeout: float = 10.0) -> None:
         """Wait until every queued row is written."""
         if self._thread is None:
-            self._drain(block=False)
+            self._write_pending()
             return
         with self._idle:
             self._idle.wait_for(lambda: self._pending == 0, timeout=timeout)
@@ -80,49 +83,37 @@ class AuditLog:
     def close(self) -> None:
         """Write what is left and stop the writer."""
         if self._thread is not None:
-            self._queue.put(None)
+            self._stop.set()
+            self._wake.set()
             self._thread.join(timeout=30)
             self._thread = None
-        self._drain(block=False)
+        self._write_pending()
 
     def _run(self) -> None:
+        """Sleep until rows arrive, let more gather for ``flush_s``, write them all in one go."""
         while True:
-            if not self._drain(block=True):
+            self._wake.wait()
+            self._stop.wait(self.flush_s)
+            self._wake.clear()
+            self._write_pending()
+            if self._stop.is_set():
                 return
 
-    def _drain(self, *, block: bool) -> bool:
-        """Write one batch; False once the stop marker was seen."""
-        batch: list[dict] = []
-        running = True
-        try:
-            first = self._queue.get(timeout=self.flush_s) if block else self._queue.get_nowait()
-        except queue.Empty:
-            return True
-        if first is None:
-            running = False
-        else:
-            batch.append(first)
-        while len(batch) < MAX_BATCH:
-            try:
-                item = self._queue.get_nowait()
-            except queue.Empty:
-                break
-            if item is None:
-                running = False
-                continue
-            batch.append(item)
-        if batch:
+    def _write_pending(self) -> None:
+        with self._idle:
+            batch, self._rows = self._rows, []
+        if not batch:
+            return
+        for i in range(0, len(batch), MAX_BATCH):
+            part = batch[i : i + MAX_BATCH]
             try:
                 with self.engine.begin() as conn:
-                    conn.execute(insert(AuditRow.__table__), batch)
+                    conn.execute(insert(AuditRow.__table__), part)
             except Exception:  # the log must never take a request down; say so loudly instead
-                log.exception("could not write %d audit rows", len(batch))
-            with self._idle:
-                self._pending -= len(batch)
-                self._idle.notify_all()
-        if running and not block and not self._queue.empty():
-            return self._drain(block=False)
-        return running
+                log.exception("could not write %d audit rows", len(part))
+        with self._idle:
+            self._pending -= len(batch)
+            self._idle.notify_all()
 
 
 def audit_rows(

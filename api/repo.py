@@ -104,6 +104,16 @@ def get_worker(engine: Engine, worker_id: str, scope: Scope) -> Worker:
     return from_db("workers", row)  # type: ignore[return-value]
 
 
+def visible_worker(engine: Engine, dataset: Any, worker_id: str, scope: Scope) -> Worker:
+    """:func:`get_worker` on an in-memory copy of the store's records (``dataset``, current)."""
+    worker = dataset.worker_by_id.get(worker_id) if scope.sees_workers else None
+    if worker is None or not scope.worker_visible(
+        worker.home_county_code, lambda: _placed_here(engine, scope, worker_id)
+    ):
+        raise NotFoundError(f"worker {worker_id} not found")
+    return worker
+
+
 def get_enterprise(engine: Engine, enterprise_id: str, scope: Scope) -> Enterprise:
     q = select(_ENT).where(_ENT.c.enterprise_id == enterprise_id, enterprise_filter(scope))
     with engine.connect() as conn:

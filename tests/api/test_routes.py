@@ -195,6 +195,8 @@ def test_placement_run_reports_progress_summary_and_paged_assignments(client, wo
 def test_officer_sees_a_worker_placed_in_its_district(client, world):
     h = auth(world, "district_officer")
     assert client.get(f"/workers/{world.worker_other}", headers=h).status_code == 404
+    recs = f"/workers/{world.worker_other}/recommendations"
+    assert client.get(recs, headers=h).status_code == 404
     engine = open_engine(world.url)
     run = dict(
         run_id="test-placed-here", created_at=dt.datetime.now(dt.UTC), kind="plan", base_run_id=None,
@@ -212,6 +214,7 @@ def test_officer_sees_a_worker_placed_in_its_district(client, world):
         conn.execute(insert(RunAssignmentRow), [asg])
     try:
         assert client.get(f"/workers/{world.worker_other}", headers=h).status_code == 200
+        assert client.get(recs, headers=h).status_code == 200  # in-memory answers ask the runs too
         ids = {
             w["worker_id"] for w in client.get("/workers", params={"limit": 200}, headers=h).json()["items"]
         }

@@ -1,0 +1,158 @@
+"""The service's fast paths: in-memory answers while the fit is current, batched encodes, raw JSON."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from api.schemas import RecommendationOut
+from api.services import BatchingEncoder
+from matcher.store import import_paths, open_engine, store_generation
+from tests.api.conftest import SECRET, auth, make_world, open_client
+from tests.fakes import FakeEncoder
+
+
+# ----------------------------------------------------------------------------- batching encoder
+class GatedEncoder(FakeEncoder):
+    """A FakeEncoder whose first call waits for ``gate``, and that records each call's size."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate = threading.Event()
+        self.calls: list[int] = []
+
+    def encode(self, texts, *, kind="passage", batch_size=64):  # noqa: ANN001
+        if not self.calls:
+            self.gate.wait(10)
+        self.calls.append(len(texts))
+        if any(t == "boom" for t in texts):
+            raise RuntimeError("model failed")
+        return super().encode(texts, kind=kind, batch_size=batch_size)
+
+
+def _run_threads(enc: BatchingEncoder, inputs: list[list[str]]) -> tuple[list, list]:
+    results: list = [None] * len(inputs)
+    errors: list = [None] * len(inputs)
+
+    def go(i: int) -> None:
+        try:
+            results[i] = enc.encode(inputs[i])
+        except Exception as exc:  # noqa: BLE001 - the test looks at it
+            errors[i] = exc
+
+    threads = [threading.Thread(target=go, args=(i,)) for i in range(len(inputs))]
+    threads[0].start()
+    deadline = time.monotonic() + 5
+    while not enc.inner.calls and enc._busy is False and time.monotonic() < deadline:
+        time.sleep(0.001)
+    for t in threads[1:]:
+        t.start()
+    while len(enc._queue) < len(inputs) - 1 and time.monotonic() < deadline:
+        time.sleep(0.001)  # every other call is queued behind the first, gated run
+    enc.inner.gate.set()
+    for t in threads:
+        t.join(10)
+    return results, errors
+
+
+def test_concurrent_calls_are_encoded_together_and_each_gets_its_own_rows():
+    inner = GatedEncoder()
+    enc = BatchingEncoder(inner, max_batch=32)
+    inputs = [[f"第{i}位求职者 保安"] for i in range(9)] + [["两段 文本", "第二段 文本"]]
+    results, errors = _run_threads(enc, inputs)
+    assert errors == [None] * len(inputs)
+    assert inner.calls == [1, 10]  # the first alone (it found the model idle), the rest in one run
+    reference = FakeEncoder()
+    for texts, got in zip(inputs, results, strict=True):
+        assert got.shape == (len(texts), reference.dim)
+        np.testing.assert_allclose(got, reference.encode(texts))
+
+
+def test_a_batch_is_capped_and_a_large_call_runs_alone():
+    inner = GatedEncoder()
+    enc = BatchingEncoder(inner, max_batch=4)
+    inputs = [["a b"]] + [[f"t{i}"] for i in range(6)] + [[f"big{i}" for i in range(10)]]
+    results, errors = _run_threads(enc, inputs)
+    assert errors == [None] * len(inputs)
+    assert inner.calls[0] == 1 and max(inner.calls[1:]) == 10 and sum(inner.calls) == 17
+    assert all(c <= 4 for c in inner.calls if c != 10)
+    assert [r.shape[0] for r in results] == [len(t) for t in inputs]
+
+
+def test_an_error_reaches_every_caller_of_its_batch_and_the_encoder_goes_on():
+    inner = GatedEncoder()
+    enc = BatchingEncoder(inner, max_batch=32)
+    results, errors = _run_threads(enc, [["first"], ["boom"], ["fine"]])
+    assert results[0] is not None and errors[0] is None
+    assert isinstance(errors[1], RuntimeError) and isinstance(errors[2], RuntimeError)
+    assert enc.encode(["after"]).shape == (1, inner.dim)
+
+
+# ----------------------------------------------------------------------------- freshness
+@pytest.fixture()
+def own_world(tmp_path):
+    return make_world(tmp_path)
+
+
+def test_a_write_by_another_process_is_answered_fresh_and_starts_a_refit(own_world, tmp_path):
+    w = own_world
+    enc = FakeEncoder()
+    with open_client(w.url, enc, api_fresh_s=0) as client:
+        services = client.app.state.services
+        h = auth(w, "city_admin")
+        url = f"/workers/{w.worker_own}/recommendations"
+        n = len(enc.seen)
+        before = client.get(url, params={"k": 5}, headers=h)
+        assert before.status_code == 200 and len(enc.seen) == n  # in memory: nothing encoded
+        fitted = store_generation(services.engine)
+
+        # `laborbridge import` from another process: the worker now wishes another occupation.
+        rows = (w.data / "workers.csv").read_text(encoding="utf-8").splitlines()
+        header = rows[0].split(",")
+        col = header.index("experience")
+        changed = [rows[0]] + [
+            ",".join(c if i != col else "夜班保安巡逻十年" for i, c in enumerate(r.split(",")))
+            for r in rows[1:]
+            if r.startswith(w.worker_own + ",")
+        ]
+        folder = tmp_path / "edit"
+        folder.mkdir()
+        (folder / "workers.csv").write_text("\n".join(changed) + "\n", encoding="utf-8")
+        report = import_paths(w.url, [folder], key=SECRET.encode())
+        assert report.updated["workers"] == 1
+
+        n = len(enc.seen)
+        after = client.get(url, params={"k": 5}, headers=h)
+        assert after.status_code == 200
+        assert any("夜班保安巡逻十年" in t for t in enc.seen[n:])  # the stored record, encoded as a profile
+        services.recommender.wait()
+        assert services.recommender.fitted_on(store_generation(services.engine)) is not None
+        assert store_generation(services.engine) > fitted
+        n = len(enc.seen)
+        again = client.get(url, params={"k": 5}, headers=h)
+        assert again.status_code == 200 and len(enc.seen) == n  # refitted: in memory again
+        assert again.json() == after.json()
+
+
+def test_store_generation_counts_batches(own_world):
+    engine = open_engine(own_world.url)
+    try:
+        g = store_generation(engine)
+        assert g >= 1
+        assert import_paths(own_world.url, [own_world.data], key=SECRET.encode()).written is False
+        assert store_generation(engine) == g  # an import that changes nothing is no new generation
+    finally:
+        engine.dispose()
+
+
+# ----------------------------------------------------------------------------- raw JSON
+def test_recommendation_bodies_are_exactly_the_schema(client, world):
+    h = auth(world, "city_admin")
+    services = client.app.state.services
+    services.recommender.wait()
+    for w in services.recommender.current.dataset_.workers[:40]:
+        body = client.get(f"/workers/{w.worker_id}/recommendations", params={"k": 10}, headers=h).json()
+        assert RecommendationOut.model_validate(body).model_dump(mode="json") == body

@@ -1,0 +1,76 @@
+"""The model in a child process: same vectors as in process, errors carried back, clean stop."""
+
+from __future__ import annotations
+
+import functools
+import os
+import signal
+import threading
+
+import numpy as np
+import pytest
+
+from embeddings.errors import EncoderInputError, EncoderProcessError, ModelNotFoundError
+from embeddings.process import ProcessEncoder
+from tests.fakes import FakeEncoder
+
+
+class PickyEncoder(FakeEncoder):
+    """A FakeEncoder that refuses an unknown kind, as the real encoders do."""
+
+    def encode(self, texts, *, kind="passage", batch_size=64):  # noqa: ANN001
+        if kind not in ("query", "passage"):
+            raise EncoderInputError(f"unknown kind {kind!r}", field="kind")
+        return super().encode(texts, kind=kind, batch_size=batch_size)
+
+
+def no_such_model() -> FakeEncoder:
+    raise ModelNotFoundError("no model named 'nope' on this machine")
+
+
+@pytest.fixture(scope="module")
+def proc():
+    with ProcessEncoder(PickyEncoder) as enc:
+        yield enc
+
+
+def test_vectors_match_the_encoder_in_process(proc):
+    texts = ["保安员 夜班", "焊工 电焊 八年", "家政服务员"]
+    assert proc.model_id == FakeEncoder.model_id and proc.dim == FakeEncoder.dim
+    assert proc.pid is not None and proc.pid != os.getpid()
+    np.testing.assert_allclose(proc.encode(texts), FakeEncoder().encode(texts))
+    assert proc.encode([]).shape == (0, proc.dim)
+
+
+def test_calls_from_many_threads_each_get_their_own_rows(proc):
+    out: dict[int, np.ndarray] = {}
+    texts = {i: [f"第{i}段 文本", f"另一段 {i}"] for i in range(8)}
+    threads = [threading.Thread(target=lambda i=i: out.__setitem__(i, proc.encode(texts[i]))) for i in texts]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    for i, got in out.items():
+        np.testing.assert_allclose(got, FakeEncoder().encode(texts[i]))
+    assert len(out) == len(texts)
+
+
+def test_errors_come_back_with_their_class_and_the_process_goes_on(proc):
+    with pytest.raises(EncoderInputError, match="unknown kind"):
+        proc.encode(["x"], kind="other")
+    assert proc.encode(["still here"]).shape == (1, proc.dim)
+
+
+def test_a_failed_start_raises_the_childs_error():
+    with pytest.raises(ModelNotFoundError, match="no model named"):
+        ProcessEncoder(no_such_model)
+
+
+def test_a_dead_process_is_reported_not_waited_for():
+    enc = ProcessEncoder(functools.partial(FakeEncoder))
+    try:
+        os.kill(enc.pid, signal.SIGKILL)
+        with pytest.raises(EncoderProcessError, match="gone"):
+            enc.encode(["x"])
+    finally:
+        enc.close()
