@@ -26,11 +26,13 @@ $(VENV)/.installed-dev: $(VENV)/.installed
 	touch $@
 
 # System packages some tests drive for real: Debian's Chromium for the console's browser tests (no
-# browser download at test time), LibreOffice to open the XLSX exports, and a CJK font for Chinese
-# in charts and screenshots. Installed only where missing (CI runs as root on a fresh machine).
-SYSTEM_PACKAGES := chromium libreoffice-calc-nogui fonts-noto-cjk
+# browser download at test time), LibreOffice to open the XLSX exports, a CJK font for Chinese
+# in charts and screenshots, and wrk, the load generator of the API benchmark. Installed only where
+# missing (CI runs as root on a fresh machine).
+SYSTEM_PACKAGES := chromium libreoffice-calc-nogui fonts-noto-cjk wrk
 system-deps:
-	@if ! { test -x /usr/bin/chromium && command -v soffice >/dev/null && fc-list :lang=zh 2>/dev/null | grep -q . ; }; then \
+	@if ! { test -x /usr/bin/chromium && command -v soffice >/dev/null && command -v wrk >/dev/null \
+			&& fc-list :lang=zh 2>/dev/null | grep -q . ; }; then \
 		apt-get update -qq && apt-get install -y -qq --no-install-recommends $(SYSTEM_PACKAGES) >/dev/null \
 		|| echo "warning: could not install $(SYSTEM_PACKAGES); tests that need them skip outside CI"; \
 	fi

@@ -126,13 +126,22 @@ class _Call:
 class RecommenderHolder:
     """The current fitted recommender, refitted in the background and swapped atomically."""
 
-    def __init__(self, engine: Engine, encoder: Any, year: int, config_path: str | None = None) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        encoder: Any,
+        year: int,
+        config_path: str | None = None,
+        profile_encoder: Any = None,
+    ) -> None:
         self.engine = engine
         self.encoder = encoder
+        self.profile_encoder = profile_encoder if profile_encoder is not None else encoder
         self.year = year
         self.config_path = config_path
         self._fit: tuple[Any, int | None] = (None, None)  # (recommender, store generation), swapped whole
         self.fitted_at: dt.datetime | None = None
+        self.fits = 0  # fits swapped in so far
         self.error: str | None = None
         self._lock = threading.Lock()
         self._wanted = False
@@ -157,6 +166,7 @@ class RecommenderHolder:
             self._fit = (rec, generation)
             self.fitted_at = dt.datetime.now(dt.UTC)
             self.error = None
+            self.fits += 1
         _settle_heap()
         log.info("recommender fitted: %d workers, %d jobs", len(ds.workers), len(ds.jobs))
 
@@ -279,8 +289,12 @@ class Services:
 
     def records_changed(self) -> None:
         """An import or an edit wrote records: forget derived state and refit in the background."""
+        from matcher.store import store_generation
+
         self._counties.clear()
-        self._generation = (-math.inf, -1)
+        gen = store_generation(self.engine)
+        self._generation = (time.monotonic(), gen)
+        self._refit_for = gen  # this refit covers it: current_fit() need not start another
         self.recommender.changed()
 
     def store_generation(self) -> int:
@@ -344,7 +358,7 @@ class Services:
 
         rec = self.recommender.get()
         worker = Worker.model_validate(profile)
-        vectors = await run_in_threadpool(rec.prepare_profiles, [worker])
+        vectors = await run_in_threadpool(rec.prepare_profiles, [worker], self.recommender.profile_encoder)
         return rec.recommend_one(worker, k=k, vector=vectors[0])
 
     def candidates(self, job_id: str, k: int, scope: Scope) -> Any:
@@ -512,6 +526,7 @@ def _scoring(path: str | None) -> tuple[Any, ...]:
 
 def build_services(settings: Settings, *, encoder: Any = None) -> Services:
     """Open the store and build the services; ``encoder`` replaces the settings' model (tests)."""
+    from embeddings.cache import CachedEncoder
     from matcher.store import open_engine
 
     url, key = store_url_and_key(settings)
@@ -532,7 +547,14 @@ def build_services(settings: Settings, *, encoder: Any = None) -> Services:
         keys=KeyStore(engine, settings.api_key_cache_s),
         limiter=RateLimiter(settings.api_rate_per_s, settings.api_rate_burst),
         audit=AuditLog(engine, settings.api_audit_flush_s),
-        recommender=RecommenderHolder(engine, BatchingEncoder(encoder), year, settings.scoring_config),
+        recommender=RecommenderHolder(
+            engine,
+            BatchingEncoder(encoder),
+            year,
+            settings.scoring_config,
+            # ad-hoc profiles skip the disk cache: one-off texts would only make it grow
+            profile_encoder=BatchingEncoder(encoder.inner) if isinstance(encoder, CachedEncoder) else None,
+        ),
         admin=load_admin_codes(),
         model_process=model_process,
     )
@@ -553,6 +575,8 @@ def service_encoder(settings: Settings) -> tuple[Any, Any]:
     from embeddings.process import ProcessEncoder
 
     proc = ProcessEncoder(
-        functools.partial(load_encoder, settings.model), threads=max(0, settings.api_compute_threads)
+        functools.partial(load_encoder, settings.model),
+        threads=max(0, settings.api_compute_threads),
+        nice=max(0, settings.api_encoder_nice),
     )
     return CachedEncoder(proc, settings.cache_dir), proc

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing as mp
+import os
 import threading
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -33,11 +34,21 @@ __all__ = ["ProcessEncoder"]
 class ProcessEncoder:
     """Encode in a child process (see the module docstring). Thread-safe: calls take turns."""
 
-    def __init__(self, factory: Callable[[], Any], *, threads: int = 0, start_timeout: float = 900.0) -> None:
+    def __init__(
+        self,
+        factory: Callable[[], Any],
+        *,
+        threads: int = 0,
+        nice: int = 0,
+        start_timeout: float = 900.0,
+    ) -> None:
+        """``threads``: torch threads in the child (0: the library's default); ``nice``: how much
+        lower the child's scheduling priority is (Unix ``nice``), so that under load the parent's
+        quick work goes first."""
         ctx = mp.get_context("spawn")
         self._conn, child = ctx.Pipe()
         self._proc = ctx.Process(
-            target=_serve, args=(child, factory, threads), name="laborbridge-encoder", daemon=True
+            target=_serve, args=(child, factory, threads, nice), name="laborbridge-encoder", daemon=True
         )
         self._proc.start()
         child.close()
@@ -98,17 +109,14 @@ class ProcessEncoder:
         self.close()
 
 
-def _serve(conn: Any, factory: Callable[[], Any], threads: int) -> None:
+def _serve(conn: Any, factory: Callable[[], Any], threads: int, nice: int = 0) -> None:
     """The child: build the encoder, then answer ``(texts, kind, batch_size)`` until ``None``."""
     try:
-        if threads > 0:
-            try:
-                import torch
-
-                torch.set_num_threads(threads)
-            except ImportError:  # an encoder without torch
-                pass
+        if nice > 0 and hasattr(os, "nice"):
+            os.nice(nice)
+        _set_threads(threads)
         encoder = factory()
+        _set_threads(threads)  # again: loading a model may set its own (every core)
         conn.send(("ready", encoder.model_id, encoder.dim))
     except Exception as exc:  # noqa: BLE001 - reported to the parent, which raises it
         conn.send(("error", type(exc).__name__, str(exc)))
@@ -126,6 +134,17 @@ def _serve(conn: Any, factory: Callable[[], Any], threads: int) -> None:
             conn.send(("ok", out))
         except Exception as exc:  # noqa: BLE001 - the parent raises it for the caller
             conn.send(("error", type(exc).__name__, str(exc)))
+
+
+def _set_threads(threads: int) -> None:
+    """Cap torch's threads in the child (two busy children on two cores must not run four)."""
+    if threads <= 0:
+        return
+    try:
+        import torch
+    except ImportError:  # an encoder without torch
+        return
+    torch.set_num_threads(threads)
 
 
 def _error(name: str, message: str, context: str) -> Exception:

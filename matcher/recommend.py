@@ -227,17 +227,23 @@ class Recommender:
         self.config_ = config
 
     # ------------------------------------------------------------------ queries
-    def prepare_profiles(self, workers: Sequence[Worker]) -> np.ndarray:
+    def prepare_profiles(self, workers: Sequence[Worker], encoder: Any = None) -> np.ndarray:
         """All that new profiles need of the model, done now: their text vectors (returned) and their
         new wished phrases classified (kept). :meth:`recommend` with these ``vectors`` then runs
-        without the model, so a service can encode in a worker thread and rank on its event loop."""
+        without the model, so a service can encode in a worker thread and rank on its event loop.
+
+        ``encoder``: another way to the same model for the profile texts (a service passes one
+        without the disk cache: one-off texts need not be kept); default: the fitted one."""
         self._check_fitted()
         workers = list(workers)
         if self.classifier_ is not None:
             from matcher.occupations import worker_codes
 
             worker_codes(workers, self.classifier_)
-        return _encode(self.encoder_, [worker_text(w) for w in workers], self.encoder_.dim)
+        encoder = encoder if encoder is not None else self.encoder_
+        if encoder.model_id != self.encoder_.model_id:
+            raise ValueError(f"encoder {encoder.model_id!r} is not the fitted {self.encoder_.model_id!r}")
+        return _encode(encoder, [worker_text(w) for w in workers], self.encoder_.dim)
 
     def recommend(
         self, workers: Iterable[str | Worker], k: int = 10, *, vectors: np.ndarray | None = None

@@ -137,6 +137,21 @@ def test_a_write_by_another_process_is_answered_fresh_and_starts_a_refit(own_wor
         assert again.json() == after.json()
 
 
+def test_an_edit_through_the_service_refits_once(own_world):
+    w = own_world
+    with open_client(w.url, FakeEncoder(), api_fresh_s=0) as client:
+        holder = client.app.state.services.recommender
+        h = auth(w, "city_admin")
+        fits = holder.fits
+        r = client.patch(f"/workers/{w.worker_own}", json={"experience": "仓库叉车司机五年"}, headers=h)
+        assert r.status_code == 200, r.text
+        for _ in range(3):  # each read sees the new generation; none may start a second refit
+            assert client.get(f"/workers/{w.worker_own}/recommendations", headers=h).status_code == 200
+        holder.wait()
+        assert holder.fits == fits + 1
+        assert not holder.refreshing
+
+
 def test_store_generation_counts_batches(own_world):
     engine = open_engine(own_world.url)
     try:
@@ -156,3 +171,32 @@ def test_recommendation_bodies_are_exactly_the_schema(client, world):
     for w in services.recommender.current.dataset_.workers[:40]:
         body = client.get(f"/workers/{w.worker_id}/recommendations", params={"k": 10}, headers=h).json()
         assert RecommendationOut.model_validate(body).model_dump(mode="json") == body
+
+
+def test_profiles_skip_the_disk_cache_but_the_fit_fills_it(own_world, tmp_path):
+    from api.schemas import WorkerProfile
+    from embeddings.cache import CachedEncoder, text_key
+    from matcher.features import worker_text
+    from matcher.records import Worker
+
+    inner = FakeEncoder()
+    cached = CachedEncoder(inner, tmp_path / "cache")
+    w = own_world
+    profile = {
+        "gender": "female",
+        "birth_year": 1992,
+        "home_county_code": "623024",
+        "experience": "在制衣厂做缝纫工六年，一次性的说明",
+        "desired_occupations": ["缝纫工"],
+        "mobility": "anywhere",
+    }
+    with open_client(w.url, cached) as client:
+        n_fitted = len(cached.cache)
+        assert n_fitted > 0  # the fit's texts are kept
+        r = client.post("/recommendations", json={"profile": profile, "k": 3}, headers=auth(w, "city_admin"))
+        assert r.status_code == 200, r.text
+        text = worker_text(Worker.model_validate(WorkerProfile.model_validate(profile).model_dump()))
+        assert text in inner.seen  # encoded by the model...
+        found, _ = cached.cache.get_many([text_key("passage", text)])
+        assert not found.any()  # ...and not written to the disk cache
+        assert len(cached.cache) == n_fitted

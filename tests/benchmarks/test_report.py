@@ -169,3 +169,33 @@ def test_fmt():
     assert fmt(None) == "n/a"
     assert fmt(True) == "yes"
     assert fmt("a|b") == "a\\|b"
+
+
+def test_api_section_puts_latencies_against_the_targets():
+    from benchmarks.report_sections import _api
+
+    phase = {"n_ok": 100, "n_errors": 0, "p50_ms": 10.0, "p99_ms": 40.0, "throughput_rps": 1000.0}
+    r = {
+        "targets": {"known_p99_ms": 50.0, "profile_p99_ms": 150.0},
+        "params": {"concurrency": 32, "model": "default", "server_workers": 2},
+        "sizes": {"jobs": 50000, "workers": 10000},
+        "floor_health": dict(phase, throughput_rps=10000.0),
+        "known": phase,
+        "profile": dict(phase, p99_ms=300.0, n_errors=2),
+        "profile_sweep": {"4": dict(phase, p99_ms=120.0)},
+        "mixed": {
+            "clients": {"known": 28, "profile": 4},
+            "known": phase,
+            "profile": dict(phase, p99_ms=90.0),
+        },
+        "http_over_direct_p50": {"known": 50.0},
+    }
+    rows, body = _api(r)
+    by_figure = {fig: (val, ref, rat) for fig, val, ref, rat in rows}
+    assert by_figure["known worker p99 ms, 32 clients"] == (40.0, "target 50 ms", 0.8)
+    assert by_figure["new profile p99 ms, 32 clients"] == (300.0, "target 150 ms", 2.0)
+    assert by_figure["mixed (4 of 32 post profiles): profile p99 ms"][2] == 0.6
+    assert by_figure["errors"][0] == 2
+    assert "| profile, 4 clients | 100 | 0 | 10 | 120 | 0.1 |" in body
+    r["params"]["model"] = "hash"  # a stand-in encoder says nothing about the profile target
+    assert not any(fig.startswith("new profile") for fig, *_ in _api(r)[0])

@@ -74,3 +74,8 @@ def test_a_dead_process_is_reported_not_waited_for():
             enc.encode(["x"])
     finally:
         enc.close()
+
+
+def test_the_child_runs_at_a_lower_priority():
+    with ProcessEncoder(FakeEncoder, nice=5) as enc:
+        assert os.getpriority(os.PRIO_PROCESS, enc.pid) == os.getpriority(os.PRIO_PROCESS, 0) + 5
