@@ -427,11 +427,12 @@ def _api(r: dict[str, Any]) -> tuple[list[Row], str]:
         )  # fmt: skip
     if "mixed" in r:
         m = r["mixed"]
-        rows.append(
-            (f"mixed ({fmt(dig(m, 'clients', 'profile'))} of {c} post profiles): profile p99 ms",
-             dig(m, "profile", "p99_ms"), f"target {fmt(prof_t)} ms",
-             ratio(dig(m, "profile", "p99_ms"), prof_t))
-        )  # fmt: skip
+        if real:
+            rows.append(
+                (f"mixed ({fmt(dig(m, 'clients', 'profile'))} of {c} post profiles): profile p99 ms",
+                 dig(m, "profile", "p99_ms"), f"target {fmt(prof_t)} ms",
+                 ratio(dig(m, "profile", "p99_ms"), prof_t))
+            )  # fmt: skip
         rows.append(
             ("mixed: known p99 ms", dig(m, "known", "p99_ms"), f"target {fmt(known_t)} ms",
              ratio(dig(m, "known", "p99_ms"), known_t))
