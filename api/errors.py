@@ -15,6 +15,7 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
+from embeddings.errors import EncoderProcessError
 from matcher.errors import ConfigError, InputError, NotFoundError
 
 log = logging.getLogger("laborbridge.api")
@@ -62,6 +63,8 @@ def status_of(exc: BaseException) -> int:
     """The HTTP status a handled exception maps to (500 for anything unknown)."""
     if isinstance(exc, ApiError):
         return exc.status
+    if isinstance(exc, EncoderProcessError):  # the model's process died; the next call restarts it
+        return 503
     if isinstance(exc, NotFoundError):
         return 404
     if isinstance(exc, ConfigError):

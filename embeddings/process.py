@@ -45,17 +45,24 @@ class ProcessEncoder:
         """``threads``: torch threads in the child (0: the library's default); ``nice``: how much
         lower the child's scheduling priority is (Unix ``nice``), so that under load the parent's
         quick work goes first."""
+        self._args = (factory, threads, nice)
+        self._start_timeout = start_timeout
+        self._lock = threading.Lock()
+        self.restarts = 0
+        self._start()
+
+    def _start(self) -> None:
+        """Start the child and wait until its encoder is built."""
         ctx = mp.get_context("spawn")
         self._conn, child = ctx.Pipe()
         self._proc = ctx.Process(
-            target=_serve, args=(child, factory, threads, nice), name="laborbridge-encoder", daemon=True
+            target=_serve, args=(child, *self._args), name="laborbridge-encoder", daemon=True
         )
         self._proc.start()
         child.close()
-        self._lock = threading.Lock()
-        if not self._conn.poll(start_timeout):
+        if not self._conn.poll(self._start_timeout):
             self.close()
-            raise EncoderProcessError(f"the encoder process did not start within {start_timeout:.0f} s")
+            raise EncoderProcessError(f"the encoder process did not start within {self._start_timeout:.0f} s")
         status, *rest = self._recv()
         if status != "ready":
             self.close()
@@ -68,10 +75,19 @@ class ProcessEncoder:
         return self._proc.pid
 
     def encode(self, texts: Sequence[str], *, kind: str = "passage", batch_size: int = 64) -> np.ndarray:
+        """Encode in the child. A child found dead (killed, out of memory) is started again first;
+        one that dies during this call fails this call only."""
         texts = list(texts)
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         with self._lock:
+            if not self._proc.is_alive():
+                log.warning(
+                    "the encoder process is gone (exit code %s); starting it again", self._proc.exitcode
+                )
+                self._conn.close()
+                self._start()
+                self.restarts += 1
             try:
                 self._conn.send((texts, kind, batch_size))
             except (OSError, ValueError) as exc:

@@ -200,3 +200,10 @@ def test_profiles_skip_the_disk_cache_but_the_fit_fills_it(own_world, tmp_path):
         found, _ = cached.cache.get_many([text_key("passage", text)])
         assert not found.any()  # ...and not written to the disk cache
         assert len(cached.cache) == n_fitted
+
+
+def test_a_dead_model_process_answers_503_not_500():
+    from api.errors import status_of
+    from embeddings.errors import EncoderProcessError
+
+    assert status_of(EncoderProcessError("the encoder process is gone (exit code -9)")) == 503

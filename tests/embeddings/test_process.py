@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import os
 import signal
 import threading
@@ -66,14 +65,26 @@ def test_a_failed_start_raises_the_childs_error():
         ProcessEncoder(no_such_model)
 
 
-def test_a_dead_process_is_reported_not_waited_for():
-    enc = ProcessEncoder(functools.partial(FakeEncoder))
-    try:
-        os.kill(enc.pid, signal.SIGKILL)
+class DyingEncoder(FakeEncoder):
+    """A FakeEncoder whose process exits on the text "die" (as on running out of memory)."""
+
+    def encode(self, texts, *, kind="passage", batch_size=64):  # noqa: ANN001
+        if "die" in texts:
+            os._exit(3)
+        return super().encode(texts, kind=kind, batch_size=batch_size)
+
+
+def test_a_process_that_dies_fails_its_call_and_the_next_call_starts_it_again():
+    with ProcessEncoder(DyingEncoder) as enc:
+        first = enc.pid
         with pytest.raises(EncoderProcessError, match="gone"):
-            enc.encode(["x"])
-    finally:
-        enc.close()
+            enc.encode(["die"])
+        got = enc.encode(["again"])  # found dead: started again, then answered
+        np.testing.assert_allclose(got, FakeEncoder().encode(["again"]))
+        assert enc.restarts == 1 and enc.pid != first
+        os.kill(enc.pid, signal.SIGKILL)  # killed from outside between calls: the same
+        enc._proc.join(10)
+        assert enc.encode(["and again"]).shape == (1, enc.dim) and enc.restarts == 2
 
 
 def test_the_child_runs_at_a_lower_priority():
