@@ -48,16 +48,18 @@ class BatchingEncoder:
     next run takes all of them at once, up to ``max_batch`` texts: under 32 clients posting new
     profiles, a batch of many short texts costs far less than as many one-text runs. A call above
     ``max_batch`` texts (a refit) runs on its own. Every call gets exactly its own rows back.
+    With ``parallel`` > 1 (an inner encoder with that many model processes) as many runs go at once.
     """
 
-    def __init__(self, inner: Any, max_batch: int = 32) -> None:
+    def __init__(self, inner: Any, max_batch: int = 32, parallel: int = 1) -> None:
         self.inner = inner
         self.model_id = inner.model_id
         self.dim = inner.dim
         self.max_batch = max_batch
+        self.parallel = max(1, parallel)
         self._cv = threading.Condition()
         self._queue: list[_Call] = []
-        self._busy = False
+        self._running = 0
         self.runs = 0  # model runs so far (tests and benchmarks read it)
 
     def encode(self, texts: Any, *, kind: str = "passage", batch_size: int = 64) -> Any:
@@ -65,17 +67,17 @@ class BatchingEncoder:
         with self._cv:
             self._queue.append(call)
             while not call.done:
-                if self._busy:
+                if self._running >= self.parallel or not self._queue:
                     self._cv.wait()
                     continue
                 batch = self._take()
-                self._busy = True
+                self._running += 1
                 self._cv.release()
                 try:
                     self._run(batch)
                 finally:
                     self._cv.acquire()
-                    self._busy = False
+                    self._running -= 1
                     self._cv.notify_all()
         if call.error is not None:
             raise call.error
@@ -535,9 +537,10 @@ def build_services(settings: Settings, *, encoder: Any = None) -> Services:
     if encoder is None:
         encoder, model_process = service_encoder(settings)
     else:
-        from embeddings.process import ProcessEncoder
+        from embeddings.process import ProcessEncoder, ProcessPool
 
-        model_process = encoder if isinstance(encoder, ProcessEncoder) else None
+        model_process = encoder if isinstance(encoder, ProcessEncoder | ProcessPool) else None
+    parallel = len(getattr(model_process, "children", ())) or 1
     year = settings.api_year or dt.date.today().year
     services = Services(
         settings=settings,
@@ -549,11 +552,13 @@ def build_services(settings: Settings, *, encoder: Any = None) -> Services:
         audit=AuditLog(engine, settings.api_audit_flush_s),
         recommender=RecommenderHolder(
             engine,
-            BatchingEncoder(encoder),
+            BatchingEncoder(encoder, parallel=parallel),
             year,
             settings.scoring_config,
             # ad-hoc profiles skip the disk cache: one-off texts would only make it grow
-            profile_encoder=BatchingEncoder(encoder.inner) if isinstance(encoder, CachedEncoder) else None,
+            profile_encoder=BatchingEncoder(encoder.inner, parallel=parallel)
+            if isinstance(encoder, CachedEncoder)
+            else None,
         ),
         admin=load_admin_codes(),
         model_process=model_process,
@@ -572,11 +577,12 @@ def service_encoder(settings: Settings) -> tuple[Any, Any]:
     if not settings.api_encoder_process:
         inner = load_encoder(settings.model)
         return CachedEncoder(inner, settings.cache_dir), None
-    from embeddings.process import ProcessEncoder
+    from embeddings.process import ProcessPool
 
-    proc = ProcessEncoder(
+    pool = ProcessPool(
         functools.partial(load_encoder, settings.model),
+        processes=max(1, settings.api_encoder_processes),
         threads=max(0, settings.api_compute_threads),
         nice=max(0, settings.api_encoder_nice),
     )
-    return CachedEncoder(proc, settings.cache_dir), proc
+    return CachedEncoder(pool, settings.cache_dir), pool

@@ -80,10 +80,12 @@ def bench_app() -> Any:
     hashing encoder runs in its own process, as the product's model does."""
     from api.app import create_app
     from api.settings import get_settings
-    from embeddings.process import ProcessEncoder
+    from embeddings.process import ProcessPool
 
     s = get_settings()
-    encoder = ProcessEncoder(HashEncoder, threads=s.api_compute_threads, nice=s.api_encoder_nice)
+    encoder = ProcessPool(
+        HashEncoder, processes=s.api_encoder_processes, threads=s.api_compute_threads, nice=s.api_encoder_nice
+    )
     return create_app(encoder=encoder)
 
 

@@ -10,6 +10,8 @@ caller only waits on a pipe (without the lock).
 with ``factory`` (a picklable callable, e.g. ``functools.partial(load_encoder, "default")``) and then
 answers one ``encode`` call at a time. It satisfies the :class:`~embeddings.encoder.Encoder`
 protocol; put a :class:`~embeddings.cache.CachedEncoder` in front of it to keep the vectors.
+:class:`ProcessPool` holds several such children of one model: a call goes to a free one, and a
+large call (a refit) is split over all of them.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from __future__ import annotations
 import logging
 import multiprocessing as mp
 import os
+import queue
 import threading
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -28,7 +31,7 @@ from embeddings.errors import EmbeddingError, EncoderProcessError
 
 log = logging.getLogger(__name__)
 
-__all__ = ["ProcessEncoder"]
+__all__ = ["ProcessEncoder", "ProcessPool"]
 
 
 class ProcessEncoder:
@@ -119,6 +122,80 @@ class ProcessEncoder:
         self._conn.close()
 
     def __enter__(self) -> ProcessEncoder:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class ProcessPool:
+    """Several :class:`ProcessEncoder` children of one model, as one encoder.
+
+    A call takes a free child (waiting for one when all are busy); a call of ``split_at`` texts or
+    more is cut into one part per child, encoded at once, and put back together in order.
+    """
+
+    def __init__(
+        self,
+        factory: Callable[[], Any],
+        *,
+        processes: int = 2,
+        threads: int = 0,
+        nice: int = 0,
+        split_at: int = 256,
+    ) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        n = max(1, processes)
+        with ThreadPoolExecutor(n) as ex:  # the children load the model side by side
+            futures = [ex.submit(ProcessEncoder, factory, threads=threads, nice=nice) for _ in range(n)]
+            children, errors = [], []
+            for f in futures:
+                try:
+                    children.append(f.result())
+                except Exception as exc:  # noqa: BLE001 - the first is raised after cleaning up
+                    errors.append(exc)
+        if errors:
+            for c in children:
+                c.close()
+            raise errors[0]
+        self.children: list[ProcessEncoder] = children
+        self.model_id = children[0].model_id
+        self.dim = children[0].dim
+        self.split_at = split_at
+        self._free: queue.SimpleQueue[ProcessEncoder] = queue.SimpleQueue()
+        for c in children:
+            self._free.put(c)
+
+    @property
+    def restarts(self) -> int:
+        return sum(c.restarts for c in self.children)
+
+    def encode(self, texts: Sequence[str], *, kind: str = "passage", batch_size: int = 64) -> np.ndarray:
+        texts = list(texts)
+        n = len(self.children)
+        if n == 1 or len(texts) < self.split_at:
+            return self._one(texts, kind, batch_size)
+        from concurrent.futures import ThreadPoolExecutor
+
+        bounds = np.linspace(0, len(texts), n + 1).astype(int)
+        parts = [texts[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+        with ThreadPoolExecutor(n) as ex:
+            outs = list(ex.map(lambda part: self._one(part, kind, batch_size), parts))
+        return np.concatenate(outs, axis=0)
+
+    def _one(self, texts: list[str], kind: str, batch_size: int) -> np.ndarray:
+        child = self._free.get()
+        try:
+            return child.encode(texts, kind=kind, batch_size=batch_size)
+        finally:
+            self._free.put(child)
+
+    def close(self) -> None:
+        for c in self.children:
+            c.close()
+
+    def __enter__(self) -> ProcessPool:
         return self
 
     def __exit__(self, *exc: object) -> None:

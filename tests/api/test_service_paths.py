@@ -46,7 +46,7 @@ def _run_threads(enc: BatchingEncoder, inputs: list[list[str]]) -> tuple[list, l
     threads = [threading.Thread(target=go, args=(i,)) for i in range(len(inputs))]
     threads[0].start()
     deadline = time.monotonic() + 5
-    while not enc.inner.calls and enc._busy is False and time.monotonic() < deadline:
+    while not enc.inner.calls and enc._running == 0 and time.monotonic() < deadline:
         time.sleep(0.001)
     for t in threads[1:]:
         t.start()
@@ -80,6 +80,38 @@ def test_a_batch_is_capped_and_a_large_call_runs_alone():
     assert inner.calls[0] == 1 and max(inner.calls[1:]) == 10 and sum(inner.calls) == 17
     assert all(c <= 4 for c in inner.calls if c != 10)
     assert [r.shape[0] for r in results] == [len(t) for t in inputs]
+
+
+def test_with_two_model_processes_two_batches_run_at_once():
+    inner = GatedEncoder()
+    inner.gate.set()
+    running, most = 0, 0
+    lock = threading.Lock()
+    both = threading.Barrier(2, timeout=5)
+
+    class Slow:
+        model_id, dim = inner.model_id, inner.dim
+
+        def encode(self, texts, *, kind="passage", batch_size=64):  # noqa: ANN001
+            nonlocal running, most
+            with lock:
+                running += 1
+                most = max(most, running)
+            both.wait()  # returns only if a second run is in progress at the same time
+            with lock:
+                running -= 1
+            return inner.encode(texts, kind=kind, batch_size=batch_size)
+
+    enc = BatchingEncoder(Slow(), parallel=2)
+    results: list = [None, None]
+    threads = [
+        threading.Thread(target=lambda i=i: results.__setitem__(i, enc.encode([f"t{i}"]))) for i in (0, 1)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    assert most == 2 and all(r is not None and r.shape == (1, inner.dim) for r in results)
 
 
 def test_an_error_reaches_every_caller_of_its_batch_and_the_encoder_goes_on():

@@ -90,3 +90,33 @@ def test_a_process_that_dies_fails_its_call_and_the_next_call_starts_it_again():
 def test_the_child_runs_at_a_lower_priority():
     with ProcessEncoder(FakeEncoder, nice=5) as enc:
         assert os.getpriority(os.PRIO_PROCESS, enc.pid) == os.getpriority(os.PRIO_PROCESS, 0) + 5
+
+
+def test_a_pool_splits_large_calls_in_order_and_serves_calls_side_by_side():
+    from embeddings.process import ProcessPool
+
+    with ProcessPool(FakeEncoder, processes=2, split_at=8) as pool:
+        assert len({c.pid for c in pool.children}) == 2
+        texts = [f"第{i}条 文本 {i * i}" for i in range(21)]
+        np.testing.assert_allclose(pool.encode(texts), FakeEncoder().encode(texts))  # 11 + 10, in order
+        out: dict[int, np.ndarray] = {}
+        threads = [
+            threading.Thread(target=lambda i=i: out.__setitem__(i, pool.encode([f"短 {i}"])))
+            for i in range(6)
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+        assert all(np.allclose(out[i], FakeEncoder().encode([f"短 {i}"])) for i in range(6))
+
+
+def test_a_pool_that_cannot_start_raises_and_leaves_no_child():
+    import multiprocessing
+
+    from embeddings.process import ProcessPool
+
+    before = set(multiprocessing.active_children())
+    with pytest.raises(ModelNotFoundError):
+        ProcessPool(no_such_model, processes=2)
+    assert not [p for p in multiprocessing.active_children() if p not in before and p.is_alive()]
