@@ -57,6 +57,7 @@ class ProcessEncoder:
     def _start(self) -> None:
         """Start the child and wait until its encoder is built."""
         ctx = mp.get_context("spawn")
+        self._broken = False
         self._conn, child = ctx.Pipe()
         self._proc = ctx.Process(
             target=_serve, args=(child, *self._args), name="laborbridge-encoder", daemon=True
@@ -84,26 +85,31 @@ class ProcessEncoder:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         with self._lock:
-            if not self._proc.is_alive():
-                log.warning(
-                    "the encoder process is gone (exit code %s); starting it again", self._proc.exitcode
-                )
-                self._conn.close()
-                self._start()
-                self.restarts += 1
+            if self._broken or not self._proc.is_alive():
+                self._restart()
             try:
                 self._conn.send((texts, kind, batch_size))
-            except (OSError, ValueError) as exc:
-                raise EncoderProcessError(f"the encoder process is gone ({exc})") from exc
+            except (OSError, ValueError):  # it died since: nothing was sent, so start it and send again
+                self._restart()
+                self._conn.send((texts, kind, batch_size))
             status, *payload = self._recv()
         if status != "ok":
             raise _error(payload[0], payload[1], "encoding failed in the encoder process")
         return payload[0]
 
+    def _restart(self) -> None:
+        self._proc.join(5)
+        log.warning("the encoder process is gone (exit code %s); starting it again", self._proc.exitcode)
+        self._conn.close()
+        self._start()
+        self.restarts += 1
+
     def _recv(self) -> tuple:
         try:
             return self._conn.recv()
         except (EOFError, OSError) as exc:
+            self._broken = True  # the next call starts a new child, even before this one is reaped
+            self._proc.join(5)
             code = self._proc.exitcode
             raise EncoderProcessError(f"the encoder process is gone (exit code {code})") from exc
 
