@@ -97,21 +97,23 @@ def get_worker(engine: Engine, worker_id: str, scope: Scope) -> Worker:
         raise NotFoundError(f"worker {worker_id} not found")
     with engine.connect() as conn:
         row = conn.execute(select(_WRK).where(_WRK.c.worker_id == worker_id)).mappings().first()
-    if row is None or not scope.worker_visible(
-        row["home_county_code"], lambda: _placed_here(engine, scope, worker_id)
-    ):
-        raise NotFoundError(f"worker {worker_id} not found")
+    _check_visible(engine, scope, worker_id, None if row is None else row["home_county_code"])
     return from_db("workers", row)  # type: ignore[return-value]
 
 
 def visible_worker(engine: Engine, dataset: Any, worker_id: str, scope: Scope) -> Worker:
     """:func:`get_worker` on an in-memory copy of the store's records (``dataset``, current)."""
     worker = dataset.worker_by_id.get(worker_id) if scope.sees_workers else None
-    if worker is None or not scope.worker_visible(
-        worker.home_county_code, lambda: _placed_here(engine, scope, worker_id)
+    _check_visible(engine, scope, worker_id, None if worker is None else worker.home_county_code)
+    return worker
+
+
+def _check_visible(engine: Engine, scope: Scope, worker_id: str, home_county_code: str | None) -> None:
+    """404 unless worker ``worker_id`` exists (``home_county_code`` given) and ``scope`` sees it."""
+    if home_county_code is None or not scope.worker_visible(
+        home_county_code, lambda: _placed_here(engine, scope, worker_id)
     ):
         raise NotFoundError(f"worker {worker_id} not found")
-    return worker
 
 
 def get_enterprise(engine: Engine, enterprise_id: str, scope: Scope) -> Enterprise:

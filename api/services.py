@@ -249,7 +249,7 @@ class Services:
     recommender: RecommenderHolder
     admin: AdminCodes
     placements: Any = None
-    model_process: Any = None  # the ProcessEncoder running the model, if any (closed with the services)
+    model_process: Any = None  # the ProcessEncoder/ProcessPool running the model, if any (closed here)
     _counties: dict[str, frozenset[str]] = field(default_factory=dict)
     _generation: tuple[float, int] = (-math.inf, -1)  # (monotonic time read, store generation)
     _refit_for: int = -1
@@ -273,9 +273,8 @@ class Services:
             self.placements.close()
         self.audit.close()
         self.engine.dispose()
-        closer = getattr(self.model_process, "close", None)
-        if closer is not None:
-            closer()
+        if self.model_process is not None:
+            self.model_process.close()
 
     def scope(self, principal: Principal) -> Scope:
         """The caller's scope; a district's paired counties are read once and kept until an import."""
@@ -293,10 +292,14 @@ class Services:
         """An import or an edit wrote records: forget derived state and refit in the background."""
         from matcher.store import store_generation
 
-        self._counties.clear()
         gen = store_generation(self.engine)
         self._generation = (time.monotonic(), gen)
-        self._refit_for = gen  # this refit covers it: current_fit() need not start another
+        self._refit(gen)
+
+    def _refit(self, generation: int) -> None:
+        """Forget derived state and refit in the background, once for ``generation``."""
+        self._refit_for = generation  # current_fit() need not start another for it
+        self._counties.clear()
         self.recommender.changed()
 
     def store_generation(self) -> int:
@@ -320,9 +323,7 @@ class Services:
         gen = self.store_generation()
         rec = self.recommender.fitted_on(gen)
         if rec is None and self.recommender.current is not None and self._refit_for != gen:
-            self._refit_for = gen
-            self._counties.clear()
-            self.recommender.changed()
+            self._refit(gen)
         return rec
 
     def recommend(self, worker_id: str, k: int, scope: Scope) -> Any:
@@ -332,11 +333,14 @@ class Services:
         (but for a district officer asking about a worker from outside its paired counties, which
         the recorded placements answer). Otherwise the stored record is read and compared.
         """
+        known = self.recommend_known(worker_id, k, scope)
+        return known if known is not None else self.recommend_stored(worker_id, k, scope)
+
+    def recommend_stored(self, worker_id: str, k: int, scope: Scope) -> Any:
+        """:meth:`recommend` from the stored record (read, compared with the fitted one, maybe
+        encoded): the way when the fit is not current. Blocking: call it from a worker thread."""
         from api.repo import get_worker
 
-        known = self.recommend_known(worker_id, k, scope)
-        if known is not None:
-            return known
         return self.recommender.recommend(get_worker(self.engine, worker_id, scope), k)
 
     def recommend_known(self, worker_id: str, k: int, scope: Scope) -> Any:
@@ -463,8 +467,6 @@ def limit_compute_threads(n: int) -> None:
     """Cap BLAS (numpy), FAISS (OpenMP) and torch threads for this process; 0 leaves them alone."""
     if n <= 0:
         return
-    import sys
-
     import faiss
     from threadpoolctl import threadpool_limits
 

@@ -62,7 +62,7 @@ async def _known(services: Services, worker_id: str, k: int, scope: Scope) -> An
     (no thread hop, the common case), else read, compared and maybe encoded in a worker thread."""
     rec = services.recommend_known(worker_id, k, scope)
     if rec is None:
-        rec = await run_in_threadpool(services.recommend, worker_id, k, scope)
+        rec = await run_in_threadpool(services.recommend_stored, worker_id, k, scope)
     return rec
 
 
