@@ -51,6 +51,8 @@ from typing import Any
 
 import numpy as np
 
+from benchmarks import write_json
+
 SECRET = "bench-api-secret-0123456789"
 YEAR = 2026
 TARGETS = {"known_p99_ms": 50.0, "profile_p99_ms": 150.0, "errors": 0}
@@ -592,11 +594,7 @@ def main(argv: Sequence[str] | None = None) -> dict:
         and kn["n_ok"] >= args.requests
         and pr["n_ok"] >= args.profile_requests,
     }
-    text = json.dumps(result, ensure_ascii=False, indent=2)
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(text + "\n", encoding="utf-8")
-    print(text)
+    print(write_json(args.out, result) if args.out else json.dumps(result, ensure_ascii=False, indent=2))
     return result
 
 

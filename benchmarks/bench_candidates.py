@@ -41,6 +41,7 @@ from typing import Any
 
 import numpy as np
 
+from benchmarks import write_json
 from matcher.candidates import Edges, TextSides, compute_factors, retrieve_candidates, top_k_per_worker
 from matcher.context import MatchContext
 from matcher.dataset import Dataset, load_folder
@@ -310,8 +311,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     p.add_argument("--out", type=Path, default=Path("benchmarks/results/candidates.json"))
     args = p.parse_args(argv)
     result = {"benchmark": "candidates", "seed": args.seed, "year": args.year, **run(args)}
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    write_json(args.out, result)
     print(f"chosen k = {result['chosen_k']} ({result['choice_rule']})")
     return result
 

@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from benchmarks import write_json
 from embeddings.lexical import LexicalIndex
 from embeddings.occupations import OccupationClassifier, load_csco, minor_group
 
@@ -161,8 +162,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     fewshot = OccupationClassifier(encoder, **tuned).fit(occupations, examples=list(zip(ta, ga, strict=True)))
     result["hybrid_fewshot"] = evaluate(fewshot, tb, gb)
     result["wall_s"] = round(time.perf_counter() - t_start, 1)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2, ensure_ascii=False))
+    write_json(args.out, result)
     print(
         json.dumps(
             {k: result[k] for k in ("baseline", "lexical", "hybrid", "hybrid_fewshot", "tuned_on_half_a")},

@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from benchmarks import write_json
 from matcher.sample import BLANK_IF_NEGATIVE, HEADERS, TABLES, generate_sample, write_sample
 
 TARGET = {"workers": 1_000_000, "jobs": 100_000, "seconds": 60.0}
@@ -120,8 +121,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "year": args.year,
         **run(args.workers, args.jobs, args.seed, args.year),
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    write_json(args.out, result)
     print(json.dumps({k: result[k] for k in ("generate", "write", "reference")}, indent=1))
     return result
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import json
 import multiprocessing as mp
 import platform
 import resource
@@ -26,6 +25,8 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+from benchmarks import write_json
 
 KEY = b"benchmark-key-not-secret-0123456789"
 
@@ -148,8 +149,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "reference": "csv.DictReader over the same files, rows discarded (same run, same machine)",
         "phases": phases,
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    write_json(args.out, result)
     return result
 
 

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks import write_json
 from optimizer import (
     PlacementProblem,
     SolveOptions,
@@ -277,8 +278,7 @@ def main(argv: list[str] | None = None) -> None:
             s: side_rules(s, time_limit_s=args.time_limit, only=args.rules) for s in sizes
         }
         print(json.dumps(report["side_rules"], indent=1, default=str), flush=True)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2, default=str) + "\n", encoding="utf-8")
+    write_json(args.out, report)
 
 
 if __name__ == "__main__":

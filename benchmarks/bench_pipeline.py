@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from benchmarks import write_json
 from matcher.placement import Progress
 
 
@@ -171,11 +172,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "max_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "machine": {"python": platform.python_version(), "cpus": __import__("os").cpu_count()},
     }
-    text = json.dumps(result, ensure_ascii=False, indent=2)
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(text + "\n", encoding="utf-8")
-    print(text)
+    print(write_json(args.out, result) if args.out else json.dumps(result, ensure_ascii=False, indent=2))
     return result
 
 

@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import json
 import os
 import platform
 import tempfile
@@ -46,6 +45,7 @@ from typing import Any
 
 import numpy as np
 
+from benchmarks import write_json
 from matcher.candidates import Edges, top_k_per_worker
 from matcher.congestion import concentration, oversubscription
 from matcher.context import code_number
@@ -446,9 +446,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     if not args.skip_real:
         run_real(args, encoder, tuned, out)
     out["seconds_total"] = round(time.perf_counter() - t0, 1)
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(out, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-    print(json.dumps(out, ensure_ascii=False, indent=2))
+    print(write_json(args.out, out))
     return out
 
 

@@ -26,6 +26,7 @@ from typing import Any
 import faiss
 import numpy as np
 
+from benchmarks import write_json
 from embeddings.index import VectorIndex
 
 DIM = 384
@@ -227,8 +228,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     if not args.skip_kinds:
         result["kinds"] = [bench_kinds(rng, centres, n, args) for n in args.sizes]
     result["wall_s"] = round(time.perf_counter() - t0, 1)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2, ensure_ascii=False))
+    write_json(args.out, result)
     print(f"wrote {args.out}")
     return result
 

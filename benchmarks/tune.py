@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from benchmarks import write_json
 from matcher.dataset import load_folder
 from matcher.recommend import Recommender
 from matcher.sample import generate_sample, write_sample
@@ -112,8 +113,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         **res.report,
         "seconds": {"fit": round(fit_s, 1), "tune": round(tune_s, 1)},
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    write_json(args.out, result)
     print(
         json.dumps({k: result[k] for k in ("k", "tuned_weights", "fusion_weight", "held_out", "kept_base")})
     )
