@@ -23,6 +23,7 @@ from api.settings import Settings
 from matcher.geo import builtin_pairings
 from matcher.sample import generate_sample, write_sample
 from matcher.store import import_paths, load_dataset, open_engine
+from tests.api.conftest import make_settings as api_settings
 from tests.fakes import FakeEncoder
 
 SECRET = "web-test-secret-0123456789"
@@ -142,15 +143,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> World:
 
 
 def make_settings(url: str) -> Settings:
-    return Settings(
-        db_url=url,
-        secret_key=SECRET,
-        api_year=YEAR,
-        api_rate_per_s=0,
-        api_key_cache_s=0,
-        api_audit_flush_s=0.05,
-        k=20,
-    )  # type: ignore[call-arg]
+    return api_settings(url, secret_key=SECRET, api_year=YEAR, k=20)
 
 
 def make_app(world: World):
