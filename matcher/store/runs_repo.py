@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, delete, func, insert, select
 
@@ -24,11 +24,13 @@ from matcher.store.models import (
 )
 
 BATCH = 5000
+IN_LIST = 500  # ids per "IN (...)" list
+T = TypeVar("T")
 
 
-def _batches(rows: Sequence[Mapping[str, Any]]) -> Iterator[Sequence[Mapping[str, Any]]]:
-    for i in range(0, len(rows), BATCH):
-        yield rows[i : i + BATCH]
+def _batches(rows: Sequence[T], size: int = BATCH) -> Iterator[Sequence[T]]:
+    for i in range(0, len(rows), size):
+        yield rows[i : i + size]
 
 
 def record_run(engine: Engine, record: Any, *, on_batch: Any = None) -> str:
@@ -129,7 +131,7 @@ def upsert_job_fairs(engine: Engine, fairs: Iterable[Mapping[str, Any]]) -> int:
     rows = [{**f, "recorded_at": now} for f in fairs]
     with engine.begin() as conn:
         ids = [r["fair_id"] for r in rows]
-        for chunk in (ids[i : i + 500] for i in range(0, len(ids), 500)):
+        for chunk in _batches(ids, IN_LIST):
             conn.execute(delete(JobFairRow).where(JobFairRow.fair_id.in_(chunk)))
         for chunk in _batches(rows):
             conn.execute(insert(JobFairRow), list(chunk))
@@ -179,7 +181,7 @@ def record_outcomes(engine: Engine, run_id: str, outcomes: Iterable[Mapping[str,
         )
     with engine.begin() as conn:
         ids = [r["worker_id"] for r in rows]
-        for chunk in (ids[i : i + 500] for i in range(0, len(ids), 500)):
+        for chunk in _batches(ids, IN_LIST):
             conn.execute(
                 delete(PlacementOutcomeRow).where(
                     PlacementOutcomeRow.run_id == run_id, PlacementOutcomeRow.worker_id.in_(chunk)
