@@ -249,7 +249,6 @@ def worker(request: Request, worker_id: str) -> Response:
         h["job_id"] for h in history if h["placed"]
     ]
     jobs = queries.names_of(services.engine, job_ids)
-    top = max((v for it in (recs or {}).get("items", []) for v in it["factors"].values()), default=0.0)
     return render(
         request,
         "worker.html",
@@ -258,7 +257,7 @@ def worker(request: Request, worker_id: str) -> Response:
         w=shown,
         recs=recs,
         jobs=jobs,
-        factor_top=top or 1.0,
+        factor_top=_factor_top(recs),
         history=history,
     )
 
@@ -305,7 +304,6 @@ def job(request: Request, job_id: str) -> Response:
         candidates = None
     if candidates:
         _audit(request, user, [it["worker_id"] for it in candidates["items"]], detail="console candidates")
-    top = max((v for it in (candidates or {}).get("items", []) for v in it["factors"].values()), default=0.0)
     return render(
         request,
         "job.html",
@@ -314,7 +312,7 @@ def job(request: Request, job_id: str) -> Response:
         j=j,
         info=info,
         candidates=candidates,
-        factor_top=top or 1.0,
+        factor_top=_factor_top(candidates),
     )
 
 
@@ -441,3 +439,9 @@ def report_download(request: Request, year: Annotated[int, Query(ge=2000, le=210
 def template_download(request: Request) -> Response:
     current_user(request)
     return downloads.send(downloads.import_template())
+
+
+def _factor_top(ranked: dict[str, Any] | None) -> float:
+    """The largest factor contribution in a ranked list (the factor bars' full length; 1 if none)."""
+    top = max((v for it in (ranked or {}).get("items", []) for v in it["factors"].values()), default=0.0)
+    return top or 1.0
