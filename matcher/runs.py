@@ -3,9 +3,10 @@
 :func:`build_record` turns a :class:`~matcher.placement.PlacementRun` into a :class:`RunRecord`:
 the run's parameters, input hash, model and package versions, the solver's answer, every
 assignment with its score, factor contributions and explanation sentences (zh/en), and every
-unplaced worker with the optimizer's reason and a skill-gap hint. :mod:`matcher.store.runs_repo`
-writes it in one transaction. :func:`diff_runs` compares two stored runs worker by worker and says
-why they differ (parameters, inputs, versions). What-if analysis lives in :mod:`matcher.whatif`.
+unplaced worker with its reason (the optimizer's, or the run's own) and a skill-gap hint.
+:mod:`matcher.store.runs_repo` writes it in one transaction. :func:`diff_runs` compares two stored
+runs worker by worker and says why they differ (parameters, inputs, versions). What-if analysis
+lives in :mod:`matcher.whatif`.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from matcher.explain import explain
-from matcher.placement import PlacementRun, package_versions, run_summary
+from matcher.placement import PlacementRun, package_versions, run_summary, unplaced_reason_names
 from matcher.scoring import FACTORS, ScoringConfig
 
 REASON_ZH = {
@@ -28,8 +29,11 @@ REASON_ZH = {
     "outscored": "合适岗位已由匹配度更高的人员占满",
     "blocked_by_rule": "受规则限制（宿舍床位、区目标、公平比例或同行组）",
     "zero_score": "可选岗位匹配度为零",
+    "employed_kept": "已就业，保持稳定就业，未调整",
+    "no_fitting_job": "无达到最低匹配度的岗位",
 }
-"""Unplaced reasons (:data:`optimizer.REASONS`) in Chinese, for exports."""
+"""Unplaced reasons (:data:`optimizer.REASONS`, and the run's own: ``employed_kept``,
+``no_fitting_job``) in Chinese, for exports."""
 
 HINT_TOP = 3
 
@@ -110,8 +114,6 @@ def build_record(
     ``source`` (the data folder or store URL the input came from) is kept in the summary so
     exports can find the records again.
     """
-    from optimizer import REASONS
-
     ds, ctx, edges, res = run.dataset, run.context, run.edges, run.result
     now = dt.datetime.now(dt.UTC)
     weights = effective_scoring(run).weights.vector()
@@ -148,6 +150,7 @@ def build_record(
         )
     assignments.sort(key=lambda a: a["worker_id"])
     hint_of = skill_gap_hints(run) if hints else {}
+    reasons = unplaced_reason_names(run)
     unplaced = []
     for w in np.flatnonzero(np.asarray(res.assignment) < 0):
         worker = ds.workers[int(w)]
@@ -156,7 +159,7 @@ def build_record(
             {
                 "worker_id": worker.worker_id,
                 "home_county_code": worker.home_county_code,
-                "reason": REASONS[int(res.unplaced_reason[w])],
+                "reason": reasons[w],
                 "hint_zh": "；".join(s["training_zh"] for s in suggestions),
                 "hint_en": "; ".join(s["training_en"] for s in suggestions),
                 "skill_gap": suggestions or None,

@@ -14,7 +14,7 @@ from matcher.check import check_placement
 from matcher.exports import SUPPLY_COLUMNS, supply_tables, write_run_exports
 from matcher.placement import PlaceOptions, run_placement
 from matcher.runs import build_record
-from tests.fakes import FakeEncoder
+from tests.fakes import FAKE_MIN_FIT, FakeEncoder
 from tests.matcher.conftest import YEAR, small_dataset
 
 RAW = ("620503199001011234", "13812345678", "测试1")
@@ -23,7 +23,7 @@ RAW = ("620503199001011234", "13812345678", "测试1")
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory):
     ds = small_dataset()
-    run = run_placement(ds, PlaceOptions(year=YEAR, k=6), encoder=FakeEncoder())
+    run = run_placement(ds, PlaceOptions(year=YEAR, k=6, min_fit=FAKE_MIN_FIT), encoder=FakeEncoder())
     rec = build_record(run)
     out = tmp_path_factory.mktemp("exports")
     files = write_run_exports(ds, YEAR, rec.assignments, rec.unplaced, out)

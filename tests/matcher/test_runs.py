@@ -5,8 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from matcher.dataset import Dataset
 from matcher.placement import PlaceOptions, RuleOptions, run_placement
-from matcher.runs import assignment_digest, build_record, diff_runs
+from matcher.records import EmploymentStatus
+from matcher.runs import REASON_ZH, assignment_digest, build_record, diff_runs
 from matcher.store import open_engine
 from matcher.store.runs_repo import (
     get_run,
@@ -16,14 +18,16 @@ from matcher.store.runs_repo import (
     run_assignments,
     run_unplaced,
 )
-from tests.fakes import FakeEncoder
+from tests.fakes import FAKE_MIN_FIT, FakeEncoder
 from tests.matcher.conftest import YEAR
 
 
 def _run(ds, **kw):
     rules = kw.pop("rules", RuleOptions())
     return run_placement(
-        ds, PlaceOptions(year=YEAR, k=kw.pop("k", 6), rules=rules, **kw), encoder=FakeEncoder()
+        ds,
+        PlaceOptions(year=YEAR, k=kw.pop("k", 6), rules=rules, min_fit=FAKE_MIN_FIT, **kw),
+        encoder=FakeEncoder(),
     )
 
 
@@ -55,6 +59,23 @@ def test_record_holds_every_worker_once_with_explanations(small_ds, engine):
     assert header["params"]["k"] == 6
     assert "numpy" in header["versions"]
     assert {u["reason"] for u in unplaced} <= {"no_candidate", "outscored", "blocked_by_rule", "zero_score"}
+
+
+def test_record_keeps_the_runs_own_reasons_for_employed_and_unfit_workers(small_ds, engine):
+    workers = [
+        w.model_copy(update={"employment_status": EmploymentStatus.employed}) if w.worker_id == "w000" else w
+        for w in small_ds.workers
+    ]
+    ds = Dataset(
+        workers=workers, enterprises=small_ds.enterprises, jobs=small_ds.jobs, pairings=small_ds.pairings
+    )
+    run = run_placement(ds, PlaceOptions(year=YEAR, k=6, min_fit=0.2), encoder=FakeEncoder())
+    run_id = record_run(engine, build_record(run))
+    reasons = {u["worker_id"]: u["reason"] for u in run_unplaced(engine, run_id)}
+    assert reasons["w000"] == "employed_kept"
+    assert "no_fitting_job" in reasons.values()
+    assert set(reasons.values()) <= set(REASON_ZH)
+    assert get_run(engine, run_id)["params"]["min_fit"] == 0.2
 
 
 def test_two_runs_on_the_same_input_record_identical_assignments(small_ds, engine):

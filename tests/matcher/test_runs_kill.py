@@ -17,7 +17,7 @@ from matcher.runs import build_record
 from matcher.store import open_engine
 from matcher.store.models import PlacementRunRow, RunAssignmentRow, RunUnplacedRow
 from matcher.store.runs_repo import record_run, run_assignments
-from tests.fakes import FakeEncoder
+from tests.fakes import FAKE_MIN_FIT, FakeEncoder
 from tests.matcher.conftest import YEAR, small_dataset
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -31,7 +31,7 @@ SCRIPT = textwrap.dedent(
     from matcher.placement import PlaceOptions, Progress, run_placement
     from matcher.runs import build_record
     from matcher.store import open_engine
-    from tests.fakes import FakeEncoder
+    from tests.fakes import FAKE_MIN_FIT, FakeEncoder
     from tests.matcher.conftest import YEAR, small_dataset
 
     url, stop_at = sys.argv[1], sys.argv[2]
@@ -47,7 +47,8 @@ SCRIPT = textwrap.dedent(
         time.sleep(60)
 
     engine = open_engine(url)
-    run = run_placement(small_dataset(), PlaceOptions(year=YEAR, k=6), Announce(), encoder=FakeEncoder())
+    options = PlaceOptions(year=YEAR, k=6, min_fit=FAKE_MIN_FIT)
+    run = run_placement(small_dataset(), options, Announce(), encoder=FakeEncoder())
     repo.BATCH = 2
     repo.record_run(engine, build_record(run), on_batch=on_batch)
     print("done", flush=True)
@@ -91,12 +92,10 @@ def test_sigkill_leaves_no_partial_run_and_a_rerun_matches(tmp_path, stop_at):
     assert _counts(url) == (0, 0, 0)
 
     engine = open_engine(url)
-    run = run_placement(small_dataset(), PlaceOptions(year=YEAR, k=6), encoder=FakeEncoder())
+    options = PlaceOptions(year=YEAR, k=6, min_fit=FAKE_MIN_FIT)
+    run = run_placement(small_dataset(), options, encoder=FakeEncoder())
     rerun = record_run(engine, build_record(run))
-    clean = record_run(
-        engine,
-        build_record(run_placement(small_dataset(), PlaceOptions(year=YEAR, k=6), encoder=FakeEncoder())),
-    )
+    clean = record_run(engine, build_record(run_placement(small_dataset(), options, encoder=FakeEncoder())))
     pairs = [[(r["worker_id"], r["job_id"]) for r in run_assignments(engine, x)] for x in (rerun, clean)]
     engine.dispose()
     assert pairs[0] == pairs[1] and pairs[0]
