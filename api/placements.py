@@ -86,7 +86,7 @@ class PlacementRunner:
         return state
 
     def _run(self, state: RunState) -> None:
-        from matcher.placement import PlaceOptions, RuleOptions, run_placement
+        from matcher.placement import DEFAULT_MIN_FIT, PlaceOptions, RuleOptions, run_placement
         from matcher.runs import build_record
         from matcher.store import dataset_from_engine
         from matcher.store.runs_repo import record_run
@@ -109,6 +109,8 @@ class PlacementRunner:
                 mode=state.params.get("mode", "score"),
                 rules=RuleOptions(**rules, district_targets=targets),
                 shadow_prices=bool(state.params.get("shadow_prices", True)),
+                include_employed=bool(state.params.get("include_employed", False)),
+                min_fit=state.params.get("min_fit", DEFAULT_MIN_FIT),
             )
             encoder = getattr(s.recommender.encoder, "inner", s.recommender.encoder)
             run = run_placement(ds, options, tracker, encoder=encoder)

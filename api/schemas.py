@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from matcher.features import scrub
 from matcher.pii import is_masked, mask
+from matcher.placement import DEFAULT_MIN_FIT
 from matcher.records import EmploymentStatus, EnterpriseKind, Gender, JobGender, Mobility
 
 MAX_PAGE = 200
@@ -376,6 +377,10 @@ class PlacementRequest(Strict):
     rules: PlacementRules = Field(default_factory=PlacementRules)
     shadow_prices: bool = True
     """Record where one more opening helps most (the console's run summary shows them)."""
+    include_employed: bool = False
+    """Also move employed workers (已就业); off: they keep their jobs (reason ``employed_kept``)."""
+    min_fit: Annotated[float, Field(ge=0, lt=1)] = DEFAULT_MIN_FIT
+    """Never place into a job scoring below this (reason ``no_fitting_job``)."""
 
 
 class Progress(Out):

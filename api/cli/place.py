@@ -117,6 +117,17 @@ def place(
         float | None, typer.Option("--time-limit", min=0.001, help="Seconds for the side-rule MIP stages.")
     ] = None,
     seed: Annotated[int, typer.Option("--seed", help="Solver seed (recorded).")] = 0,
+    include_employed: Annotated[
+        bool,
+        typer.Option("--include-employed", help="Also move employed workers (已就业); off: they stay put."),
+    ] = False,
+    min_fit: Annotated[
+        float | None,
+        typer.Option(
+            "--min-fit",
+            help="Never place into a job scoring below F, 0 <= F < 1 [default: 0.35, DEFAULT_MIN_FIT].",
+        ),
+    ] = None,
     record_db: Annotated[
         str | None, typer.Option("--record-db", help="Record the run in this store instead.")
     ] = None,
@@ -144,7 +155,7 @@ def place(
     from api.settings import get_settings
     from matcher.dataset import load_folder
     from matcher.errors import ConfigError
-    from matcher.placement import PlaceOptions, RuleOptions, run_placement, write_run
+    from matcher.placement import DEFAULT_MIN_FIT, PlaceOptions, RuleOptions, run_placement, write_run
     from matcher.whatif import parse_change
 
     if mode not in ("score", "count"):
@@ -190,6 +201,8 @@ def place(
             mode=mode,
             rules=rules,
             exclude=exclude,
+            include_employed=include_employed,
+            min_fit=DEFAULT_MIN_FIT if min_fit is None else min_fit,
         )
         run = run_placement(ds, options, progress)
         run.seconds = {"load": load_s, **run.seconds}

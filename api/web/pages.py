@@ -332,6 +332,7 @@ def runs(request: Request) -> Response:
         items=items,
         year=services.recommender.year,
         k=services.settings.k,
+        min_fit=PlacementRequest.model_fields["min_fit"].default,
         rules_supported="rules" in PlacementRequest.model_fields,
     )
 
@@ -345,6 +346,8 @@ def start_run(
     rule_dorm: Annotated[bool, Form()] = False,
     rule_groups: Annotated[bool, Form()] = False,
     rule_priority: Annotated[bool, Form()] = False,
+    include_employed: Annotated[bool, Form()] = False,
+    min_fit: Annotated[float | None, Form(ge=0, lt=1)] = None,
     csrf: Annotated[str, Form(max_length=64)] = "",
 ) -> Response:
     from api.schemas import PlacementRequest
@@ -352,7 +355,9 @@ def start_run(
     user = current_user(request)
     require_role(user, Role.city_admin)
     check_form(request, user, csrf)
-    params: dict[str, Any] = {"k": k, "mode": mode, "year": year}
+    params: dict[str, Any] = {"k": k, "mode": mode, "year": year, "include_employed": include_employed}
+    if min_fit is not None:
+        params["min_fit"] = min_fit
     if "rules" in PlacementRequest.model_fields:
         params["rules"] = {
             "dorm_beds": rule_dorm,

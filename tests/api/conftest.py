@@ -15,7 +15,7 @@ from api.settings import Settings
 from matcher.geo import builtin_pairings
 from matcher.sample import generate_sample, write_sample
 from matcher.store import import_paths, load_dataset, open_engine
-from tests.fakes import FakeEncoder
+from tests.fakes import FAKE_MIN_FIT, FakeEncoder
 
 SECRET = "api-test-secret-0123456789"
 YEAR = 2026
@@ -163,7 +163,8 @@ def client(world: World, encoder: FakeEncoder):
 @pytest.fixture(scope="session")
 def run_id(client, world: World) -> str:
     """A finished placement run over the store."""
-    r = client.post("/placements", json={"k": 10, "year": YEAR}, headers=auth(world, "city_admin"))
+    body = {"k": 10, "year": YEAR, "min_fit": FAKE_MIN_FIT}
+    r = client.post("/placements", json=body, headers=auth(world, "city_admin"))
     assert r.status_code == 202, r.text
     client.app.state.services.placements.wait()
     status = client.get(f"/placements/{r.json()['id']}", headers=auth(world, "city_admin")).json()

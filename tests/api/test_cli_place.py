@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 
 import pytest
@@ -11,7 +12,10 @@ import matcher.placement
 from api.cli import app
 from matcher.check import check_placement
 from matcher.dataset import load_folder
-from tests.fakes import FakeEncoder
+from matcher.placement import DEFAULT_MIN_FIT
+from tests.fakes import FAKE_MIN_FIT, FakeEncoder
+
+FAKE = str(FAKE_MIN_FIT)
 
 
 @pytest.fixture
@@ -27,7 +31,8 @@ def test_sample_then_place_writes_a_feasible_run(tmp_path, fake_model):
         app, ["sample", str(data), "--workers", "120", "--jobs", "30", "--seed", "5", "--year", "2026"]
     )
     assert r.exit_code == 0, r.output
-    r = runner.invoke(app, ["place", str(data), "--out", str(out), "--k", "10", "--year", "2026", "--json"])
+    args = ["place", str(data), "--out", str(out), "--k", "10", "--year", "2026", "--json", "--min-fit", FAKE]
+    r = runner.invoke(app, args)
     assert r.exit_code == 0, r.output
     summary = json.loads(r.stdout)
     assert summary["status"] == "OPTIMAL"
@@ -55,6 +60,7 @@ def test_place_takes_weights_and_k_from_a_config_file(tmp_path, fake_model):
     cfg = tmp_path / "tuned.toml"
     cfg.write_text("[scoring.weights]\ndense = 1.0\nlexical = 0.0\n\n[candidates]\nk = 7\n", encoding="utf-8")
     args = ["place", str(data), "--out", str(tmp_path / "run"), "--year", "2026", "--json", "--no-record"]
+    args += ["--min-fit", FAKE]
     r = runner.invoke(app, [*args, "--config", str(cfg), "--prices"])
     assert r.exit_code == 0, r.output
     summary = json.loads(r.stdout)
@@ -66,3 +72,59 @@ def test_place_takes_weights_and_k_from_a_config_file(tmp_path, fake_model):
     assert [p["price"] for p in prices] == sorted((p["price"] for p in prices), reverse=True)
     r = runner.invoke(app, [*args, "--config", str(cfg), "--k", "3"])
     assert json.loads(r.stdout)["k"] == 3 and json.loads(r.stdout)["shadow_prices"] == []
+
+
+def _sample(runner, data, workers=60):
+    r = runner.invoke(
+        app, ["sample", str(data), "--workers", str(workers), "--jobs", "15", "--seed", "2", "--year", "2026"]
+    )
+    assert r.exit_code == 0, r.output
+
+
+def _reasons(out):
+    with (out / "unplaced.csv").open(encoding="utf-8") as fh:
+        return {r["worker_id"]: r["reason"] for r in csv.DictReader(fh)}
+
+
+def test_place_keeps_employed_workers_and_the_default_min_fit_unless_told(tmp_path, fake_model):
+    runner = CliRunner()
+    data, out = tmp_path / "data", tmp_path / "run"
+    _sample(runner, data)
+    employed = {w.worker_id for w in load_folder(data).workers if w.employment_status.value == "employed"}
+    assert employed
+    args = ["place", str(data), "--out", str(out), "--year", "2026", "--json", "--no-record"]
+    r = runner.invoke(app, args)
+    assert r.exit_code == 0, r.output
+    summary = json.loads(r.stdout)
+    assert summary["include_employed"] is False and summary["min_fit"] == DEFAULT_MIN_FIT
+    assert {w for w, reason in _reasons(out).items() if reason == "employed_kept"} == employed
+    assert summary["unplaced_reasons"]["employed_kept"] == len(employed)
+    on_disk = json.loads((out / "run.json").read_text(encoding="utf-8"))
+    assert on_disk["include_employed"] is False and on_disk["min_fit"] == DEFAULT_MIN_FIT
+
+
+def test_place_include_employed_and_min_fit_flags_are_recorded_in_run_json(tmp_path, fake_model):
+    runner = CliRunner()
+    data, out = tmp_path / "data", tmp_path / "run"
+    _sample(runner, data)
+    args = ["place", str(data), "--out", str(out), "--year", "2026", "--json", "--no-record"]
+    r = runner.invoke(app, [*args, "--include-employed", "--min-fit", "0.12"])
+    assert r.exit_code == 0, r.output
+    on_disk = json.loads((out / "run.json").read_text(encoding="utf-8"))
+    assert on_disk["include_employed"] is True and on_disk["min_fit"] == 0.12
+    assert on_disk["unplaced_reasons"]["employed_kept"] == 0
+    assert "employed_kept" not in _reasons(out).values()
+    with (out / "assignments.csv").open(encoding="utf-8") as fh:
+        assert all(float(row["score"]) >= 0.12 for row in csv.DictReader(fh))
+
+
+@pytest.mark.parametrize("bad", ["1", "-0.5", "lots"])
+def test_place_rejects_a_min_fit_outside_zero_to_one(tmp_path, fake_model, bad):
+    runner = CliRunner()
+    data = tmp_path / "data"
+    _sample(runner, data, workers=20)
+    r = runner.invoke(
+        app, ["place", str(data), "--out", str(tmp_path / "run"), "--no-record", "--min-fit", bad]
+    )
+    assert r.exit_code != 0
+    assert not (tmp_path / "run" / "run.json").exists()

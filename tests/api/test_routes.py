@@ -10,9 +10,12 @@ import pytest
 from sqlalchemy import delete, insert
 
 from api.app import BodyLimit
+from matcher.dataset import load_folder
+from matcher.placement import DEFAULT_MIN_FIT
 from matcher.store import open_engine
 from matcher.store.models import PlacementRunRow, RunAssignmentRow
 from tests.api.conftest import YEAR, assert_no_raw_pii, auth
+from tests.fakes import FAKE_MIN_FIT
 
 
 def _audited(client, world, worker_id: str) -> list[dict]:
@@ -266,7 +269,8 @@ def test_programme_report_downloads_as_json_and_xlsx(client, world, run_id):
 
 def test_placement_takes_side_rules_and_records_shadow_prices(client, world):
     h = auth(world, "city_admin")
-    body = {"k": 10, "year": YEAR, "rules": {"dorm_beds": True, "priority": "lexicographic", "groups": True}}
+    rules = {"dorm_beds": True, "priority": "lexicographic", "groups": True}
+    body = {"k": 10, "year": YEAR, "rules": rules, "min_fit": FAKE_MIN_FIT}
     r = client.post("/placements", json=body, headers=h)
     assert r.status_code == 202, r.text
     client.app.state.services.placements.wait()
@@ -284,3 +288,34 @@ def test_placement_rejects_unknown_rules_and_bad_targets(client, world):
     assert client.post("/placements", json={"rules": {"speed": 1}}, headers=h).status_code == 422
     bad = {"rules": {"district_targets": {"999999": 5}}}
     assert client.post("/placements", json=bad, headers=h).status_code == 422
+
+
+@pytest.mark.parametrize("min_fit", [-0.1, 1.0, 2, "high"])
+def test_placement_rejects_a_min_fit_outside_zero_to_one(client, world, min_fit):
+    h = auth(world, "city_admin")
+    assert client.post("/placements", json={"min_fit": min_fit}, headers=h).status_code == 422
+
+
+def test_placement_takes_include_employed_and_min_fit_and_records_them(client, world):
+    h = auth(world, "city_admin")
+    body = {"k": 10, "year": YEAR, "include_employed": True, "min_fit": 0.1}
+    r = client.post("/placements", json=body, headers=h)
+    assert r.status_code == 202, r.text
+    client.app.state.services.placements.wait()
+    st = client.get(f"/placements/{r.json()['id']}", headers=h).json()
+    assert st["status"] == "succeeded", st
+    assert st["params"]["include_employed"] is True and st["params"]["min_fit"] == 0.1
+    assert st["summary"]["include_employed"] is True and st["summary"]["min_fit"] == 0.1
+    assert set(st["summary"]["unplaced_reasons"]) >= {"employed_kept", "no_fitting_job"}
+    assert st["summary"]["unplaced_reasons"]["employed_kept"] == 0
+
+
+def test_placement_keeps_employed_workers_by_default_at_the_documented_min_fit(client, world):
+    h = auth(world, "city_admin")
+    r = client.post("/placements", json={"k": 10, "year": YEAR}, headers=h)
+    client.app.state.services.placements.wait()
+    st = client.get(f"/placements/{r.json()['id']}", headers=h).json()
+    assert st["params"]["include_employed"] is False and st["params"]["min_fit"] == DEFAULT_MIN_FIT
+    assert st["summary"]["min_fit"] == DEFAULT_MIN_FIT
+    employed = sum(w.employment_status.value == "employed" for w in load_folder(world.data).workers)
+    assert employed and st["summary"]["unplaced_reasons"]["employed_kept"] == employed

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from api.web.i18n import EN, ZH, reason_text
+from matcher.placement import DEFAULT_MIN_FIT
 from tests.web.conftest import World, sign_in
 
 ID_LIKE = re.compile(r"(?<![\d*])\d{17}[\dXx](?![\d*])")
@@ -131,6 +132,23 @@ def test_forms_need_the_session_token_and_the_same_origin(client, world: World):
     r = client.post("/console/runs", data={"k": 5, "csrf": token}, headers={"Origin": "https://evil.example"})
     assert r.status_code == 400
     assert client.app.state.services.placements.recent(5) == []
+
+
+def test_the_run_form_passes_include_employed_and_min_fit_to_the_run(client, world: World):
+    sign_in(client, world.keys["city_admin"])
+    page = client.get("/console/runs").text
+    assert 'name="include_employed"' in page and 'name="min_fit"' in page
+    assert f'value="{DEFAULT_MIN_FIT}"' in page
+    token = _csrf(page)
+    form = {"k": 5, "csrf": token, "include_employed": "true", "min_fit": "0.2"}
+    r = client.post("/console/runs", data=form, follow_redirects=False)
+    assert r.status_code in (302, 303), r.text[-500:]
+    run_id = r.headers["location"].rsplit("/", 1)[-1]
+    params = client.app.state.services.placements.status(run_id)["params"]
+    assert params["include_employed"] is True and params["min_fit"] == 0.2
+    client.app.state.services.placements.wait()
+    bad = client.post("/console/runs", data={**form, "min_fit": "1.5"}, follow_redirects=False)
+    assert bad.status_code in (400, 422)
 
 
 def test_import_checks_first_and_writes_only_on_confirm(client, world: World):
