@@ -371,13 +371,14 @@ class Recommender:
 
     def _gap(self, side: _Rows, row: int, items: tuple[ScoredItem, ...]) -> tuple[SkillSuggestion, ...]:
         """Skill-gap suggestions when the list has no good match; the same for workers alike in
-        locations, age, gender and wished codes, so kept per such kind."""
+        locations, age, gender, wished codes and skills text, so kept per such kind."""
         if not self.gap_top or (items and items[0].score >= self.config_.good_match):
             return ()
         ctx = side.ctx
         wished = tuple(int(c) for c in side.codes[row].tolist() if c >= 0)
         age, male = int(ctx.worker_age[row]), bool(ctx.worker_male[row])
-        key = (int(ctx.worker_county[row]), int(ctx.worker_mobility[row]), age, male, wished)
+        skill_text = worker_skill_text(side.workers[row])
+        key = (int(ctx.worker_county[row]), int(ctx.worker_mobility[row]), age, male, wished, skill_text)
         gap = self.gap_cache_.get(key)
         if gap is None:
             gap = tuple(
@@ -386,6 +387,7 @@ class Recommender:
                     age,
                     male,
                     wished_codes=wished,
+                    skill_text=skill_text,
                     names=self.occupation_names_,
                     top=self.gap_top,
                 )

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from matcher.explain import explain
+from matcher.features import worker_skill_text
 from matcher.placement import PlacementRun, package_versions, run_summary, unplaced_reason_names
 from matcher.scoring import FACTORS, ScoringConfig
 
@@ -185,38 +186,42 @@ def build_record(
 def skill_gap_hints(run: PlacementRun) -> dict[int, list[dict[str, Any]]]:
     """Worker index → skill-gap suggestions (dicts) for every unplaced worker.
 
-    Suggestions count the openings left after the run. Workers who share a home county, mobility,
-    age, gender and wished codes get the same suggestions, so each such profile is computed once.
+    Suggestions count the openings the jobs offered, not those left after the run: an optimal run
+    leaves a worker unplaced mostly when the jobs in their reach were filled, so counting what is
+    left gave almost none of them a hint, while those jobs are the demand a training prepares for.
+    Workers who share a home county, mobility, age, gender, wished codes and skills text get the
+    same suggestions, so each such profile is computed once, from counts made once.
     """
     try:
-        from matcher.skillgap import suggest_occupations
+        from matcher.skillgap import OpeningCounts
     except ImportError:  # the recommendation engineer's module is optional for recording
         return {}
     ctx, res = run.context, run.result
     assignment = np.asarray(res.assignment)
-    taken = np.bincount(assignment[assignment >= 0], minlength=ctx.n_jobs)
-    left = ctx.job_openings - taken
     titles = [j.title for j in run.dataset.jobs]
+    counts = OpeningCounts().fit(ctx, ctx.job_openings, titles)
     codes = run.worker_codes
     out: dict[int, list[dict[str, Any]]] = {}
     cache: dict[tuple, list[dict[str, Any]]] = {}
     for w in np.flatnonzero(assignment < 0):
         wished = tuple(int(c) for c in codes[w] if c >= 0) if codes is not None else ()
+        skill_text = worker_skill_text(run.dataset.workers[int(w)])
         key = (
             int(ctx.worker_county[w]),
             int(ctx.worker_mobility[w]),
             int(ctx.worker_age[w]),
             bool(ctx.worker_male[w]),
             wished,
+            skill_text,
         )
         if key not in cache:
-            found = suggest_occupations(
-                ctx,
-                int(w),
-                left,
+            found = counts.suggest(
+                ctx.worker_allowed[w],
+                int(ctx.worker_age[w]),
+                bool(ctx.worker_male[w]),
                 wished_codes=wished,
+                skill_text=skill_text,
                 names=run.occupation_names,
-                job_titles=titles,
                 top=HINT_TOP,
             )
             cache[key] = [s.to_dict() for s in found]

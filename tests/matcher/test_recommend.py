@@ -136,6 +136,14 @@ def test_a_worker_without_a_good_match_gets_skill_gap_suggestions():
     assert all(s.training_zh and s.training_en and s.openings > 0 for s in rec.skill_gap)
 
 
+def test_skill_gap_starts_from_the_skills_of_the_profile():
+    r = _fit(config=ScoringConfig(good_match=1.0))
+    w = r.dataset_.workers[r.worker_pos_["w005"]]
+    for skills, first in [("快递分拣", "快递分拣员"), ("保洁", "保洁员"), ("快递分拣", "快递分拣员")]:
+        profile = w.model_copy(update={"worker_id": "new", "skills": [skills], "experience": ""})
+        assert r.recommend_one(profile, k=3).skill_gap[0].name == first, skills
+
+
 def test_scoring_config_loads_from_json_and_toml(tmp_path):
     j = tmp_path / "c.json"
     j.write_text(json.dumps({"weights": {"dense": 0.5}, "congestion_lambda": 0.1}), encoding="utf-8")

@@ -125,13 +125,37 @@ def test_assignment_digest_ignores_order():
     assert assignment_digest([("w1", "j1")]) != assignment_digest([("w1", "j2")])
 
 
-def test_unplaced_workers_get_skill_gap_hints_when_jobs_are_left(small_ds):
+def test_every_unplaced_worker_gets_a_hint_when_an_occupation_is_in_reach(small_ds):
+    from matcher.exports import unplaced_table
+    from matcher.scoring import age_gender_ok
+
     run = _run(small_ds, k=1)
     rec = build_record(run)
-    assert rec.unplaced
-    left = run.context.job_openings.sum() - run.n_placed
-    if left > 0:
-        assert any(u["hint_zh"] for u in rec.unplaced)
+    ctx = run.context
+    pos = {w.worker_id: i for i, w in enumerate(small_ds.workers)}
+    hint = {r["worker_id"]: r["hint"] for r in unplaced_table(small_ds, rec.unplaced).rows}
+    assert rec.unplaced and len(hint) == len(rec.unplaced)
+    hinted = set()
+    for u in rec.unplaced:
+        w = pos[u["worker_id"]]
+        wished = [int(c) for c in run.worker_codes[w] if c >= 0]
+        n = ctx.n_jobs
+        # Jobs the worker could take if they had the skills (filled by the run or not).
+        reach = ctx.worker_allowed[w, ctx.job_location] & (ctx.job_openings > 0) & (ctx.job_code >= 0)
+        reach &= age_gender_ok(
+            np.full(n, ctx.worker_age[w]),
+            np.full(n, ctx.worker_male[w]),
+            ctx.job_age_min,
+            ctx.job_age_max,
+            ctx.job_gender,
+        )
+        reach &= ~np.isin(ctx.job_code, wished)
+        assert bool(hint[u["worker_id"]]) == bool(reach.any()), u
+        assert bool(u["hint_zh"]) == bool(reach.any())
+        if reach.any():
+            hinted.add(u["reason"])
+    # Workers whose jobs in reach were all taken by the run get hints too.
+    assert "outscored" in hinted
 
 
 def test_chunked_retrieval_gives_the_same_edges(small_ds, monkeypatch):
