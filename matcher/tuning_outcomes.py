@@ -23,8 +23,9 @@ placements score above left ones across workers.
 
 The workers are split (seeded, within each kind) into a train and a held-out half. Every factor
 weight is searched on train with :func:`matcher.tuning.search_weights` (outcomes can reward the
-programme factors too; policy floors still hold). Held-out figures are reported for the tuned and
-the base weights; the base is kept unless the tuned weights are better on the held-out half.
+programme factors too; policy floors still hold; a factor constant over every pair keeps the
+base's share). Held-out figures are reported for the tuned and the base weights; the base is
+kept unless the tuned weights are better on the held-out half.
 """
 
 from __future__ import annotations
@@ -266,13 +267,18 @@ def tune_from_outcomes(
     key, skipped = OutcomeKey.build(rec, labelled)
     check_enough(key, skipped, source, min_outcomes)
     train, test = split_labelled(key, test_share, seed)
+    # a factor constant over every pair here cannot be learnt from these outcomes
+    both = np.concatenate([key.placed, key.others])
+    free = [f for f, v in zip(FACTORS, np.ptp(both, axis=0) > 0, strict=True) if v]
+    if not free:
+        raise InputError("the followed-up placements give no factor that separates jobs", file=source)
     weights, train_best, curve = search_weights(
         lambda w: key.metrics(w, train)["objective"],
         base_cfg.weights,
         np.random.default_rng(seed),
         n_random,
         n_rounds,
-        free=FACTORS,
+        free=free,
         curve_key="train_objective",
     )
     tuned_cfg = base_cfg.model_copy(update={"weights": ScoreWeights(**weights)})
@@ -300,7 +306,7 @@ def tune_from_outcomes(
         "train_objective": round(train_best, 5),
         "held_out": {k: {m: round(v, 5) for m, v in d.items()} for k, d in held.items()},
         "kept_base": kept_base,
-        "search": {"random": n_random, "coordinate_rounds": n_rounds, "free_factors": list(FACTORS)},
+        "search": {"random": n_random, "coordinate_rounds": n_rounds, "free_factors": free},
     }
     return TuneResult(base_cfg if kept_base else tuned_cfg, rec.fetch, kept_base, report)
 

@@ -7,7 +7,8 @@ half become the wishes of one worker each. All jobs are at one Tianjin district 
 worker accepts, with no age, gender or wage rules, so only the words decide.
 
 A job is relevant to a worker when its label equals the worker's wished label. The weights are
-searched (:func:`matcher.tuning.search_weights`, programme factors held at the base's share) for
+searched (:func:`matcher.tuning.search_weights`; programme factors, and factors constant over
+the problem, held at the base's share) for
 nDCG@10 on a train half of the workers; hit@3 (a relevant job in the top 3) and nDCG@10 are
 reported on the held-out half for the tuned and the base weights, and the base is kept unless
 the tuned weights are better there.
@@ -29,8 +30,8 @@ from matcher.context import code_number
 from matcher.dataset import Dataset
 from matcher.errors import InputError
 from matcher.records import Enterprise, Job, Mobility, Worker
-from matcher.scoring import ScoreWeights, ScoringConfig
-from matcher.tuning import K_EVAL, TuneResult, fusion_of, search_weights, split_workers
+from matcher.scoring import FACTORS, ScoreWeights, ScoringConfig
+from matcher.tuning import K_EVAL, POLICY, TuneResult, fusion_of, search_weights, split_workers
 
 _CODE = re.compile(r"^\d-\d{2}-\d{2}-\d{2}$")
 _DISC = 1.0 / np.log2(np.arange(K_EVAL) + 2)
@@ -162,12 +163,18 @@ def tune_from_titles(
     def on(w: np.ndarray, rows: np.ndarray) -> dict[str, float]:
         return title_metrics(edges, values @ w, problem, rows)
 
+    # a factor constant over the problem (wage, place, dorm: no rules here) cannot be learnt from it
+    varies = np.ptp(values, axis=0) > 0 if len(values) else np.zeros(len(FACTORS), bool)
+    free = [f for f, v in zip(FACTORS, varies, strict=True) if v and f not in POLICY]
+    if not free:
+        raise InputError("the labelled titles give no factor that separates jobs", file=source)
     weights, train_best, curve = search_weights(
         lambda w: on(w, train)["ndcg_at_10"],
         base_cfg.weights,
         np.random.default_rng(seed),
         n_random,
         n_rounds,
+        free=free,
     )
     tuned_cfg = base_cfg.model_copy(update={"weights": ScoreWeights(**weights)})
     held = {"base": on(base_cfg.weights.vector(), test), "tuned": on(tuned_cfg.weights.vector(), test)}
@@ -189,7 +196,7 @@ def tune_from_titles(
         "train_ndcg_at_10": round(train_best, 5),
         "held_out": {k: {m: round(v, 5) for m, v in d.items()} for k, d in held.items()},
         "kept_base": kept_base,
-        "search": {"random": n_random, "coordinate_rounds": n_rounds},
+        "search": {"random": n_random, "coordinate_rounds": n_rounds, "free_factors": free},
     }
     return TuneResult(base_cfg if kept_base else tuned_cfg, rec.fetch, kept_base, report)
 
