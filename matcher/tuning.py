@@ -227,34 +227,38 @@ def search_weights(
     n_random: int,
     n_rounds: int,
     floors: Mapping[str, float] = FLOORS,
+    free: Sequence[str] = FREE,
+    curve_key: str = "train_ndcg_at_10",
 ) -> tuple[dict[str, float], float, list[dict[str, float]]]:
-    """Random then coordinate search over the free weights, then the fusion line search.
+    """Random then coordinate search over the ``free`` weights, then the fusion line search.
 
-    Free weights never go below their ``floors``. Returns the best weights (summing to 1), their
-    score and the fusion curve (fusion → score).
+    The other factors keep their share of ``base``. Free weights never go below their ``floors``.
+    Returns the best weights (summing to 1), their score and the fusion curve (fusion →
+    score, under ``curve_key``).
     """
     start = base.model_dump()
     total = sum(start.values())
-    policy = {f: start[f] / total for f in POLICY}
+    free = tuple(f for f in FACTORS if f in free)
+    policy = {f: start.get(f, 0.0) / total for f in FACTORS if f not in free}
     rest = 1.0 - sum(policy.values())
 
     def full(w: Mapping[str, float]) -> dict[str, float]:
-        s = sum(w[f] for f in FREE)
-        out = {f: rest * w[f] / s for f in FREE}
+        s = sum(w[f] for f in free)
+        out = {f: rest * w[f] / s for f in free}
         low = {f: v for f, v in floors.items() if f in out and out[f] < v}
         if low:  # raise them to the floor, scale the others into what is left
-            others = [f for f in FREE if f not in low]
+            others = [f for f in free if f not in low]
             left, mass = rest - sum(low.values()), sum(out[f] for f in others)
             out = {**{f: out[f] * left / mass if mass else left / len(others) for f in others}, **low}
         return {**out, **policy}
 
-    best_w, best = improve_weights(lambda w: evaluate(_vector(w)), full, FREE, start, rng, n_random, n_rounds)
+    best_w, best = improve_weights(lambda w: evaluate(_vector(w)), full, free, start, rng, n_random, n_rounds)
     mass = best_w["dense"] + best_w["lexical"]
     curve = []
     for alpha in sorted({*FUSION_GRID, round(fusion_of(best_w), 3)}):
         cand = dict(best_w, dense=mass * (1 - alpha), lexical=mass * alpha)
         s = evaluate(_vector(cand)) if mass > 0 else best
-        curve.append({"fusion": alpha, "train_ndcg_at_10": round(s, 5)})
+        curve.append({"fusion": alpha, curve_key: round(s, 5)})
         if s > best + 1e-6:
             best_w, best = cand, s
     return {f: round(v, 4) for f, v in best_w.items()}, best, curve

@@ -49,7 +49,10 @@ def _load(data_dir: Path | None, workers: int, jobs: int, seed: int, year: int) 
 def tune(
     data_dir: Annotated[
         Path | None,
-        typer.Argument(help="A `laborbridge sample` folder with truth.csv (default: generate one)."),
+        typer.Argument(
+            help="A `laborbridge sample` folder with truth.csv (default: generate one); "
+            "with --from-outcomes, the data folder of the runs (default: the store's records)."
+        ),
     ] = None,
     out: Annotated[
         Path, typer.Option("--out", help="Configuration file to write (.toml or .json), for --config.")
@@ -71,13 +74,41 @@ def tune(
         float, typer.Option("--test-share", min=0.1, max=0.9, help="Share of workers held out.")
     ] = 0.5,
     as_json: Annotated[bool, typer.Option("--json", help="Print the full report as JSON.")] = False,
+    from_outcomes: Annotated[
+        bool,
+        typer.Option(
+            "--from-outcomes",
+            help="Answer key: recorded placement outcomes in --db (data set: DATA_DIR, else the store).",
+        ),
+    ] = False,
+    db: Annotated[
+        str | None, typer.Option("--db", help="Store URL with the runs and outcomes (default: settings).")
+    ] = None,
+    months: Annotated[
+        int | None,
+        typer.Option(
+            "--months",
+            min=1,
+            help="Retained = still employed after N months (default: each follow-up's horizon).",
+        ),
+    ] = None,
+    runs: Annotated[
+        list[str] | None,
+        typer.Option("--run", help="Only the outcomes of this run (repeatable; default: all)."),
+    ] = None,
+    from_titles: Annotated[
+        Path | None,
+        typer.Option("--from-titles", help="Answer key: a labelled-titles CSV (job_name,expected_code)."),
+    ] = None,
 ) -> None:
     """Search the weights, the dense/lexical fusion weight and k on a train split of the workers,
     check them on the held-out split, and write the best configuration.
 
-    The answer key is the sample's latent truth (truth.csv). The file keeps the base
-    configuration when the tuned one is not better on the held-out split. Use it with
-    `place --config` and `serve --config`; its candidates.k is the candidate jobs per worker.
+    The answer key is the sample's latent truth (truth.csv); or, with --from-outcomes, the
+    recorded follow-ups (retained vs left early); or, with --from-titles, labelled job titles.
+    The file keeps the base configuration when the tuned one is not better on the held-out
+    split. Use it with `place --config` and `serve --config`; its candidates.k is the candidate
+    jobs per worker (with --from-outcomes/--from-titles: the largest --k, default 100, not tuned).
     """
     from matcher.recommend import Recommender
     from matcher.scoring import ScoringConfig
@@ -85,8 +116,29 @@ def tune(
     from matcher.tuning import write_config
 
     year = year or dt.date.today().year
-    ds, truth = _load(data_dir, workers, jobs, seed, year)
     base = ScoringConfig.from_file(config) if config else ScoringConfig()
+    if from_outcomes or from_titles is not None:
+        _tune_from(
+            data_dir,
+            out,
+            base,
+            year,
+            max(ks) if ks else 100,
+            seed,
+            random,
+            rounds,
+            test_share,
+            as_json,
+            from_outcomes=from_outcomes,
+            db=db,
+            months=months,
+            runs=runs,
+            titles=from_titles,
+        )
+        return
+    if months is not None or runs:
+        raise typer.BadParameter("--months and --run need --from-outcomes")
+    ds, truth = _load(data_dir, workers, jobs, seed, year)
     rec = Recommender(base, year=year).fit(ds, make_encoder())
     res = run_tune(
         rec,
@@ -117,5 +169,97 @@ def tune(
         f"precision@10 {held['tuned']['precision_at_10']:.4f} (base {held['base']['precision_at_10']:.4f})"
     )
     typer.echo(f"fusion weight {res.report['fusion_weight']:.3f}, k {res.k}")
+    verdict = "kept the base configuration (no held-out gain)" if res.kept_base else "tuned configuration"
+    typer.echo(f"wrote {path}: {verdict}")
+
+
+def _tune_from(
+    data_dir: Path | None,
+    out: Path,
+    base: Any,
+    year: int,
+    k: int,
+    seed: int,
+    random: int,
+    rounds: int,
+    test_share: float,
+    as_json: bool,
+    *,
+    from_outcomes: bool,
+    db: str | None,
+    months: int | None,
+    runs: list[str] | None,
+    titles: Path | None,
+) -> None:
+    """``tune --from-outcomes`` and ``tune --from-titles``: fit, tune, write, print."""
+    from matcher.recommend import Recommender
+    from matcher.tuning import write_config
+
+    if from_outcomes and titles is not None:
+        raise typer.BadParameter("give one answer key: --from-outcomes or --from-titles")
+    if titles is not None:
+        from matcher.tuning_titles import read_titles, title_problem, tune_from_titles
+
+        if months is not None or runs or data_dir is not None:
+            raise typer.BadParameter("--from-titles takes no DATA_DIR, --months or --run")
+        rows, rejected = read_titles(titles)
+        problem = title_problem(rows, seed)
+        rec = Recommender(base, year=year, fetch=k).fit(problem.dataset, make_encoder())
+        res = tune_from_titles(
+            rec,
+            problem,
+            n_random=random,
+            n_rounds=rounds,
+            test_share=test_share,
+            seed=seed,
+            source=str(titles),
+        )
+        res.report["rows_left_out"] = [str(e) for e in rejected]
+        source, metric, label = str(titles), "ndcg_at_10", "nDCG@10"
+    else:
+        from sqlalchemy import make_url
+
+        from api.cli.runs import store_url
+        from matcher.dataset import load_folder
+        from matcher.store import dataset_from_engine, open_engine
+        from matcher.tuning_outcomes import labelled_placements, stored_outcomes, tune_from_outcomes
+
+        url = store_url(db)
+        engine = open_engine(url)
+        try:
+            rows, run_ids = stored_outcomes(engine, runs)
+            ds = load_folder(data_dir) if data_dir is not None else dataset_from_engine(engine)
+        finally:
+            engine.dispose()
+        labelled = labelled_placements(rows, months)
+        shown = make_url(url).render_as_string(hide_password=True)
+        source = f"outcomes of {len(run_ids)} run(s) in {shown}"
+        rec = Recommender(base, year=year, fetch=k).fit(ds, make_encoder())
+        res = tune_from_outcomes(
+            rec, labelled, n_random=random, n_rounds=rounds, test_share=test_share, seed=seed, source=source
+        )
+        res.report["runs"] = run_ids
+        res.report["months"] = months
+        metric, label = "objective", "retention objective"
+    held = res.report["held_out"]
+    notes = {
+        "source": source,
+        "year": year,
+        f"held_out_{metric}": round(held["tuned"][metric], 4),
+        f"base_held_out_{metric}": round(held["base"][metric], 4),
+        "kept_base": res.kept_base,
+    }
+    path = write_config(out, res.config, res.k, notes)
+    if as_json:
+        typer.echo(
+            json.dumps({"config_file": str(path), "k": res.k, **res.report}, ensure_ascii=False, indent=2)
+        )
+        return
+    figures = ", ".join(
+        f"{m} {held['tuned'][m]:.4f} (base {held['base'][m]:.4f})" for m in held["tuned"] if m != metric
+    )
+    typer.echo(f"held-out {label} {held['tuned'][metric]:.4f} (base {held['base'][metric]:.4f}); {figures}")
+    for e in res.report.get("rows_left_out", [])[:5]:
+        typer.echo(f"left out: {e}")
     verdict = "kept the base configuration (no held-out gain)" if res.kept_base else "tuned configuration"
     typer.echo(f"wrote {path}: {verdict}")
