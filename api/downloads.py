@@ -156,7 +156,8 @@ def run_export(engine: Engine, dataset: Any, run_id: str, which: str, scope: Sco
         ids = tuple(u["worker_id"] for u in unplaced)
     elif which == "supply":
         year = int(header["params"].get("year") or 0) or None
-        tables = supply_tables(dataset, year or dt.date.today().year, placed)
+        predicted = (header.get("summary") or {}).get("job_codes_predicted")
+        tables = supply_tables(dataset, year or dt.date.today().year, placed, predicted)
         groups = {
             f"{c} {place_name(c)}": t
             for c, t in tables.items()

@@ -140,9 +140,16 @@ REGISTRY: dict[str, Benchmark] = {
         _b(
             "classify",
             "bench_classify",
-            "CSCO occupation normalisation: hybrid vs char-bigram TF-IDF baseline",
-            args=dict.fromkeys(SCALES, ""),
+            "title -> CSCO code by 5-fold CV on the dev titles: title model vs char-bigram TF-IDF",
+            args={"T": "--folds 2 --steps 3", "S": "", "M": "", "L": ""},
             seed=20240601,
+        ),
+        _b(
+            "quality_real",
+            "bench_quality_real",
+            "wishes vs job titles from real phrases: hit@3, placed in wished occupation, vs TF-IDF",
+            args={"T": "--seeds 1 --steps 3", "S": "--seeds 1 2", "M": "--seeds 1 2", "L": "--seeds 1 2"},
+            seed=1,
         ),
         _b(
             "quality",

@@ -265,20 +265,54 @@ def _encode(r: dict[str, Any]) -> tuple[list[Row], str]:
 
 
 def _classify(r: dict[str, Any]) -> tuple[list[Row], str]:
-    base = dig(r, "baseline", "top1")
+    names = {"title_model": "title model (5-fold CV)", "baseline_tfidf": "char-bigram TF-IDF"}
     rows: list[Row] = [
         (
-            "hybrid top-1 / TF-IDF baseline",
-            dig(r, "hybrid", "top1"),
+            "title model top-1 (CV)",
+            dig(r, "title_model", "top1"),
             "char-bigram TF-IDF",
-            ratio(dig(r, "hybrid", "top1"), base),
+            ratio(dig(r, "title_model", "top1"), dig(r, "baseline_tfidf", "top1")),
         ),
     ]
     body_rows = [
-        [n, dig(r, n, "top1"), dig(r, n, "top5"), dig(r, n, "top1_minor"), ratio(dig(r, n, "top1"), base)]
-        for n in ("baseline", "lexical", "hybrid", "hybrid_fewshot")
+        [label, *(dig(r, n, m) for m in ("top1", "top3", "top5", "top1_minor"))] for n, label in names.items()
     ]
-    return rows, table(["method", "top-1", "top-5", "top-1 小类", "top-1 / baseline"], body_rows)
+    body_rows.append(
+        ["gain", *(dig(r, "gain_over_baseline", m) for m in ("top1", "top3", "top5", "top1_minor"))]
+    )
+    cal = dig(r, "calibration", default={})
+    note = (
+        f"\n\nSure answers (top probability ≥ 0.5): {fmt(cal.get('sure_share'))} of titles, top-1 "
+        f"{fmt(cal.get('sure_top1'))}; unsure: top-1 {fmt(cal.get('unsure_top1'))}."
+    )
+    return rows, table(["method", "top-1", "top-3", "top-5", "top-1 小类"], body_rows) + note
+
+
+def _quality_real(r: dict[str, Any]) -> tuple[list[Row], str]:
+    seeds = dig(r, "seeds", default={})
+    rows: list[Row] = [
+        (
+            f"hit@3 on real phrases, seed {seed}",
+            dig(v, "pooled", "hit_at_3"),
+            "char-bigram TF-IDF wish vs title",
+            ratio(dig(v, "pooled", "hit_at_3"), dig(v, "pooled", "reference_hit_at_3")),
+        )
+        for seed, v in seeds.items()
+    ]
+    body_rows = [
+        [
+            seed,
+            dig(v, "pooled", "workers"),
+            dig(v, "pooled", "jobs"),
+            dig(v, "pooled", "hit_at_3"),
+            dig(v, "pooled", "reference_hit_at_3"),
+            dig(v, "pooled", "placed_in_wished_of_possible"),
+            dig(v, "pooled", "reference_placed_in_wished_of_possible"),
+        ]
+        for seed, v in seeds.items()
+    ]
+    headers = ["seed", "workers", "jobs", "hit@3", "TF-IDF hit@3", "placed in wished / possible", "TF-IDF"]
+    return rows, table(headers, body_rows)
 
 
 def _quality(r: dict[str, Any]) -> tuple[list[Row], str]:
@@ -492,6 +526,7 @@ RENDERERS: dict[str, Callable[[dict[str, Any]], tuple[list[Row], str]]] = {
     "retrieval": _retrieval,
     "encode": _encode,
     "classify": _classify,
+    "quality_real": _quality_real,
     "quality": _quality,
     "tune": _tune,
     "pipeline": _pipeline,

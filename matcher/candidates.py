@@ -14,7 +14,8 @@ import numpy as np
 
 from matcher.context import MatchContext
 from matcher.ngrams import NgramSets
-from matcher.scoring import FACTORS, EdgeFactors, ScoringConfig, dense_factor, occupation_factor, wage_factor
+from matcher.occupations import OccupationSides, occupation_match
+from matcher.scoring import FACTORS, EdgeFactors, ScoringConfig, dense_factor, wage_factor
 
 
 @dataclass(frozen=True)
@@ -66,7 +67,7 @@ def compute_factors(
     config: ScoringConfig,
     *,
     texts: TextSides | None = None,
-    worker_codes: np.ndarray | None = None,
+    occupations: OccupationSides | None = None,
     lexical: NgramSets | None = None,
     skills: NgramSets | None = None,
 ) -> EdgeFactors:
@@ -85,8 +86,8 @@ def compute_factors(
         assert texts is not None
         lexical = NgramSets(1, 2).fit(texts.worker_occupations, texts.job_titles)
     values[:, col["lexical"]] = lexical.overlap(ew, ej, normalise="min")
-    if worker_codes is not None:
-        values[:, col["occupation"]] = occupation_factor(worker_codes[ew], ctx.job_code[ej])
+    if occupations is not None:
+        values[:, col["occupation"]] = occupation_match(occupations.workers, ew, occupations.jobs, ej)
     values[:, col["wage"]] = wage_factor(
         ctx.worker_min_wage[ew], ctx.job_wage_min[ej], ctx.job_wage_max[ej], config.wage_partial
     )
@@ -112,6 +113,51 @@ def top_k_per_worker(ew: np.ndarray, score: np.ndarray, k: int) -> np.ndarray:
     return order[rank < k]
 
 
+class CodeIndex:
+    """Jobs grouped by (CSCO code, location): the jobs of one code in one location are one range.
+
+    The second retrieval channel: a worker's wished codes find every job of those codes in the
+    worker's accepted locations, however far its posting text is from the profile in embedding space.
+    """
+
+    def __init__(self, ctx: MatchContext) -> None:
+        self.n_locations = max(len(ctx.location_codes), 1)
+        self.order = np.lexsort((ctx.job_location, ctx.job_code))
+        self.keys = ctx.job_code[self.order] * self.n_locations + ctx.job_location[self.order]
+
+    def pairs(
+        self,
+        ctx: MatchContext,
+        codes: np.ndarray,
+        rows: np.ndarray,
+        worker_vecs: np.ndarray,
+        job_vecs: np.ndarray,
+        fetch: int,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(rows, jobs) int64: for each of ``rows`` (worker rows of ``ctx``; ``codes[i]`` are row i's
+        wished codes, -1 padded), the ``fetch`` jobs of a wished code in accepted locations whose
+        postings are nearest the profile (cosine of ``worker_vecs[row]`` and ``job_vecs``)."""
+        rw, slot = np.nonzero(codes >= 0)
+        if rw.size == 0:
+            return np.zeros(0, np.int64), np.zeros(0, np.int64)
+        wish, loc = np.nonzero(ctx.worker_allowed[rows[rw]])
+        key = codes[rw[wish], slot[wish]] * self.n_locations + loc
+        lo = np.searchsorted(self.keys, key, side="left")
+        n = np.searchsorted(self.keys, key, side="right") - lo
+        at = np.arange(n.sum()) - np.repeat(np.cumsum(n) - n - lo, n)
+        wish, ej = np.repeat(wish, n), self.order[at]
+        order = np.lexsort((ej, wish))  # grouped by row and wished code, each group in job order
+        ew, ej = rows[rw[wish[order]]], ej[order].astype(np.int64)
+        if ew.size:
+            cos = np.empty(ew.size, dtype=np.float32)
+            cuts = np.r_[0, np.flatnonzero(ew[1:] != ew[:-1]) + 1, ew.size].tolist()
+            for a, b in zip(cuts[:-1], cuts[1:], strict=True):  # one matrix-vector product per row
+                cos[a:b] = job_vecs[ej[a:b]] @ worker_vecs[ew[a]]
+            sel = top_k_per_worker(ew, cos, fetch)
+            ew, ej = ew[sel], ej[sel]
+        return ew.astype(np.int64), ej
+
+
 def retrieve_candidates(
     ctx: MatchContext,
     worker_vecs: np.ndarray,
@@ -120,11 +166,16 @@ def retrieve_candidates(
     k: int,
     config: ScoringConfig,
     texts: TextSides,
+    occupations: OccupationSides | None = None,
     worker_codes: np.ndarray | None = None,
     fetch_factor: int = 2,
     index_kind: str = "auto",
 ) -> Edges:
-    """Top-k scored candidate jobs per worker, every edge passing the hard rules."""
+    """Top-k scored candidate jobs per worker, every edge passing the hard rules.
+
+    Candidates come from the dense index (``fetch_factor`` × k nearest postings) and, with
+    ``worker_codes`` ((W, S) wished code numbers), from the jobs of the wished codes (k nearest).
+    """
     from embeddings.index import VectorIndex
 
     n_jobs = ctx.n_jobs
@@ -137,15 +188,19 @@ def retrieve_candidates(
     index = VectorIndex(kind=index_kind).fit(
         job_vecs, np.arange(n_jobs, dtype=np.int64), partitions=ctx.job_location
     )
-    sims, ids = index.search(worker_vecs, fetch, allowed=allowed_lists(ctx))
-    ew = np.repeat(np.arange(ctx.n_workers, dtype=np.int32), ids.shape[1])
-    ej = ids.ravel()
-    cos = sims.ravel().astype(np.float32)
-    keep = ej >= 0
-    ew, ej, cos = ew[keep], ej[keep].astype(np.int32), cos[keep]
+    _, ids = index.search(worker_vecs, fetch, allowed=allowed_lists(ctx))
+    ew = np.repeat(np.arange(ctx.n_workers, dtype=np.int64), ids.shape[1])
+    ej = ids.ravel().astype(np.int64)
+    ew, ej = ew[ej >= 0], ej[ej >= 0]
+    if worker_codes is not None:
+        rows = np.arange(ctx.n_workers, dtype=np.int64)
+        cw, cj = CodeIndex(ctx).pairs(ctx, worker_codes, rows, worker_vecs, job_vecs, k)
+        key = np.unique(np.concatenate([ew * n_jobs + ej, cw * n_jobs + cj]))
+        ew, ej = key // n_jobs, key % n_jobs
     ok = ctx.hard_rules(ew, ej)
-    ew, ej, cos = ew[ok], ej[ok], cos[ok]
-    factors = compute_factors(ctx, ew, ej, cos, config, texts=texts, worker_codes=worker_codes)
+    ew, ej = ew[ok].astype(np.int32), ej[ok].astype(np.int32)
+    cos = np.einsum("ij,ij->i", worker_vecs[ew], job_vecs[ej]).astype(np.float32)
+    factors = compute_factors(ctx, ew, ej, cos, config, texts=texts, occupations=occupations)
     score = factors.scores(config.weights)
     sel = np.sort(top_k_per_worker(ew, score, k))
     return Edges(ew[sel], ej[sel], cos[sel], EdgeFactors(factors.values[sel]), score[sel])

@@ -3,17 +3,24 @@
 A caseworker reads them aloud to the worker, so each clause names a concrete fact (the wished
 occupation, the paired district, the wage against the worker's minimum), strongest first, and a
 clause that counts against the job (wage below the minimum, no dorm) is said too.
+
+A claim of fit ("与期望职业一致/相近", "与求职意向相似") is made only when that factor ranks the job
+above the worker's median candidate (:func:`factor_medians`): a factor every candidate shares
+explains nothing.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+
+import numpy as np
 
 from matcher.geo import is_tianjin, place_name
 from matcher.records import Enterprise, Job, Worker
-from matcher.scoring import FACTORS
 
 _STRONG = 0.5
+_SAME = 0.8  # occupation factor from which both sides name the same code (e.g. each 0.8 sure of it)
 
 
 @dataclass(frozen=True)
@@ -45,13 +52,22 @@ def clauses(
     *,
     location_code: str,
     occupation_name: str = "",
+    median: Mapping[str, float] | None = None,
 ) -> list[Clause]:
-    """The clauses for one pair, strongest contribution first; negative facts last."""
+    """The clauses for one pair, strongest contribution first; negative facts last.
+
+    ``median``: the worker's median candidate's factor values; a fit is claimed only above it."""
     out: list[Clause] = []
     neg: list[Clause] = []
     c = contributions
+
+    def above(factor: str) -> bool:
+        m = (median or {}).get(factor)
+        return m is None or not np.isfinite(m) or values.get(factor, 0) > m
+
     title = job.title
-    if values.get("occupation", 0) >= 1.0:
+    occupation = values.get("occupation", 0) if above("occupation") else 0.0
+    if occupation >= _SAME:
         name = occupation_name or title
         out.append(
             Clause(
@@ -61,12 +77,12 @@ def clauses(
                 f"matches the wished occupation ({name})",
             )
         )
-    elif values.get("occupation", 0) > 0 or values.get("lexical", 0) >= _STRONG:
-        key = "occupation" if values.get("occupation", 0) > 0 else "lexical"
+    elif occupation >= _STRONG or (values.get("lexical", 0) >= _STRONG and above("lexical")):
+        key = "occupation" if occupation >= _STRONG else "lexical"
         out.append(
             Clause(key, c[key], f"与期望职业相近（{title}）", f"close to the wished occupation ({title})")
         )
-    if values.get("dense", 0) >= _STRONG and not out:
+    if values.get("dense", 0) >= _STRONG and above("dense") and not out:
         out.append(
             Clause(
                 "dense", c["dense"], "与求职意向和经历相似", "similar to the worker's wishes and experience"
@@ -132,6 +148,7 @@ def explain(
     *,
     location_code: str,
     occupation_name: str = "",
+    median: Mapping[str, float] | None = None,
 ) -> tuple[str, str]:
     """(Chinese, English) sentences for one pair, e.g. 与期望职业一致（保安员）；位于结对区东丽区."""
     cl = clauses(
@@ -142,12 +159,24 @@ def explain(
         contributions,
         location_code=location_code,
         occupation_name=occupation_name,
+        median=median,
     )
     if not cl:
         return "可考虑", "a possible match"
     return "；".join(x.zh for x in cl), "; ".join(x.en for x in cl)
 
 
-def factor_dict(row) -> dict[str, float]:  # noqa: ANN001 - a numpy row
-    """A factor row as ``{name: value}`` rounded for display."""
-    return {f: round(float(v), 4) for f, v in zip(FACTORS, row, strict=True)}
+def factor_medians(worker: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
+    """(n, F): each worker's median factor values over its candidate edges (NaN: no edge).
+
+    ``worker`` (E,) are the edges' worker rows in ``[0, n)``, ``values`` (E, F) their factor values.
+    """
+    out = np.full((n, values.shape[1]), np.nan, dtype=np.float64)
+    if worker.size == 0:
+        return out
+    rows, starts, counts = np.unique(np.sort(worker), return_index=True, return_counts=True)
+    lo, hi = starts + (counts - 1) // 2, starts + counts // 2
+    for f in range(values.shape[1]):
+        v = values[np.lexsort((values[:, f], worker)), f].astype(np.float64)
+        out[rows, f] = (v[lo] + v[hi]) / 2
+    return out

@@ -188,8 +188,16 @@ def unplaced_table(ds: Dataset, unplaced: Iterable[Mapping[str, Any]]) -> Table:
     return Table(UNPLACED_COLUMNS, rows)
 
 
-def supply_tables(ds: Dataset, year: int, assignments: Iterable[Mapping[str, Any]] = ()) -> dict[str, Table]:
-    """岗位供给清单 per paired county code (see module doc); openings left after ``assignments``."""
+def supply_tables(
+    ds: Dataset,
+    year: int,
+    assignments: Iterable[Mapping[str, Any]] = (),
+    predicted: Mapping[str, Sequence[Any]] | None = None,
+) -> dict[str, Table]:
+    """岗位供给清单 per paired county code (see module doc); openings left after ``assignments``.
+
+    ``predicted``: job id → (code, confidence) a run predicted for jobs without a code (shown as
+    ``4-07-05-01（预测 0.82）``)."""
     from matcher.scoring import age_gender_ok
 
     ctx = MatchContext.build(ds, year)
@@ -219,7 +227,9 @@ def supply_tables(ds: Dataset, year: int, assignments: Iterable[Mapping[str, Any
             continue
         fit = _fit_counts(ctx, np.array(by_county[loc[county]]), jobs, age_gender_ok)
         rows = [
-            _supply_row(ds, int(j), int(left[j]), int(n)) for j, n in zip(jobs, fit, strict=True) if n > 0
+            _supply_row(ds, int(j), int(left[j]), int(n), predicted)
+            for j, n in zip(jobs, fit, strict=True)
+            if n > 0
         ]
         rows.sort(key=lambda r: (r["location_code"] != county, r["location_code"], r["job_id"]))
         if rows:
@@ -250,14 +260,24 @@ def _fit_counts(ctx: MatchContext, workers: np.ndarray, jobs: np.ndarray, age_ge
     return total
 
 
-def _supply_row(ds: Dataset, j: int, left: int, fit: int) -> dict[str, Any]:
+def occupation_text(job: Job, predicted: Mapping[str, Sequence[Any]] | None = None) -> str:
+    """The job's code, else the code a run predicted from its title with its confidence."""
+    if job.occupation_code or not predicted or job.job_id not in predicted:
+        return job.occupation_code
+    code, confidence = predicted[job.job_id][:2]
+    return f"{code}（预测 {float(confidence):.2f}）"
+
+
+def _supply_row(
+    ds: Dataset, j: int, left: int, fit: int, predicted: Mapping[str, Sequence[Any]] | None = None
+) -> dict[str, Any]:
     job = ds.jobs[j]
     ent = ds.enterprise_by_id[job.enterprise_id]
     where = ds.job_location(job)
     return {
         "job_id": job.job_id,
         "job_title": job.title,
-        "occupation_code": job.occupation_code,
+        "occupation_code": occupation_text(job, predicted),
         "enterprise_name": ent.name,
         "enterprise_kind": KIND_ZH[ent.kind],
         "employment_base": "是" if ent.employment_base else "否",
@@ -357,8 +377,10 @@ def write_run_exports(
     unplaced: Sequence[Mapping[str, Any]],
     out_dir: str | Path,
     formats: Sequence[str] = ("csv", "xlsx"),
+    predicted: Mapping[str, Sequence[Any]] | None = None,
 ) -> list[Path]:
-    """Write the placement lists, the supply lists and the unplaced list of a run into ``out_dir``."""
+    """Write the placement lists, the supply lists and the unplaced list of a run into ``out_dir``;
+    ``predicted``: the run's predicted codes of uncoded jobs (``summary["job_codes_predicted"]``)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     placed = placement_table(ds, assignments)
@@ -366,7 +388,7 @@ def write_run_exports(
     written += write_grouped(
         group_rows(placed, "enterprise_id", "enterprise_name"), "安置名单_按企业", out, formats
     )
-    supply = {f"{c} {place_name(c)}": t for c, t in supply_tables(ds, year, assignments).items()}
+    supply = {f"{c} {place_name(c)}": t for c, t in supply_tables(ds, year, assignments, predicted).items()}
     written += write_grouped(supply, "岗位供给清单", out, formats)
     written += write_grouped({"未安置名单": unplaced_table(ds, unplaced)}, "未安置名单", out, formats)
     return written

@@ -37,7 +37,8 @@ from matcher.dataset import Dataset
 from matcher.errors import ConfigError
 from matcher.features import job_text, worker_occupation_text, worker_skill_text, worker_text
 from matcher.geo import TIANJIN_DISTRICTS
-from matcher.scoring import EdgeFactors, ScoringConfig
+from matcher.occupations import OccupationSides, classify_data
+from matcher.scoring import EdgeFactors, ScoringConfig, fit_dense_range
 
 SCORE_DECIMALS = 6
 ENCODE_CHUNK = 4096
@@ -139,7 +140,9 @@ class PlaceOptions:
     index_kind: str = "auto"
     scoring: ScoringConfig = field(default_factory=ScoringConfig)
     csco_path: str | None = None
-    """CSCO table for the occupation factor; ``None`` looks in the usual places (matcher.occupations)."""
+    """CSCO table for the occupation factor; ``None``: ``$LABORBRIDGE_CSCO``, else the shipped table."""
+    title_model: str | None = None
+    """Title → code model (``TitleClassifier.save``); ``None``: the shipped one."""
     rules: RuleOptions = field(default_factory=RuleOptions)
     exclude: tuple[tuple[str, str], ...] = ()
     """(worker_id, enterprise_id) pairs that must not be matched (e.g. a re-match after leaving)."""
@@ -189,6 +192,9 @@ class PlacementRun:
     problem: Any = None  # optimizer.PlacementProblem that was solved
     solve_options: Any = None  # optimizer.SolveOptions
     held_back: np.ndarray | None = None  # int8 (W,): 0, or a code of _HELD_BACK (see hold_back)
+    occupations: OccupationSides | None = None  # code beliefs of wishes and job titles
+    job_code_predicted: np.ndarray | None = None  # bool (J,): the job's code came from its title
+    scoring: ScoringConfig | None = None  # the scoring used (dense range fitted on the data)
 
     @property
     def n_placed(self) -> int:
@@ -236,7 +242,7 @@ def _retrieve_chunked(
     wv: np.ndarray,
     jv: np.ndarray,
     sides: TextSides,
-    codes: np.ndarray | None,
+    occupations: OccupationSides,
     scoring: ScoringConfig,
     options: PlaceOptions,
     progress: Progress,
@@ -251,7 +257,8 @@ def _retrieve_chunked(
             k=options.k,
             config=scoring,
             texts=sides,
-            worker_codes=codes,
+            occupations=occupations,
+            worker_codes=occupations.workers.top1(),
             index_kind=options.index_kind,
         )
         progress.advance(n)
@@ -272,7 +279,8 @@ def _retrieve_chunked(
             k=options.k,
             config=scoring,
             texts=sub,
-            worker_codes=None if codes is None else codes[start:stop],
+            occupations=occupations.worker_rows(slice(start, stop)),
+            worker_codes=occupations.workers.top1()[start:stop],
             index_kind=options.index_kind,
         )
         parts.append(Edges(e.worker + start, e.job, e.cosine, e.factors, e.score))
@@ -330,14 +338,14 @@ def run_placement(
         jv = _encode_chunked(encoder, j_texts, p)
         model_id = encoder.model_id
     with timer.stage("occupations"):
-        codes, table, names = classify_wishes(ds, encoder, options)
-        scoring = options.scoring
-        if codes is None:  # no CSCO table here: the factor cannot be computed, so it gets no weight
-            scoring = scoring.model_copy(
-                update={"weights": scoring.weights.model_copy(update={"occupation": 0.0})}
-            )
+        given_codes = ctx.job_code
+        occupation, sides_occ, ctx = classify_data(
+            ds.workers, ds.jobs, ctx, encoder, options.csco_path, options.title_model
+        )
+        codes = sides_occ.workers.top1()
+        scoring = fit_dense_range(options.scoring, wv, jv)
     with timer.stage("retrieve_score", ctx.n_workers) as p:
-        edges = _retrieve_chunked(ds, ctx, wv, jv, sides, codes, scoring, options, p)
+        edges = _retrieve_chunked(ds, ctx, wv, jv, sides, sides_occ, scoring, options, p)
         edges = _drop_excluded(ds, ctx, edges, options.exclude)
         edges = Edges(
             edges.worker, edges.job, edges.cosine, edges.factors, np.round(edges.score, SCORE_DECIMALS)
@@ -347,9 +355,23 @@ def run_placement(
         problem, solve_options = build_problem(ds, ctx, edges, options)
         result = solve(problem, solve_options)
     run = PlacementRun(
-        ds, options, ctx, edges, result, model_id, timer.seconds, table, codes, names, problem, solve_options
+        ds,
+        options,
+        ctx,
+        edges,
+        result,
+        model_id,
+        timer.seconds,
+        str(occupation.table),
+        codes,
+        occupation.names,
+        problem,
+        solve_options,
     )
     run.held_back = held
+    run.occupations = sides_occ
+    run.job_code_predicted = given_codes < 0
+    run.scoring = scoring
     return run
 
 
@@ -440,24 +462,6 @@ def build_problem(
     return problem, solve_options
 
 
-def classify_wishes(
-    ds: Dataset, encoder: Any, options: PlaceOptions
-) -> tuple[np.ndarray | None, str | None, dict[int, str]]:
-    """Workers' wished CSCO codes, the table used and code names; ``(None, None, {})`` without a table."""
-    from embeddings.occupations import OccupationClassifier, load_csco
-    from matcher.context import code_number
-    from matcher.occupations import find_csco_table, worker_codes
-
-    table = find_csco_table(options.csco_path)
-    if table is None:
-        return None, None, {}
-    cache = getattr(getattr(encoder, "cache", None), "cache_dir", None)
-    occupations = load_csco(table)
-    classifier = OccupationClassifier(encoder, cache_dir=cache).fit(occupations)
-    names = {code_number(o.code): o.name for o in occupations}
-    return worker_codes(ds.workers, classifier), str(table), names
-
-
 def package_versions() -> dict[str, str]:
     """Versions of Python and the packages that shape a result."""
     out = {"python": platform.python_version()}
@@ -490,16 +494,82 @@ def run_summary(run: PlacementRun) -> dict[str, Any]:
         "rules": run.options.params()["rules"],
         "include_employed": run.options.include_employed,
         "min_fit": run.options.min_fit,
-        "scoring": run.options.params()["scoring"],
+        "scoring": (run.scoring or run.options.scoring).model_dump(),
         "rule_status": dict(r.rules),
         "relaxed": [_named(x.as_dict(), run.context.location_codes) for x in r.relaxed],
         "model": run.model_id,
         "occupation_table": run.occupation_table,
+        "jobs_code_predicted": int(run.job_code_predicted.sum()) if run.job_code_predicted is not None else 0,
+        "wishes": wish_fulfilment(run),
         "solver": r.solver,
         "seconds": run.seconds,
         "input_sha256": run.dataset.input_sha256,
         "versions": package_versions(),
         "shadow_prices": top_shadow_prices(run),
+    }
+
+
+def predicted_job_codes(run: PlacementRun) -> dict[str, list[Any]]:
+    """job id → [code, confidence] for every job whose code the run predicted from its title."""
+    from matcher.skillgap import code_text
+
+    if run.occupations is None or run.job_code_predicted is None:
+        return {}
+    beliefs = run.occupations.jobs
+    return {
+        run.dataset.jobs[j].job_id: [
+            code_text(int(beliefs.codes[j, 0, 0])),
+            round(float(beliefs.probs[j, 0, 0]), 4),
+        ]
+        for j in np.flatnonzero(run.job_code_predicted & (beliefs.codes[:, 0, 0] >= 0)).tolist()
+    }
+
+
+def wish_fulfilment(run: PlacementRun) -> dict[str, Any]:
+    """Placements in a wished occupation against the most there could be.
+
+    A placement is in a wished occupation when the job's code (given, or predicted from its title)
+    is the most likely code of one of the worker's wishes. The most possible is, per occupation,
+    min(workers wishing it, openings of its jobs) over rule-passing pairs (location, age, gender),
+    each worker counted under the first of their wishes that has such a job; employed workers the
+    run keeps in place are left out.
+    """
+    ctx, codes = run.context, run.worker_codes
+    assignment = np.asarray(run.result.assignment)
+    if codes is None or ctx.n_workers == 0:
+        return {"placed_in_wished": 0, "most_possible": 0, "share_of_possible": None}
+    placed = np.flatnonzero(assignment >= 0)
+    hit = (codes[placed] == ctx.job_code[assignment[placed]][:, None]) & (codes[placed] >= 0)
+    in_wished = int(hit.any(axis=1).sum())
+    eligible = np.ones(ctx.n_workers, dtype=bool)
+    if run.held_back is not None:
+        eligible &= run.held_back != _KEPT
+    from matcher.candidates import CodeIndex
+
+    index, first = CodeIndex(ctx), np.full(ctx.n_workers, -1, dtype=np.int64)
+    job_used = np.zeros(ctx.n_jobs, dtype=bool)
+    rows_all = np.flatnonzero(eligible & (codes >= 0).any(axis=1))
+    dummy_w = np.zeros((ctx.n_workers, 1), np.float32)
+    dummy_j = np.zeros((ctx.n_jobs, 1), np.float32)
+    for s in range(0, rows_all.size, RETRIEVE_CHUNK):
+        rows = rows_all[s : s + RETRIEVE_CHUNK]
+        for slot in range(codes.shape[1]):  # each worker under its first wish with a feasible job
+            todo = rows[first[rows] < 0]
+            wish = codes[todo, slot : slot + 1]
+            ew, ej = index.pairs(ctx, wish, todo, dummy_w, dummy_j, ctx.n_jobs)
+            ok = ctx.hard_rules(ew, ej)
+            ew, ej = ew[ok], ej[ok]
+            first[np.unique(ew)] = codes[np.unique(ew), slot]
+            job_used[ej[codes[ew, slot] == ctx.job_code[ej]]] = True
+    wanted = first[first >= 0]
+    possible = 0
+    for code, n_workers in zip(*np.unique(wanted, return_counts=True), strict=True):
+        openings = int(ctx.job_openings[job_used & (ctx.job_code == code)].sum())
+        possible += min(int(n_workers), openings)
+    return {
+        "placed_in_wished": in_wished,
+        "most_possible": possible,
+        "share_of_possible": round(in_wished / possible, 4) if possible else None,
     }
 
 
@@ -593,6 +663,14 @@ def write_run(run: PlacementRun, out_dir: str | Path) -> dict[str, Any]:
             (wids[w], jids[j], f"{s:.6f}")
             for w, j, s in zip(edges.worker, edges.job, edges.score, strict=True)
         )
+    predicted = predicted_job_codes(run)
+    if predicted:
+        with (out / "job_codes.csv").open("w", newline="", encoding="utf-8") as fh:
+            wr = csv.writer(fh, lineterminator="\n")
+            wr.writerow(["job_id", "occupation_code", "occupation_name", "confidence"])
+            for job_id, (code, confidence) in predicted.items():
+                name = run.occupation_names.get(int(code.replace("-", "")), "")
+                wr.writerow([job_id, code, name, f"{confidence:.4f}"])
     if ds.rejected:
         with (out / "rejected.csv").open("w", newline="", encoding="utf-8") as fh:
             wr = csv.writer(fh, lineterminator="\n")

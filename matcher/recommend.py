@@ -34,18 +34,19 @@ from typing import Any, Self
 import numpy as np
 
 from embeddings.encoder import MATCHING_KIND
-from matcher.candidates import Edges, allowed_lists, compute_factors, top_k_per_worker
+from matcher.candidates import CodeIndex, Edges, allowed_lists, compute_factors, top_k_per_worker
 from matcher.congestion import congestion_penalty, expected_applicants
-from matcher.context import MatchContext, code_number
+from matcher.context import MatchContext
 from matcher.dataset import Dataset
 from matcher.errors import NotFoundError
-from matcher.explain import explain
+from matcher.explain import explain, factor_medians
 from matcher.features import job_text, worker_occupation_text, worker_skill_text, worker_text
 from matcher.ngrams import NgramSets
+from matcher.occupations import OccupationSides
 from matcher.overlap import PairOverlap
 from matcher.recommendation import JobCandidates, Recommendation, ScoredItem, recruiter_view
 from matcher.records import Worker
-from matcher.scoring import FACTORS, EdgeFactors, ScoringConfig, age_gender_ok
+from matcher.scoring import FACTORS, EdgeFactors, ScoringConfig, age_gender_ok, fit_dense_range
 from matcher.skillgap import OpeningCounts, SkillSuggestion
 from matcher.toplists import LRUCache, TopLists
 
@@ -59,7 +60,8 @@ class _Rows:
 
     ctx: MatchContext
     vectors: np.ndarray  # float32 (W, dim)
-    codes: np.ndarray  # int64 (W, MAX_CODES), -1 padded
+    codes: np.ndarray  # int64 (W, MAX_CODES), -1 padded: each wish's most likely code
+    occupations: OccupationSides  # the wishes' and the jobs' code beliefs
     lexical: PairOverlap
     skills: PairOverlap
     placed: np.ndarray  # bool (W,)
@@ -78,8 +80,10 @@ class Recommender:
     fetch:
         Jobs fetched per worker from each channel before scoring (more: better recall, slower).
     csco_path:
-        CSCO table for the occupation factor; ``None`` looks in the usual places, ``""`` switches the
-        factor off (its weight is dropped).
+        CSCO table for the occupation factor; ``None``: ``$LABORBRIDGE_CSCO``, else the shipped table;
+        ``""`` switches the factor off (its weight is dropped).
+    title_model:
+        Title → code model file (``TitleClassifier.save``); ``None``: the shipped one.
     index_kind:
         :class:`embeddings.index.VectorIndex` kind.
     gap_top:
@@ -98,6 +102,7 @@ class Recommender:
         year: int | None = None,
         fetch: int = 100,
         csco_path: str | os.PathLike[str] | None = None,
+        title_model: str | os.PathLike[str] | None = None,
         index_kind: str = "auto",
         gap_top: int = 3,
         precompute_k: int = 20,
@@ -107,6 +112,7 @@ class Recommender:
         self.year = year
         self.fetch = fetch
         self.csco_path = csco_path
+        self.title_model = title_model
         self.index_kind = index_kind
         self.gap_top = gap_top
         self.precompute_k = precompute_k
@@ -145,6 +151,7 @@ class Recommender:
             NgramSets(2, 2).fit([worker_skill_text(w) for w in ds.workers], job_side)
         )
         self._fit_occupations(ds, encoder, config)
+        ctx = self.context_
         self.weights_ = self.config_.weights.vector()
         self.placed_ = np.zeros(ctx.n_workers, dtype=bool)
         self.openings_left_ = ctx.job_openings.copy()
@@ -154,11 +161,7 @@ class Recommender:
             if jid in self.job_pos_:
                 j = self.job_pos_[jid]
                 self.openings_left_[j] = max(0, self.openings_left_[j] - 1)
-        # Jobs by (code, location): the jobs of one code in one location are one range.
-        n_loc = max(len(ctx.location_codes), 1)
-        order = np.lexsort((ctx.job_location, ctx.job_code))
-        self.code_order_ = order
-        self.code_location_sorted_ = ctx.job_code[order] * n_loc + ctx.job_location[order]
+        self.code_index_ = CodeIndex(ctx)
         self.penalty_ = np.zeros(ctx.n_jobs, dtype=np.float64)
         self.applicants_ = np.zeros(ctx.n_jobs, dtype=np.float64)
         with _one_search_thread():
@@ -178,11 +181,13 @@ class Recommender:
         penalty; without them the pairs are computed here, in chunks, as a batch call does.
         """
         k, n = max(self.precompute_k, 0), self.context_.n_workers
+        self.factor_median_ = np.full((n, len(FACTORS)), np.nan)
         if edges is None:
             rows = np.flatnonzero(~self.placed_) if k else np.zeros(0, np.int64)
-            top = self._top_edges(self._known_rows(), rows, k, penalised=True)
+            top = self._top_edges(self._known_rows(), rows, k, penalised=True, medians=self.factor_median_)
         else:
             top = edges.take(top_k_per_worker(edges.worker, self._rank_scores(edges), k))
+            self.factor_median_ = factor_medians(edges.worker, edges.factors.values, n)
         return TopLists.from_edges(top, n, k)
 
     def _fit_congestion(self) -> Edges:
@@ -206,25 +211,28 @@ class Recommender:
         return edges
 
     def _fit_occupations(self, ds: Dataset, encoder: Any, config: ScoringConfig) -> None:
-        from matcher.occupations import MAX_CODES, find_csco_table, worker_codes
+        """Codes of wishes and uncoded job titles (the context's ``job_code`` gets the predictions);
+        ``csco_path=""`` switches the occupation factor off (its weight is dropped)."""
+        from matcher.occupations import MAX_CODES, Beliefs, OccupationSides, classify_data
 
-        table = None if self.csco_path == "" else find_csco_table(self.csco_path)
-        self.occupation_table_ = str(table) if table else None
-        self.occupation_names_: dict[int, str] = {}
-        self.classifier_ = None
-        if table is None:
-            self.worker_codes_ = np.full((len(ds.workers), MAX_CODES), -1, dtype=np.int64)
-            weights = config.weights.model_copy(update={"occupation": 0.0})
-            self.config_ = config.model_copy(update={"weights": weights})
-            return
-        from embeddings.occupations import OccupationClassifier, load_csco
-
-        cache = getattr(getattr(encoder, "cache", None), "cache_dir", None)
-        occupations = load_csco(table)
-        self.classifier_ = _PhraseCodes(OccupationClassifier(encoder, cache_dir=cache).fit(occupations))
-        self.occupation_names_ = {code_number(o.code): o.name for o in occupations}
-        self.worker_codes_ = worker_codes(ds.workers, self.classifier_)
-        self.config_ = config
+        self.config_ = fit_dense_range(config, self.worker_vectors_, self.job_vectors_)
+        if self.csco_path == "":
+            self.occupation_model_ = None
+            self.occupation_table_ = None
+            self.occupation_names_: dict[int, str] = {}
+            self.occupations_ = OccupationSides(
+                Beliefs.empty(len(ds.workers), MAX_CODES), Beliefs.empty(len(ds.jobs), 1)
+            )
+            weights = self.config_.weights.model_copy(update={"occupation": 0.0})
+            self.config_ = self.config_.model_copy(update={"weights": weights})
+        else:
+            model, self.occupations_, self.context_ = classify_data(
+                ds.workers, ds.jobs, self.context_, encoder, self.csco_path, self.title_model
+            )
+            self.occupation_model_ = model
+            self.occupation_table_ = str(model.table)
+            self.occupation_names_ = model.names
+        self.worker_codes_ = self.occupations_.workers.top1()
 
     # ------------------------------------------------------------------ queries
     def prepare_profiles(self, workers: Sequence[Worker], encoder: Any = None) -> np.ndarray:
@@ -236,10 +244,8 @@ class Recommender:
         without the disk cache: one-off texts need not be kept); default: the fitted one."""
         self._check_fitted()
         workers = list(workers)
-        if self.classifier_ is not None:
-            from matcher.occupations import worker_codes
-
-            worker_codes(workers, self.classifier_)
+        if self.occupation_model_ is not None:
+            self.occupation_model_.worker_beliefs(workers)  # keeps the new phrases' codes
         encoder = encoder if encoder is not None else self.encoder_
         if encoder.model_id != self.encoder_.model_id:
             raise ValueError(f"encoder {encoder.model_id!r} is not the fitted {self.encoder_.model_id!r}")
@@ -308,7 +314,15 @@ class Recommender:
         edges = self._score(self._known_rows(), ew, ej)
         order = np.lexsort((edges.worker, -edges.score))[:k]
         top = edges.take(order)
-        items = self._items(self._known_rows(), top.worker, top.job, top.score, top.score, top.factors.values)
+        items = self._items(
+            self._known_rows(),
+            top.worker,
+            top.job,
+            top.score,
+            top.score,
+            top.factors.values,
+            self.factor_median_,
+        )
         views = tuple(recruiter_view(self.dataset_.workers[int(w)], self.year_) for w in top.worker)
         return JobCandidates(job_id, items, views)
 
@@ -342,13 +356,16 @@ class Recommender:
             jobs, score = top.job[span], top.score[span]
             rank = score - self.penalty_[jobs]
             side = self._known_rows()
-            items = self._items(side, np.full(n, row), jobs, score, rank, top.values[span])
+            items = self._items(
+                side, np.full(n, row), jobs, score, rank, top.values[span], self.factor_median_
+            )
             self.items_cache_.put(row, items)
         items = items[:n]
         return Recommendation(worker.worker_id, items, self._gap(self._known_rows(), row, items))
 
     def _recommend_rows(self, side: _Rows, rows: np.ndarray, k: int) -> list[Recommendation]:
-        edges = self._top_edges(side, rows, k, penalised=True)
+        medians = np.full((len(side.workers), len(FACTORS)), np.nan)
+        edges = self._top_edges(side, rows, k, penalised=True, medians=medians)
         rank = self._rank_scores(edges)
         # Edges come grouped by row; a row asked for twice has its group once (the first).
         cuts = np.flatnonzero(edges.worker[1:] != edges.worker[:-1]) + 1
@@ -364,7 +381,13 @@ class Recommender:
                 continue
             es = group.get(r, slice(0, 0))
             items = self._items(
-                side, edges.worker[es], edges.job[es], edges.score[es], rank[es], edges.factors.values[es]
+                side,
+                edges.worker[es],
+                edges.job[es],
+                edges.score[es],
+                rank[es],
+                edges.factors.values[es],
+                medians,
             )
             out.append(Recommendation(worker.worker_id, items, self._gap(side, r, items)))
         return out
@@ -398,11 +421,23 @@ class Recommender:
     def _rank_scores(self, edges: Edges) -> np.ndarray:
         return edges.score - self.penalty_[edges.job]
 
-    def _top_edges(self, side: _Rows, rows: np.ndarray, k: int, penalised: bool = False) -> Edges:
-        """The ``k`` best pairs of each row, ordered by row then rank (best first)."""
+    def _top_edges(
+        self,
+        side: _Rows,
+        rows: np.ndarray,
+        k: int,
+        penalised: bool = False,
+        medians: np.ndarray | None = None,
+    ) -> Edges:
+        """The ``k`` best pairs of each row, ordered by row then rank (best first). ``medians`` (rows of
+        ``side``, factors) gets each row's median candidate's factor values."""
         parts = []
         for s in range(0, len(rows), _CHUNK):
             edges = self._pairs_scored(side, rows[s : s + _CHUNK])
+            if medians is not None and len(edges):
+                m = factor_medians(edges.worker, edges.factors.values, len(medians))
+                got = np.unique(edges.worker)
+                medians[got] = m[got]
             rank = self._rank_scores(edges) if penalised else edges.score
             sel = top_k_per_worker(edges.worker, rank, k)  # grouped by worker, best first
             parts.append(edges.take(sel))
@@ -427,29 +462,9 @@ class Recommender:
 
     def _code_channel(self, side: _Rows, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Jobs whose code is one of the row's wished codes, in accepted locations; ``fetch`` nearest."""
-        ctx = side.ctx
-        codes = side.codes[rows]
-        rw, slot = np.nonzero(codes >= 0)
-        if rw.size == 0:
-            return np.zeros(0, np.int64), np.zeros(0, np.int64)
-        # One range of jobs per (row, wished code, accepted location).
-        wish, loc = np.nonzero(ctx.worker_allowed[rows[rw]])
-        key = codes[rw[wish], slot[wish]] * max(len(ctx.location_codes), 1) + loc
-        lo = np.searchsorted(self.code_location_sorted_, key, side="left")
-        n = np.searchsorted(self.code_location_sorted_, key, side="right") - lo
-        at = np.arange(n.sum()) - np.repeat(np.cumsum(n) - n - lo, n)
-        wish, ej = np.repeat(wish, n), self.code_order_[at]
-        # Grouped by row and wished code, each group's jobs in job order.
-        order = np.lexsort((ej, wish))
-        ew, ej = rows[rw[wish[order]]], ej[order].astype(np.int64)
-        if ew.size:
-            cos = np.empty(ew.size, dtype=np.float32)
-            cuts = np.r_[0, np.flatnonzero(ew[1:] != ew[:-1]) + 1, ew.size].tolist()
-            for a, b in zip(cuts[:-1], cuts[1:], strict=True):  # one matrix-vector product per row
-                cos[a:b] = self.job_vectors_[ej[a:b]] @ side.vectors[ew[a]]
-            sel = top_k_per_worker(ew, cos, self.fetch)
-            ew, ej = ew[sel], ej[sel]
-        return ew.astype(np.int64), ej
+        return self.code_index_.pairs(
+            side.ctx, side.codes[rows], rows, side.vectors, self.job_vectors_, self.fetch
+        )
 
     def _score(self, side: _Rows, ew: np.ndarray, ej: np.ndarray) -> Edges:
         ctx = side.ctx
@@ -457,7 +472,14 @@ class Recommender:
         ew, ej = ew[ok], ej[ok]
         cos = np.einsum("ij,ij->i", side.vectors[ew], self.job_vectors_[ej]).astype(np.float32)
         factors = compute_factors(
-            ctx, ew, ej, cos, self.config_, worker_codes=side.codes, lexical=side.lexical, skills=side.skills
+            ctx,
+            ew,
+            ej,
+            cos,
+            self.config_,
+            occupations=side.occupations,
+            lexical=side.lexical,
+            skills=side.skills,
         )
         score = _weighted_sum(factors.values, self.weights_)
         return Edges(ew.astype(np.int32), ej.astype(np.int32), cos, factors, score)
@@ -470,8 +492,10 @@ class Recommender:
         score: np.ndarray,
         rank: np.ndarray,
         values: np.ndarray,
+        medians: np.ndarray | None = None,
     ) -> tuple[ScoredItem, ...]:
-        """Explained items of pairs (rows[i], jobs[i]) with their scores, rank scores and factor values."""
+        """Explained items of pairs (rows[i], jobs[i]) with their scores, rank scores and factor values;
+        ``medians[row]``: the row's median candidate's factor values (claims of fit only above it)."""
         contributions = (values.astype(np.float64) * self.weights_).tolist()
         ds, ctx = self.dataset_, self.context_
         out = []
@@ -494,6 +518,7 @@ class Recommender:
                 rounded,
                 location_code=self.job_location_codes_[j],
                 occupation_name=self.occupation_names_.get(int(ctx.job_code[j]), ""),
+                median=None if medians is None else dict(zip(FACTORS, medians[w].tolist(), strict=True)),
             )
             out.append(ScoredItem(worker.worker_id, job.job_id, s, rs, rounded, zh, en))
         return tuple(out)
@@ -503,6 +528,7 @@ class Recommender:
             self.context_,
             self.worker_vectors_,
             self.worker_codes_,
+            self.occupations_,
             self.lexical_,
             self.skills_,
             self.placed_,
@@ -512,21 +538,22 @@ class Recommender:
     def _profile_rows(self, workers: list[Worker], vectors: np.ndarray | None = None) -> _Rows:
         """The worker side of new profiles: one encode (unless ``vectors`` are given), codes of new
         wish phrases, n-grams."""
-        from matcher.occupations import worker_codes
+        from matcher.occupations import MAX_CODES, Beliefs
 
         ctx = self.context_.with_workers(workers)
         if vectors is None:
             vectors = _encode(self.encoder_, [worker_text(w) for w in workers], self.encoder_.dim)
         elif vectors.shape != (len(workers), self.encoder_.dim):
             raise ValueError(f"vectors of shape {vectors.shape} for {len(workers)} profiles")
-        if self.classifier_ is not None:
-            codes = worker_codes(workers, self.classifier_)
+        if self.occupation_model_ is not None:
+            beliefs = self.occupation_model_.worker_beliefs(workers)
         else:
-            codes = np.full((len(workers), self.worker_codes_.shape[1]), -1, dtype=np.int64)
+            beliefs = Beliefs.empty(len(workers), MAX_CODES)
         return _Rows(
             ctx,
             vectors,
-            codes,
+            beliefs.top1(),
+            OccupationSides(beliefs, self.occupations_.jobs),
             self.lexical_.with_left([worker_occupation_text(w) for w in workers]),
             self.skills_.with_left([worker_skill_text(w) for w in workers]),
             np.zeros(len(workers), dtype=bool),
@@ -542,32 +569,6 @@ class Recommender:
     def _check_fitted(self) -> None:
         if not hasattr(self, "index_"):
             raise RuntimeError("Recommender is not fitted; call fit() first")
-
-
-class _PhraseCodes:
-    """An occupation classifier that classifies each distinct wished phrase once.
-
-    The known workers' phrases are classified at fit; a new profile mostly repeats them, so its
-    codes cost a dictionary look-up instead of a classifier pass (tens of milliseconds). New
-    phrases are kept too, up to ``limit`` of them.
-    """
-
-    def __init__(self, inner: Any, limit: int = 100_000) -> None:
-        self.inner = inner
-        self.limit = limit
-        self._seen: dict[tuple[str, int], Any] = {}
-
-    def classify(self, titles: Sequence[str], k: int = 5) -> list[Any]:
-        missing = [t for t in dict.fromkeys(titles) if (t, k) not in self._seen]
-        if missing:
-            found = dict(zip(missing, self.inner.classify(missing, k=k), strict=True))
-            if len(self._seen) < self.limit:
-                self._seen.update(((t, k), c) for t, c in found.items())
-            return [self._seen.get((t, k)) or found[t] for t in titles]
-        return [self._seen[(t, k)] for t in titles]
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.inner, name)
 
 
 @contextmanager

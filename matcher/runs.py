@@ -20,9 +20,15 @@ from typing import Any
 
 import numpy as np
 
-from matcher.explain import explain
+from matcher.explain import explain, factor_medians
 from matcher.features import worker_skill_text
-from matcher.placement import PlacementRun, package_versions, run_summary, unplaced_reason_names
+from matcher.placement import (
+    PlacementRun,
+    package_versions,
+    predicted_job_codes,
+    run_summary,
+    unplaced_reason_names,
+)
 from matcher.scoring import FACTORS, ScoringConfig
 
 REASON_ZH = {
@@ -94,8 +100,9 @@ def assignment_digest(pairs: Iterable[tuple[str, str]]) -> str:
 
 
 def effective_scoring(run: PlacementRun) -> ScoringConfig:
-    """The scoring the run used: without a CSCO table the occupation factor had no weight."""
-    scoring = run.options.scoring
+    """The scoring the run used (its dense range fitted on the data); a run without wished codes
+    had no occupation factor."""
+    scoring = run.scoring or run.options.scoring
     if run.worker_codes is None:
         weights = scoring.weights.model_copy(update={"occupation": 0.0})
         scoring = scoring.model_copy(update={"weights": weights})
@@ -119,6 +126,7 @@ def build_record(
     now = dt.datetime.now(dt.UTC)
     weights = effective_scoring(run).weights.vector()
     sel = np.flatnonzero(np.asarray(res.edge_selected))
+    medians = factor_medians(edges.worker, edges.factors.values, ctx.n_workers)
     assignments = []
     for e in sel:
         w, j = int(edges.worker[e]), int(edges.job[e])
@@ -135,6 +143,7 @@ def build_record(
             contributions,
             location_code=location,
             occupation_name=run.occupation_names.get(int(ctx.job_code[j]), ""),
+            median=dict(zip(FACTORS, medians[w].tolist(), strict=True)),
         )
         assignments.append(
             {
@@ -168,6 +177,7 @@ def build_record(
         )
     unplaced.sort(key=lambda u: u["worker_id"])
     summary = run_summary(run)
+    summary["job_codes_predicted"] = predicted_job_codes(run)
     summary["versions"] = package_versions()
     summary["source"] = source
     return RunRecord(

@@ -61,23 +61,25 @@ FACTORS: tuple[str, ...] = (
 class ScoreWeights(BaseModel):
     """Factor weights; normalised to sum to 1 when used.
 
-    Defaults tuned by ``benchmarks/bench_quality.py`` (nDCG@10 against the sample's latent truth, train
-    half; see ``benchmarks/results/quality.json``). ``pairing`` and ``employment_base`` are programme
-    preferences the answer key cannot reward: held at 0.04 each, not tuned. ``wage`` is held at a
-    policy floor of 0.05: tuning drove it to 0 (the sample's wages rarely separate jobs of the same
-    occupation), but a caseworker expects a job below the worker's minimum to rank lower.
+    The occupation match carries the most weight: a job of the worker's wished occupation must outscore
+    a job of another occupation unless a hard fact says otherwise (wage far below the minimum, no
+    accommodation away from home: ``wage`` + ``stay_fit`` = 0.16 can outweigh a partial occupation
+    match, never a sure one, whose lead of 0.40 only the dense and lexical factors, which measure the
+    same thing in other ways, can narrow). The split between the three text factors was checked on
+    real job-board phrases (``python -m benchmarks quality_real``, BENCHMARKS.md); ``pairing`` and
+    ``employment_base`` are programme preferences held at 0.04 each.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    dense: float = Field(0.543, ge=0)
-    lexical: float = Field(0.077, ge=0)
-    occupation: float = Field(0.126, ge=0)
-    wage: float = Field(0.05, ge=0)
+    dense: float = Field(0.22, ge=0)
+    lexical: float = Field(0.10, ge=0)
+    occupation: float = Field(0.40, ge=0)
+    wage: float = Field(0.10, ge=0)
     pairing: float = Field(0.04, ge=0)
     employment_base: float = Field(0.04, ge=0)
-    stay_fit: float = Field(0.01, ge=0)
-    skills: float = Field(0.164, ge=0)
+    stay_fit: float = Field(0.06, ge=0)
+    skills: float = Field(0.04, ge=0)
 
     @model_validator(mode="after")
     def _positive_total(self) -> ScoreWeights:
@@ -99,6 +101,10 @@ class ScoringConfig(BaseModel):
     weights: ScoreWeights = ScoreWeights()
     dense_lo: float = 0.70
     dense_hi: float = 0.95
+    dense_from_data: bool = True
+    """Set ``dense_lo``/``dense_hi`` from the data (:func:`fit_dense_range`): embedding cosines of
+    one model live in a narrow band (multilingual-e5-small: most pairs between 0.75 and 0.9), so a
+    fixed range lets the dense factor barely separate jobs. ``false`` keeps the configured range."""
     wage_partial: float = 0.5
     congestion_lambda: float = Field(0.0, ge=0)
     """Recommendations rank by ``score - congestion_lambda * max(0, ln(applicants / openings))``
@@ -167,14 +173,27 @@ def dense_factor(cosine: np.ndarray, config: ScoringConfig) -> np.ndarray:
     return np.clip((cosine - config.dense_lo) / span, 0.0, 1.0).astype(np.float32)
 
 
-def occupation_factor(worker_codes: np.ndarray, job_codes: np.ndarray) -> np.ndarray:
-    """Match of wished codes (E, K) with -1 padding against job codes (E,), as numbers like 4070501."""
-    jc = job_codes[:, None]
-    valid = (worker_codes >= 0) & (jc >= 0)
-    exact = np.any(valid & (worker_codes == jc), axis=1)
-    minor = np.any(valid & (worker_codes // 100 == jc // 100), axis=1)
-    middle = np.any(valid & (worker_codes // 10000 == jc // 10000), axis=1)
-    return np.where(exact, 1.0, np.where(minor, 0.6, np.where(middle, 0.3, 0.0))).astype(np.float32)
+def fit_dense_range(
+    config: ScoringConfig, worker_vecs: np.ndarray, job_vecs: np.ndarray, *, pairs: int = 200_000
+) -> ScoringConfig:
+    """``config`` with the dense range standardised on the data (when ``dense_from_data``).
+
+    The cosines of up to ``pairs`` (worker, job) pairs drawn with a fixed seed give a mean ``mu`` and
+    a deviation ``sd``; the factor then runs from 0 at ``mu`` (a typical unrelated pair) to 1 at
+    ``mu + 3 sd`` (rare, close pairs). Same vectors, same range: a run is reproducible. Both ends are
+    rounded to 0.01, so one edited profile among many does not move every score a little (a service
+    answering from the stored record before its refit gives the answer the refit gives).
+    """
+    if not config.dense_from_data or len(worker_vecs) == 0 or len(job_vecs) == 0:
+        return config
+    rng = np.random.default_rng(0)
+    n = min(pairs, len(worker_vecs) * len(job_vecs))
+    w = rng.integers(0, len(worker_vecs), n)
+    j = rng.integers(0, len(job_vecs), n)
+    cos = np.einsum("ij,ij->i", worker_vecs[w].astype(np.float64), job_vecs[j].astype(np.float64))
+    mu, sd = float(cos.mean()), float(max(cos.std(), 1e-3))
+    lo = round(mu, 2)
+    return config.model_copy(update={"dense_lo": lo, "dense_hi": max(round(mu + 3 * sd, 2), lo + 0.01)})
 
 
 def wage_factor(

@@ -192,7 +192,7 @@ def _factors_of(rec: Any, ew: np.ndarray, ej: np.ndarray) -> np.ndarray:
         ej,
         cos,
         rec.config_,
-        worker_codes=rec.worker_codes_,
+        occupations=rec.occupations_,
         lexical=rec.lexical_,
         skills=rec.skills_,
     )

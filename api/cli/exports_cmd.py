@@ -77,6 +77,7 @@ def exports(
         if ds.input_sha256 != header["input_sha256"]:
             print("warning: the records changed since this run; lists show today's records", file=sys.stderr)
         y = year or header["params"]["year"]
-        written = write_run_exports(ds, y, placed, unplaced, out, formats)
+        predicted = header["summary"].get("job_codes_predicted")
+        written = write_run_exports(ds, y, placed, unplaced, out, formats, predicted)
     for p in written:
         print(p)

