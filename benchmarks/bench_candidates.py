@@ -20,9 +20,8 @@ whose retrieval loses at most ``--max-loss`` of the objective and of the placeme
 the JSON (``chosen_k``).
 
 Encoder: the real model costs ~0.1 s a text on this shared 2-core machine (12k texts: 20 min), so the
-default here is ``hashed``, a deterministic signed hash of character 1-2-grams (256-d), with the dense
-factor's ``dense_lo``/``dense_hi`` recalibrated to its cosine range (5th and 99.5th percentile of the
-retrieved pairs). ``--model default`` runs the product's model behind the embedding cache; the JSON
+default here is ``hashed``, a deterministic signed hash of character 1-2-grams (256-d); the dense
+factor's range is fitted on the data as the product fits it (``matcher.scoring.fit_dense_range``). ``--model default`` runs the product's model behind the embedding cache; the JSON
 records which was used.
 """
 
@@ -47,9 +46,10 @@ from matcher.context import MatchContext
 from matcher.dataset import Dataset, load_folder
 from matcher.features import job_text, worker_occupation_text, worker_skill_text, worker_text
 from matcher.ngrams import NgramSets
-from matcher.placement import SCORE_DECIMALS, PlaceOptions, build_problem, classify_wishes, make_encoder
+from matcher.occupations import OccupationSides, classify_data
+from matcher.placement import SCORE_DECIMALS, PlaceOptions, build_problem, make_encoder
 from matcher.sample import generate_sample, write_sample
-from matcher.scoring import FACTORS, EdgeFactors, ScoringConfig
+from matcher.scoring import FACTORS, EdgeFactors, ScoringConfig, fit_dense_range
 
 _PAIR_CHUNK = 1_000_000  # edges scored at once (bounds the n-gram overlap's temporaries)
 
@@ -128,7 +128,7 @@ def score_pairs(
     jv: np.ndarray,
     config: ScoringConfig,
     sides: TextSides,
-    codes: np.ndarray | None,
+    occupations: OccupationSides,
 ) -> Edges:
     """Product factors and scores (rounded as the placement rounds them) for the given pairs, in chunks."""
     lexical = NgramSets(1, 2).fit(sides.worker_occupations, sides.job_titles)
@@ -140,7 +140,7 @@ def score_pairs(
         w, j = ew[s : s + _PAIR_CHUNK], ej[s : s + _PAIR_CHUNK]
         cos[s : s + len(w)] = np.einsum("ij,ij->i", wv[w], jv[j])
         f = compute_factors(
-            ctx, w, j, cos[s : s + len(w)], config, worker_codes=codes, lexical=lexical, skills=skills
+            ctx, w, j, cos[s : s + len(w)], config, occupations=occupations, lexical=lexical, skills=skills
         )
         values[s : s + len(w)] = f.values
     factors = EdgeFactors(values)
@@ -169,23 +169,6 @@ def solve_edges(ds: Dataset, ctx: MatchContext, edges: Edges, options: PlaceOpti
         "solver_stage_seconds": {k: round(v, 3) for k, v in result.stage_seconds.items()},
         "rules": {k: v for k, v in result.rules.items() if v != "off"},
     }
-
-
-def calibrate_dense(
-    ctx: MatchContext, wv: np.ndarray, jv: np.ndarray, config: ScoringConfig
-) -> ScoringConfig:
-    """``dense_lo``/``dense_hi`` at the 5th/99.5th percentile of retrieved cosines (cheap encoder only)."""
-    from embeddings.index import VectorIndex
-    from matcher.candidates import allowed_lists
-
-    rows = np.random.default_rng(0).choice(ctx.n_workers, size=min(ctx.n_workers, 2000), replace=False)
-    index = VectorIndex(kind="flat").fit(
-        jv, np.arange(ctx.n_jobs, dtype=np.int64), partitions=ctx.job_location
-    )
-    sims, ids = index.search(wv[rows], min(ctx.n_jobs, 100), allowed=allowed_lists(ctx, rows))
-    got = sims[ids >= 0]
-    lo, hi = (float(x) for x in np.quantile(got, [0.05, 0.995]))
-    return config.model_copy(update={"dense_lo": round(lo, 4), "dense_hi": round(max(hi, lo + 1e-3), 4)})
 
 
 def choose_k(rows: list[dict[str, Any]], max_loss: float) -> tuple[int | None, bool]:
@@ -221,19 +204,15 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     jv = np.asarray(encoder.encode([job_text(j) for j in ds.jobs], kind="query"), dtype=np.float32)
     seconds["encode"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    options = PlaceOptions(year=args.year, model=args.model)
-    codes, table, _ = classify_wishes(ds, encoder, options)
-    config = options.scoring
-    if codes is None:
-        config = config.model_copy(update={"weights": config.weights.model_copy(update={"occupation": 0.0})})
-    if args.model == "hashed":
-        config = calibrate_dense(ctx, wv, jv, config)
+    layer, occupations, ctx = classify_data(ds.workers, ds.jobs, ctx, encoder)
+    codes = occupations.workers.top1()
+    config = fit_dense_range(PlaceOptions(year=args.year).scoring, wv, jv)
     options = PlaceOptions(year=args.year, model=args.model, scoring=config)
     seconds["occupations"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
     ew, ej = all_pairs(ctx)
-    full = score_pairs(ctx, ew, ej, wv, jv, config, sides, codes)
+    full = score_pairs(ctx, ew, ej, wv, jv, config, sides, occupations)
     del ew, ej
     full_build_s = time.perf_counter() - t0
     ref = solve_edges(ds, ctx, full, options)
@@ -245,7 +224,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     rows = []
     for k in args.ks:
         t0 = time.perf_counter()
-        edges = retrieve_candidates(ctx, wv, jv, k=k, config=config, texts=sides, worker_codes=codes)
+        edges = retrieve_candidates(
+            ctx, wv, jv, k=k, config=config, texts=sides, occupations=occupations, worker_codes=codes
+        )
         edges = Edges(
             edges.worker, edges.job, edges.cosine, edges.factors, np.round(edges.score, SCORE_DECIMALS)
         )
@@ -276,7 +257,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             else "the product's model behind the embedding cache",
         },
         "scoring": config.model_dump(),
-        "occupation_table": table,
+        "occupation_table": str(layer.table),
         "sizes": {
             "workers": ctx.n_workers,
             "jobs": ctx.n_jobs,

@@ -40,6 +40,7 @@ __all__ = ["TitleClassifier"]
 log = logging.getLogger(__name__)
 
 _N_BUCKETS = 1 << 13
+_CHUNK = 1024
 _FORMAT = 1
 
 
@@ -247,13 +248,22 @@ class TitleClassifier:
         self._check_fitted()
         if isinstance(titles, str):
             raise ValueError("titles must be a sequence of strings, not a single string")
-        if not titles:
-            return np.zeros((0, len(self.codes_)), dtype=np.float64)
-        z = self._logits([clean_title(t) for t in titles])
-        return np.exp(_log_softmax(z / self.temperature_))
+        cleaned = [clean_title(t) for t in titles]
+        out = np.zeros((len(cleaned), len(self.codes_)), dtype=np.float32)
+        for s in range(0, len(cleaned), _CHUNK):  # bounds the (titles, codes) arrays of each channel
+            out[s : s + _CHUNK] = np.exp(
+                _log_softmax(self._logits(cleaned[s : s + _CHUNK]) / self.temperature_)
+            )
+        return out
 
     def classify(self, titles: Sequence[str], k: int = 5) -> list[Classification]:
-        """Best code per title with its probability and the top ``k`` (``unsure`` below 0.5)."""
+        """Best code per title with its probability and the top ``k`` candidates."""
+        out: list[Classification] = []
+        for s in range(0, len(titles), _CHUNK):
+            out.extend(self._classify(titles[s : s + _CHUNK], k))
+        return out
+
+    def _classify(self, titles: Sequence[str], k: int) -> list[Classification]:
         proba = self.predict_proba(titles)
         k = min(k, len(self.codes_))
         top = np.argsort(-proba, axis=1, kind="stable")[:, :k]
@@ -374,7 +384,7 @@ def _train_softmax(
     if sp.issparse(x):
         coo = x.tocoo()
         xt = torch.sparse_coo_tensor(
-            np.vstack([coo.row, coo.col]), coo.data.astype(np.float32), coo.shape
+            np.vstack([coo.row, coo.col]), coo.data.astype(np.float32), coo.shape, check_invariants=False
         ).coalesce()
         matmul = torch.sparse.mm
     else:

@@ -136,7 +136,8 @@ class CodeIndex:
     ) -> tuple[np.ndarray, np.ndarray]:
         """(rows, jobs) int64: for each of ``rows`` (worker rows of ``ctx``; ``codes[i]`` are row i's
         wished codes, -1 padded), the ``fetch`` jobs of a wished code in accepted locations whose
-        postings are nearest the profile (cosine of ``worker_vecs[row]`` and ``job_vecs``)."""
+        postings are nearest the profile (cosine of ``worker_vecs[row]`` and ``job_vecs``); with
+        ``fetch`` >= the number of jobs, every such job, unranked."""
         rw, slot = np.nonzero(codes >= 0)
         if rw.size == 0:
             return np.zeros(0, np.int64), np.zeros(0, np.int64)
@@ -148,7 +149,7 @@ class CodeIndex:
         wish, ej = np.repeat(wish, n), self.order[at]
         order = np.lexsort((ej, wish))  # grouped by row and wished code, each group in job order
         ew, ej = rows[rw[wish[order]]], ej[order].astype(np.int64)
-        if ew.size:
+        if ew.size and fetch < ctx.n_jobs:
             cos = np.empty(ew.size, dtype=np.float32)
             cuts = np.r_[0, np.flatnonzero(ew[1:] != ew[:-1]) + 1, ew.size].tolist()
             for a, b in zip(cuts[:-1], cuts[1:], strict=True):  # one matrix-vector product per row

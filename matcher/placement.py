@@ -549,14 +549,13 @@ def wish_fulfilment(run: PlacementRun) -> dict[str, Any]:
     index, first = CodeIndex(ctx), np.full(ctx.n_workers, -1, dtype=np.int64)
     job_used = np.zeros(ctx.n_jobs, dtype=bool)
     rows_all = np.flatnonzero(eligible & (codes >= 0).any(axis=1))
-    dummy_w = np.zeros((ctx.n_workers, 1), np.float32)
-    dummy_j = np.zeros((ctx.n_jobs, 1), np.float32)
+    no_vectors = np.zeros((0, 0), np.float32)  # every job of the code is wanted: nothing to rank
     for s in range(0, rows_all.size, RETRIEVE_CHUNK):
         rows = rows_all[s : s + RETRIEVE_CHUNK]
         for slot in range(codes.shape[1]):  # each worker under its first wish with a feasible job
             todo = rows[first[rows] < 0]
             wish = codes[todo, slot : slot + 1]
-            ew, ej = index.pairs(ctx, wish, todo, dummy_w, dummy_j, ctx.n_jobs)
+            ew, ej = index.pairs(ctx, wish, todo, no_vectors, no_vectors, ctx.n_jobs)
             ok = ctx.hard_rules(ew, ej)
             ew, ej = ew[ok], ej[ok]
             first[np.unique(ew)] = codes[np.unique(ew), slot]
