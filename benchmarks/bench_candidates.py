@@ -21,7 +21,8 @@ the JSON (``chosen_k``).
 
 Encoder: the real model costs ~0.1 s a text on this shared 2-core machine (12k texts: 20 min), so the
 default here is ``hashed``, a deterministic signed hash of character 1-2-grams (256-d); the dense
-factor's range is fitted on the data as the product fits it (``matcher.scoring.fit_dense_range``). ``--model default`` runs the product's model behind the embedding cache; the JSON
+factor's range is fitted on the data as the product fits it (``matcher.scoring.fit_dense_range``).
+``--model default`` runs the product's model behind the embedding cache; the JSON
 records which was used.
 """
 
@@ -205,7 +206,6 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     seconds["encode"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     layer, occupations, ctx = classify_data(ds.workers, ds.jobs, ctx, encoder)
-    codes = occupations.workers.top1()
     config = fit_dense_range(PlaceOptions(year=args.year).scoring, wv, jv)
     options = PlaceOptions(year=args.year, model=args.model, scoring=config)
     seconds["occupations"] = time.perf_counter() - t0
@@ -224,9 +224,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     rows = []
     for k in args.ks:
         t0 = time.perf_counter()
-        edges = retrieve_candidates(
-            ctx, wv, jv, k=k, config=config, texts=sides, occupations=occupations, worker_codes=codes
-        )
+        edges = retrieve_candidates(ctx, wv, jv, k=k, config=config, texts=sides, occupations=occupations)
         edges = Edges(
             edges.worker, edges.job, edges.cosine, edges.factors, np.round(edges.score, SCORE_DECIMALS)
         )

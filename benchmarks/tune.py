@@ -60,7 +60,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     p.add_argument("--out", type=Path, default=Path("benchmarks/results/tune.json"))
     args = p.parse_args(argv)
 
-    from benchmarks.bench_candidates import calibrate_dense, load_encoder
+    from benchmarks.bench_candidates import load_encoder
 
     t0 = time.perf_counter()
     data = generate_sample(args.workers, args.jobs, seed=args.seed, year=args.year)
@@ -70,14 +70,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     truth = Truth.from_columns(data.truth, [w.worker_id for w in ds.workers])
     encoder = load_encoder(args.model, args.cache_dir)
     base = ScoringConfig.from_file(args.config) if args.config else ScoringConfig()
-    if args.model == "hashed":  # the stand-in's cosines live in another range than the model's
-        from matcher.context import MatchContext
-        from matcher.features import job_text, worker_text
-
-        ctx = MatchContext.build(ds, args.year)
-        wv = encoder.encode([worker_text(w) for w in ds.workers])
-        jv = encoder.encode([job_text(j) for j in ds.jobs])
-        base = calibrate_dense(ctx, wv, jv, base)
+    # The recommender fits the dense range on the data (matcher.scoring.fit_dense_range), whatever
+    # the encoder's cosine range.
     rec = Recommender(base, year=args.year).fit(ds, encoder)
     fit_s = time.perf_counter() - t0
     min_k = args.min_k if args.min_k is not None else (candidates_k(args.candidates_json) or 1)

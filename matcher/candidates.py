@@ -87,7 +87,7 @@ def compute_factors(
         lexical = NgramSets(1, 2).fit(texts.worker_occupations, texts.job_titles)
     values[:, col["lexical"]] = lexical.overlap(ew, ej, normalise="min")
     if occupations is not None:
-        values[:, col["occupation"]] = occupation_match(occupations.workers, ew, occupations.jobs, ej)
+        values[:, col["occupation"]] = occupation_match(occupations, ew, ej)
     values[:, col["wage"]] = wage_factor(
         ctx.worker_min_wage[ew], ctx.job_wage_min[ej], ctx.job_wage_max[ej], config.wage_partial
     )
@@ -135,9 +135,9 @@ class CodeIndex:
         fetch: int,
     ) -> tuple[np.ndarray, np.ndarray]:
         """(rows, jobs) int64: for each of ``rows`` (worker rows of ``ctx``; ``codes[i]`` are row i's
-        wished codes, -1 padded), the ``fetch`` jobs of a wished code in accepted locations whose
-        postings are nearest the profile (cosine of ``worker_vecs[row]`` and ``job_vecs``); with
-        ``fetch`` >= the number of jobs, every such job, unranked."""
+        wished codes, -1 padded), the ``fetch`` jobs of a wished code that pass the hard rules and
+        whose postings are nearest the profile (cosine of ``worker_vecs[row]`` and ``job_vecs``);
+        with ``fetch`` >= the number of jobs, every such job, unranked."""
         rw, slot = np.nonzero(codes >= 0)
         if rw.size == 0:
             return np.zeros(0, np.int64), np.zeros(0, np.int64)
@@ -148,15 +148,25 @@ class CodeIndex:
         at = np.arange(n.sum()) - np.repeat(np.cumsum(n) - n - lo, n)
         wish, ej = np.repeat(wish, n), self.order[at]
         order = np.lexsort((ej, wish))  # grouped by row and wished code, each group in job order
-        ew, ej = rows[rw[wish[order]]], ej[order].astype(np.int64)
+        ew, ej = rows[rw[wish[order]]].astype(np.int64), ej[order].astype(np.int64)
+        ok = ctx.hard_rules(ew, ej)  # jobs the worker may not take must not crowd out those they may
+        ew, ej = ew[ok], ej[ok]
         if ew.size and fetch < ctx.n_jobs:
-            cos = np.empty(ew.size, dtype=np.float32)
-            cuts = np.r_[0, np.flatnonzero(ew[1:] != ew[:-1]) + 1, ew.size].tolist()
-            for a, b in zip(cuts[:-1], cuts[1:], strict=True):  # one matrix-vector product per row
-                cos[a:b] = job_vecs[ej[a:b]] @ worker_vecs[ew[a]]
-            sel = top_k_per_worker(ew, cos, fetch)
+            sel = top_k_per_worker(ew, pair_cosines(worker_vecs, job_vecs, ew, ej), fetch)
             ew, ej = ew[sel], ej[sel]
-        return ew.astype(np.int64), ej
+        return ew, ej
+
+
+def pair_cosines(
+    worker_vecs: np.ndarray, job_vecs: np.ndarray, ew: np.ndarray, ej: np.ndarray, chunk: int = 65_536
+) -> np.ndarray:
+    """Cosine (E,) float32 of each pair's vectors, in chunks (a million pairs never copy 3 GB)."""
+    out = np.empty(ew.shape[0], dtype=np.float32)
+    for s in range(0, ew.shape[0], chunk):
+        out[s : s + chunk] = np.einsum(
+            "ij,ij->i", worker_vecs[ew[s : s + chunk]], job_vecs[ej[s : s + chunk]]
+        )
+    return out
 
 
 def retrieve_candidates(
@@ -168,14 +178,13 @@ def retrieve_candidates(
     config: ScoringConfig,
     texts: TextSides,
     occupations: OccupationSides | None = None,
-    worker_codes: np.ndarray | None = None,
     fetch_factor: int = 2,
     index_kind: str = "auto",
 ) -> Edges:
     """Top-k scored candidate jobs per worker, every edge passing the hard rules.
 
     Candidates come from the dense index (``fetch_factor`` × k nearest postings) and, with
-    ``worker_codes`` ((W, S) wished code numbers), from the jobs of the wished codes (k nearest).
+    ``occupations``, from the jobs of each wish's most likely code (k nearest).
     """
     from embeddings.index import VectorIndex
 
@@ -193,14 +202,15 @@ def retrieve_candidates(
     ew = np.repeat(np.arange(ctx.n_workers, dtype=np.int64), ids.shape[1])
     ej = ids.ravel().astype(np.int64)
     ew, ej = ew[ej >= 0], ej[ej >= 0]
-    if worker_codes is not None:
+    if occupations is not None:
         rows = np.arange(ctx.n_workers, dtype=np.int64)
-        cw, cj = CodeIndex(ctx).pairs(ctx, worker_codes, rows, worker_vecs, job_vecs, k)
+        codes = occupations.workers.top1()
+        cw, cj = CodeIndex(ctx).pairs(ctx, codes, rows, worker_vecs, job_vecs, k)
         key = np.unique(np.concatenate([ew * n_jobs + ej, cw * n_jobs + cj]))
         ew, ej = key // n_jobs, key % n_jobs
     ok = ctx.hard_rules(ew, ej)
     ew, ej = ew[ok].astype(np.int32), ej[ok].astype(np.int32)
-    cos = np.einsum("ij,ij->i", worker_vecs[ew], job_vecs[ej]).astype(np.float32)
+    cos = pair_cosines(worker_vecs, job_vecs, ew, ej)
     factors = compute_factors(ctx, ew, ej, cos, config, texts=texts, occupations=occupations)
     score = factors.scores(config.weights)
     sel = np.sort(top_k_per_worker(ew, score, k))

@@ -4,9 +4,9 @@ A caseworker reads them aloud to the worker, so each clause names a concrete fac
 occupation, the paired district, the wage against the worker's minimum), strongest first, and a
 clause that counts against the job (wage below the minimum, no dorm) is said too.
 
-A claim of fit ("与期望职业一致/相近", "与求职意向相似") is made only when that factor ranks the job
+A claim of closeness ("与期望职业相近", "与求职意向相似") is made only when that factor ranks the job
 above the worker's median candidate (:func:`factor_medians`): a factor every candidate shares
-explains nothing.
+explains nothing. "与期望职业一致" is said whenever both sides surely name the same occupation.
 """
 
 from __future__ import annotations
@@ -66,8 +66,8 @@ def clauses(
         return m is None or not np.isfinite(m) or values.get(factor, 0) > m
 
     title = job.title
-    occupation = values.get("occupation", 0) if above("occupation") else 0.0
-    if occupation >= _SAME:
+    occupation = values.get("occupation", 0)
+    if occupation >= _SAME:  # a sure match is said even when the worker's other candidates share it
         name = occupation_name or title
         out.append(
             Clause(
@@ -77,8 +77,10 @@ def clauses(
                 f"matches the wished occupation ({name})",
             )
         )
-    elif occupation >= _STRONG or (values.get("lexical", 0) >= _STRONG and above("lexical")):
-        key = "occupation" if occupation >= _STRONG else "lexical"
+    elif (occupation >= _STRONG and above("occupation")) or (
+        values.get("lexical", 0) >= _STRONG and above("lexical")
+    ):
+        key = "occupation" if occupation >= _STRONG and above("occupation") else "lexical"
         out.append(
             Clause(key, c[key], f"与期望职业相近（{title}）", f"close to the wished occupation ({title})")
         )
@@ -166,17 +168,20 @@ def explain(
     return "；".join(x.zh for x in cl), "; ".join(x.en for x in cl)
 
 
-def factor_medians(worker: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
-    """(n, F): each worker's median factor values over its candidate edges (NaN: no edge).
+def factor_medians(worker: np.ndarray, values: np.ndarray, n: int | None = None) -> np.ndarray:
+    """Each worker's median factor values over its candidate edges: (n, F) with NaN for a worker
+    without edges; with ``n=None``, (distinct workers, F) in the order of ``np.unique(worker)``.
 
-    ``worker`` (E,) are the edges' worker rows in ``[0, n)``, ``values`` (E, F) their factor values.
+    ``worker`` (E,) are the edges' worker rows, ``values`` (E, F) their factor values.
     """
-    out = np.full((n, values.shape[1]), np.nan, dtype=np.float64)
-    if worker.size == 0:
-        return out
     rows, starts, counts = np.unique(np.sort(worker), return_index=True, return_counts=True)
+    med = np.empty((rows.size, values.shape[1]), dtype=np.float64)
     lo, hi = starts + (counts - 1) // 2, starts + counts // 2
     for f in range(values.shape[1]):
         v = values[np.lexsort((values[:, f], worker)), f].astype(np.float64)
-        out[rows, f] = (v[lo] + v[hi]) / 2
+        med[:, f] = (v[lo] + v[hi]) / 2
+    if n is None:
+        return med
+    out = np.full((n, values.shape[1]), np.nan, dtype=np.float64)
+    out[rows] = med
     return out

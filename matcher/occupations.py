@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -105,30 +105,47 @@ class Beliefs:
 
 @dataclass(frozen=True)
 class OccupationSides:
-    """What each side is believed to do: workers' wishes and jobs' titles as code beliefs."""
+    """What each side is believed to do: workers' wishes and jobs' titles as code beliefs; their
+    coarse levels (小类, 中类) are computed once, when first needed."""
 
     workers: Beliefs  # (W, MAX_CODES, TOP)
     jobs: Beliefs  # (J, 1, TOP)
+    _levels: dict[tuple[str, int], Beliefs] = field(default_factory=dict, compare=False, repr=False)
 
     def worker_rows(self, rows: slice | np.ndarray) -> OccupationSides:
-        return OccupationSides(Beliefs(self.workers.codes[rows], self.workers.probs[rows]), self.jobs)
+        """The same jobs (their levels kept) with the workers of ``rows``."""
+        return self.with_workers(self.workers.take(rows))
 
-    def job_predicted(self, ctx_codes: np.ndarray) -> np.ndarray:
-        """Bool (J,): the job's code was predicted from its title (``ctx_codes``: the data's codes)."""
-        return ctx_codes < 0
+    def with_workers(self, workers: Beliefs) -> OccupationSides:
+        """The same jobs (their levels kept) with other workers (e.g. new profiles)."""
+        jobs = {key: b for key, b in self._levels.items() if key[0] == "jobs"}
+        return OccupationSides(workers, self.jobs, jobs)
+
+    def level(self, side: str, divisor: int) -> Beliefs:
+        """``side`` (``workers`` or ``jobs``) believed about ``code // divisor``."""
+        key = (side, divisor)
+        if key not in self._levels:
+            self._levels[key] = getattr(self, side).coarse(divisor)
+        return self._levels[key]
 
 
-def occupation_match(workers: Beliefs, ew: np.ndarray, jobs: Beliefs, ej: np.ndarray) -> np.ndarray:
+def occupation_match(sides: OccupationSides, ew: np.ndarray, ej: np.ndarray) -> np.ndarray:
     """Occupation factor (E,) in [0, 1] of edges (ew, ej): the best wish's Bhattacharyya coefficient
-    with the job's title, at the code (×1), 小类 (×0.6) and 中类 (×0.3) levels, whichever is highest."""
+    with the job's title, at the code (×1), 小类 (×0.6) and 中类 (×0.3) levels, whichever is highest.
+
+    Works on (E, TOP) arrays one wish and one code at a time, so memory grows with E alone.
+    """
     out = np.zeros(ew.shape[0], dtype=np.float32)
     for divisor, credit in _LEVELS:
-        w, j = workers.coarse(divisor), jobs.coarse(divisor)
-        wc, wp = w.codes[ew], w.probs[ew]  # (E, S, K)
-        jc, jp = j.codes[ej][:, 0, :], j.probs[ej][:, 0, :]  # (E, K)
-        same = (wc[:, :, :, None] == jc[:, None, None, :]) & (wc[:, :, :, None] >= 0)
-        bc = np.where(same, np.sqrt(wp[:, :, :, None] * jp[:, None, None, :]), 0).sum(axis=(2, 3))
-        np.maximum(out, credit * np.minimum(bc.max(axis=1), 1.0), out=out)
+        w, j = sides.level("workers", divisor), sides.level("jobs", divisor)
+        jc, jp = j.codes[ej, 0, :], j.probs[ej, 0, :]  # (E, K)
+        for s in range(w.codes.shape[1]):
+            bc = np.zeros(ew.shape[0], dtype=np.float32)
+            for k in range(w.codes.shape[2]):
+                wc, wp = w.codes[ew, s, k], w.probs[ew, s, k]  # (E,)
+                same = (jc == wc[:, None]) & (wc[:, None] >= 0)
+                bc += np.where(same, np.sqrt(wp[:, None] * jp), 0).sum(axis=1)
+            np.maximum(out, credit * np.minimum(bc, 1.0), out=out)
     return out
 
 
@@ -155,13 +172,16 @@ class OccupationModel:
         self.names = {code_number(o.code): o.name for o in self.occupations}
         self.title_model = Path(title_model) if title_model else SHIPPED_MODEL
         self.classifier = self._load_classifier(encoder)
-        self.cache_size = cache_size
-        self._seen: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        from matcher.toplists import LRUCache  # imports matcher.candidates, which imports this module
+
+        self._wishes: LRUCache[str, tuple[np.ndarray, np.ndarray]] = LRUCache(cache_size)
 
     def _load_classifier(self, encoder: Any) -> Any:
         from embeddings.occupations import OccupationClassifier
         from embeddings.title_model import TitleClassifier
 
+        if self.title_model != SHIPPED_MODEL and not self.title_model.is_file():
+            raise ConfigError(f"title model not found: {self.title_model}")
         try:
             return TitleClassifier.load(self.title_model, self.occupations, encoder)
         except (OSError, ValueError) as exc:
@@ -169,18 +189,29 @@ class OccupationModel:
         cache = getattr(getattr(encoder, "cache", None), "cache_dir", None)
         return _Softmaxed(OccupationClassifier(encoder, cache_dir=cache).fit(self.occupations))
 
-    def phrase_beliefs(self, phrases: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-        """(codes (n, TOP) int64, probs (n, TOP) float32) of each phrase; vague or blank: -1 / 0."""
-        new = [p for p in dict.fromkeys(phrases) if p not in self._seen and p.strip() and p not in _VAGUE]
+    def phrase_beliefs(
+        self, phrases: Sequence[str], *, remember: bool = True
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(codes (n, TOP) int64, probs (n, TOP) float32) of each phrase; vague or blank: -1 / 0.
+
+        Each distinct phrase is classified once; with ``remember`` the answers are kept (the most
+        recently used ``cache_size`` of them) for later calls, as wishes repeat across profiles."""
         found: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        new = []
+        for p in dict.fromkeys(phrases):
+            known = self._wishes.get(p) if remember else None
+            if known is not None:
+                found[p] = known
+            elif p.strip() and p not in _VAGUE:
+                new.append(p)
         if new:
             for phrase, result in zip(new, self.classifier.classify(new, k=TOP), strict=True):
                 codes = np.array([code_number(m.code) for m in result.top], dtype=np.int64)
                 found[phrase] = (codes, np.array([m.score for m in result.top], dtype=np.float32))
-            if len(self._seen) + len(found) <= self.cache_size:
-                self._seen.update(found)
+                if remember:
+                    self._wishes.put(phrase, found[phrase])
         none = (np.full(TOP, -1, np.int64), np.zeros(TOP, np.float32))
-        rows = [self._seen.get(p) or found.get(p) or none for p in phrases]
+        rows = [found.get(p, none) for p in phrases]
         if not rows:
             return np.zeros((0, TOP), np.int64), np.zeros((0, TOP), np.float32)
         return np.stack([r[0] for r in rows]), np.stack([r[1] for r in rows])
@@ -205,7 +236,7 @@ class OccupationModel:
         out.probs[:, 0, 0] = (given >= 0).astype(np.float32)
         todo = np.flatnonzero(given < 0)
         if todo.size:
-            codes, probs = self.phrase_beliefs([jobs[int(j)].title for j in todo])
+            codes, probs = self.phrase_beliefs([jobs[int(j)].title for j in todo], remember=False)
             out.codes[todo, 0], out.probs[todo, 0] = codes, probs
         return out
 
@@ -224,11 +255,6 @@ def classify_data(
     sides = OccupationSides(model.worker_beliefs(workers), model.job_beliefs(jobs))
     job_code = np.where(ctx.job_code >= 0, ctx.job_code, sides.jobs.codes[:, 0, 0]).astype(np.int64)
     return model, sides, replace(ctx, job_code=job_code)
-
-
-def worker_codes(workers: Sequence[Worker], model: OccupationModel) -> np.ndarray:
-    """(W, MAX_CODES) int64 the most likely code of each wish, -1 padded (vague wishes give none)."""
-    return model.worker_beliefs(workers).top1()
 
 
 class _Softmaxed:

@@ -32,7 +32,7 @@ import numpy as np
 
 from embeddings.encoder import MATCHING_KIND
 from matcher.candidates import Edges, TextSides, retrieve_candidates
-from matcher.context import MatchContext
+from matcher.context import MatchContext, code_number
 from matcher.dataset import Dataset
 from matcher.errors import ConfigError
 from matcher.features import job_text, worker_occupation_text, worker_skill_text, worker_text
@@ -195,6 +195,7 @@ class PlacementRun:
     occupations: OccupationSides | None = None  # code beliefs of wishes and job titles
     job_code_predicted: np.ndarray | None = None  # bool (J,): the job's code came from its title
     scoring: ScoringConfig | None = None  # the scoring used (dense range fitted on the data)
+    wishes: dict[str, Any] | None = None  # wish_fulfilment, once computed
 
     @property
     def n_placed(self) -> int:
@@ -258,7 +259,6 @@ def _retrieve_chunked(
             config=scoring,
             texts=sides,
             occupations=occupations,
-            worker_codes=occupations.workers.top1(),
             index_kind=options.index_kind,
         )
         progress.advance(n)
@@ -280,7 +280,6 @@ def _retrieve_chunked(
             config=scoring,
             texts=sub,
             occupations=occupations.worker_rows(slice(start, stop)),
-            worker_codes=occupations.workers.top1()[start:stop],
             index_kind=options.index_kind,
         )
         parts.append(Edges(e.worker + start, e.job, e.cosine, e.factors, e.score))
@@ -526,50 +525,60 @@ def predicted_job_codes(run: PlacementRun) -> dict[str, list[Any]]:
 
 
 def wish_fulfilment(run: PlacementRun) -> dict[str, Any]:
-    """Placements in a wished occupation against the most there could be.
+    """Placements in a wished occupation against the most there could be (computed once per run).
 
     A placement is in a wished occupation when the job's code (given, or predicted from its title)
-    is the most likely code of one of the worker's wishes. The most possible is, per occupation,
-    min(workers wishing it, openings of its jobs) over rule-passing pairs (location, age, gender),
-    each worker counted under the first of their wishes that has such a job; employed workers the
-    run keeps in place are left out.
+    is the most likely code of one of the worker's wishes. The most possible is the maximum number of
+    workers that could each be given an opening of one of their wished codes in a place they accept,
+    over every job (not only the candidates): a max flow from classes of alike workers (wished codes,
+    accepted places) to the openings per (code, place). Age and gender limits are not applied, so it
+    is a ceiling. Employed workers the run keeps in place are left out.
     """
+    if run.wishes is not None:
+        return run.wishes
+    from optimizer.maxflow import transport_max_flow
+
     ctx, codes = run.context, run.worker_codes
     assignment = np.asarray(run.result.assignment)
     if codes is None or ctx.n_workers == 0:
-        return {"placed_in_wished": 0, "most_possible": 0, "share_of_possible": None}
+        run.wishes = {"placed_in_wished": 0, "most_possible": 0, "share_of_possible": None}
+        return run.wishes
     placed = np.flatnonzero(assignment >= 0)
     hit = (codes[placed] == ctx.job_code[assignment[placed]][:, None]) & (codes[placed] >= 0)
     in_wished = int(hit.any(axis=1).sum())
-    eligible = np.ones(ctx.n_workers, dtype=bool)
+    eligible = (codes >= 0).any(axis=1)
     if run.held_back is not None:
         eligible &= run.held_back != _KEPT
-    from matcher.candidates import CodeIndex
-
-    index, first = CodeIndex(ctx), np.full(ctx.n_workers, -1, dtype=np.int64)
-    job_used = np.zeros(ctx.n_jobs, dtype=bool)
-    rows_all = np.flatnonzero(eligible & (codes >= 0).any(axis=1))
-    no_vectors = np.zeros((0, 0), np.float32)  # every job of the code is wanted: nothing to rank
-    for s in range(0, rows_all.size, RETRIEVE_CHUNK):
-        rows = rows_all[s : s + RETRIEVE_CHUNK]
-        for slot in range(codes.shape[1]):  # each worker under its first wish with a feasible job
-            todo = rows[first[rows] < 0]
-            wish = codes[todo, slot : slot + 1]
-            ew, ej = index.pairs(ctx, wish, todo, no_vectors, no_vectors, ctx.n_jobs)
-            ok = ctx.hard_rules(ew, ej)
-            ew, ej = ew[ok], ej[ok]
-            first[np.unique(ew)] = codes[np.unique(ew), slot]
-            job_used[ej[codes[ew, slot] == ctx.job_code[ej]]] = True
-    wanted = first[first >= 0]
-    possible = 0
-    for code, n_workers in zip(*np.unique(wanted, return_counts=True), strict=True):
-        openings = int(ctx.job_openings[job_used & (ctx.job_code == code)].sum())
-        possible += min(int(n_workers), openings)
-    return {
+    n_loc = max(len(ctx.location_codes), 1)
+    # Openings per (code, place): the capacity side.
+    coded = ctx.job_code >= 0
+    groups, group_of = np.unique(ctx.job_code[coded] * n_loc + ctx.job_location[coded], return_inverse=True)
+    capacity = np.bincount(group_of, weights=ctx.job_openings[coded], minlength=groups.size).astype(np.int64)
+    # Classes of workers alike in wished codes and accepted places: the supply side.
+    rows = np.flatnonzero(eligible)
+    signature = np.concatenate([codes[rows], ctx.worker_allowed[rows].astype(np.int64)], axis=1)
+    classes, class_of, supply = np.unique(signature, axis=0, return_inverse=True, return_counts=True)
+    links_from, links_to = [], []
+    for c, sig in enumerate(classes):
+        places = np.flatnonzero(sig[codes.shape[1] :])
+        keys = (sig[: codes.shape[1]][sig[: codes.shape[1]] >= 0][:, None] * n_loc + places[None, :]).ravel()
+        at = np.searchsorted(groups, keys)
+        found = keys[(at < groups.size) & (groups[np.minimum(at, groups.size - 1)] == keys)]
+        to = np.unique(np.searchsorted(groups, found))
+        links_from.append(np.full(to.size, c))
+        links_to.append(to)
+    possible = transport_max_flow(
+        supply,
+        capacity,
+        np.concatenate(links_from) if links_from else np.zeros(0, np.int64),
+        np.concatenate(links_to) if links_to else np.zeros(0, np.int64),
+    )
+    run.wishes = {
         "placed_in_wished": in_wished,
         "most_possible": possible,
         "share_of_possible": round(in_wished / possible, 4) if possible else None,
     }
+    return run.wishes
 
 
 def unplaced_reason_names(run: PlacementRun) -> list[str]:
@@ -668,7 +677,7 @@ def write_run(run: PlacementRun, out_dir: str | Path) -> dict[str, Any]:
             wr = csv.writer(fh, lineterminator="\n")
             wr.writerow(["job_id", "occupation_code", "occupation_name", "confidence"])
             for job_id, (code, confidence) in predicted.items():
-                name = run.occupation_names.get(int(code.replace("-", "")), "")
+                name = run.occupation_names.get(code_number(code), "")
                 wr.writerow([job_id, code, name, f"{confidence:.4f}"])
     if ds.rejected:
         with (out / "rejected.csv").open("w", newline="", encoding="utf-8") as fh:

@@ -34,7 +34,14 @@ from typing import Any, Self
 import numpy as np
 
 from embeddings.encoder import MATCHING_KIND
-from matcher.candidates import CodeIndex, Edges, allowed_lists, compute_factors, top_k_per_worker
+from matcher.candidates import (
+    CodeIndex,
+    Edges,
+    allowed_lists,
+    compute_factors,
+    pair_cosines,
+    top_k_per_worker,
+)
 from matcher.congestion import congestion_penalty, expected_applicants
 from matcher.context import MatchContext
 from matcher.dataset import Dataset
@@ -435,9 +442,7 @@ class Recommender:
         for s in range(0, len(rows), _CHUNK):
             edges = self._pairs_scored(side, rows[s : s + _CHUNK])
             if medians is not None and len(edges):
-                m = factor_medians(edges.worker, edges.factors.values, len(medians))
-                got = np.unique(edges.worker)
-                medians[got] = m[got]
+                medians[np.unique(edges.worker)] = factor_medians(edges.worker, edges.factors.values)
             rank = self._rank_scores(edges) if penalised else edges.score
             sel = top_k_per_worker(edges.worker, rank, k)  # grouped by worker, best first
             parts.append(edges.take(sel))
@@ -470,7 +475,7 @@ class Recommender:
         ctx = side.ctx
         ok = ctx.hard_rules(ew, ej) & (self.openings_left_[ej] > 0) & ~side.placed[ew]
         ew, ej = ew[ok], ej[ok]
-        cos = np.einsum("ij,ij->i", side.vectors[ew], self.job_vectors_[ej]).astype(np.float32)
+        cos = pair_cosines(side.vectors, self.job_vectors_, ew, ej)
         factors = compute_factors(
             ctx,
             ew,
@@ -553,7 +558,7 @@ class Recommender:
             ctx,
             vectors,
             beliefs.top1(),
-            OccupationSides(beliefs, self.occupations_.jobs),
+            self.occupations_.with_workers(beliefs),
             self.lexical_.with_left([worker_occupation_text(w) for w in workers]),
             self.skills_.with_left([worker_skill_text(w) for w in workers]),
             np.zeros(len(workers), dtype=bool),

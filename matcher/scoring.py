@@ -104,7 +104,8 @@ class ScoringConfig(BaseModel):
     dense_from_data: bool = True
     """Set ``dense_lo``/``dense_hi`` from the data (:func:`fit_dense_range`): embedding cosines of
     one model live in a narrow band (multilingual-e5-small: most pairs between 0.75 and 0.9), so a
-    fixed range lets the dense factor barely separate jobs. ``false`` keeps the configured range."""
+    fixed range lets the dense factor barely separate jobs. ``false``, or a configured ``dense_lo`` or
+    ``dense_hi``, keeps the configured range."""
     wage_partial: float = 0.5
     congestion_lambda: float = Field(0.0, ge=0)
     """Recommendations rank by ``score - congestion_lambda * max(0, ln(applicants / openings))``
@@ -184,13 +185,19 @@ def fit_dense_range(
     rounded to 0.01, so one edited profile among many does not move every score a little (a service
     answering from the stored record before its refit gives the answer the refit gives).
     """
-    if not config.dense_from_data or len(worker_vecs) == 0 or len(job_vecs) == 0:
+    explicit = {"dense_lo", "dense_hi"} & config.model_fields_set  # a configured range is kept
+    if not config.dense_from_data or explicit or len(worker_vecs) == 0 or len(job_vecs) == 0:
         return config
     rng = np.random.default_rng(0)
     n = min(pairs, len(worker_vecs) * len(job_vecs))
     w = rng.integers(0, len(worker_vecs), n)
     j = rng.integers(0, len(job_vecs), n)
-    cos = np.einsum("ij,ij->i", worker_vecs[w].astype(np.float64), job_vecs[j].astype(np.float64))
+    cos = np.concatenate(
+        [
+            np.einsum("ij,ij->i", worker_vecs[w[s : s + 65_536]], job_vecs[j[s : s + 65_536]])
+            for s in range(0, n, 65_536)
+        ]
+    ).astype(np.float64)
     mu, sd = float(cos.mean()), float(max(cos.std(), 1e-3))
     lo = round(mu, 2)
     return config.model_copy(update={"dense_lo": lo, "dense_hi": max(round(mu + 3 * sd, 2), lo + 0.01)})

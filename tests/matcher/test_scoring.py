@@ -3,7 +3,7 @@ import pytest
 from pydantic import ValidationError
 
 from matcher.candidates import top_k_per_worker
-from matcher.occupations import TOP, Beliefs, occupation_match
+from matcher.occupations import TOP, Beliefs, OccupationSides, occupation_match
 from matcher.scoring import FACTORS, EdgeFactors, ScoreWeights, ScoringConfig, fit_dense_range, wage_factor
 
 nan = np.nan
@@ -39,14 +39,16 @@ def test_occupation_factor_levels_for_certain_codes():
     worker = _certain([[4070501, -1], [4070502, -1], [4079901, -1], [6220000, -1], [-1, -1]])
     job = _certain([[4070501]])
     e = np.arange(5)
-    np.testing.assert_allclose(occupation_match(worker, e, job, np.zeros(5, int)), [1.0, 0.6, 0.3, 0.0, 0.0])
+    np.testing.assert_allclose(
+        occupation_match(OccupationSides(worker, job), e, np.zeros(5, int)), [1.0, 0.6, 0.3, 0.0, 0.0]
+    )
 
 
 def test_occupation_factor_is_the_overlap_of_uncertain_beliefs():
     # A wish split 0.64 / 0.36 between two codes of one 小类; a job sure of the first code.
     worker = Beliefs(np.array([[[4070501, 4070502, -1]]]), np.array([[[0.64, 0.36, 0.0]]], dtype=np.float32))
     job = _certain([[4070501], [4070502], [4070599], [6220000]])
-    got = occupation_match(worker, np.zeros(4, int), job, np.arange(4))
+    got = occupation_match(OccupationSides(worker, job), np.zeros(4, int), np.arange(4))
     # sqrt(0.64) = 0.8 exact; sqrt(0.36) = 0.6 exact; same 小类 for sure: 0.6 x 1; nothing shared: 0
     np.testing.assert_allclose(got, [0.8, 0.6, 0.6, 0.0], rtol=1e-6)
 

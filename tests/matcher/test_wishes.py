@@ -97,3 +97,55 @@ def test_factor_medians_per_worker():
     m = factor_medians(worker, values, 3)
     np.testing.assert_allclose(m[[0, 2], 0], [2.0, 6.0])
     assert np.isnan(m[1, 0])
+
+
+def test_a_sure_match_is_said_even_when_every_candidate_shares_it():
+    from matcher.explain import explain
+
+    ds = _decoy_world()
+    worker, job, ent = ds.workers[0], ds.jobs[-1], ds.enterprises[0]
+    values = {"dense": 0.2, "lexical": 0.0, "occupation": 1.0}
+    said, _ = explain(
+        worker,
+        job,
+        ent,
+        values,
+        dict.fromkeys(values, 0.1),
+        location_code="120102",
+        median={"occupation": 1.0},
+    )
+    assert "与期望职业一致" in said
+
+
+def test_a_configured_dense_range_is_kept():
+    from matcher.scoring import ScoringConfig, fit_dense_range
+
+    rng = np.random.default_rng(0)
+    v = rng.normal(size=(30, 8)).astype(np.float32)
+    v /= np.linalg.norm(v, axis=1, keepdims=True)
+    configured = ScoringConfig(dense_lo=0.6, dense_hi=0.9)
+    assert fit_dense_range(configured, v, v) == configured
+    assert fit_dense_range(ScoringConfig(), v, v).dense_lo != ScoringConfig().dense_lo
+
+
+def test_the_most_possible_counts_each_worker_once_across_their_wishes():
+    # Two workers both wish the same two occupations, each with one opening: both can be placed in
+    # a wish, so the ceiling is 2 (counting each worker under their first wish only gave 1).
+    ent = Enterprise(enterprise_id="e1", name="河东物业", location_code="120102")
+    jobs = [
+        Job(job_id="guard", enterprise_id="e1", title="门岗值守", occupation_code="4-07-05-01", openings=1),
+        Job(job_id="clean", enterprise_id="e1", title="写字楼保洁", occupation_code="4-09-08-01", openings=1),
+    ]
+    w0 = Worker(
+        worker_id="w0",
+        name="测试",
+        gender="male",
+        birth_year=1990,
+        home_county_code="623024",
+        desired_occupations=["保安员", "保洁员"],
+        mobility="anywhere",
+    )
+    w1 = w0.model_copy(update={"worker_id": "w1"})
+    ds = Dataset(workers=[w0, w1], enterprises=[ent], jobs=jobs, pairings=builtin_pairings())
+    run = run_placement(ds, PlaceOptions(year=YEAR, k=5, min_fit=FAKE_MIN_FIT), encoder=FakeEncoder())
+    assert run_summary(run)["wishes"] == {"placed_in_wished": 2, "most_possible": 2, "share_of_possible": 1.0}
