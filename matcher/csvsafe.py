@@ -28,6 +28,12 @@ _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 FREE_TEXT_ALLOWED = frozenset("\t\n\r")  # line breaks and tabs a free-text field may hold
 
 
+def _runs_as_formula(text: str) -> bool:
+    """Whether ``text``, written as is, would be read as a formula or would lose a ``'`` on import."""
+    rest = text.lstrip("'")  # "'=x" must stay "'=x" after a round trip through csv_uncell
+    return rest.startswith(FORMULA_START) and not _NUMBER.fullmatch(rest)
+
+
 def csv_cell(value: Any) -> Any:
     """``value`` as a CSV cell no spreadsheet runs as a formula.
 
@@ -36,28 +42,43 @@ def csv_cell(value: Any) -> Any:
     that starts with ``= + - @``, a tab or a carriage return gets a leading ``'`` unless the whole
     string is a plain decimal number (``-0.5``, ``+86``, ``1e-3``): spreadsheets read those as the
     number, never as a formula, so scores the program formats as text (``f"{score:.6f}"``) and
-    numeric ids keep their value. ``-1+1``, ``=1`` and ``@SUM(A1)`` are neutralised.
+    numeric ids keep their value. ``-1+1``, ``=1`` and ``@SUM(A1)`` are neutralised. Text that
+    already starts with ``'`` before such a character gets one more, so :func:`csv_uncell` gives
+    back exactly what was written.
     """
-    if isinstance(value, str) and value.startswith(FORMULA_START) and not _NUMBER.fullmatch(value):
+    if isinstance(value, str) and _runs_as_formula(value):
         return "'" + value
     return value
 
 
 def csv_uncell(value: str) -> str:
     """Undo :func:`csv_cell` on a cell read back from a CSV: ``'=x`` → ``=x``; others unchanged."""
-    if value.startswith("'") and csv_cell(value[1:]) == value:
+    if value.startswith("'") and _runs_as_formula(value[1:]):
         return value[1:]
     return value
 
 
 class SafeWriter:
-    """A ``csv.writer`` whose every cell goes through :func:`csv_cell`."""
+    """A ``csv.writer`` whose every cell goes through :func:`csv_cell`.
+
+    ``csv.writer`` quotes only cells holding the delimiter, the quote or a character of its line
+    terminator: with ``lineterminator="\n"`` a carriage return inside a cell is written bare, and
+    Excel starts a new row there, so ``x\r=cmd|...`` would begin a row with a formula. A row with
+    a line break the terminator does not cover is therefore written with every cell quoted.
+    """
 
     def __init__(self, fh: IO[str], **kwargs: Any) -> None:
         self._w = csv.writer(fh, **kwargs)
+        self._breaks = "".join(c for c in "\r\n" if c not in self._w.dialect.lineterminator)
+        self._quoted = csv.writer(fh, **{**kwargs, "quoting": csv.QUOTE_ALL}) if self._breaks else None
 
     def writerow(self, row: Iterable[Any]) -> Any:
-        return self._w.writerow([csv_cell(v) for v in row])
+        cells = [csv_cell(v) for v in row]
+        if self._quoted is not None and any(
+            isinstance(c, str) and any(b in c for b in self._breaks) for c in cells
+        ):
+            return self._quoted.writerow(cells)
+        return self._w.writerow(cells)
 
     def writerows(self, rows: Iterable[Iterable[Any]]) -> None:
         for row in rows:
