@@ -14,7 +14,6 @@ CSV files are UTF-8 with a byte-order mark, so Excel and LibreOffice both read t
 
 from __future__ import annotations
 
-import csv
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
@@ -25,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from matcher.context import MatchContext
+from matcher.csvsafe import csv_writer, xlsx_cell
 from matcher.dataset import Dataset
 from matcher.geo import place_name
 from matcher.pii import mask
@@ -312,16 +312,17 @@ def sheet_title(name: str, used: set[str]) -> str:
 
 
 def write_csv(table: Table, path: Path) -> Path:
-    """``table`` as CSV, UTF-8 with BOM, Chinese headers."""
+    """``table`` as CSV, UTF-8 with BOM, Chinese headers; formula-like text neutralised."""
     with path.open("w", newline="", encoding="utf-8-sig") as fh:
-        w = csv.writer(fh, lineterminator="\n")
+        w = csv_writer(fh, lineterminator="\n")
         w.writerow(table.headers)
         w.writerows(table.values())
     return path
 
 
 def write_xlsx(sheets: Mapping[str, Table], path: Path) -> Path:
-    """One sheet per table; strings stored as text (a leading ``=`` never becomes a formula)."""
+    """One sheet per table; strings stored as text (a leading ``=`` never becomes a formula),
+    characters a workbook cannot hold removed."""
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Font
@@ -335,14 +336,14 @@ def write_xlsx(sheets: Mapping[str, Table], path: Path) -> Path:
         ws.freeze_panes = "A2"
         header = []
         for h in table.headers:
-            cell = WriteOnlyCell(ws, value=h)
+            cell = WriteOnlyCell(ws, value=xlsx_cell(h))
             cell.font = Font(bold=True)
             header.append(cell)
         ws.append(header)
         for values in table.values():
             cells = []
             for v in values:
-                cell = WriteOnlyCell(ws, value=v)
+                cell = WriteOnlyCell(ws, value=xlsx_cell(v))
                 if isinstance(v, str):
                     cell.data_type = "s"
                 cells.append(cell)

@@ -25,6 +25,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from matcher.csvsafe import control_characters, escape_controls
 from matcher.errors import RecordError, SchemaError
 from matcher.records import JobFair, _parse_bool
 
@@ -85,6 +86,10 @@ def read_job_fairs(path: str | Path) -> list[JobFair]:
     """Job fairs from a file (see module doc)."""
     out = []
     for row, cells in read_rows(path, FAIR_HEADERS):
+        for field, value in cells.items():
+            if bad := control_characters(value):
+                reason = f"control character {', '.join(bad)} is not allowed"
+                raise RecordError(reason, file=str(path), row=row, field=field, value=escape_controls(value))
         try:
             out.append(JobFair.model_validate(cells))
         except ValidationError as exc:

@@ -17,7 +17,6 @@ progress bar can show an ETA); chunking does not change any result.
 
 from __future__ import annotations
 
-import csv
 import json
 import platform
 import time
@@ -33,6 +32,7 @@ import numpy as np
 from embeddings.encoder import MATCHING_KIND
 from matcher.candidates import Edges, TextSides, retrieve_candidates
 from matcher.context import MatchContext, code_number
+from matcher.csvsafe import csv_writer
 from matcher.dataset import Dataset
 from matcher.errors import ConfigError
 from matcher.features import job_text, worker_occupation_text, worker_skill_text, worker_text
@@ -650,7 +650,7 @@ def write_run(run: PlacementRun, out_dir: str | Path) -> dict[str, Any]:
     assignment = np.asarray(res.assignment)
     edge_of = edge_score_of(run)
     with (out / "assignments.csv").open("w", newline="", encoding="utf-8") as fh:
-        wr = csv.writer(fh, lineterminator="\n")
+        wr = csv_writer(fh, lineterminator="\n")
         wr.writerow(["worker_id", "job_id", "enterprise_id", "score"])
         for w in np.flatnonzero(assignment >= 0):
             job = ds.jobs[int(assignment[w])]
@@ -658,12 +658,12 @@ def write_run(run: PlacementRun, out_dir: str | Path) -> dict[str, Any]:
             wr.writerow([ds.workers[w].worker_id, job.job_id, job.enterprise_id, f"{score:.6f}"])
     reasons = unplaced_reason_names(run)
     with (out / "unplaced.csv").open("w", newline="", encoding="utf-8") as fh:
-        wr = csv.writer(fh, lineterminator="\n")
+        wr = csv_writer(fh, lineterminator="\n")
         wr.writerow(["worker_id", "reason"])
         for w in np.flatnonzero(assignment < 0):
             wr.writerow([ds.workers[w].worker_id, reasons[w]])
     with (out / "candidates.csv").open("w", newline="", encoding="utf-8") as fh:
-        wr = csv.writer(fh, lineterminator="\n")
+        wr = csv_writer(fh, lineterminator="\n")
         wr.writerow(["worker_id", "job_id", "score"])
         wids = [w.worker_id for w in ds.workers]
         jids = [j.job_id for j in ds.jobs]
@@ -674,14 +674,14 @@ def write_run(run: PlacementRun, out_dir: str | Path) -> dict[str, Any]:
     predicted = predicted_job_codes(run)
     if predicted:
         with (out / "job_codes.csv").open("w", newline="", encoding="utf-8") as fh:
-            wr = csv.writer(fh, lineterminator="\n")
+            wr = csv_writer(fh, lineterminator="\n")
             wr.writerow(["job_id", "occupation_code", "occupation_name", "confidence"])
             for job_id, (code, confidence) in predicted.items():
                 name = run.occupation_names.get(code_number(code), "")
                 wr.writerow([job_id, code, name, f"{confidence:.4f}"])
     if ds.rejected:
         with (out / "rejected.csv").open("w", newline="", encoding="utf-8") as fh:
-            wr = csv.writer(fh, lineterminator="\n")
+            wr = csv_writer(fh, lineterminator="\n")
             wr.writerow(["file", "row", "field", "value", "reason"])
             for e in ds.rejected:
                 wr.writerow([e.file or "", e.row or "", e.field or "", e.value or "", e.reason])

@@ -27,6 +27,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from matcher.csvsafe import xlsx_cell
 from matcher.dataset import Dataset
 from matcher.geo import TIANJIN_DISTRICTS, is_tianjin, place_name
 from matcher.records import LOCAL_WORKSHOP_KINDS
@@ -316,7 +317,7 @@ def write_report(figures: Mapping[str, Any], out: str | Path, *, chart: bool = T
         for cell in ws[1]:
             cell.font = Font(bold=True)
         for r in rows:
-            ws.append(r)
+            ws.append([xlsx_cell(v) for v in r])
             for cell in ws[ws.max_row]:
                 if isinstance(cell.value, str):
                     cell.data_type = "s"

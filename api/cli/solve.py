@@ -167,6 +167,7 @@ def solve_command(
     """Solve an optimal placement from candidate edges and job capacities (optimizer only)."""
     import numpy as np
 
+    from matcher.csvsafe import csv_writer
     from optimizer import PlacementProblem, SolveOptions, solve
 
     if mode not in ("score", "count"):
@@ -196,7 +197,7 @@ def solve_command(
     jobs = list(job_ids)
     sel = np.flatnonzero(result.edge_selected)
     with (out / "assignments.csv").open("w", newline="", encoding="utf-8") as fh:
-        writer = csv.writer(fh)
+        writer = csv_writer(fh)
         writer.writerow(["worker_id", "job_id", "enterprise_id", "score"])
         for e in sel[np.argsort(problem.edge_worker[sel], kind="stable")].tolist():
             j = ej[e]

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from matcher.csvsafe import csv_uncell
 from matcher.errors import SchemaError
 from matcher.ingest.encoding import decode_bytes, open_text
 from matcher.ingest.headers import (
@@ -112,7 +113,7 @@ def _text(value: Any) -> str:
 
 
 def _csv_cell(raw: RawRow, col: str, value: str) -> str:
-    return value.strip()
+    return csv_uncell(value).strip()
 
 
 def read_csv(path: Path) -> Iterator[Table]:

@@ -12,11 +12,11 @@ for personal fields (name, ID number, phone).
 
 from __future__ import annotations
 
-import csv
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from matcher.csvsafe import csv_writer
 from matcher.errors import InputError
 from matcher.ingest.pipeline import SourceFile
 from matcher.records import RECORD_TYPES
@@ -69,7 +69,7 @@ class ImportReport:
 def write_rejected_csv(errors: list[InputError], path: str | Path) -> None:
     """Every rejection as a CSV row (UTF-8 with BOM, so Excel shows the Chinese)."""
     with Path(path).open("w", encoding="utf-8-sig", newline="") as fh:
-        w = csv.writer(fh)
+        w = csv_writer(fh)
         w.writerow(REJECTED_COLUMNS)
         for e in errors:
             d = e.as_dict()

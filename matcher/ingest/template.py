@@ -7,11 +7,11 @@ columns marked ``*``, dropdowns for enumerations, ID number and phone columns fo
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import IO
 
+from matcher.csvsafe import csv_writer, xlsx_cell
 from matcher.ingest.headers import KIND_ALIASES, chinese_header, dropdown_values
 from matcher.records import COLUMNS, REQUIRED_COLUMNS
 
@@ -122,8 +122,9 @@ def write_template(path: str | Path) -> Path:
 def write_csv(
     rows: Iterable[Mapping[str, str]], headers: Sequence[str], columns: Sequence[str], fh: IO[str]
 ) -> int:
-    """Rows as CSV under ``headers`` (one per column); returns the number of rows written."""
-    w = csv.writer(fh, lineterminator="\n")
+    """Rows as CSV under ``headers`` (one per column), formula-like text neutralised; returns the
+    number of rows written."""
+    w = csv_writer(fh, lineterminator="\n")
     w.writerow(headers)
     n = 0
     for row in rows:
@@ -140,18 +141,19 @@ def write_xlsx(
     *,
     sheet: str,
 ) -> int:
-    """Rows as one sheet of a new workbook, every cell as text; returns the number of rows written."""
+    """Rows as one sheet of a new workbook, every cell as text (characters a workbook cannot hold
+    removed); returns the number of rows written."""
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
 
     wb = Workbook(write_only=True)
     ws = wb.create_sheet(sheet)
-    ws.append(list(headers))
+    ws.append([xlsx_cell(h) for h in headers])
     n = 0
     for row in rows:
         cells = []
         for c in columns:
-            cell = WriteOnlyCell(ws, value=row.get(c, ""))
+            cell = WriteOnlyCell(ws, value=xlsx_cell(row.get(c, "")))
             # Text cells: openpyxl would turn a value starting with "=" into a formula.
             cell.data_type = "s"
             cells.append(cell)

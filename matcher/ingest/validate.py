@@ -1,6 +1,7 @@
 """Validation: one raw row into a typed record, then the checks across rows and files.
 
-Row checks: required fields, types and ranges (the pydantic records), Chinese enumeration values,
+Row checks: no control characters (tab and line breaks only in free text such as ``description``
+and ``experience``), required fields, types and ranges (the pydantic records), Chinese enumeration values,
 18-digit ID numbers (GB 11643 check digit) whose birth year and gender agree with the record,
 mainland mobile numbers, and admin codes that exist. Set checks: duplicate keys and duplicate ID
 numbers (every row involved is rejected, since which one is right cannot be told), and jobs whose
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel, ValidationError
 
+from matcher.csvsafe import control_characters, escape_controls
 from matcher.errors import RecordError
 from matcher.idcard import validate_id_number, validate_phone
 from matcher.ingest.admin_codes import AdminCodes
@@ -34,6 +36,8 @@ CODE_FIELDS: dict[str, tuple[str, ...]] = {
     "jobs": ("location_code",),
     "pairings": ("district_code", "county_code"),
 }
+# Free text that may hold tabs and line breaks; every other field holds no control character at all.
+FREE_TEXT_FIELDS = frozenset({"description", "experience"})
 KEYS: dict[str, Callable[[BaseModel], str]] = {
     "workers": lambda r: r.worker_id,  # type: ignore[attr-defined]
     "enterprises": lambda r: r.enterprise_id,  # type: ignore[attr-defined]
@@ -65,6 +69,20 @@ def shown(field: str | None, value: object) -> str:
 
 def _err(reason: str, file: str, row: int, field: str | None, value: object = "") -> RecordError:
     return RecordError(reason, file=file, row=row, field=field or None, value=shown(field, value))
+
+
+def _controls(cells: dict[str, str], file: str, row: int) -> list[RecordError]:
+    """A field holding control characters (which no workbook can hold, and no name needs)."""
+    errors = []
+    for col, value in cells.items():
+        if not isinstance(value, str):
+            continue
+        bad = control_characters(value, free_text=col in FREE_TEXT_FIELDS)
+        if bad:
+            allowed = " (tab and line breaks are allowed here)" if col in FREE_TEXT_FIELDS else ""
+            reason = f"control character {', '.join(bad)} is not allowed{allowed}"
+            errors.append(_err(reason, file, row, col, escape_controls(value)))
+    return errors
 
 
 def _personal(cells: dict[str, str], file: str, row: int) -> list[RecordError]:
@@ -136,6 +154,9 @@ class RowValidator:
         errors = [_err(reason, file, raw.row, col, value) for col, value, reason in raw.problems]
         if errors and not cells:
             return None, errors  # nothing to validate (a JSON item that is not an object)
+        controls = _controls(cells, file, raw.row)
+        if controls:  # the other checks would only echo the same bad value
+            return None, errors + controls
         for col in self._enums:
             if col in cells:
                 cells[col] = canonical_value(self.kind, col, cells[col])

@@ -1,0 +1,113 @@
+"""Cells safe to hand to a spreadsheet: every CSV and XLSX file laborbridge writes goes through here.
+
+* CSV formula injection: a cell that starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage
+  return is read by Excel, LibreOffice and Google Sheets as a formula (``=HYPERLINK(...)``,
+  ``+cmd|' /C calc'!A0``). :func:`csv_cell` prefixes such text with ``'`` (OWASP's advice), and
+  :func:`csv_writer` is a ``csv.writer`` that does so for every cell it writes. The importer
+  undoes the prefix (:func:`csv_uncell`), so an exported CSV imports back unchanged.
+* Control characters: XML 1.0, and so XLSX, cannot hold most C0/C1 control characters, lone
+  surrogates or U+FFFE/U+FFFF; openpyxl raises ``IllegalCharacterError`` on them. Imports and
+  edits reject them (:func:`control_characters`); :func:`xlsx_cell` strips them from every cell
+  written, so a record that slipped through can never break a workbook.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections.abc import Iterable
+from typing import IO, Any
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# A plain decimal number, e.g. a score "-0.500000": a spreadsheet reads it as that number.
+_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+# Characters XML 1.0 cannot hold (tab, LF and CR are fine there), plus DEL and the C1 controls.
+_XLSX_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+# Every control character (Unicode Cc), lone surrogates and the two XML non-characters.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+FREE_TEXT_ALLOWED = frozenset("\t\n\r")  # line breaks and tabs a free-text field may hold
+
+
+def _runs_as_formula(text: str) -> bool:
+    """Whether ``text``, written as is, would be read as a formula or would lose a ``'`` on import."""
+    rest = text.lstrip("'")  # "'=x" must stay "'=x" after a round trip through csv_uncell
+    return rest.startswith(FORMULA_START) and not _NUMBER.fullmatch(rest)
+
+
+def csv_cell(value: Any) -> Any:
+    """``value`` as a CSV cell no spreadsheet runs as a formula.
+
+    Only text is touched: ``int``, ``float``, ``bool`` and ``None`` are numbers or blanks the program
+    produced and pass unchanged (a negative score written as a float is not user text). A string
+    that starts with ``= + - @``, a tab or a carriage return gets a leading ``'`` unless the whole
+    string is a plain decimal number (``-0.5``, ``+86``, ``1e-3``): spreadsheets read those as the
+    number, never as a formula, so scores the program formats as text (``f"{score:.6f}"``) and
+    numeric ids keep their value. ``-1+1``, ``=1`` and ``@SUM(A1)`` are neutralised. Text that
+    already starts with ``'`` before such a character gets one more, so :func:`csv_uncell` gives
+    back exactly what was written.
+    """
+    if isinstance(value, str) and _runs_as_formula(value):
+        return "'" + value
+    return value
+
+
+def csv_uncell(value: str) -> str:
+    """Undo :func:`csv_cell` on a cell read back from a CSV: ``'=x`` → ``=x``; others unchanged."""
+    if value.startswith("'") and _runs_as_formula(value[1:]):
+        return value[1:]
+    return value
+
+
+class SafeWriter:
+    """A ``csv.writer`` whose every cell goes through :func:`csv_cell`.
+
+    ``csv.writer`` quotes only cells holding the delimiter, the quote or a character of its line
+    terminator: with ``lineterminator="\n"`` a carriage return inside a cell is written bare, and
+    Excel starts a new row there, so ``x\r=cmd|...`` would begin a row with a formula. A row with
+    a line break the terminator does not cover is therefore written with every cell quoted.
+    """
+
+    def __init__(self, fh: IO[str], **kwargs: Any) -> None:
+        self._w = csv.writer(fh, **kwargs)
+        self._breaks = "".join(c for c in "\r\n" if c not in self._w.dialect.lineterminator)
+        self._quoted = csv.writer(fh, **{**kwargs, "quoting": csv.QUOTE_ALL}) if self._breaks else None
+
+    def writerow(self, row: Iterable[Any]) -> Any:
+        cells = [csv_cell(v) for v in row]
+        if self._quoted is not None and any(
+            isinstance(c, str) and any(b in c for b in self._breaks) for c in cells
+        ):
+            return self._quoted.writerow(cells)
+        return self._w.writerow(cells)
+
+    def writerows(self, rows: Iterable[Iterable[Any]]) -> None:
+        for row in rows:
+            self.writerow(row)
+
+
+def csv_writer(fh: IO[str], **kwargs: Any) -> SafeWriter:
+    """A CSV writer over ``fh`` (arguments as ``csv.writer``'s) that neutralises formula cells."""
+    return SafeWriter(fh, **kwargs)
+
+
+def xlsx_cell(value: Any) -> Any:
+    """``value`` with every character an XLSX cell cannot hold removed (strings only; tab, newline
+    and carriage return stay). Other values pass unchanged."""
+    if isinstance(value, str):
+        return _XLSX_ILLEGAL.sub("", value)
+    return value
+
+
+def control_characters(value: str, *, free_text: bool = False) -> list[str]:
+    """The control characters in ``value`` as ``U+0007`` names, in order of first appearance;
+    ``free_text`` allows tab, newline and carriage return."""
+    seen: dict[str, None] = {}
+    for ch in _CONTROL.findall(value):
+        if not (free_text and ch in FREE_TEXT_ALLOWED):
+            seen[f"U+{ord(ch):04X}"] = None
+    return list(seen)
+
+
+def escape_controls(value: str) -> str:
+    """``value`` with each control character written as ``\\u0007``, for an error report."""
+    return _CONTROL.sub(lambda m: f"\\u{ord(m.group()):04x}", value)
