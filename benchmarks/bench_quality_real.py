@@ -184,12 +184,6 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     p.add_argument(
         "--steps", type=int, default=None, help="training steps of the title models (default: the model's)"
     )
-    p.add_argument(
-        "--models-dir",
-        type=Path,
-        default=None,
-        help="keep the cross-fitted title models here and reuse them (default: trained afresh)",
-    )
     args = p.parse_args(argv)
     from embeddings.cache import CachedEncoder
     from embeddings.encoder import load_encoder
@@ -211,12 +205,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             halves = np.array_split(perm, 2)
             parts = []
             for h in (0, 1):
-                model_path = (
-                    args.models_dir or Path(tmp)
-                ) / f"model-{seed}-{h}-{args.steps or 'default'}.npz"
-                if not model_path.is_file():
-                    model_path.parent.mkdir(parents=True, exist_ok=True)
-                    train(occupations, labelled.take(halves[1 - h]), encoder, **params).save(model_path)
+                model_path = Path(tmp) / f"model-{seed}-{h}.npz"
+                train(occupations, labelled.take(halves[1 - h]), encoder, **params).save(model_path)
                 folder = Path(tmp) / f"case-{seed}-{h}"
                 wl, jl = build_case(labelled.take(halves[h]), folder)
                 parts.append(product(folder, model_path, encoder, wl, jl))

@@ -67,11 +67,38 @@ def load_labelled(occupations: Sequence[Any], data: Path = CSCO_DIR) -> Labelled
 def train(
     occupations: Sequence[Any], examples: Sequence[tuple[str, str]], encoder: Any, **params: Any
 ) -> Any:
-    """A :class:`embeddings.title_model.TitleClassifier` fitted on ``examples`` and the table."""
-    from embeddings.title_model import TitleClassifier
+    """A :class:`embeddings.title_model.TitleClassifier` fitted on ``examples`` and the table.
+
+    A fit takes minutes on two cores, so benchmark fits are kept in the user cache, keyed by
+    everything that shapes them: the examples, the table's codes, the encoder, the parameters and the
+    training code itself (a changed ``title_model.py`` trains afresh).
+    """
+    import hashlib
+    import inspect
+
+    import embeddings.title_model as tm
+    from embeddings.cache import default_cache_dir
 
     folds = params.pop("calibrate_folds", 0)
-    return TitleClassifier(encoder, **params).fit(occupations, examples, calibrate_folds=folds)
+    key = hashlib.sha256(
+        repr(
+            (
+                sorted(examples),
+                [o.code for o in occupations],
+                getattr(encoder, "model_id", None),
+                sorted(params.items()),
+                folds,
+                inspect.getsource(tm),
+            )
+        ).encode()
+    ).hexdigest()[:20]
+    path = default_cache_dir().parent / "title-models" / f"{key}.npz"
+    if path.is_file():
+        return tm.TitleClassifier.load(path, occupations, encoder)
+    clf = tm.TitleClassifier(encoder, **params).fit(occupations, examples, calibrate_folds=folds)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    clf.save(path)
+    return clf
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -4,7 +4,7 @@ Three channels, each a log-probability over every code of the table, summed and 
 
 - ``dense``: multinomial logistic regression on the encoder's ``query`` vector of the cleaned title
   (standardised per dimension);
-- ``ngram``: multinomial logistic regression on hashed character 1–3-grams (TF-IDF-like weights,
+- ``ngram``: multinomial logistic regression on hashed character 1–3-grams (1 + log count,
   L2-normalised rows), stored as a low-rank factorisation so the shipped model stays small;
 - ``knn``: the best cosine, per code, between the title and the code's examples (labelled titles,
   CSCO names and aliases), through a softmax with temperature ``knn_temperature``.
@@ -13,8 +13,8 @@ Both regressions share strength along the code tree: a code's weight vector is t
 its 小类's and its 中类's (a rare code learns from its siblings; a title labelled only at the 小类
 teaches every code below it). Training rows are the labelled titles (weighted ``title_weight``) and
 every CSCO name and alias (weight 1). The summed log-probabilities are divided by ``temperature_``,
-fitted on held-out folds so that the top probability is calibrated: the classifier can say it is
-unsure (``Classification.unsure``) and keeps its top 3.
+fitted on held-out folds so that the top probability is calibrated: a caller can take an answer
+below 0.5 as unsure (``laborbridge classify`` marks it) and keep the top 3 codes.
 
 The fitted state is arrays only (no training text): :meth:`save` writes them to one ``.npz`` file and
 :meth:`load` reads it back. The dense and kNN channels need the encoder the model was trained with
@@ -23,6 +23,7 @@ The fitted state is arrays only (no training text): :meth:`save` writes them to 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import os
@@ -95,7 +96,8 @@ class TitleClassifier:
         Rank of the stored n-gram weight matrix.
     temperature:
         Divides the summed log-probabilities when :meth:`fit` does not calibrate (``calibrate_folds``
-        0); the default is what 3-fold calibration on the dev titles gave the shipped model.
+        0); the default is what 3-fold calibration on the dev titles gave the shipped model (3.046:
+        three channels that each believe themselves make an overconfident sum).
     seed:
         Seeds the training (the answer is reproducible).
     """
@@ -111,7 +113,7 @@ class TitleClassifier:
         learning_rate: float = 0.05,
         knn_temperature: float = 20.0,
         rank: int = 256,
-        temperature: float = 1.0,
+        temperature: float = 3.05,
         seed: int = 0,
     ) -> None:
         self.encoder = encoder
@@ -136,7 +138,7 @@ class TitleClassifier:
         """Train on labelled ``(title, code)`` examples and the table's names and aliases.
 
         ``calibrate_folds`` > 1 fits the temperature on that many held-out folds of the examples
-        (each fold trains a model of its own); 0 keeps temperature 1.
+        (each fold trains a model of its own); 0 keeps the ``temperature`` parameter.
         """
         if not occupations:
             raise ValueError("no occupations to fit on")
@@ -186,7 +188,7 @@ class TitleClassifier:
                 self.seed,
             )
             order = np.argsort(y, kind="stable")
-            self.example_vectors_ = vectors[order].astype(np.float16)
+            self.example_vectors_ = vectors[order].astype(np.float32)
             self.example_codes_ = y[order]
 
     def _fit_temperature(
@@ -237,7 +239,7 @@ class TitleClassifier:
 
     def _best_example_cosine(self, v: np.ndarray) -> np.ndarray:
         assert self.example_vectors_ is not None and self.example_codes_ is not None
-        sims = v @ self.example_vectors_.astype(np.float32).T
+        sims = v @ self.example_vectors_.T
         starts = np.flatnonzero(np.r_[True, np.diff(self.example_codes_) != 0])
         out = np.full((v.shape[0], len(self.codes_)), -1.0, dtype=np.float32)
         out[:, self.example_codes_[starts]] = np.maximum.reduceat(sims, starts, axis=1)
@@ -249,11 +251,12 @@ class TitleClassifier:
         if isinstance(titles, str):
             raise ValueError("titles must be a sequence of strings, not a single string")
         cleaned = [clean_title(t) for t in titles]
+        # The temperature calibrates the sum of the three channels; the n-gram regression alone, a
+        # plain softmax fitted by cross-entropy, is used as it is.
+        temperature = self.temperature_ if self._channels_ready() else 1.0
         out = np.zeros((len(cleaned), len(self.codes_)), dtype=np.float32)
         for s in range(0, len(cleaned), _CHUNK):  # bounds the (titles, codes) arrays of each channel
-            out[s : s + _CHUNK] = np.exp(
-                _log_softmax(self._logits(cleaned[s : s + _CHUNK]) / self.temperature_)
-            )
+            out[s : s + _CHUNK] = np.exp(_log_softmax(self._logits(cleaned[s : s + _CHUNK]) / temperature))
         return out
 
     def classify(self, titles: Sequence[str], k: int = 5) -> list[Classification]:
@@ -301,7 +304,7 @@ class TitleClassifier:
                 "dense_scale": self.dense_scale_.astype(np.float32),
                 "dense_weights": self.dense_weights_.astype(np.float16),
                 "dense_bias": self.dense_bias_.astype(np.float32),
-                "example_vectors": self.example_vectors_,
+                "example_vectors": self.example_vectors_.astype(np.float16),
                 "example_codes": self.example_codes_.astype(np.int16),
             }
         path = Path(path)
@@ -315,8 +318,7 @@ class TitleClassifier:
     ) -> TitleClassifier:
         """A fitted classifier from :meth:`save`'s file; ``occupations`` must be the table it was
         trained on (same codes, same order), else ``ValueError``."""
-        with np.load(path, allow_pickle=False) as f:
-            data = {k: f[k] for k in f.files}
+        data = _read_arrays(Path(path))
         if int(data["format"]) != _FORMAT:
             raise ValueError(f"{path}: title model format {int(data['format'])}, expected {_FORMAT}")
         codes = [o.code for o in occupations]
@@ -326,13 +328,13 @@ class TitleClassifier:
         self.occupations_, self.codes_ = list(occupations), codes
         self.model_id_ = str(data["model_id"])
         self.temperature_ = float(data["temperature"])
-        self.ngram_left_ = data["ngram_left"].astype(np.float32)
-        self.ngram_right_ = data["ngram_right"].astype(np.float32)
+        self.ngram_left_ = data["ngram_left"]
+        self.ngram_right_ = data["ngram_right"]
         self.ngram_bias_ = data["ngram_bias"]
         self.dense_mean_ = data.get("dense_mean")
         self.dense_scale_ = data.get("dense_scale")
         w = data.get("dense_weights")
-        self.dense_weights_ = None if w is None else w.astype(np.float32)
+        self.dense_weights_ = w
         self.dense_bias_ = data.get("dense_bias")
         self.example_vectors_ = data.get("example_vectors")
         ec = data.get("example_codes")
@@ -353,6 +355,19 @@ class TitleClassifier:
     def _check_fitted(self) -> None:
         if not hasattr(self, "codes_"):
             raise RuntimeError("TitleClassifier is not fitted; call fit() or load() first")
+
+
+@functools.lru_cache(maxsize=4)
+def _arrays(path: Path, mtime_ns: int, size: int) -> dict[str, np.ndarray]:
+    with np.load(path, allow_pickle=False) as f:  # float16 on disk, float32 to compute with
+        return {k: f[k].astype(np.float32) if f[k].dtype == np.float16 else f[k] for k in f.files}
+
+
+def _read_arrays(path: Path) -> dict[str, np.ndarray]:
+    """The arrays of a saved model, read once per process while the file is unchanged (a refit of
+    the service, or every test, would otherwise decompress ten megabytes again)."""
+    st = path.stat()
+    return _arrays(path.resolve(), st.st_mtime_ns, st.st_size)
 
 
 def _codes_sha(codes: Sequence[str]) -> str:

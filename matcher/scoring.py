@@ -62,12 +62,12 @@ class ScoreWeights(BaseModel):
     """Factor weights; normalised to sum to 1 when used.
 
     The occupation match carries the most weight: a job of the worker's wished occupation must outscore
-    a job of another occupation unless a hard fact says otherwise (wage far below the minimum, no
-    accommodation away from home: ``wage`` + ``stay_fit`` = 0.16 can outweigh a partial occupation
-    match, never a sure one, whose lead of 0.40 only the dense and lexical factors, which measure the
-    same thing in other ways, can narrow). The split between the three text factors was checked on
-    real job-board phrases (``python -m benchmarks quality_real``, BENCHMARKS.md); ``pairing`` and
-    ``employment_base`` are programme preferences held at 0.04 each.
+    a job of another occupation unless a hard fact says otherwise. A sure match leads an unrelated job
+    by 0.40; the hard facts (wage far below the minimum, no accommodation away from home: ``wage`` +
+    ``stay_fit`` = 0.16) and the programme preferences and skills (``pairing`` + ``employment_base`` +
+    ``skills`` = 0.12) together cannot close that, while the dense and lexical factors, which measure
+    the same fit in other ways, usually widen it. The split between the three text factors was
+    checked on real job-board phrases (``python -m benchmarks quality_real``, BENCHMARKS.md).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)

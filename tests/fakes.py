@@ -8,9 +8,8 @@ from collections.abc import Sequence
 import numpy as np
 
 FAKE_MIN_FIT = 0.0
-"""``min_fit`` for placements scored with :class:`FakeEncoder`: its cosines lie far below the real
-model's (``ScoringConfig.dense_lo``), so its scores (at most about 0.25 on the small data sets) all
-fall under the product's default minimum fit. Tests of the solver and the records offer every edge."""
+"""``min_fit`` for placements scored with :class:`FakeEncoder`: tests of the solver and the records
+offer every edge (the fake's similarities say little about fit); ``min_fit`` has tests of its own."""
 
 
 class FakeEncoder:
