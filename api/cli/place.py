@@ -125,7 +125,7 @@ def place(
         float | None,
         typer.Option(
             "--min-fit",
-            help="Never place into a job scoring below F, 0 <= F < 1 [default: 0.35, DEFAULT_MIN_FIT].",
+            help="Never place into a job scoring below F, 0 <= F < 1 [default: 0.30, DEFAULT_MIN_FIT].",
         ),
     ] = None,
     record_db: Annotated[

@@ -210,7 +210,7 @@ def test_min_fit_zero_drops_no_candidate_edge(small_ds):
 
 
 def test_default_min_fit_is_the_documented_constant():
-    assert PlaceOptions(year=YEAR).min_fit == DEFAULT_MIN_FIT == 0.35
+    assert PlaceOptions(year=YEAR).min_fit == DEFAULT_MIN_FIT == 0.30
     assert PlaceOptions(year=YEAR).params()["min_fit"] == DEFAULT_MIN_FIT
 
 
