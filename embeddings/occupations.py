@@ -93,6 +93,18 @@ class Classification:
     top: tuple[OccupationMatch, ...]
 
 
+def ranked_matches(
+    scores: np.ndarray, k: int, codes: Sequence[str], occupations: Sequence[Occupation]
+) -> list[tuple[OccupationMatch, ...]]:
+    """Each row's ``k`` best codes of ``scores`` (titles, codes), best first (ties: table order)."""
+    k = min(k, scores.shape[1])
+    top = np.argsort(-scores, axis=1, kind="stable")[:, :k]
+    return [
+        tuple(OccupationMatch(codes[j], occupations[j].name, float(row[j])) for j in cand)
+        for row, cand in zip(scores, top, strict=True)
+    ]
+
+
 def minor_group(code: str) -> str:
     """The 小类 of a code: its first three groups and ``00`` (``4-07-05-01`` -> ``4-07-05-00``)."""
     parts = code.split("-")
@@ -267,13 +279,10 @@ class OccupationClassifier:
         if not titles:
             return []
         scores = self.combine(self.component_scores(titles))
-        k = min(k, scores.shape[1])
-        top = np.argsort(-scores, axis=1, kind="stable")[:, :k]
         results = []
-        for title, row, cand in zip(titles, scores, top, strict=True):
-            matches = tuple(
-                OccupationMatch(self.codes_[j], self.occupations_[j].name, float(row[j])) for j in cand
-            )
+        for title, matches in zip(
+            titles, ranked_matches(scores, k, self.codes_, self.occupations_), strict=True
+        ):
             best = matches[0]
             code, name, is_parent = best.code, best.name, False
             if self.parent_threshold is not None and best.score < self.parent_threshold:
