@@ -34,7 +34,7 @@ from typing import Any, Self
 
 import numpy as np
 
-from embeddings.occupations import Classification, Occupation, OccupationMatch, clean_title, minor_group
+from embeddings.occupations import Classification, Occupation, clean_title, minor_group, ranked_matches
 
 __all__ = ["TitleClassifier"]
 
@@ -268,13 +268,10 @@ class TitleClassifier:
 
     def _classify(self, titles: Sequence[str], k: int) -> list[Classification]:
         proba = self.predict_proba(titles)
-        k = min(k, len(self.codes_))
-        top = np.argsort(-proba, axis=1, kind="stable")[:, :k]
         out = []
-        for title, row, cand in zip(titles, proba, top, strict=True):
-            matches = tuple(
-                OccupationMatch(self.codes_[j], self.occupations_[j].name, float(row[j])) for j in cand
-            )
+        for title, matches in zip(
+            titles, ranked_matches(proba, k, self.codes_, self.occupations_), strict=True
+        ):
             best = matches[0]
             out.append(Classification(title, best.code, best.name, best.score, False, matches))
         return out
