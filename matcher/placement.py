@@ -52,8 +52,9 @@ With the default weights the factors that say nothing about the work itself (wag
 accommodation, employment base) add up to at most 0.24, so a job must also fit the worker's wished
 occupation or text to reach 0.30. On the generated sample (2,000 workers, 500 jobs) 0 places 845,
 0.25 places 701, 0.30 560 and 0.35 448, with the placements in a wished occupation all but the same
-(190, 189, 187, 187 of at most 247). It can be tuned per run (``PlaceOptions.min_fit``, ``laborbridge place --min-fit``, the API's
-``min_fit``); 0 offers every rule-passing candidate, as runs did before the option existed.
+(190, 189, 187, 187 of at most 247). It can be tuned per run (``PlaceOptions.min_fit``,
+``laborbridge place --min-fit``, the API's ``min_fit``); 0 offers every rule-passing candidate, as
+runs did before the option existed.
 """
 EMPLOYED_KEPT = "employed_kept"
 """Unplaced reason: an employed worker (已就业) left where they work (``include_employed`` off)."""
