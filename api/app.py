@@ -66,10 +66,42 @@ def create_app(
     )
     errors.install(app)
     app.add_middleware(BodyLimit, upload_max=settings.api_upload_max_bytes)
+    app.add_middleware(SecurityHeaders)  # added last: outermost, so BodyLimit's 413 carries them too
     for router in ROUTERS:
         app.include_router(router)
     mount_console(app)  # the web console: /console (and / → there); see api/web
     return app
+
+
+class SecurityHeaders:
+    """Every HTTP response, API and console alike, carries :data:`api.errors.SECURITY_HEADERS`.
+
+    (Bar the bare 500, which Starlette sends from outside every middleware: :func:`api.errors.handle`
+    adds them to it itself.) The console's pages add their own page-only ones (CSP, frame options)
+    in :mod:`api.web.render`.
+    """
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def with_headers(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers") or ())
+                present = {name.lower() for name, _ in headers}
+                headers += [
+                    (n.encode(), v.encode())
+                    for n, v in errors.SECURITY_HEADERS.items()
+                    if n.encode() not in present
+                ]
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
 
 
 JSON_MAX_BYTES = 1024 * 1024

@@ -14,11 +14,21 @@ import logging
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
 
 from embeddings.errors import EncoderProcessError
 from matcher.errors import ConfigError, InputError, NotFoundError
 
 log = logging.getLogger("laborbridge.api")
+
+SECURITY_HEADERS = {
+    "x-content-type-options": "nosniff",
+    # same-origin, not no-referrer: nothing goes to other sites (console URLs name workers and jobs),
+    # but under no-referrer browsers send ``Origin: null`` on the console's own form posts, and the
+    # console's cross-site Origin check (api.web.session) needs the real origin there.
+    "referrer-policy": "same-origin",
+}
+"""Headers on every response: set by ``api.app.SecurityHeaders``, and by :func:`handle` on a 500."""
 
 
 class ApiError(Exception):
@@ -43,8 +53,22 @@ class Forbidden(ApiError):
     status = 403
 
 
-class PayloadTooLarge(ApiError):
+class PayloadTooLarge(ApiError, HTTPException):
+    """A request body over the limit.
+
+    Also an ``HTTPException`` so that FastAPI lets it through when it is raised while the body is
+    read (a chunked body, counted as it arrives): FastAPI turns any other exception from there into
+    a 400 "error parsing the body". Handled as an :class:`ApiError` all the same (first in the MRO).
+    """
+
     status = 413
+
+    def __init__(self, detail: str) -> None:
+        ApiError.__init__(self, detail)
+        self.status_code = self.status
+
+    def __str__(self) -> str:
+        return self.detail
 
 
 class RateLimited(ApiError):
@@ -80,7 +104,8 @@ async def handle(request: Request, exc: Exception) -> JSONResponse:
     headers = getattr(exc, "headers", None) if isinstance(exc, ApiError) else None
     if status == 500:
         log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-        return JSONResponse(_body("internal error"), status_code=500)
+        # sent by Starlette's ServerErrorMiddleware, outside every middleware: add the headers here
+        return JSONResponse(_body("internal error"), status_code=500, headers=SECURITY_HEADERS)
     errors = [exc.as_dict()] if isinstance(exc, InputError) else None
     return JSONResponse(_body(str(exc), errors), status_code=status, headers=headers)
 

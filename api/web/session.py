@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -77,8 +78,11 @@ def current_user(request: Request) -> WebUser:
     principal = services.keys.resolve(key) if key else None
     if principal is None:
         raise SignInRequired()
-    if services.limiter.take(principal.key_id) > 0:
-        raise RateLimited("too many requests for this key; slow down")
+    wait = services.limiter.take(principal.key_id)
+    if wait > 0:  # the same Retry-After (whole seconds, at least 1) as the API's 429 (api.deps)
+        raise RateLimited(
+            "too many requests for this key; slow down", headers={"Retry-After": str(max(1, math.ceil(wait)))}
+        )
     user = WebUser(principal, services.scope(principal), key, lang_of(request))
     request.state.web_user = user
     return user

@@ -60,6 +60,7 @@ def test_unexpected_errors_answer_a_bare_500(world, encoder):
         c.app.state.services.recommender.get = lambda: (_ for _ in ()).throw(RuntimeError("secret internals"))
         r = c.get(f"/jobs/{world.job_own}/candidates", headers=auth(world, "city_admin"))
     assert r.status_code == 500 and r.json() == {"detail": "internal error"}
+    assert r.headers["x-content-type-options"] == "nosniff"
 
 
 def test_recommendations_wait_for_the_fit_with_503(world, encoder):
@@ -77,3 +78,20 @@ def test_recommendations_wait_for_the_fit_with_503(world, encoder):
         assert c.get(f"/workers/{world.worker_own}/recommendations", headers=h).status_code == 503
         services.recommender.current = fitted
         assert c.get("/ready", headers=h).status_code == 200
+
+
+def test_every_response_carries_nosniff_and_referrer_policy(client, world):
+    h = auth(world, "city_admin")
+    responses = [
+        client.get("/health"),
+        client.get("/me", headers=h),
+        client.get("/me"),  # 401
+        client.get("/jobs/no-such-job", headers=h),  # 404
+        client.post("/recommendations", content=b"{" + b" " * (1 << 20) + b"}", headers=h),  # 413
+        client.get("/openapi.json"),
+        client.get("/console/sign-in"),
+        client.get("/", follow_redirects=False),  # the redirect to the console
+    ]
+    for r in responses:
+        assert r.headers["x-content-type-options"] == "nosniff", (r.request.url, r.status_code)
+        assert r.headers["referrer-policy"] == "same-origin", (r.request.url, r.status_code)

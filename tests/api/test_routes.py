@@ -319,3 +319,17 @@ def test_placement_keeps_employed_workers_by_default_at_the_documented_min_fit(c
     assert st["summary"]["min_fit"] == DEFAULT_MIN_FIT
     employed = sum(w.employment_status.value == "employed" for w in load_folder(world.data).workers)
     assert employed and st["summary"]["unplaced_reasons"]["employed_kept"] == employed
+
+
+def test_oversized_chunked_body_without_content_length_answers_413(client, world):
+    h = auth(world, "city_admin")
+
+    def chunks():  # a generator: httpx sends it chunked, with no Content-Length
+        yield b"{"
+        for _ in range(17):
+            yield b" " * (1 << 16)
+        yield b"}"
+
+    r = client.post("/recommendations", content=chunks(), headers={**h, "Content-Type": "application/json"})
+    assert r.status_code == 413, r.text
+    assert r.json()["detail"].startswith("request body over the limit")

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from api.auth import RateLimiter
 from api.web.i18n import EN, ZH, reason_text
 from matcher.placement import DEFAULT_MIN_FIT
 from tests.web.conftest import World, sign_in
@@ -192,3 +193,18 @@ def test_import_reasons_read_in_chinese_and_stay_as_written_in_english():
     assert reason_text(reason, "zh") == "身份证号校验位不正确"
     assert reason_text(reason, "en") == reason
     assert reason_text("unknown admin code 999999 (not a county)", "zh") == "行政区划代码 999999 不存在"
+
+
+def test_console_rate_limit_answers_429_with_retry_after_in_seconds(client, world: World):
+    sign_in(client, world.keys["auditor"])
+    services = client.app.state.services
+    saved = services.limiter
+    services.limiter = RateLimiter(rate=0.01, burst=1)
+    try:
+        first = client.get("/console/jobs")
+        r = client.get("/console/jobs")
+    finally:
+        services.limiter = saved
+    assert first.status_code == 200 and r.status_code == 429
+    assert int(r.headers["retry-after"]) >= 1
+    assert r.headers["x-content-type-options"] == "nosniff"
