@@ -475,9 +475,20 @@ class Recommender:
         ctx = side.ctx
         ok = ctx.hard_rules(ew, ej) & (self.openings_left_[ej] > 0) & ~side.placed[ew]
         ew, ej = ew[ok], ej[ok]
+        cos, factors = self._factors(side, ew, ej)
+        score = _weighted_sum(factors.values, self.weights_)
+        return Edges(ew.astype(np.int32), ej.astype(np.int32), cos, factors, score)
+
+    def pair_factors(self, worker_rows: np.ndarray, job_rows: np.ndarray) -> EdgeFactors:
+        """Factor values of any pairs of known workers and jobs (rows), rules not applied: for pairs
+        the retrieval did not fetch (tuning from recorded outcomes)."""
+        self._check_fitted()
+        return self._factors(self._known_rows(), worker_rows, job_rows)[1]
+
+    def _factors(self, side: _Rows, ew: np.ndarray, ej: np.ndarray) -> tuple[np.ndarray, EdgeFactors]:
         cos = pair_cosines(side.vectors, self.job_vectors_, ew, ej)
         factors = compute_factors(
-            ctx,
+            side.ctx,
             ew,
             ej,
             cos,
@@ -486,8 +497,7 @@ class Recommender:
             lexical=side.lexical,
             skills=side.skills,
         )
-        score = _weighted_sum(factors.values, self.weights_)
-        return Edges(ew.astype(np.int32), ej.astype(np.int32), cos, factors, score)
+        return cos, factors
 
     def _items(
         self,

@@ -36,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from matcher.candidates import Edges, compute_factors
+from matcher.candidates import Edges
 from matcher.errors import InputError
 from matcher.scoring import FACTORS, ScoreWeights, ScoringConfig
 from matcher.tuning import TuneResult, fusion_of, search_weights
@@ -185,18 +185,7 @@ class OutcomeKey:
 
 def _factors_of(rec: Any, ew: np.ndarray, ej: np.ndarray) -> np.ndarray:
     """Factor values of pairs retrieval did not fetch, from the recommender's fitted state."""
-    cos = np.einsum("ij,ij->i", rec.worker_vectors_[ew], rec.job_vectors_[ej]).astype(np.float32)
-    f = compute_factors(
-        rec.context_,
-        ew,
-        ej,
-        cos,
-        rec.config_,
-        occupations=rec.occupations_,
-        lexical=rec.lexical_,
-        skills=rec.skills_,
-    )
-    return np.asarray(f.values, dtype=np.float64)
+    return np.asarray(rec.pair_factors(ew, ej).values, dtype=np.float64)
 
 
 def _auc(pos: np.ndarray, neg: np.ndarray) -> float:
