@@ -77,10 +77,10 @@ def clauses(
                 f"matches the wished occupation ({name})",
             )
         )
-    elif (occupation >= _STRONG and above("occupation")) or (
+    elif (close_occupation := occupation >= _STRONG and above("occupation")) or (
         values.get("lexical", 0) >= _STRONG and above("lexical")
     ):
-        key = "occupation" if occupation >= _STRONG and above("occupation") else "lexical"
+        key = "occupation" if close_occupation else "lexical"
         out.append(
             Clause(key, c[key], f"与期望职业相近（{title}）", f"close to the wished occupation ({title})")
         )

@@ -80,10 +80,6 @@ class Beliefs:
         """(N, S) the most likely code of each slot, -1 for an empty slot."""
         return self.codes[:, :, 0].copy()
 
-    def confidence(self) -> np.ndarray:
-        """(N, S) the probability of that code."""
-        return self.probs[:, :, 0].copy()
-
     def take(self, rows: np.ndarray) -> Beliefs:
         return Beliefs(self.codes[rows], self.probs[rows])
 

@@ -203,6 +203,11 @@ class PlacementRun:
     wishes: dict[str, Any] | None = None  # wish_fulfilment, once computed
 
     @property
+    def effective_scoring(self) -> ScoringConfig:
+        """The scoring the run used: its options' with the dense range fitted on the data."""
+        return self.scoring or self.options.scoring
+
+    @property
     def n_placed(self) -> int:
         return int((self.result.assignment >= 0).sum())
 
@@ -498,7 +503,7 @@ def run_summary(run: PlacementRun) -> dict[str, Any]:
         "rules": run.options.params()["rules"],
         "include_employed": run.options.include_employed,
         "min_fit": run.options.min_fit,
-        "scoring": (run.scoring or run.options.scoring).model_dump(),
+        "scoring": run.effective_scoring.model_dump(),
         "rule_status": dict(r.rules),
         "relaxed": [_named(x.as_dict(), run.context.location_codes) for x in r.relaxed],
         "model": run.model_id,
@@ -562,14 +567,13 @@ def wish_fulfilment(run: PlacementRun) -> dict[str, Any]:
     # Classes of workers alike in wished codes and accepted places: the supply side.
     rows = np.flatnonzero(eligible)
     signature = np.concatenate([codes[rows], ctx.worker_allowed[rows].astype(np.int64)], axis=1)
-    classes, class_of, supply = np.unique(signature, axis=0, return_inverse=True, return_counts=True)
+    classes, supply = np.unique(signature, axis=0, return_counts=True)
     links_from, links_to = [], []
     for c, sig in enumerate(classes):
         places = np.flatnonzero(sig[codes.shape[1] :])
         keys = (sig[: codes.shape[1]][sig[: codes.shape[1]] >= 0][:, None] * n_loc + places[None, :]).ravel()
         at = np.searchsorted(groups, keys)
-        found = keys[(at < groups.size) & (groups[np.minimum(at, groups.size - 1)] == keys)]
-        to = np.unique(np.searchsorted(groups, found))
+        to = np.unique(at[(at < groups.size) & (groups[np.minimum(at, groups.size - 1)] == keys)])
         links_from.append(np.full(to.size, c))
         links_to.append(to)
     possible = transport_max_flow(

@@ -29,7 +29,7 @@ from matcher.placement import (
     run_summary,
     unplaced_reason_names,
 )
-from matcher.scoring import FACTORS, ScoringConfig
+from matcher.scoring import FACTORS
 
 REASON_ZH = {
     "no_candidate": "无符合地点、年龄或性别要求的岗位",
@@ -99,16 +99,6 @@ def assignment_digest(pairs: Iterable[tuple[str, str]]) -> str:
     return h.hexdigest()
 
 
-def effective_scoring(run: PlacementRun) -> ScoringConfig:
-    """The scoring the run used (its dense range fitted on the data); a run without wished codes
-    had no occupation factor."""
-    scoring = run.scoring or run.options.scoring
-    if run.worker_codes is None:
-        weights = scoring.weights.model_copy(update={"occupation": 0.0})
-        scoring = scoring.model_copy(update={"weights": weights})
-    return scoring
-
-
 def build_record(
     run: PlacementRun,
     *,
@@ -124,7 +114,7 @@ def build_record(
     """
     ds, ctx, edges, res = run.dataset, run.context, run.edges, run.result
     now = dt.datetime.now(dt.UTC)
-    weights = effective_scoring(run).weights.vector()
+    weights = run.effective_scoring.weights.vector()
     sel = np.flatnonzero(np.asarray(res.edge_selected))
     medians = factor_medians(edges.worker, edges.factors.values, ctx.n_workers)
     assignments = []

@@ -274,6 +274,38 @@ class TuneResult:
     report: dict[str, Any] = field(default_factory=dict)
 
 
+def search_result(
+    base_cfg: ScoringConfig,
+    base_k: int,
+    weights: dict[str, float],
+    curve: Any,
+    train: tuple[str, float],
+    held: Mapping[str, Mapping[str, float]],
+    search: tuple[int, int, Sequence[str]],
+    report: dict[str, Any],
+) -> TuneResult:
+    """The result of a weight search that keeps the base unless the tuned weights are strictly better
+    on the held-out half (``held["tuned"]`` against ``held["base"]`` under the ``train`` metric's name);
+    ``report`` (what the answer key and split were) gets the figures every such search reports."""
+    metric, train_best = train
+    tuned_cfg = base_cfg.model_copy(update={"weights": ScoreWeights(**weights)})
+    kept_base = not held["tuned"][metric] > held["base"][metric] + 1e-9
+    n_random, n_rounds, free = search
+    report = {
+        **report,
+        "base_config": base_cfg.model_dump(),
+        "base_k": base_k,
+        "tuned_weights": weights,
+        "fusion_weight": round(fusion_of(weights), 4),
+        "fusion_curve_train": curve,
+        f"train_{metric}": round(train_best, 5),
+        "held_out": {k: {m: round(v, 5) for m, v in d.items()} for k, d in held.items()},
+        "kept_base": kept_base,
+        "search": {"random": n_random, "coordinate_rounds": n_rounds, "free_factors": list(free)},
+    }
+    return TuneResult(base_cfg if kept_base else tuned_cfg, base_k, kept_base, report)
+
+
 def split_workers(n: int, test_share: float, seed: int, known: np.ndarray | None = None) -> tuple[Any, Any]:
     """Seeded (train, held-out) worker indices, sorted; workers without truth are left out."""
     idx = np.arange(n) if known is None else np.flatnonzero(known)
@@ -423,6 +455,7 @@ __all__ = [
     "fusion_of",
     "ranking_metrics",
     "read_k",
+    "search_result",
     "search_weights",
     "split_workers",
     "tune",

@@ -39,7 +39,7 @@ import numpy as np
 from matcher.candidates import Edges
 from matcher.errors import InputError
 from matcher.scoring import FACTORS, ScoreWeights, ScoringConfig
-from matcher.tuning import TuneResult, fusion_of, search_weights
+from matcher.tuning import TuneResult, search_result, search_weights
 
 DAYS_PER_MONTH = 30.44
 HORIZONS = (3, 6)  # the follow-up columns employed_3m, employed_6m
@@ -270,12 +270,10 @@ def tune_from_outcomes(
         free=free,
         curve_key="train_objective",
     )
-    tuned_cfg = base_cfg.model_copy(update={"weights": ScoreWeights(**weights)})
     held = {
         "base": key.metrics(base_cfg.weights.vector(), test),
-        "tuned": key.metrics(tuned_cfg.weights.vector(), test),
+        "tuned": key.metrics(ScoreWeights(**weights).vector(), test),
     }
-    kept_base = not held["tuned"]["objective"] > held["base"]["objective"] + 1e-9
     n_pos = int(key.retained.sum())
     report = {
         "answer_key": "followed-up placements: retained (employed at the horizon) vs left early",
@@ -287,17 +285,17 @@ def tune_from_outcomes(
             "held_out_workers": int(len(np.unique(key.worker[test]))),
             "seed": seed,
         },
-        "base_config": base_cfg.model_dump(),
-        "base_k": rec.fetch,
-        "tuned_weights": weights,
-        "fusion_weight": round(fusion_of(weights), 4),
-        "fusion_curve_train": curve,
-        "train_objective": round(train_best, 5),
-        "held_out": {k: {m: round(v, 5) for m, v in d.items()} for k, d in held.items()},
-        "kept_base": kept_base,
-        "search": {"random": n_random, "coordinate_rounds": n_rounds, "free_factors": free},
     }
-    return TuneResult(base_cfg if kept_base else tuned_cfg, rec.fetch, kept_base, report)
+    return search_result(
+        base_cfg,
+        rec.fetch,
+        weights,
+        curve,
+        ("objective", train_best),
+        held,
+        (n_random, n_rounds, free),
+        report,
+    )
 
 
 __all__ = [

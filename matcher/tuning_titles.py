@@ -31,7 +31,7 @@ from matcher.dataset import Dataset
 from matcher.errors import InputError
 from matcher.records import Enterprise, Job, Mobility, Worker
 from matcher.scoring import FACTORS, ScoreWeights, ScoringConfig
-from matcher.tuning import K_EVAL, POLICY, TuneResult, fusion_of, search_weights, split_workers
+from matcher.tuning import K_EVAL, POLICY, TuneResult, search_result, search_weights, split_workers
 
 _CODE = re.compile(r"^\d-\d{2}-\d{2}-\d{2}$")
 _DISC = 1.0 / np.log2(np.arange(K_EVAL) + 2)
@@ -176,9 +176,7 @@ def tune_from_titles(
         n_rounds,
         free=free,
     )
-    tuned_cfg = base_cfg.model_copy(update={"weights": ScoreWeights(**weights)})
-    held = {"base": on(base_cfg.weights.vector(), test), "tuned": on(tuned_cfg.weights.vector(), test)}
-    kept_base = not held["tuned"]["ndcg_at_10"] > held["base"]["ndcg_at_10"] + 1e-9
+    held = {"base": on(base_cfg.weights.vector(), test), "tuned": on(ScoreWeights(**weights).vector(), test)}
     report = {
         "answer_key": "a job is relevant when its title's label equals the worker's wished title's label",
         "problem": {
@@ -188,17 +186,17 @@ def tune_from_titles(
             "seed": seed,
         },
         "split": {"train_workers": int(len(train)), "held_out_workers": int(len(test)), "seed": seed},
-        "base_config": base_cfg.model_dump(),
-        "base_k": rec.fetch,
-        "tuned_weights": weights,
-        "fusion_weight": round(fusion_of(weights), 4),
-        "fusion_curve_train": curve,
-        "train_ndcg_at_10": round(train_best, 5),
-        "held_out": {k: {m: round(v, 5) for m, v in d.items()} for k, d in held.items()},
-        "kept_base": kept_base,
-        "search": {"random": n_random, "coordinate_rounds": n_rounds, "free_factors": free},
     }
-    return TuneResult(base_cfg if kept_base else tuned_cfg, rec.fetch, kept_base, report)
+    return search_result(
+        base_cfg,
+        rec.fetch,
+        weights,
+        curve,
+        ("ndcg_at_10", train_best),
+        held,
+        (n_random, n_rounds, free),
+        report,
+    )
 
 
 __all__ = ["TitleProblem", "read_titles", "title_metrics", "title_problem", "tune_from_titles"]
