@@ -22,7 +22,7 @@ from api.auth import Role, Scope
 from api.errors import Forbidden
 from api.repo import placed_worker_ids
 from matcher.errors import ConfigError, NotFoundError
-from matcher.features import scrub
+from matcher.scoring.features import scrub
 from matcher.store.models import EnterpriseRow
 
 KINDS = ("workers", "enterprises", "jobs", "pairings")
@@ -141,10 +141,17 @@ def _run_rows(engine: Engine, run_id: str, scope: Scope) -> tuple[dict, list[dic
 
 def run_export(engine: Engine, dataset: Any, run_id: str, which: str, scope: Scope, *, fmt: str) -> Download:
     """One of a recorded run's lists (:data:`RUN_LISTS`) within ``scope``, as XLSX (a sheet per group)
-    or CSV (one table); names, ID numbers and phones masked (:mod:`matcher.exports`)."""
-    from matcher.exports import Table, group_rows, placement_table, supply_tables, unplaced_table, write_csv
-    from matcher.exports import write_xlsx as write_sheets
+    or CSV (one table); names, ID numbers and phones masked (:mod:`matcher.reporting.exports`)."""
     from matcher.geo import place_name
+    from matcher.reporting.exports import (
+        Table,
+        group_rows,
+        placement_table,
+        supply_tables,
+        unplaced_table,
+        write_csv,
+    )
+    from matcher.reporting.exports import write_xlsx as write_sheets
 
     if which not in RUN_LISTS:
         raise ConfigError(f"list must be one of {', '.join(RUN_LISTS)}, not {which!r}")
@@ -188,8 +195,8 @@ def run_export(engine: Engine, dataset: Any, run_id: str, which: str, scope: Sco
 
 
 def report_export(engine: Engine, dataset: Any, year: int, *, fmt: str) -> Download:
-    """The programme report of ``year`` (:mod:`matcher.reports`): XLSX with its chart, or JSON."""
-    from matcher.reports import latest_placements, programme_figures, write_report
+    """The programme report of ``year`` (:mod:`matcher.reporting.programme`): XLSX with its chart, or JSON."""
+    from matcher.reporting.programme import latest_placements, programme_figures, write_report
     from matcher.store.runs_repo import job_fairs, outcomes, run_assignments, runs_in_year
 
     placements = latest_placements(runs_in_year(engine, year), lambda rid: run_assignments(engine, rid))

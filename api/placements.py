@@ -19,7 +19,7 @@ from sqlalchemy import and_, or_, select
 
 from api.auth import Role, Scope
 from matcher.errors import NotFoundError
-from matcher.placement import Progress
+from matcher.placement.progress import Progress
 from matcher.store.models import RunAssignmentRow
 
 log = logging.getLogger("laborbridge.api")
@@ -44,7 +44,7 @@ class RunState:
 
 
 class _Tracker(Progress):
-    """Feeds :func:`matcher.placement.run_placement`'s progress into a :class:`RunState`."""
+    """Feeds :func:`matcher.placement.pipeline.run_placement`'s progress into a :class:`RunState`."""
 
     def __init__(self, state: RunState) -> None:
         self.state = state
@@ -74,7 +74,7 @@ class PlacementRunner:
     def start(self, params: dict[str, Any]) -> RunState:
         """Queue a run with ``params`` (k, year, mode); its state, with the id it will be recorded under."""
         from matcher.errors import ConfigError
-        from matcher.runs import new_run_id
+        from matcher.runs.record import new_run_id
 
         with self._lock:
             waiting = sum(1 for s in self._runs.values() if s.status in ("queued", "running"))
@@ -86,8 +86,9 @@ class PlacementRunner:
         return state
 
     def _run(self, state: RunState) -> None:
-        from matcher.placement import DEFAULT_MIN_FIT, PlaceOptions, RuleOptions, run_placement
-        from matcher.runs import build_record
+        from matcher.placement.options import DEFAULT_MIN_FIT, PlaceOptions, RuleOptions
+        from matcher.placement.pipeline import run_placement
+        from matcher.runs.record import build_record
         from matcher.store import dataset_from_engine
         from matcher.store.runs_repo import record_run
 

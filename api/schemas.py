@@ -14,10 +14,10 @@ import pydantic_core
 from fastapi import Response
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from matcher.features import scrub
 from matcher.pii import is_masked, mask
-from matcher.placement import DEFAULT_MIN_FIT
+from matcher.placement.options import DEFAULT_MIN_FIT
 from matcher.records import EmploymentStatus, EnterpriseKind, Gender, JobGender, Mobility
+from matcher.scoring.features import scrub
 
 MAX_PAGE = 200
 """Largest page of any list."""
@@ -268,7 +268,7 @@ class RecommendationOut(Out):
 
 
 def recommendation_json(rec: Any) -> Response:
-    """A :class:`~matcher.recommendation.Recommendation` as the JSON of :class:`RecommendationOut`.
+    """A :class:`~matcher.recommend.results.Recommendation` as the JSON of :class:`RecommendationOut`.
 
     The hot routes answer with this instead of building the model and letting FastAPI validate
     and serialise it again: ``to_dict`` already has the model's shape (a test holds the two equal,

@@ -1,7 +1,7 @@
 """What the service holds for its lifetime: the store, the keys, the audit log, the fitted recommender.
 
 :func:`build_services` opens the store (migrating it) and :meth:`Services.start` fits the
-:class:`~matcher.recommend.Recommender` on the stored records once, at start-up. A stored worker's
+:class:`~matcher.recommend.recommender.Recommender` on the stored records once, at start-up. A stored worker's
 vector is computed then and kept, so recommending for a known worker encodes nothing.
 
 The fit remembers the store's generation (the newest import batch). While the store still has that
@@ -152,7 +152,7 @@ class RecommenderHolder:
 
     def fit(self) -> None:
         """Fit on the store's records now (blocking) and swap the result in."""
-        from matcher.recommend import Recommender
+        from matcher.recommend.recommender import Recommender
         from matcher.store import dataset_from_engine, store_generation
 
         try:
@@ -523,7 +523,7 @@ def _scoring(path: str | None) -> tuple[Any, ...]:
     """``(ScoringConfig,)`` from the configured file, or ``()`` for the defaults."""
     if not path:
         return ()
-    from matcher.scoring import ScoringConfig
+    from matcher.scoring.factors import ScoringConfig
 
     return (ScoringConfig.from_file(path),)
 

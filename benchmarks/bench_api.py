@@ -93,7 +93,7 @@ def bench_app() -> Any:
 
 # ----------------------------------------------------------------------------- set-up
 def build_store(root: Path, n_workers: int, n_jobs: int, seed: int) -> tuple[str, Path, float]:
-    from matcher.sample import generate_sample, write_sample
+    from matcher.sample.generate import generate_sample, write_sample
     from matcher.store import import_paths
 
     data = root / "data"
@@ -379,8 +379,8 @@ def reference(
     """In-process ``Recommender.recommend_one`` latency on the same store and encoder (sequential);
     ``profs`` must be profiles the server was not sent (their texts are new here too)."""
     from api.services import BatchingEncoder
-    from matcher.placement import make_encoder
-    from matcher.recommend import Recommender
+    from matcher.placement.pipeline import make_encoder
+    from matcher.recommend.recommender import Recommender
     from matcher.records import Worker
     from matcher.store import load_dataset
 
@@ -409,8 +409,8 @@ def reference(
 def encode_latency(model: str, profs: list[dict], n: int) -> dict:
     """The real model's latency to encode one new profile text (in process, sequential)."""
     from embeddings.encoder import load_encoder
-    from matcher.features import worker_text
     from matcher.records import Worker
+    from matcher.scoring.features import worker_text
 
     t0 = time.perf_counter()
     enc = load_encoder(model)

@@ -2,9 +2,9 @@
 
     python -m benchmarks.bench_candidates --workers 10000 --jobs 2000 --out benchmarks/results/candidates.json
 
-On a seeded sample (``matcher.sample``, loaded through the product's ``load_folder``), every score is
-the product's: :class:`~matcher.context.MatchContext` for the hard rules, ``compute_factors`` and the
-default :class:`~matcher.scoring.ScoringConfig` weights, the placement's rounding and
+On a seeded sample (``matcher.sample.generate``, loaded through the product's ``load_folder``), every score is
+the product's: :class:`~matcher.scoring.context.MatchContext` for the hard rules, ``compute_factors`` and the
+default :class:`~matcher.scoring.factors.ScoringConfig` weights, the placement's rounding and
 ``build_problem`` (dorm beds on, as ``laborbridge place``), and ``optimizer.solve``.
 
 - **all edges** (the reference): every (worker, job) pair the hard rules allow, enumerated by location
@@ -21,7 +21,7 @@ the JSON (``chosen_k``).
 
 Encoder: the real model costs ~0.1 s a text on this shared 2-core machine (12k texts: 20 min), so the
 default here is ``hashed``, a deterministic signed hash of character 1-2-grams (256-d); the dense
-factor's range is fitted on the data as the product fits it (``matcher.scoring.fit_dense_range``).
+factor's range is fitted on the data as the product fits it (``matcher.scoring.factors.fit_dense_range``).
 ``--model default`` runs the product's model behind the embedding cache; the JSON
 records which was used.
 """
@@ -42,15 +42,23 @@ from typing import Any
 import numpy as np
 
 from benchmarks import write_json
-from matcher.candidates import Edges, TextSides, compute_factors, retrieve_candidates, top_k_per_worker
-from matcher.context import MatchContext
-from matcher.dataset import Dataset, load_folder
-from matcher.features import job_text, worker_occupation_text, worker_skill_text, worker_text
-from matcher.ngrams import NgramSets
-from matcher.occupations import OccupationSides, classify_data
-from matcher.placement import SCORE_DECIMALS, PlaceOptions, build_problem, make_encoder
-from matcher.sample import generate_sample, write_sample
-from matcher.scoring import FACTORS, EdgeFactors, ScoringConfig, fit_dense_range
+from matcher.dataset import Dataset
+from matcher.ingest import load_folder
+from matcher.placement.options import PlaceOptions
+from matcher.placement.pipeline import SCORE_DECIMALS, build_problem, make_encoder
+from matcher.sample.generate import generate_sample, write_sample
+from matcher.scoring.candidates import (
+    Edges,
+    TextSides,
+    compute_factors,
+    retrieve_candidates,
+    top_k_per_worker,
+)
+from matcher.scoring.context import MatchContext
+from matcher.scoring.factors import FACTORS, EdgeFactors, ScoringConfig, fit_dense_range
+from matcher.scoring.features import job_text, worker_occupation_text, worker_skill_text, worker_text
+from matcher.scoring.ngrams import NgramSets
+from matcher.scoring.occupations import OccupationSides, classify_data
 
 _PAIR_CHUNK = 1_000_000  # edges scored at once (bounds the n-gram overlap's temporaries)
 
@@ -93,7 +101,7 @@ def _peak_mib() -> float:
 
 
 def text_sides(ds: Dataset) -> TextSides:
-    """The lexical factors' texts, exactly as :func:`matcher.placement.run_placement` builds them."""
+    """The lexical factors' texts, exactly as :func:`matcher.placement.pipeline.run_placement` builds them."""
     return TextSides(
         worker_occupations=[worker_occupation_text(w) for w in ds.workers],
         worker_skills=[worker_skill_text(w) for w in ds.workers],

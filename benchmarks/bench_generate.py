@@ -2,7 +2,7 @@
 
     python -m benchmarks.bench_generate --workers 1000000 --jobs 100000 --out benchmarks/results/generate.json
 
-Measured in one process on the same seeded data (``matcher.sample``, the generator behind
+Measured in one process on the same seeded data (``matcher.sample.generate``, the generator behind
 ``laborbridge sample``):
 
 - ``generate``: :func:`generate_sample` (every column drawn as numpy arrays);
@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from benchmarks import write_json
-from matcher.sample import BLANK_IF_NEGATIVE, HEADERS, TABLES, generate_sample, write_sample
+from matcher.sample.generate import BLANK_IF_NEGATIVE, HEADERS, TABLES, generate_sample, write_sample
 
 TARGET = {"workers": 1_000_000, "jobs": 100_000, "seconds": 60.0}
 
@@ -116,7 +116,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     args = p.parse_args(argv)
     result = {
         "benchmark": "generate",
-        "generator": "matcher.sample.generate_sample / write_sample",
+        "generator": "matcher.sample.generate.generate_sample / write_sample",
         "seed": args.seed,
         "year": args.year,
         **run(args.workers, args.jobs, args.seed, args.year),

@@ -33,7 +33,7 @@ KEY = b"benchmark-key-not-secret-0123456789"
 
 def _write_inputs(folder: str, n_workers: int, n_jobs: int, seed: int) -> int:
     """Input CSVs from the project's sample generator; returns the rows written."""
-    from matcher.sample import generate_sample, write_sample
+    from matcher.sample.generate import generate_sample, write_sample
 
     data = generate_sample(n_workers, n_jobs, seed=seed)
     write_sample(data, folder, truth=False)
@@ -145,7 +145,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             "cpus": mp.cpu_count(),
         },  # fmt: skip
         "versions": _versions(),
-        "inputs": {"generator": "matcher.sample.generate_sample", "seed": args.seed, "files": sizes},
+        "inputs": {"generator": "matcher.sample.generate.generate_sample", "seed": args.seed, "files": sizes},
         "reference": "csv.DictReader over the same files, rows discarded (same run, same machine)",
         "phases": phases,
     }

@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from benchmarks import write_json
-from matcher.placement import Progress
+from matcher.placement.progress import Progress
 
 
 def _rss_mb() -> float:
@@ -93,9 +93,11 @@ class HashingEncoder:
 
 
 def run_once(url: str, out: Path, args: argparse.Namespace, encoder: Any) -> dict[str, Any]:
-    from matcher.exports import write_run_exports
-    from matcher.placement import PlaceOptions, run_placement, write_run
-    from matcher.runs import build_record
+    from matcher.placement.files import write_run
+    from matcher.placement.options import PlaceOptions
+    from matcher.placement.pipeline import run_placement
+    from matcher.reporting.exports import write_run_exports
+    from matcher.runs.record import build_record
     from matcher.store import load_dataset, open_engine
     from matcher.store.runs_repo import record_run
 
@@ -145,8 +147,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     p.add_argument("--out", type=Path, default=None, help="JSON result file.")
     args = p.parse_args(argv)
 
-    from matcher.placement import make_encoder
-    from matcher.sample import generate_sample, write_sample
+    from matcher.placement.pipeline import make_encoder
+    from matcher.sample.generate import generate_sample, write_sample
     from matcher.store import import_paths, open_engine
 
     with tempfile.TemporaryDirectory(prefix="bench_pipeline_") as tmp:

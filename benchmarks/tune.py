@@ -2,7 +2,7 @@
 
     python -m benchmarks.tune --workers 2000 --jobs 500 --config-out tuned.toml --out tune.json
 
-The search and the answer key are :mod:`matcher.tuning` (the same as ``laborbridge tune``): chosen on a
+The search and the answer key are :mod:`matcher.tuning.search` (the same as ``laborbridge tune``): chosen on a
 train half of the workers, reported on the held-out half against the base configuration (the
 product defaults, or ``--config``) measured in the same run. ``--model hashed`` uses the cheap
 stand-in encoder of :mod:`benchmarks.bench_candidates` (for smoke runs); the default is the product's
@@ -21,11 +21,11 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks import write_json
-from matcher.dataset import load_folder
-from matcher.recommend import Recommender
-from matcher.sample import generate_sample, write_sample
-from matcher.scoring import ScoringConfig
-from matcher.tuning import Truth, tune, write_config
+from matcher.ingest import load_folder
+from matcher.recommend.recommender import Recommender
+from matcher.sample.generate import generate_sample, write_sample
+from matcher.scoring.factors import ScoringConfig
+from matcher.tuning.search import Truth, tune, write_config
 
 CANDIDATES_JSON = Path(__file__).resolve().parent / "results" / "candidates.json"
 
@@ -70,7 +70,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     truth = Truth.from_columns(data.truth, [w.worker_id for w in ds.workers])
     encoder = load_encoder(args.model, args.cache_dir)
     base = ScoringConfig.from_file(args.config) if args.config else ScoringConfig()
-    # The recommender fits the dense range on the data (matcher.scoring.fit_dense_range), whatever
+    # The recommender fits the dense range on the data (matcher.scoring.factors.fit_dense_range), whatever
     # the encoder's cosine range.
     rec = Recommender(base, year=args.year).fit(ds, encoder)
     fit_s = time.perf_counter() - t0

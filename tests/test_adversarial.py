@@ -21,12 +21,14 @@ import pytest
 from matcher.csvsafe import FORMULA_START, csv_cell, csv_uncell, xlsx_cell
 from matcher.dataset import Dataset
 from matcher.errors import RecordError
-from matcher.exports import write_run_exports
 from matcher.ingest import ingest, write_rejected_csv
 from matcher.ingest.template import write_csv as write_record_csv
 from matcher.ingest.template import write_xlsx as write_record_xlsx
-from matcher.placement import PlaceOptions, run_placement, write_run
-from matcher.runs import build_record
+from matcher.placement.files import write_run
+from matcher.placement.options import PlaceOptions
+from matcher.placement.pipeline import run_placement
+from matcher.reporting.exports import write_run_exports
+from matcher.runs.record import build_record
 from tests.fakes import FAKE_MIN_FIT, FakeEncoder
 from tests.matcher.conftest import YEAR, small_dataset
 
@@ -305,7 +307,7 @@ def test_exported_csv_imports_back_unchanged(tmp_path):
 
 
 def test_job_fair_import_rejects_control_characters(tmp_path):
-    from matcher.followup import read_job_fairs
+    from matcher.runs.followup import read_job_fairs
 
     path = tmp_path / "fairs.csv"
     path.write_text("fair_id,held_on,place,county_code\nf1,2026-03-01,会场\x07,623024\n", encoding="utf-8")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from matcher.placement import Progress
+from matcher.placement.progress import Progress
 
 
 class RichProgress(Progress):

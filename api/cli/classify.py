@@ -28,7 +28,7 @@ def classify(
     """Map job titles to CSCO 2022 occupation codes: code, name and probability per title (top 3 with
     --json); an answer below probability 0.5 is marked unsure."""
     from embeddings.occupations import minor_group
-    from matcher.occupations import OccupationModel
+    from matcher.scoring.occupations import OccupationModel
 
     items = list(titles or [])
     if file is not None:

@@ -18,8 +18,8 @@ from api.cli._app import app
 
 def load_records(data: Path | None, records_db: str | None, source: str | None) -> Any:
     """The data set from a folder, a store URL, or the run's recorded source."""
-    from matcher.dataset import load_folder
     from matcher.errors import ConfigError
+    from matcher.ingest import load_folder
     from matcher.store import load_dataset
 
     if data is not None:
@@ -50,14 +50,14 @@ def exports(
 
     from api.cli.runs import store_url
     from matcher.errors import ConfigError
-    from matcher.exports import write_grouped, write_run_exports
     from matcher.geo import place_name
+    from matcher.reporting.exports import write_grouped, write_run_exports
 
     formats = {"csv": ("csv",), "xlsx": ("xlsx",), "both": ("csv", "xlsx")}.get(fmt)
     if formats is None:
         raise ConfigError(f"--format must be csv, xlsx or both, not {fmt!r}")
     if run is None:
-        from matcher.exports import supply_tables
+        from matcher.reporting.exports import supply_tables
 
         ds = load_records(data, records_db or db, None)
         y = year or dt.date.today().year

@@ -26,7 +26,7 @@ def parse_targets(
     """``DISTRICT=N`` items (code or name) and ``every`` for each paired district, as sorted pairs."""
     from matcher.errors import ConfigError
     from matcher.geo import PairingMap
-    from matcher.whatif import district_code
+    from matcher.placement.whatif import district_code
 
     out: dict[str, int] = {}
     if every is not None:
@@ -153,10 +153,12 @@ def place(
     """Place workers into jobs optimally; write the assignment, unplaced and candidates; record the run."""
     from api.cli._progress import progress_for
     from api.settings import get_settings
-    from matcher.dataset import load_folder
     from matcher.errors import ConfigError
-    from matcher.placement import DEFAULT_MIN_FIT, PlaceOptions, RuleOptions, run_placement, write_run
-    from matcher.whatif import parse_change
+    from matcher.ingest import load_folder
+    from matcher.placement.files import write_run
+    from matcher.placement.options import DEFAULT_MIN_FIT, PlaceOptions, RuleOptions
+    from matcher.placement.pipeline import run_placement
+    from matcher.placement.whatif import parse_change
 
     if mode not in ("score", "count"):
         raise ConfigError(f"--mode must be 'score' or 'count', not {mode!r}")
@@ -238,7 +240,7 @@ def _shown_url(url: str) -> str:
 def _rematch(ds: Any, url: str, ref: str) -> tuple[Any, tuple[tuple[str, str], ...], str]:
     """The re-match data set of run ``ref`` (in store ``url``), its exclusions and the run's full id."""
     from matcher.errors import ConfigError
-    from matcher.followup import rematch_dataset
+    from matcher.runs.followup import rematch_dataset
     from matcher.store import open_engine
     from matcher.store.runs_repo import outcomes, resolve_run_id, run_assignments
 
@@ -254,7 +256,7 @@ def _rematch(ds: Any, url: str, ref: str) -> tuple[Any, tuple[tuple[str, str], .
 
 
 def _record(run: Any, url: str, progress: Any, source: str, base_run_id: str | None = None) -> str:
-    from matcher.runs import build_record
+    from matcher.runs.record import build_record
     from matcher.store import open_engine
     from matcher.store.runs_repo import record_run
 
@@ -273,7 +275,7 @@ def _record(run: Any, url: str, progress: Any, source: str, base_run_id: str | N
 
 
 def _what_if(run: Any, changes: list, out: Path, as_json: bool) -> None:
-    from matcher.whatif import what_if
+    from matcher.placement.whatif import what_if
 
     result = what_if(run, changes).to_dict()
     out.mkdir(parents=True, exist_ok=True)
@@ -344,10 +346,10 @@ def _print_summary(s: dict, out: Path) -> None:
 
 def _scoring_config(path: Path | None, k: int | None) -> tuple[Any, int]:
     """The scoring configuration and k: ``--k`` wins, then the file's ``[candidates] k``, then 100."""
-    from matcher.scoring import ScoringConfig
+    from matcher.scoring.factors import ScoringConfig
 
     if path is None:
         return ScoringConfig(), k or 100
-    from matcher.tuning import read_k
+    from matcher.tuning.search import read_k
 
     return ScoringConfig.from_file(path), k or read_k(path) or 100

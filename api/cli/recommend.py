@@ -27,22 +27,22 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a t
 def make_encoder() -> Any:
     """The settings' embedding model behind the persistent cache (tests replace this)."""
     from api.settings import get_settings
-    from matcher.placement import make_encoder as _make
+    from matcher.placement.pipeline import make_encoder as _make
 
     settings = get_settings()
     return _make(settings.model, settings.cache_dir)
 
 
 def load_recommender(data: Path | None, db: str | None, year: int | None, config: Path | None) -> Any:
-    """A :class:`matcher.recommend.Recommender` fitted on ``--data`` or ``--db``."""
+    """A :class:`matcher.recommend.recommender.Recommender` fitted on ``--data`` or ``--db``."""
     from matcher.errors import ConfigError
-    from matcher.recommend import Recommender
-    from matcher.scoring import ScoringConfig
+    from matcher.recommend.recommender import Recommender
+    from matcher.scoring.factors import ScoringConfig
 
     if (data is None) == (db is None):
         raise ConfigError("give exactly one of --data DIR or --db URL")
     if data is not None:
-        from matcher.dataset import load_folder
+        from matcher.ingest import load_folder
 
         ds = load_folder(data)
     else:

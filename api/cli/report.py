@@ -31,7 +31,7 @@ def report(
 ) -> None:
     """Progress per district and for the city against the targets, job fairs, the annual flow report."""
     from api.cli.runs import store_url
-    from matcher.reports import latest_placements, programme_figures, write_report
+    from matcher.reporting.programme import latest_placements, programme_figures, write_report
     from matcher.store import dataset_from_engine, open_engine
     from matcher.store.runs_repo import job_fairs, outcomes, run_assignments, runs_in_year
 
@@ -62,7 +62,7 @@ def fairs_import(
 ) -> None:
     """Add or replace job fairs by id (fair_id, held_on, place, district_code, county_code, counts)."""
     from api.cli.runs import store_url
-    from matcher.followup import fair_rows, read_job_fairs
+    from matcher.runs.followup import fair_rows, read_job_fairs
     from matcher.store import open_engine
     from matcher.store.runs_repo import upsert_job_fairs
 

@@ -154,7 +154,7 @@ def diff_cmd(
     """What changed between two runs (workers newly placed, unplaced, moved) and why."""
     from rich.table import Table
 
-    from matcher.runs import diff_runs
+    from matcher.runs.diff import diff_runs
     from matcher.store.runs_repo import get_run, run_assignments, run_unplaced
 
     engine = _engine(db)
@@ -215,7 +215,7 @@ def outcomes_cmd(
     db: DbOption = None,
 ) -> None:
     """Record placement outcomes (started; left after N days; employed at 3 and 6 months)."""
-    from matcher.followup import read_outcomes
+    from matcher.runs.followup import read_outcomes
     from matcher.store.runs_repo import record_outcomes, resolve_run_id
 
     engine = _engine(db)

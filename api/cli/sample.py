@@ -30,7 +30,7 @@ def sample(
 
     truth.csv holds what a scorer never sees (true occupation, preferred location) for benchmarks.
     """
-    from matcher.sample import generate_sample, write_sample
+    from matcher.sample.generate import generate_sample, write_sample
 
     data = generate_sample(workers, jobs, seed=seed, year=year)
     written = write_sample(data, out_dir, truth=truth)

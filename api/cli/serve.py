@@ -45,7 +45,7 @@ def serve(
     if db:
         os.environ["LABORBRIDGE_DB_URL"] = db  # the factory reads settings in each worker process
     if config:
-        from matcher.scoring import ScoringConfig
+        from matcher.scoring.factors import ScoringConfig
 
         ScoringConfig.from_file(config)  # a bad file fails here, with its path, not in a worker
         os.environ["LABORBRIDGE_SCORING_CONFIG"] = str(Path(config).resolve())

@@ -16,7 +16,7 @@ from api.cli._app import app
 def make_encoder() -> Any:
     """The settings' embedding model behind the persistent cache (tests replace this)."""
     from api.settings import get_settings
-    from matcher.placement import make_encoder as _make
+    from matcher.placement.pipeline import make_encoder as _make
 
     settings = get_settings()
     return _make(settings.model, settings.cache_dir)
@@ -24,9 +24,9 @@ def make_encoder() -> Any:
 
 def _load(data_dir: Path | None, workers: int, jobs: int, seed: int, year: int) -> tuple[Any, Any]:
     """(data set, truth) from ``DATA_DIR`` with its ``truth.csv``, or from a generated sample."""
-    from matcher.dataset import load_folder
     from matcher.errors import InputError
-    from matcher.tuning import Truth
+    from matcher.ingest import load_folder
+    from matcher.tuning.search import Truth
 
     if data_dir is not None:
         truth_csv = data_dir / "truth.csv"
@@ -36,7 +36,7 @@ def _load(data_dir: Path | None, workers: int, jobs: int, seed: int, year: int) 
             )
         ds = load_folder(data_dir)
         return ds, Truth.read_csv(truth_csv, [w.worker_id for w in ds.workers])
-    from matcher.sample import generate_sample, write_sample
+    from matcher.sample.generate import generate_sample, write_sample
 
     data = generate_sample(workers, jobs, seed=seed, year=year)
     with tempfile.TemporaryDirectory(prefix="laborbridge-tune-") as tmp:
@@ -110,10 +110,10 @@ def tune(
     split. Use it with `place --config` and `serve --config`; its candidates.k is the candidate
     jobs per worker (with --from-outcomes/--from-titles: the largest --k, default 100, not tuned).
     """
-    from matcher.recommend import Recommender
-    from matcher.scoring import ScoringConfig
-    from matcher.tuning import tune as run_tune
-    from matcher.tuning import write_config
+    from matcher.recommend.recommender import Recommender
+    from matcher.scoring.factors import ScoringConfig
+    from matcher.tuning.search import tune as run_tune
+    from matcher.tuning.search import write_config
 
     year = year or dt.date.today().year
     base = ScoringConfig.from_file(config) if config else ScoringConfig()
@@ -192,13 +192,13 @@ def _tune_from(
     titles: Path | None,
 ) -> None:
     """``tune --from-outcomes`` and ``tune --from-titles``: fit, tune, write, print."""
-    from matcher.recommend import Recommender
-    from matcher.tuning import write_config
+    from matcher.recommend.recommender import Recommender
+    from matcher.tuning.search import write_config
 
     if from_outcomes and titles is not None:
         raise typer.BadParameter("give one answer key: --from-outcomes or --from-titles")
     if titles is not None:
-        from matcher.tuning_titles import read_titles, title_problem, tune_from_titles
+        from matcher.tuning.titles import read_titles, title_problem, tune_from_titles
 
         if months is not None or runs or data_dir is not None:
             raise typer.BadParameter("--from-titles takes no DATA_DIR, --months or --run")
@@ -220,9 +220,9 @@ def _tune_from(
         from sqlalchemy import make_url
 
         from api.cli.runs import store_url
-        from matcher.dataset import load_folder
+        from matcher.ingest import load_folder
         from matcher.store import dataset_from_engine, open_engine
-        from matcher.tuning_outcomes import labelled_placements, stored_outcomes, tune_from_outcomes
+        from matcher.tuning.outcomes import labelled_placements, stored_outcomes, tune_from_outcomes
 
         url = store_url(db)
         engine = open_engine(url)

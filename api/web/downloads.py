@@ -1,10 +1,10 @@
 """Files the console hands out: a run's placement and unplaced lists, the job supply list per paired
 county (岗位供给清单), the programme report and the import template.
 
-The tables and workbooks are :mod:`matcher.exports`' and :mod:`matcher.reports`' (the same files
-``laborbridge`` writes); this module picks the rows the caller's scope allows, exactly as the API
-filters them, and hands the file out. Personal data is masked in every file. Files are written to
-a temporary path and deleted once sent.
+The tables and workbooks are :mod:`matcher.reporting.exports`' and
+:mod:`matcher.reporting.programme`' (the same files ``laborbridge`` writes); this module picks the
+rows the caller's scope allows, exactly as the API filters them, and hands the file out. Personal
+data is masked in every file. Files are written to a temporary path and deleted once sent.
 """
 
 from __future__ import annotations
@@ -117,7 +117,7 @@ def _jobs(engine: Engine) -> dict[str, dict[str, Any]]:
 
 
 def _xlsx(sheets: Mapping[str, Any], filename: str, worker_ids: Sequence[str] = ()) -> Download:
-    from matcher.exports import write_xlsx
+    from matcher.reporting.exports import write_xlsx
 
     path = _temp(".xlsx")
     try:
@@ -131,9 +131,9 @@ def _xlsx(sheets: Mapping[str, Any], filename: str, worker_ids: Sequence[str] = 
 def run_file(
     engine: Engine, run: Mapping[str, Any], what: str, scope: Scope, *, county: str | None = None
 ) -> Download:
-    """One of a finished run's files (:mod:`matcher.exports`), as XLSX: ``assignments`` (安置名单, a
+    """One of a finished run's files (:mod:`matcher.reporting.exports`), as XLSX: ``assignments`` (安置名单, a
     sheet per place), ``unplaced`` (未安置名单) or ``supply`` (岗位供给清单 of one paired county)."""
-    from matcher.exports import group_rows, placement_table, supply_tables, unplaced_table
+    from matcher.reporting.exports import group_rows, placement_table, supply_tables, unplaced_table
     from matcher.store import dataset_from_engine
 
     run_id = run["id"]
@@ -179,7 +179,7 @@ def run_file(
 
 
 def _without(table: Any, columns: Sequence[str]) -> Any:
-    from matcher.exports import Table
+    from matcher.reporting.exports import Table
 
     return Table(tuple(c for c in table.columns if c[0] not in columns), table.rows)
 
@@ -214,9 +214,9 @@ def shadow_prices(
 
 
 def annual_report(engine: Engine, year: int, scope: Scope) -> dict[str, Any]:
-    """The programme figures of ``year`` (:func:`matcher.reports.programme_figures`); a district
+    """The programme figures of ``year`` (:func:`matcher.reporting.programme.programme_figures`); a district
     officer gets its own district's row only."""
-    from matcher.reports import latest_placements, programme_figures
+    from matcher.reporting.programme import latest_placements, programme_figures
     from matcher.store import dataset_from_engine
     from matcher.store.runs_repo import job_fairs, outcomes, run_assignments, runs_in_year
 
@@ -233,7 +233,7 @@ def annual_report_file(engine: Engine, year: int, scope: Scope) -> Download:
     """The programme report workbook (sheets, progress chart), city-wide: for administrators and auditors."""
     import shutil
 
-    from matcher.reports import write_report
+    from matcher.reporting.programme import write_report
 
     if scope.role not in (Role.city_admin, Role.auditor):
         raise Forbidden("the city-wide report is for the city administrator and the auditor")

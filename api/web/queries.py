@@ -19,7 +19,7 @@ from api.auth import Role, Scope
 from api.repo import enterprise_filter, job_filter, worker_filter
 from matcher.geo import TIANJIN_DISTRICTS
 from matcher.pii import mask_name
-from matcher.reports import DISTRICT_TARGET, FAIR_TARGET, latest_placements
+from matcher.reporting.programme import DISTRICT_TARGET, FAIR_TARGET, latest_placements
 from matcher.store.models import (
     EnterpriseRow,
     JobFairRow,
@@ -300,8 +300,8 @@ class Progress:
 
 def programme_progress(engine: Engine, scope: Scope, year: int) -> Progress:
     """Jobs offered (openings located in each district), workers placed into each district by the
-    runs of ``year`` and job fairs held in ``year``, counted as :mod:`matcher.reports` counts them;
-    a district officer gets its own district only."""
+    runs of ``year`` and job fairs held in ``year``, counted as :mod:`matcher.reporting.programme`
+    counts them; a district officer gets its own district only."""
     if scope.role is Role.district_officer:
         codes = [scope.district or ""]
     else:

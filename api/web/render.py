@@ -24,8 +24,8 @@ from api.errors import ApiError, status_of
 from api.web.i18n import reason_text, translator
 from api.web.session import PREFIX, BadForm, SignInRequired, WebUser, csrf_token, lang_of
 from matcher.errors import InputError
-from matcher.features import scrub
 from matcher.geo import place_name
+from matcher.scoring.features import scrub
 
 log = logging.getLogger("laborbridge.web")
 HERE = Path(__file__).parent

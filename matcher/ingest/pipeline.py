@@ -13,7 +13,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from matcher.dataset import REQUIRED_KINDS, Dataset
 from matcher.errors import InputError, SchemaError
+from matcher.geo import builtin_pairings
 from matcher.ingest.admin_codes import AdminCodes, load_admin_codes
 from matcher.ingest.headers import kinds_from_name
 from matcher.ingest.readers import SUFFIXES, read_path
@@ -129,3 +131,40 @@ def ingest(
     result.rejected.extend(errors)
     result.rejected.sort(key=lambda e: (e.file or "", e.row or 0, e.field or ""))
     return result
+
+
+def load_folder(folder: str | Path) -> Dataset:
+    """Load the workers, enterprises, jobs and (optional) pairings files of ``folder``.
+
+    Files are found by name (``workers.csv``, ``岗位.xlsx``, a workbook with one sheet per type
+    ...), see :func:`matcher.ingest.expand_paths`. Without pairing rows the built-in ones apply.
+    Invalid rows are kept in ``Dataset.rejected``; a missing or unreadable required file raises
+    :class:`SchemaError`. ``input_sha256`` hashes the names and bytes of the files read.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise InputError(f"data folder {folder} does not exist")
+    files = expand_paths([folder])
+    result = ingest(files)
+    for err in result.rejected:
+        if isinstance(err, SchemaError):
+            raise err  # placement cannot go on without a whole file
+    for kind in REQUIRED_KINDS:
+        if kind not in result.kinds_read():
+            raise SchemaError(
+                f"required file {kind}.csv (or .xlsx/.json) is missing", file=str(folder / kind)
+            )
+    digest = hashlib.sha256()
+    for path in sorted(files, key=lambda p: p.name):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    parts = {kind: [it.record for it in items] for kind, items in result.records.items()}
+    if not parts["pairings"]:
+        parts["pairings"] = list(builtin_pairings())
+    return Dataset(
+        workers=parts["workers"],  # type: ignore[arg-type]
+        enterprises=parts["enterprises"],  # type: ignore[arg-type]
+        jobs=parts["jobs"],  # type: ignore[arg-type]
+        pairings=parts["pairings"],  # type: ignore[arg-type]
+        rejected=list(result.rejected),
+        input_sha256=digest.hexdigest(),
+    )

@@ -1,6 +1,6 @@
 """Placement runs, job fairs and placement outcomes in the store.
 
-:func:`record_run` writes a :class:`~matcher.runs.RunRecord` in one transaction: the run row, its
+:func:`record_run` writes a :class:`~matcher.runs.record.RunRecord` in one transaction: the run row, its
 assignments and its unplaced workers appear together or not at all, so a process killed while
 recording (even by SIGKILL) leaves no partial run. Runs are found by id, unique id prefix, or
 ``latest`` (``latest~1`` the one before).
@@ -34,7 +34,7 @@ def _batches(rows: Sequence[T], size: int = BATCH) -> Iterator[Sequence[T]]:
 
 
 def record_run(engine: Engine, record: Any, *, on_batch: Any = None) -> str:
-    """Store ``record`` (a :class:`matcher.runs.RunRecord`) in one transaction; returns its id.
+    """Store ``record`` (a :class:`matcher.runs.record.RunRecord`) in one transaction; returns its id.
 
     ``on_batch(n_rows)`` is called after each batch of rows (for a progress bar).
     """

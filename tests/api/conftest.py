@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from api.auth import create_key
 from api.settings import Settings
 from matcher.geo import builtin_pairings
-from matcher.sample import generate_sample, write_sample
+from matcher.sample.generate import generate_sample, write_sample
 from matcher.store import import_paths, load_dataset, open_engine
 from tests.fakes import FAKE_MIN_FIT, FakeEncoder
 

@@ -8,11 +8,11 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-import matcher.placement
+import matcher.placement.pipeline
 from api.cli import app
-from matcher.check import check_placement
-from matcher.dataset import load_folder
-from matcher.placement import DEFAULT_MIN_FIT
+from matcher.ingest import load_folder
+from matcher.placement.check import check_placement
+from matcher.placement.options import DEFAULT_MIN_FIT
 from tests.fakes import FAKE_MIN_FIT, FakeEncoder
 
 FAKE = str(FAKE_MIN_FIT)
@@ -20,7 +20,7 @@ FAKE = str(FAKE_MIN_FIT)
 
 @pytest.fixture
 def fake_model(monkeypatch):
-    monkeypatch.setattr(matcher.placement, "make_encoder", lambda model, cache_dir: FakeEncoder())
+    monkeypatch.setattr(matcher.placement.pipeline, "make_encoder", lambda model, cache_dir: FakeEncoder())
 
 
 def test_sample_then_place_writes_a_feasible_run(tmp_path, fake_model):

@@ -10,7 +10,7 @@ import pytest
 from openpyxl import load_workbook
 from typer.testing import CliRunner
 
-import matcher.placement
+import matcher.placement.pipeline
 from api.cli import app
 from tests.fakes import FAKE_MIN_FIT
 
@@ -22,7 +22,7 @@ def store(tmp_path_factory):
     from tests.fakes import FakeEncoder
 
     mp = pytest.MonkeyPatch()
-    mp.setattr(matcher.placement, "make_encoder", lambda model, cache_dir: FakeEncoder())
+    mp.setattr(matcher.placement.pipeline, "make_encoder", lambda model, cache_dir: FakeEncoder())
     root = tmp_path_factory.mktemp("cli_runs")
     runner = CliRunner()
     data, url = root / "data", f"sqlite:///{root / 'lb.db'}"

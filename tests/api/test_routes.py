@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import delete, insert
 
 from api.app import BodyLimit
-from matcher.dataset import load_folder
-from matcher.placement import DEFAULT_MIN_FIT
+from matcher.ingest import load_folder
+from matcher.placement.options import DEFAULT_MIN_FIT
 from matcher.store import open_engine
 from matcher.store.models import PlacementRunRow, RunAssignmentRow
 from tests.api.conftest import YEAR, assert_no_raw_pii, auth

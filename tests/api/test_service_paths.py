@@ -208,8 +208,8 @@ def test_recommendation_bodies_are_exactly_the_schema(client, world):
 def test_profiles_skip_the_disk_cache_but_the_fit_fills_it(own_world, tmp_path):
     from api.schemas import WorkerProfile
     from embeddings.cache import CachedEncoder, text_key
-    from matcher.features import worker_text
     from matcher.records import Worker
+    from matcher.scoring.features import worker_text
 
     inner = FakeEncoder()
     cached = CachedEncoder(inner, tmp_path / "cache")

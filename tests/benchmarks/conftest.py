@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from matcher.dataset import load_folder
-from matcher.recommend import Recommender
-from matcher.sample import generate_sample, write_sample
-from matcher.tuning import Truth
+from matcher.ingest import load_folder
+from matcher.recommend.recommender import Recommender
+from matcher.sample.generate import generate_sample, write_sample
+from matcher.tuning.search import Truth
 from tests.fakes import FakeEncoder
 
 YEAR = 2025

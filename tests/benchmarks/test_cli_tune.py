@@ -8,8 +8,8 @@ import pytest
 from typer.testing import CliRunner
 
 from api.cli import app
-from matcher.scoring import ScoringConfig
-from matcher.tuning import read_k
+from matcher.scoring.factors import ScoringConfig
+from matcher.tuning.search import read_k
 from tests.benchmarks.conftest import YEAR
 from tests.fakes import FakeEncoder
 
@@ -53,7 +53,7 @@ def _record_run_with_outcomes(url, rec, labelled, n=None):
     """A recorded run placing the ``labelled`` workers, with their follow-ups (retained → employed_3m)."""
     import datetime as dt
 
-    from matcher.runs import RunRecord
+    from matcher.runs.record import RunRecord
     from matcher.store import open_engine
     from matcher.store.runs_repo import record_outcomes, record_run
 

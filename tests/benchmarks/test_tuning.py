@@ -1,4 +1,4 @@
-"""matcher.tuning: the answer key, the held-out split, the search and the configuration file."""
+"""matcher.tuning.search: the answer key, the held-out split, the search and the configuration file."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from matcher.errors import InputError
-from matcher.scoring import ScoreWeights, ScoringConfig
-from matcher.tuning import (
+from matcher.scoring.factors import ScoreWeights, ScoringConfig
+from matcher.tuning.search import (
     AnswerKey,
     Truth,
     fusion_of,
@@ -24,7 +24,7 @@ from matcher.tuning import (
 def test_metrics_match_the_quality_benchmark(fitted):
     """Same answer key and metrics as benchmarks/bench_quality.py, on the same edges and weights."""
     from benchmarks import bench_quality as bq
-    from matcher.sample import generate_sample
+    from matcher.sample.generate import generate_sample
 
     rec, truth = fitted
     data = generate_sample(160, 50, seed=3, year=rec.year_)
@@ -111,7 +111,7 @@ def test_truth_ignores_unknown_workers():
 
 
 def test_search_keeps_the_wage_floor_and_sums_to_one():
-    from matcher.tuning import FLOORS, search_weights
+    from matcher.tuning.search import FLOORS, search_weights
 
     def evaluate(w: np.ndarray) -> float:  # rewards dense only: the search wants wage at 0
         return float(w[0])

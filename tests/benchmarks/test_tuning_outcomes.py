@@ -1,4 +1,4 @@
-"""matcher.tuning_outcomes: labels from follow-ups, the ranking objective, and a known answer."""
+"""matcher.tuning.outcomes: labels from follow-ups, the ranking objective, and a known answer."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from matcher.errors import InputError
-from matcher.scoring import FACTORS
-from matcher.tuning_outcomes import (
+from matcher.scoring.factors import FACTORS
+from matcher.tuning.outcomes import (
     OutcomeKey,
     _factors_of,
     labelled_placements,

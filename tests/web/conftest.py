@@ -21,7 +21,7 @@ import pytest
 from api.auth import create_key
 from api.settings import Settings
 from matcher.geo import builtin_pairings
-from matcher.sample import generate_sample, write_sample
+from matcher.sample.generate import generate_sample, write_sample
 from matcher.store import import_paths, load_dataset, open_engine
 from tests.api.conftest import make_settings as api_settings
 from tests.fakes import FakeEncoder

@@ -182,7 +182,7 @@ def test_office_journey_import_run_worker_supply_list(page, live_server):
 
 
 def _county_with_supply(url: str, run_id: str) -> str:
-    from matcher.exports import supply_tables
+    from matcher.reporting.exports import supply_tables
     from matcher.store import load_dataset, open_engine
     from matcher.store.runs_repo import run_assignments
 

@@ -9,7 +9,7 @@ import pytest
 
 from api.auth import RateLimiter
 from api.web.i18n import EN, ZH, reason_text
-from matcher.placement import DEFAULT_MIN_FIT
+from matcher.placement.options import DEFAULT_MIN_FIT
 from tests.web.conftest import World, sign_in
 
 ID_LIKE = re.compile(r"(?<![\d*])\d{17}[\dXx](?![\d*])")

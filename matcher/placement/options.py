@@ -1,0 +1,124 @@
+"""What a placement run is asked to do: :class:`PlaceOptions` and the optimizer's side rules.
+
+The side rules (dorm beds, district targets, county fairness, co-villager groups, priority for the
+unemployed) are switched on by :class:`RuleOptions` and recorded with the run. Two wishes are
+respected before solving: employed workers are not moved unless ``include_employed`` (reason
+``employed_kept``), and no edge scoring below ``min_fit`` is offered (a worker left with none:
+``no_fitting_job``). The CLI, the API and the console build their options from this one class.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from matcher.errors import ConfigError
+from matcher.geo import TIANJIN_DISTRICTS
+from matcher.scoring.factors import ScoringConfig
+
+DEFAULT_MIN_FIT = 0.30
+"""The documented default minimum fit: a worker is never placed into a job scoring below it.
+
+With the default weights the factors that say nothing about the work itself (wage, pairing,
+accommodation, employment base) add up to at most 0.24, so a job must also fit the worker's wished
+occupation or text to reach 0.30. On the generated sample (2,000 workers, 500 jobs) 0 places 845,
+0.25 places 701, 0.30 560 and 0.35 448, with the placements in a wished occupation all but the same
+(190, 189, 187, 187 of at most 247). It can be tuned per run (``PlaceOptions.min_fit``,
+``laborbridge place --min-fit``, the API's ``min_fit``); 0 offers every rule-passing candidate, as
+runs did before the option existed.
+"""
+
+
+EMPLOYED_KEPT = "employed_kept"
+"""Unplaced reason: an employed worker (已就业) left where they work (``include_employed`` off)."""
+
+
+NO_FITTING_JOB = "no_fitting_job"
+"""Unplaced reason: the worker had candidate jobs, but every one scored below ``min_fit``."""
+
+
+HELD_EMPLOYED, HELD_NO_FIT = 1, 2
+
+
+HELD_BACK_REASONS = {HELD_EMPLOYED: EMPLOYED_KEPT, HELD_NO_FIT: NO_FITTING_JOB}
+
+
+@dataclass(frozen=True)
+class RuleOptions:
+    """The optimizer's side rules for a run (see :mod:`optimizer.rules`); all off by default."""
+
+    dorm_beds: bool = True
+    """Enterprises' dorm beds cap the workers placed away from home in jobs with accommodation."""
+    district_targets: tuple[tuple[str, int], ...] = ()
+    """(district code, placements of workers from its paired counties it should reach)."""
+    county_share: float | None = None
+    """Each county's share of placements is at least this fraction of its share of workers."""
+    priority: str = "none"
+    """``none``, ``lexicographic`` (most unemployed placed first) or ``weighted``."""
+    priority_weight: float = 1.0
+    groups: bool = False
+    """Co-villager groups (``group_id``) go together to one enterprise, or not at all."""
+    time_limit_s: float | None = None
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.priority not in ("none", "lexicographic", "weighted"):
+            raise ConfigError(f"priority must be none, lexicographic or weighted, not {self.priority!r}")
+        if self.county_share is not None and not 0.0 <= self.county_share <= 1.0:
+            raise ConfigError(f"county share {self.county_share} must lie in [0, 1]")
+        for code, n in self.district_targets:
+            if code not in TIANJIN_DISTRICTS:
+                raise ConfigError(f"district target {code}={n}: {code} is not a Tianjin district code")
+            if n < 0:
+                raise ConfigError(f"district target {code}={n} must be >= 0")
+        if self.time_limit_s is not None and self.time_limit_s <= 0:
+            raise ConfigError(f"time limit {self.time_limit_s} must be > 0 seconds")
+
+
+@dataclass(frozen=True)
+class PlaceOptions:
+    """Parameters of a placement run (all of them recorded in ``run.json`` and the store)."""
+
+    year: int
+    k: int = 100
+    """Candidates per worker: the smallest k losing ≤ 0.5% objective and placements against all
+    rule-passing edges at 10k workers / 2k jobs (benchmarks/bench_candidates.py)."""
+    model: str = "default"
+    cache_dir: str | None = None
+    mode: str = "score"
+    index_kind: str = "auto"
+    scoring: ScoringConfig = field(default_factory=ScoringConfig)
+    csco_path: str | None = None
+    """CSCO table for the occupation factor; ``None``: ``$LABORBRIDGE_CSCO``, else the shipped table."""
+    title_model: str | None = None
+    """Title → code model (``TitleClassifier.save``); ``None``: the shipped one."""
+    rules: RuleOptions = field(default_factory=RuleOptions)
+    exclude: tuple[tuple[str, str], ...] = ()
+    """(worker_id, enterprise_id) pairs that must not be matched (e.g. a re-match after leaving)."""
+    shadow_prices: bool = False
+    """Compute the marginal value of one more opening per job (costly on large runs: off by default)."""
+    include_employed: bool = False
+    """Also move employed workers (已就业); off by default: the programme stabilises their jobs."""
+    min_fit: float = DEFAULT_MIN_FIT
+    """Candidate edges scoring below this are dropped before solving (0 <= min_fit < 1)."""
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.min_fit < 1.0:
+            raise ConfigError(f"min fit {self.min_fit} must lie in [0, 1)")
+
+    def params(self) -> dict[str, Any]:
+        """The parameters that shape the result, JSON-ready (``cache_dir`` left out: it does not)."""
+        out = {
+            "year": self.year,
+            "k": self.k,
+            "model": self.model,
+            "mode": self.mode,
+            "index_kind": self.index_kind,
+            "scoring": self.scoring.model_dump(),
+            "rules": asdict(self.rules),
+            "exclude": [list(p) for p in self.exclude],
+            "include_employed": self.include_employed,
+            "min_fit": self.min_fit,
+        }
+        out["rules"]["district_targets"] = {c: n for c, n in self.rules.district_targets}
+        return out

@@ -1,0 +1,309 @@
+"""A batch placement: data set → texts → vectors → candidates → optimal assignment.
+
+:func:`run_placement` does the work and returns a :class:`PlacementRun`. Scores are rounded to
+``SCORE_DECIMALS`` before solving, so the objective is exactly the optimum over the scores written to
+``candidates.csv`` (:mod:`matcher.placement.files`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+
+from embeddings.encoder import MATCHING_KIND
+from matcher.dataset import Dataset
+from matcher.placement.options import HELD_EMPLOYED, HELD_NO_FIT, PlaceOptions
+from matcher.placement.progress import Progress, StageTimer, as_progress
+from matcher.scoring.candidates import Edges, TextSides, retrieve_candidates
+from matcher.scoring.context import MatchContext
+from matcher.scoring.factors import EdgeFactors, ScoringConfig, fit_dense_range
+from matcher.scoring.features import job_text, worker_occupation_text, worker_skill_text, worker_text
+from matcher.scoring.occupations import OccupationSides, classify_data
+
+SCORE_DECIMALS = 6
+
+
+ENCODE_CHUNK = 4096
+
+
+RETRIEVE_CHUNK = 10_000
+
+
+@dataclass
+class PlacementRun:
+    """Everything a placement produced."""
+
+    dataset: Dataset
+    options: PlaceOptions
+    context: MatchContext
+    edges: Edges
+    result: Any  # optimizer.PlacementResult
+    model_id: str
+    seconds: dict[str, float]
+    occupation_table: str | None = None
+    worker_codes: np.ndarray | None = None  # (W, MAX_CODES) wished CSCO code numbers, -1 padded
+    occupation_names: dict[int, str] = field(default_factory=dict)
+    problem: Any = None  # optimizer.PlacementProblem that was solved
+    solve_options: Any = None  # optimizer.SolveOptions
+    held_back: np.ndarray | None = None  # int8 (W,): 0, or a code of HELD_BACK_REASONS (see hold_back)
+    occupations: OccupationSides | None = None  # code beliefs of wishes and job titles
+    job_code_predicted: np.ndarray | None = None  # bool (J,): the job's code came from its title
+    scoring: ScoringConfig | None = None  # the scoring used (dense range fitted on the data)
+    wishes: dict[str, Any] | None = None  # wish_fulfilment, once computed
+
+    @property
+    def effective_scoring(self) -> ScoringConfig:
+        """The scoring the run used: its options' with the dense range fitted on the data."""
+        return self.scoring or self.options.scoring
+
+    @property
+    def n_placed(self) -> int:
+        return int((self.result.assignment >= 0).sum())
+
+
+def make_encoder(model: str, cache_dir: str | None) -> Any:
+    """The named model behind the persistent embedding cache."""
+    from embeddings.cache import CachedEncoder
+    from embeddings.encoder import load_encoder
+
+    inner = load_encoder(model)
+    return CachedEncoder(inner, cache_dir) if cache_dir else CachedEncoder(inner)
+
+
+def _encode_chunked(encoder: Any, texts: list[str], progress: Progress) -> np.ndarray:
+    parts = []
+    for start in range(0, len(texts), ENCODE_CHUNK):
+        chunk = texts[start : start + ENCODE_CHUNK]
+        # Both sides get the same prefix: the matching is symmetric (see embeddings.encoder).
+        parts.append(np.asarray(encoder.encode(chunk, kind=MATCHING_KIND), dtype=np.float32))
+        progress.advance(len(chunk))
+    if not parts:
+        return np.zeros((0, getattr(encoder, "dim", 1)), dtype=np.float32)
+    return np.concatenate(parts)
+
+
+def _retrieve_chunked(
+    ds: Dataset,
+    ctx: MatchContext,
+    wv: np.ndarray,
+    jv: np.ndarray,
+    sides: TextSides,
+    occupations: OccupationSides,
+    scoring: ScoringConfig,
+    options: PlaceOptions,
+    progress: Progress,
+) -> Edges:
+    """:func:`retrieve_candidates` over blocks of workers; each worker's edges do not depend on others."""
+    n = ctx.n_workers
+    if n <= RETRIEVE_CHUNK:
+        edges = retrieve_candidates(
+            ctx,
+            wv,
+            jv,
+            k=options.k,
+            config=scoring,
+            texts=sides,
+            occupations=occupations,
+            index_kind=options.index_kind,
+        )
+        progress.advance(n)
+        return edges
+    parts: list[Edges] = []
+    for start in range(0, n, RETRIEVE_CHUNK):
+        stop = min(n, start + RETRIEVE_CHUNK)
+        sub = TextSides(
+            worker_occupations=sides.worker_occupations[start:stop],
+            worker_skills=sides.worker_skills[start:stop],
+            job_titles=sides.job_titles,
+            job_descriptions=sides.job_descriptions,
+        )
+        e = retrieve_candidates(
+            ctx.with_workers(ds.workers[start:stop]),
+            wv[start:stop],
+            jv,
+            k=options.k,
+            config=scoring,
+            texts=sub,
+            occupations=occupations.worker_rows(slice(start, stop)),
+            index_kind=options.index_kind,
+        )
+        parts.append(Edges(e.worker + start, e.job, e.cosine, e.factors, e.score))
+        progress.advance(stop - start)
+    return Edges(
+        np.concatenate([p.worker for p in parts]).astype(np.int32),
+        np.concatenate([p.job for p in parts]).astype(np.int32),
+        np.concatenate([p.cosine for p in parts]),
+        EdgeFactors(np.concatenate([p.factors.values for p in parts])),
+        np.concatenate([p.score for p in parts]),
+    )
+
+
+def _drop_excluded(
+    ds: Dataset, ctx: MatchContext, edges: Edges, exclude: tuple[tuple[str, str], ...]
+) -> Edges:
+    if not exclude:
+        return edges
+    w_idx = {w.worker_id: i for i, w in enumerate(ds.workers)}
+    e_idx = {e.enterprise_id: i for i, e in enumerate(ds.enterprises)}
+    pairs = {(w_idx[w], e_idx[e]) for w, e in exclude if w in w_idx and e in e_idx}
+    if not pairs:
+        return edges
+    key = edges.worker.astype(np.int64) * max(len(ds.enterprises), 1) + ctx.job_enterprise[edges.job]
+    bad = np.array(sorted(w * max(len(ds.enterprises), 1) + e for w, e in pairs), dtype=np.int64)
+    return edges.take(~np.isin(key, bad))
+
+
+def run_placement(
+    ds: Dataset,
+    options: PlaceOptions,
+    progress: Progress | Callable[[str], None] | None = None,
+    encoder: Any = None,
+) -> PlacementRun:
+    """Run the whole placement on ``ds``; ``progress`` is told each stage and its advance.
+
+    ``encoder`` (an :class:`embeddings.Encoder`) defaults to ``options.model`` behind the cache.
+    """
+    from optimizer import solve
+
+    timer = StageTimer(as_progress(progress))
+    with timer.stage("features"):
+        ctx = MatchContext.build(ds, options.year)
+        w_texts = [worker_text(w) for w in ds.workers]
+        j_texts = [job_text(j, ds.enterprise_by_id[j.enterprise_id]) for j in ds.jobs]
+        sides = TextSides(
+            worker_occupations=[worker_occupation_text(w) for w in ds.workers],
+            worker_skills=[worker_skill_text(w) for w in ds.workers],
+            job_titles=[j.title for j in ds.jobs],
+            job_descriptions=[j.description for j in ds.jobs],
+        )
+    with timer.stage("encode", len(w_texts) + len(j_texts)) as p:
+        encoder = encoder or make_encoder(options.model, options.cache_dir)
+        wv = _encode_chunked(encoder, w_texts, p)
+        jv = _encode_chunked(encoder, j_texts, p)
+        model_id = encoder.model_id
+    with timer.stage("occupations"):
+        given_codes = ctx.job_code
+        occupation, sides_occ, ctx = classify_data(
+            ds.workers, ds.jobs, ctx, encoder, options.csco_path, options.title_model
+        )
+        codes = sides_occ.workers.top1()
+        scoring = fit_dense_range(options.scoring, wv, jv)
+    with timer.stage("retrieve_score", ctx.n_workers) as p:
+        edges = _retrieve_chunked(ds, ctx, wv, jv, sides, sides_occ, scoring, options, p)
+        edges = _drop_excluded(ds, ctx, edges, options.exclude)
+        edges = Edges(
+            edges.worker, edges.job, edges.cosine, edges.factors, np.round(edges.score, SCORE_DECIMALS)
+        )
+        ctx, edges, held = hold_back(ctx, edges, options)
+    with timer.stage("solve"):
+        problem, solve_options = build_problem(ds, ctx, edges, options)
+        result = solve(problem, solve_options)
+    run = PlacementRun(
+        ds,
+        options,
+        ctx,
+        edges,
+        result,
+        model_id,
+        timer.seconds,
+        str(occupation.table),
+        codes,
+        occupation.names,
+        problem,
+        solve_options,
+    )
+    run.held_back = held
+    run.occupations = sides_occ
+    run.job_code_predicted = given_codes < 0
+    run.scoring = scoring
+    return run
+
+
+def hold_back(
+    ctx: MatchContext, edges: Edges, options: PlaceOptions
+) -> tuple[MatchContext, Edges, np.ndarray]:
+    """The edges a run may use, and why each worker held back got none (codes of ``HELD_BACK_REASONS``).
+
+    Unless ``options.include_employed``, employed workers lose every edge (``employed_kept``) and
+    leave their co-villager group, so the rest of the group can still go together. Edges scoring
+    below ``options.min_fit`` are dropped; a worker who had a candidate but none that fits gets
+    ``no_fitting_job``.
+    """
+    n = ctx.n_workers
+    held = np.zeros(n, dtype=np.int8)
+    if not options.include_employed:
+        employed = ~ctx.worker_unemployed
+        held[employed] = HELD_EMPLOYED
+        edges = edges.take(~employed[edges.worker])
+        ctx = replace(ctx, worker_group=np.where(employed, -1, ctx.worker_group).astype(np.int32))
+    had = np.bincount(edges.worker, minlength=n) > 0
+    edges = edges.take(edges.score >= options.min_fit)
+    held[had & (np.bincount(edges.worker, minlength=n) == 0)] = HELD_NO_FIT
+    return ctx, edges, held
+
+
+def build_problem(
+    ds: Dataset,
+    ctx: MatchContext,
+    edges: Edges,
+    options: PlaceOptions,
+    *,
+    job_openings: np.ndarray | None = None,
+    district_targets: Mapping[str, int] | None = None,
+) -> tuple[Any, Any]:
+    """The optimizer's problem and options for these edges, with the side rules of ``options``.
+
+    ``job_openings`` and ``district_targets`` override the data set's (what-if analysis).
+    District ids in the problem are location indices of ``ctx``.
+    """
+    from optimizer import PlacementProblem, SolveOptions
+
+    rules = options.rules
+    targets = dict(rules.district_targets) if district_targets is None else dict(district_targets)
+    extra: dict[str, Any] = {}
+    if rules.dorm_beds and np.any(ctx.enterprise_dorm_beds >= 0):
+        extra["enterprise_dorm_beds"] = ctx.enterprise_dorm_beds
+        extra["edge_needs_dorm"] = (
+            ctx.away_from_home(edges.worker, edges.job) & ctx.job_accommodation[edges.job]
+        )
+    if rules.groups:
+        extra["worker_group"] = ctx.worker_group
+    if targets:
+        loc = {c: i for i, c in enumerate(ctx.location_codes)}
+        pmap = ctx.pairing
+        paired = {}
+        for code in targets:
+            counties = (pmap.counties_of_district.get(code, frozenset()) if pmap else frozenset()) & set(loc)
+            paired[loc[code]] = frozenset(loc[c] for c in counties)
+        target_locs = np.array(sorted(paired), dtype=np.int32)
+        extra["job_district"] = np.where(np.isin(ctx.job_location, target_locs), ctx.job_location, -1)
+        extra["district_targets"] = {loc[c]: int(n) for c, n in targets.items()}
+        extra["district_paired_counties"] = paired
+    problem = PlacementProblem(
+        n_workers=ctx.n_workers,
+        n_jobs=ctx.n_jobs,
+        edge_worker=edges.worker,
+        edge_job=edges.job,
+        edge_score=edges.score,
+        job_openings=ctx.job_openings if job_openings is None else job_openings,
+        job_enterprise=ctx.job_enterprise,
+        enterprise_capacity=ctx.enterprise_capacity,
+        worker_county=ctx.worker_county,
+        worker_unemployed=ctx.worker_unemployed,
+        county_min_share=rules.county_share,
+        **extra,
+    )
+    solve_options = SolveOptions(
+        mode=options.mode,  # type: ignore[arg-type]
+        priority=rules.priority,  # type: ignore[arg-type]
+        priority_weight=rules.priority_weight,
+        enforce_dorm_beds=rules.dorm_beds,
+        time_limit_s=rules.time_limit_s,
+        deterministic=True,
+        seed=rules.seed,
+        shadow_prices=options.shadow_prices,
+    )
+    return problem, solve_options

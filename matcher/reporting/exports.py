@@ -1,0 +1,395 @@
+"""Lists the offices send out, as CSV and XLSX with Chinese headers and personal data masked.
+
+* 安置名单 (placement lists) of a recorded run, per district and per enterprise;
+* 岗位供给清单 (job supply list) for each paired county: the open jobs in its paired Tianjin
+  districts and in its local workshops that at least one of its workers could take (location,
+  age and gender rules), with wage, accommodation and contact;
+* 未安置名单 (unplaced list) with the reason and the skill-gap hint.
+
+Records have no contact column, so the supply list's 联系方式 is the enterprise's name and
+location (the county office forwards enquiries to the enterprise through the paired district).
+Names, ID numbers and phones are always masked (张*, 620503********1234, 138****5678).
+CSV files are UTF-8 with a byte-order mark, so Excel and LibreOffice both read the Chinese text.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from matcher.csvsafe import csv_writer, xlsx_cell
+from matcher.dataset import Dataset
+from matcher.geo import place_name
+from matcher.pii import mask
+from matcher.records import LOCAL_WORKSHOP_KINDS, EnterpriseKind, Job
+from matcher.runs.record import REASON_ZH
+from matcher.scoring.context import MatchContext
+
+KIND_ZH = {
+    EnterpriseKind.company: "企业",
+    EnterpriseKind.cooperative: "合作社",
+    EnterpriseKind.poverty_workshop: "扶贫车间",
+    EnterpriseKind.community_factory: "社区工厂",
+    EnterpriseKind.satellite_factory: "卫星工厂",
+    EnterpriseKind.employment_station: "就业驿站",
+}
+GENDER_ZH = {"male": "男", "female": "女", "any": "不限"}
+MOBILITY_ZH = {"local": "本地", "paired": "结对地区", "anywhere": "不限"}
+MAX_SHEETS = 200  # more groups than this go into one sheet, sorted by group
+
+
+@dataclass(frozen=True)
+class Table:
+    """Rows under (column, Chinese header) pairs."""
+
+    columns: tuple[tuple[str, str], ...]
+    rows: list[dict[str, Any]]
+
+    @property
+    def headers(self) -> list[str]:
+        return [h for _, h in self.columns]
+
+    def values(self) -> Iterable[list[Any]]:
+        keys = [c for c, _ in self.columns]
+        for r in self.rows:
+            yield [r.get(k, "") for k in keys]
+
+
+PLACEMENT_COLUMNS = (
+    ("location", "工作地点"),
+    ("enterprise_name", "企业名称"),
+    ("job_id", "岗位编号"),
+    ("job_title", "岗位名称"),
+    ("worker_id", "劳动力编号"),
+    ("name", "姓名"),
+    ("id_number", "身份证号"),
+    ("phone", "手机号"),
+    ("gender", "性别"),
+    ("home_county", "户籍县"),
+    ("wage", "月薪（元）"),
+    ("accommodation", "提供住宿"),
+    ("score", "匹配得分"),
+    ("why", "推荐理由"),
+)
+SUPPLY_COLUMNS = (
+    ("job_id", "岗位编号"),
+    ("job_title", "岗位名称"),
+    ("occupation_code", "职业代码"),
+    ("enterprise_name", "企业名称"),
+    ("enterprise_kind", "单位类型"),
+    ("employment_base", "就业基地"),
+    ("location", "工作地点"),
+    ("openings", "招聘人数"),
+    ("openings_left", "剩余名额"),
+    ("wage", "月薪（元）"),
+    ("accommodation", "提供住宿"),
+    ("age", "年龄要求"),
+    ("gender", "性别要求"),
+    ("fit_workers", "本县适合人数"),
+    ("contact", "联系方式"),
+)
+UNPLACED_COLUMNS = (
+    ("worker_id", "劳动力编号"),
+    ("name", "姓名"),
+    ("id_number", "身份证号"),
+    ("phone", "手机号"),
+    ("home_county", "户籍县"),
+    ("mobility", "流动意愿"),
+    ("desired", "意向工种"),
+    ("reason", "未安置原因"),
+    ("hint", "技能提升建议"),
+)
+
+
+def wage_text(job: Job) -> str:
+    lo, hi = job.wage_min, job.wage_max
+    if lo is not None and hi is not None and lo != hi:
+        return f"{lo}–{hi}"
+    w = lo if lo is not None else hi
+    return "" if w is None else str(w)
+
+
+def age_text(job: Job) -> str:
+    if job.age_min is None and job.age_max is None:
+        return "不限"
+    if job.age_max is None:
+        return f"{job.age_min}岁以上"
+    if job.age_min is None:
+        return f"{job.age_max}岁以下"
+    return f"{job.age_min}–{job.age_max}岁"
+
+
+def _worker_cells(ds: Dataset, worker_id: str) -> dict[str, Any]:
+    w = ds.worker_by_id.get(worker_id)
+    if w is None:  # the run's input no longer holds this worker
+        return {"worker_id": worker_id}
+    return {
+        "worker_id": w.worker_id,
+        "name": mask("name", w.name),
+        "id_number": mask("id_number", w.id_number),
+        "phone": mask("phone", w.phone),
+        "gender": GENDER_ZH[w.gender.value],
+        "home_county": place_name(w.home_county_code),
+        "mobility": MOBILITY_ZH[w.mobility.value],
+        "desired": "、".join(w.desired_occupations),
+    }
+
+
+def placement_table(ds: Dataset, assignments: Iterable[Mapping[str, Any]]) -> Table:
+    """Every assignment of a run with the worker (masked), the job and the reason, by place and enterprise."""
+    rows = []
+    for a in assignments:
+        job = ds.job_by_id.get(a["job_id"])
+        ent = ds.enterprise_by_id.get(a["enterprise_id"])
+        rows.append(
+            {
+                **_worker_cells(ds, a["worker_id"]),
+                "location_code": a["location_code"],
+                "location": place_name(a["location_code"]),
+                "enterprise_id": a["enterprise_id"],
+                "enterprise_name": ent.name if ent else a["enterprise_id"],
+                "job_id": a["job_id"],
+                "job_title": job.title if job else "",
+                "wage": wage_text(job) if job else "",
+                "accommodation": ("是" if job.accommodation else "否") if job else "",
+                "score": round(float(a["score"]), 4),
+                "why": a.get("explanation_zh", ""),
+            }
+        )
+    rows.sort(key=lambda r: (r["location_code"], r["enterprise_id"], r["job_id"], r["worker_id"]))
+    return Table(PLACEMENT_COLUMNS, rows)
+
+
+def group_rows(table: Table, key: str, label: str) -> dict[str, Table]:
+    """The table split by ``key``; each part named by its ``label`` column and key."""
+    parts: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for r in table.rows:
+        parts[f"{r[key]} {r[label]}".strip()].append(r)
+    return {name: Table(table.columns, rows) for name, rows in sorted(parts.items())}
+
+
+def unplaced_table(ds: Dataset, unplaced: Iterable[Mapping[str, Any]]) -> Table:
+    """Every unplaced worker of a run (masked) with the reason in Chinese and the skill-gap hint."""
+    rows = [
+        {
+            **_worker_cells(ds, u["worker_id"]),
+            "reason": REASON_ZH.get(u["reason"], u["reason"]),
+            "hint": u.get("hint_zh") or "",
+        }
+        for u in unplaced
+    ]
+    rows.sort(key=lambda r: (r.get("home_county", ""), r["worker_id"]))
+    return Table(UNPLACED_COLUMNS, rows)
+
+
+def supply_tables(
+    ds: Dataset,
+    year: int,
+    assignments: Iterable[Mapping[str, Any]] = (),
+    predicted: Mapping[str, Sequence[Any]] | None = None,
+) -> dict[str, Table]:
+    """岗位供给清单 per paired county code (see module doc); openings left after ``assignments``.
+
+    ``predicted``: job id → (code, confidence) a run predicted for jobs without a code (shown as
+    ``4-07-05-01（预测 0.82）``)."""
+    from matcher.scoring.factors import age_gender_ok
+
+    ctx = MatchContext.build(ds, year)
+    pmap = ctx.pairing
+    if pmap is None or ctx.n_jobs == 0:
+        return {}
+    loc = {c: i for i, c in enumerate(ctx.location_codes)}
+    taken: dict[str, int] = defaultdict(int)
+    for a in assignments:
+        taken[a["job_id"]] += 1
+    left = np.array([j.openings - taken.get(j.job_id, 0) for j in ds.jobs], dtype=np.int64)
+    workshop = np.array(
+        [ds.enterprise_by_id[j.enterprise_id].kind in LOCAL_WORKSHOP_KINDS for j in ds.jobs], dtype=bool
+    )
+    by_county: dict[int, list[int]] = defaultdict(list)
+    for i, c in enumerate(ctx.worker_county):
+        by_county[int(c)].append(i)
+    out: dict[str, Table] = {}
+    for county in sorted(pmap.districts_of_county):
+        if county not in loc or loc[county] not in by_county:
+            continue
+        places = [loc[d] for d in pmap.districts_of_county[county] if d in loc]
+        in_district = np.isin(ctx.job_location, np.array(places, dtype=np.int32))
+        local = (ctx.job_location == loc[county]) & workshop
+        jobs = np.flatnonzero((in_district | local) & (left > 0))
+        if jobs.size == 0:
+            continue
+        fit = _fit_counts(ctx, np.array(by_county[loc[county]]), jobs, age_gender_ok)
+        rows = [
+            _supply_row(ds, int(j), int(left[j]), int(n), predicted)
+            for j, n in zip(jobs, fit, strict=True)
+            if n > 0
+        ]
+        rows.sort(key=lambda r: (r["location_code"] != county, r["location_code"], r["job_id"]))
+        if rows:
+            out[county] = Table(SUPPLY_COLUMNS, rows)
+    return out
+
+
+def _fit_counts(ctx: MatchContext, workers: np.ndarray, jobs: np.ndarray, age_gender_ok: Any) -> np.ndarray:
+    """For each job, how many of ``workers`` pass its location, age and gender rules.
+
+    Workers are grouped into profiles (accepted places, age, gender) so the work is profiles × jobs.
+    """
+    allowed = ctx.worker_allowed[workers]
+    _, allowed_id = np.unique(allowed, axis=0, return_inverse=True)
+    prof = np.stack([allowed_id.ravel(), ctx.worker_age[workers], ctx.worker_male[workers]], axis=1)
+    uniq, first, counts = np.unique(prof, axis=0, return_index=True, return_counts=True)
+    total = np.zeros(jobs.size, dtype=np.int64)
+    for p, n in zip(first, counts, strict=True):
+        w = workers[p]
+        ok = ctx.worker_allowed[w, ctx.job_location[jobs]] & age_gender_ok(
+            np.full(jobs.size, ctx.worker_age[w]),
+            np.full(jobs.size, ctx.worker_male[w]),
+            ctx.job_age_min[jobs],
+            ctx.job_age_max[jobs],
+            ctx.job_gender[jobs],
+        )
+        total += ok * n
+    return total
+
+
+def occupation_text(job: Job, predicted: Mapping[str, Sequence[Any]] | None = None) -> str:
+    """The job's code, else the code a run predicted from its title with its confidence."""
+    if job.occupation_code or not predicted or job.job_id not in predicted:
+        return job.occupation_code
+    code, confidence = predicted[job.job_id][:2]
+    return f"{code}（预测 {float(confidence):.2f}）"
+
+
+def _supply_row(
+    ds: Dataset, j: int, left: int, fit: int, predicted: Mapping[str, Sequence[Any]] | None = None
+) -> dict[str, Any]:
+    job = ds.jobs[j]
+    ent = ds.enterprise_by_id[job.enterprise_id]
+    where = ds.job_location(job)
+    return {
+        "job_id": job.job_id,
+        "job_title": job.title,
+        "occupation_code": occupation_text(job, predicted),
+        "enterprise_name": ent.name,
+        "enterprise_kind": KIND_ZH[ent.kind],
+        "employment_base": "是" if ent.employment_base else "否",
+        "location_code": where,
+        "location": place_name(where),
+        "openings": job.openings,
+        "openings_left": left,
+        "wage": wage_text(job),
+        "accommodation": "是" if job.accommodation else "否",
+        "age": age_text(job),
+        "gender": GENDER_ZH[job.gender.value],
+        "fit_workers": fit,
+        "contact": f"{ent.name}（{place_name(ent.location_code)}）",
+    }
+
+
+# ------------------------------------------------------------------------------------ writing
+
+_SHEET_BAD = re.compile(r"[\[\]\*\?/\\:]")
+_FILE_BAD = re.compile(r"[\\/:*?\"<>|\s]+")
+
+
+def sheet_title(name: str, used: set[str]) -> str:
+    """A valid, unique Excel sheet name (31 characters, no []*?/\\:)."""
+    base = _SHEET_BAD.sub("_", name)[:31] or "Sheet"
+    title, n = base, 1
+    while title in used:
+        n += 1
+        title = f"{base[: 31 - len(str(n)) - 1]}~{n}"
+    used.add(title)
+    return title
+
+
+def write_csv(table: Table, path: Path) -> Path:
+    """``table`` as CSV, UTF-8 with BOM, Chinese headers; formula-like text neutralised."""
+    with path.open("w", newline="", encoding="utf-8-sig") as fh:
+        w = csv_writer(fh, lineterminator="\n")
+        w.writerow(table.headers)
+        w.writerows(table.values())
+    return path
+
+
+def write_xlsx(sheets: Mapping[str, Table], path: Path) -> Path:
+    """One sheet per table; strings stored as text (a leading ``=`` never becomes a formula),
+    characters a workbook cannot hold removed."""
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font
+
+    wb = Workbook(write_only=True)
+    used: set[str] = set()
+    if not sheets:
+        sheets = {"空": Table((("note", "说明"),), [{"note": "无数据"}])}
+    for name, table in sheets.items():
+        ws = wb.create_sheet(sheet_title(name, used))
+        ws.freeze_panes = "A2"
+        header = []
+        for h in table.headers:
+            cell = WriteOnlyCell(ws, value=xlsx_cell(h))
+            cell.font = Font(bold=True)
+            header.append(cell)
+        ws.append(header)
+        for values in table.values():
+            cells = []
+            for v in values:
+                cell = WriteOnlyCell(ws, value=xlsx_cell(v))
+                if isinstance(v, str):
+                    cell.data_type = "s"
+                cells.append(cell)
+            ws.append(cells)
+    wb.save(path)
+    return path
+
+
+def write_grouped(groups: Mapping[str, Table], stem: str, out: Path, formats: Sequence[str]) -> list[Path]:
+    """Grouped tables as one workbook (a sheet each) and/or one CSV each in folder ``stem``."""
+    written: list[Path] = []
+    if "xlsx" in formats:
+        if len(groups) > MAX_SHEETS:  # too many sheets to browse: one sheet, in group order
+            rows = [r for t in groups.values() for r in t.rows]
+            cols = next(iter(groups.values())).columns
+            groups_x: Mapping[str, Table] = {stem: Table(cols, rows)}
+        else:
+            groups_x = groups
+        written.append(write_xlsx(groups_x, out / f"{stem}.xlsx"))
+    if "csv" in formats:
+        folder = out / stem
+        folder.mkdir(parents=True, exist_ok=True)
+        for name, table in groups.items():
+            written.append(write_csv(table, folder / f"{_FILE_BAD.sub('_', name)}.csv"))
+    return written
+
+
+def write_run_exports(
+    ds: Dataset,
+    year: int,
+    assignments: Sequence[Mapping[str, Any]],
+    unplaced: Sequence[Mapping[str, Any]],
+    out_dir: str | Path,
+    formats: Sequence[str] = ("csv", "xlsx"),
+    predicted: Mapping[str, Sequence[Any]] | None = None,
+) -> list[Path]:
+    """Write the placement lists, the supply lists and the unplaced list of a run into ``out_dir``;
+    ``predicted``: the run's predicted codes of uncoded jobs (``summary["job_codes_predicted"]``)."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    placed = placement_table(ds, assignments)
+    written = write_grouped(group_rows(placed, "location_code", "location"), "安置名单_按地区", out, formats)
+    written += write_grouped(
+        group_rows(placed, "enterprise_id", "enterprise_name"), "安置名单_按企业", out, formats
+    )
+    supply = {f"{c} {place_name(c)}": t for c, t in supply_tables(ds, year, assignments, predicted).items()}
+    written += write_grouped(supply, "岗位供给清单", out, formats)
+    written += write_grouped({"未安置名单": unplaced_table(ds, unplaced)}, "未安置名单", out, formats)
+    return written

@@ -1,0 +1,173 @@
+"""Recorded runs: one transaction, reproducible, explained; diffs between runs say what changed."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from matcher.dataset import Dataset
+from matcher.placement.options import PlaceOptions, RuleOptions
+from matcher.placement.pipeline import run_placement
+from matcher.records import EmploymentStatus
+from matcher.runs.diff import diff_runs
+from matcher.runs.record import REASON_ZH, assignment_digest, build_record
+from matcher.store import open_engine
+from matcher.store.runs_repo import (
+    get_run,
+    list_runs,
+    record_run,
+    resolve_run_id,
+    run_assignments,
+    run_unplaced,
+)
+from tests.fakes import FAKE_MIN_FIT, FakeEncoder
+from tests.matcher.conftest import YEAR
+
+
+def _run(ds, **kw):
+    rules = kw.pop("rules", RuleOptions())
+    return run_placement(
+        ds,
+        PlaceOptions(year=YEAR, k=kw.pop("k", 6), rules=rules, min_fit=FAKE_MIN_FIT, **kw),
+        encoder=FakeEncoder(),
+    )
+
+
+@pytest.fixture
+def engine(tmp_path):
+    eng = open_engine(f"sqlite:///{tmp_path / 'runs.db'}")
+    yield eng
+    eng.dispose()
+
+
+def test_record_holds_every_worker_once_with_explanations(small_ds, engine):
+    run = _run(small_ds)
+    rec = build_record(run)
+    run_id = record_run(engine, rec)
+    placed = run_assignments(engine, run_id)
+    unplaced = run_unplaced(engine, run_id)
+    assert len(placed) == run.n_placed
+    assert {r["worker_id"] for r in placed} | {r["worker_id"] for r in unplaced} == {
+        w.worker_id for w in small_ds.workers
+    }
+    assert not {r["worker_id"] for r in placed} & {r["worker_id"] for r in unplaced}
+    for r in placed:
+        assert r["explanation_zh"] and r["explanation_en"]
+        assert sum(r["factors"].values()) == pytest.approx(r["score"], abs=1e-4)
+    header = get_run(engine, run_id)
+    assert header["status"] == "OPTIMAL"
+    assert header["objective"] == pytest.approx(run.result.objective, abs=1e-6)
+    assert header["input_sha256"] == small_ds.input_sha256
+    assert header["params"]["k"] == 6
+    assert "numpy" in header["versions"]
+    assert {u["reason"] for u in unplaced} <= {"no_candidate", "outscored", "blocked_by_rule", "zero_score"}
+
+
+def test_record_keeps_the_runs_own_reasons_for_employed_and_unfit_workers(small_ds, engine):
+    workers = [
+        w.model_copy(update={"employment_status": EmploymentStatus.employed}) if w.worker_id == "w000" else w
+        for w in small_ds.workers
+    ]
+    ds = Dataset(
+        workers=workers, enterprises=small_ds.enterprises, jobs=small_ds.jobs, pairings=small_ds.pairings
+    )
+    run = run_placement(ds, PlaceOptions(year=YEAR, k=6, min_fit=0.2), encoder=FakeEncoder())
+    run_id = record_run(engine, build_record(run))
+    reasons = {u["worker_id"]: u["reason"] for u in run_unplaced(engine, run_id)}
+    assert reasons["w000"] == "employed_kept"
+    assert "no_fitting_job" in reasons.values()
+    assert set(reasons.values()) <= set(REASON_ZH)
+    assert get_run(engine, run_id)["params"]["min_fit"] == 0.2
+
+
+def test_two_runs_on_the_same_input_record_identical_assignments(small_ds, engine):
+    a = record_run(engine, build_record(_run(small_ds)))
+    b = record_run(engine, build_record(_run(small_ds)))
+    assert a != b
+    pa = [(r["worker_id"], r["job_id"], r["score"]) for r in run_assignments(engine, a)]
+    pb = [(r["worker_id"], r["job_id"], r["score"]) for r in run_assignments(engine, b)]
+    assert pa == pb
+    assert get_run(engine, a)["assignment_sha256"] == get_run(engine, b)["assignment_sha256"]
+    d = diff_runs(
+        get_run(engine, a), get_run(engine, b), run_assignments(engine, a), run_assignments(engine, b), []
+    )
+    assert d.identical and not d.params_changed and d.same_input
+
+
+def test_runs_are_found_by_prefix_and_latest(small_ds, engine):
+    first = record_run(engine, build_record(_run(small_ds)))
+    second = record_run(engine, build_record(_run(small_ds, k=3)))
+    assert resolve_run_id(engine, "latest") == second
+    assert resolve_run_id(engine, "latest~1") == first
+    assert resolve_run_id(engine, second[:-2]) == second
+    assert [r["run_id"] for r in list_runs(engine)] == [second, first]
+
+
+def test_diff_names_changed_parameters_and_moved_workers(small_ds, engine):
+    a = record_run(engine, build_record(_run(small_ds, k=6)))
+    b = record_run(engine, build_record(_run(small_ds, k=1)))
+    d = diff_runs(
+        get_run(engine, a),
+        get_run(engine, b),
+        run_assignments(engine, a),
+        run_assignments(engine, b),
+        run_unplaced(engine, b),
+    )
+    assert d.params_changed == {"k": {"a": 6, "b": 1}}
+    assert not d.identical
+    counts = d.counts()
+    assert counts["newly_placed"] - counts["newly_unplaced"] == d.placed_b - d.placed_a
+    for c in d.changes:
+        if c.change == "newly_unplaced":
+            assert c.why in {"no_candidate", "outscored", "blocked_by_rule", "zero_score"}
+
+
+def test_assignment_digest_ignores_order():
+    assert assignment_digest([("w1", "j1"), ("w2", "j2")]) == assignment_digest([("w2", "j2"), ("w1", "j1")])
+    assert assignment_digest([("w1", "j1")]) != assignment_digest([("w1", "j2")])
+
+
+def test_every_unplaced_worker_gets_a_hint_when_an_occupation_is_in_reach(small_ds):
+    from matcher.reporting.exports import unplaced_table
+    from matcher.scoring.factors import age_gender_ok
+
+    run = _run(small_ds, k=1)
+    rec = build_record(run)
+    ctx = run.context
+    pos = {w.worker_id: i for i, w in enumerate(small_ds.workers)}
+    hint = {r["worker_id"]: r["hint"] for r in unplaced_table(small_ds, rec.unplaced).rows}
+    assert rec.unplaced and len(hint) == len(rec.unplaced)
+    hinted = set()
+    for u in rec.unplaced:
+        w = pos[u["worker_id"]]
+        wished = [int(c) for c in run.worker_codes[w] if c >= 0]
+        n = ctx.n_jobs
+        # Jobs the worker could take if they had the skills (filled by the run or not).
+        reach = ctx.worker_allowed[w, ctx.job_location] & (ctx.job_openings > 0) & (ctx.job_code >= 0)
+        reach &= age_gender_ok(
+            np.full(n, ctx.worker_age[w]),
+            np.full(n, ctx.worker_male[w]),
+            ctx.job_age_min,
+            ctx.job_age_max,
+            ctx.job_gender,
+        )
+        reach &= ~np.isin(ctx.job_code, wished)
+        assert bool(hint[u["worker_id"]]) == bool(reach.any()), u
+        assert bool(u["hint_zh"]) == bool(reach.any())
+        if reach.any():
+            hinted.add(u["reason"])
+    # Workers whose jobs in reach were all taken by the run get hints too.
+    assert "outscored" in hinted
+
+
+def test_chunked_retrieval_gives_the_same_edges(small_ds, monkeypatch):
+    import matcher.placement.pipeline as placement
+
+    whole = _run(small_ds)
+    monkeypatch.setattr(placement, "RETRIEVE_CHUNK", 7)
+    monkeypatch.setattr(placement, "ENCODE_CHUNK", 5)
+    chunked = _run(small_ds)
+    assert np.array_equal(whole.edges.worker, chunked.edges.worker)
+    assert np.array_equal(whole.edges.job, chunked.edges.job)
+    assert np.array_equal(whole.edges.score, chunked.edges.score)
+    assert np.array_equal(whole.result.assignment, chunked.result.assignment)
