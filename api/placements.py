@@ -107,6 +107,7 @@ class PlacementRunner:
                 k=state.params.get("k", s.settings.k),
                 model=s.settings.model,
                 cache_dir=s.settings.cache_dir,
+                csco_path=s.settings.csco_path,
                 mode=state.params.get("mode", "score"),
                 rules=RuleOptions(**rules, district_targets=targets),
                 shadow_prices=bool(state.params.get("shadow_prices", True)),

@@ -36,7 +36,6 @@ from matcher.ingest.admin_codes import AdminCodes, load_admin_codes
 from matcher.records import Worker
 
 log = logging.getLogger("laborbridge.api")
-DATA_DIR = Path("data")
 SWITCH_INTERVAL_S = 0.001
 
 
@@ -135,12 +134,14 @@ class RecommenderHolder:
         year: int,
         config_path: str | None = None,
         profile_encoder: Any = None,
+        csco_path: str | None = None,
     ) -> None:
         self.engine = engine
         self.encoder = encoder
         self.profile_encoder = profile_encoder if profile_encoder is not None else encoder
         self.year = year
         self.config_path = config_path
+        self.csco_path = csco_path
         self._fit: tuple[Any, int | None] = (None, None)  # (recommender, store generation), swapped whole
         self.fitted_at: dt.datetime | None = None
         self.fits = 0  # fits swapped in so far
@@ -159,7 +160,9 @@ class RecommenderHolder:
             # The generation first: a write during the read makes the fit look older, never newer.
             generation = store_generation(self.engine)
             ds = dataset_from_engine(self.engine)
-            rec = Recommender(*_scoring(self.config_path), year=self.year).fit(ds, self.encoder)
+            rec = Recommender(*_scoring(self.config_path), year=self.year, csco_path=self.csco_path).fit(
+                ds, self.encoder
+            )
         except Exception as exc:
             self.error = f"{type(exc).__name__}: {exc}"
             log.exception("fitting the recommender failed")
@@ -391,26 +394,13 @@ class Services:
         The file name tells the record type, as on the command line; reports name the uploaded
         file, never the temporary folder it was read from.
         """
-        import shutil
         import tempfile
 
-        from matcher.errors import InputError
-        from matcher.ingest import ingest
-        from matcher.ingest.readers import SUFFIXES
+        from matcher.ingest import ingest, save_uploads
         from matcher.store import existing_enterprise_ids, import_ingested
 
         with tempfile.TemporaryDirectory(prefix="laborbridge-upload-") as tmp:
-            paths = []
-            for i, (name, content) in enumerate(files):
-                base = Path(name.replace("\\", "/")).name.strip() or f"upload{i}"
-                if Path(base).suffix.lower() not in SUFFIXES:
-                    raise InputError(f"unsupported file type (use {', '.join(SUFFIXES)})", file=base)
-                if base.startswith(".") or any(p.name == base for p in paths):
-                    raise InputError("file names must be distinct and not hidden", file=base)
-                path = Path(tmp) / base
-                with path.open("wb") as fh:
-                    shutil.copyfileobj(content, fh)
-                paths.append(path)
+            paths = save_uploads(files, Path(tmp))
             result = ingest(paths, known_enterprises=existing_enterprise_ids(self.engine), admin=self.admin)
             report = import_ingested(self.engine, result, key=self.key, strict=strict)
             _strip_folder(report, tmp)
@@ -489,13 +479,8 @@ def _strip_folder(report: Any, folder: str) -> None:
 
 def store_url_and_key(settings: Settings) -> tuple[str, bytes]:
     """The store URL and hashing key, as the CLI finds them (settings, else the data folder)."""
-    from matcher.pii import key_from_secret, load_or_create_key
-    from matcher.store import default_db_url, default_key_path
-
-    url = settings.db_url or default_db_url(DATA_DIR)
-    if settings.secret_key is not None:
-        return url, key_from_secret(settings.secret_key.get_secret_value())
-    return url, load_or_create_key(default_key_path(url, DATA_DIR))
+    url = settings.store_url()
+    return url, settings.store_key(url)
 
 
 POOL_SIZE = 48  # above the thread pool's 40 workers: a request never waits for a connection
@@ -561,6 +546,7 @@ def build_services(settings: Settings, *, encoder: Any = None) -> Services:
             profile_encoder=BatchingEncoder(encoder.inner, parallel=parallel)
             if isinstance(encoder, CachedEncoder)
             else None,
+            csco_path=settings.csco_path,
         ),
         admin=load_admin_codes(),
         model_process=model_process,

@@ -7,9 +7,15 @@ Every field can be set by an environment variable ``LABORBRIDGE_<FIELD>`` (for e
 from __future__ import annotations
 
 from functools import lru_cache
+from pathlib import Path
 
 from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from matcher.placement.options import DEFAULT_K
+
+DATA_DIR = Path("data")
+"""Where the store and its key file live when no URL is set (relative to the working directory)."""
 
 
 class Settings(BaseSettings):
@@ -24,8 +30,12 @@ class Settings(BaseSettings):
     secret_key: SecretStr | None = None
     """Key for the keyed hashes of ID numbers and phones in the store (16+ characters); default: a
     ``laborbridge.key`` file created with 0600 permissions beside the SQLite database."""
-    k: int = 100
-    """Candidate jobs per worker offered to the solver."""
+    k: int = DEFAULT_K
+    """Candidate jobs per worker offered to the solver (``place``, ``POST /placements``, the console),
+    unless ``--k`` or a tuned configuration's ``[candidates] k`` says otherwise."""
+    csco: str | None = None
+    """CSCO 2022 occupation table (a ``csco22.csv`` or its folder) for the occupation layer; default:
+    the table that ships with laborbridge."""
     scoring_config: str | None = None
     """Scoring configuration file (TOML/JSON, e.g. from ``laborbridge tune``) for ``serve``."""
 
@@ -64,6 +74,27 @@ class Settings(BaseSettings):
     e.g. ``laborbridge import``, is noticed within this time and starts a refit)."""
     api_key_cache_s: float = 5.0
     """How long a resolved API key is trusted before the store is read again (revocation delay)."""
+
+    def store_url(self, db: str | None = None) -> str:
+        """The store: ``db`` (``--db``), else ``db_url``, else SQLite in the data folder."""
+        from matcher.store import default_db_url
+
+        return db or self.db_url or default_db_url(DATA_DIR)
+
+    def store_key(self, url: str) -> bytes:
+        """The key of the store's keyed hashes: ``secret_key``, else the key file beside ``url``'s
+        database (created with 0600 permissions on first use)."""
+        from matcher.pii import key_from_secret, load_or_create_key
+        from matcher.store import default_key_path
+
+        if self.secret_key is not None:
+            return key_from_secret(self.secret_key.get_secret_value())
+        return load_or_create_key(default_key_path(url, DATA_DIR))
+
+    @property
+    def csco_path(self) -> str | None:
+        """``csco`` as the occupation layer takes it (``None``: the shipped table)."""
+        return self.csco or None
 
 
 @lru_cache(maxsize=1)

@@ -28,11 +28,11 @@ import subprocess
 import sys
 import tempfile
 import time
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 from benchmarks.registry import REGISTRY, SCALES, Benchmark, resolve
+from matcher.placement.summary import package_versions
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS_DIR = ROOT / "benchmarks" / "results"
@@ -109,17 +109,6 @@ def machine_info(with_gpu: bool = True) -> dict[str, Any]:
         "python": platform.python_version(),
         "load_avg": [round(x, 2) for x in os.getloadavg()],
     }
-
-
-def package_versions(packages: tuple[str, ...] = PACKAGES) -> dict[str, str]:
-    """Installed versions of the packages that shape the figures (missing ones left out)."""
-    out = {}
-    for name in packages:
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            continue
-    return out
 
 
 def git_revision() -> dict[str, Any] | None:
@@ -207,7 +196,7 @@ def run_benchmark(
         "seed": bench.seed,
         "sizes": dict(bench.sizes.get(scale, {})),
         "machine": machine if machine is not None else machine_info(),
-        "versions": versions if versions is not None else package_versions(),
+        "versions": versions if versions is not None else package_versions(PACKAGES),
         "git": git_revision(),
         "started_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }
@@ -260,7 +249,7 @@ def run_all(
     timeout_s: float | None = None,
 ) -> list[dict[str, Any]]:
     """Run the registered benchmarks (all, or ``names``) in registry order; machine probed once."""
-    machine, versions = machine_info(), package_versions()
+    machine, versions = machine_info(), package_versions(PACKAGES)
     chosen = [resolve(n) for n in names] if names else list(REGISTRY.values())
     skipped = {resolve(n).name for n in skip or []}
     return [
@@ -299,7 +288,6 @@ __all__ = [
     "Benchmark",
     "load_results",
     "machine_info",
-    "package_versions",
     "resolve",
     "run_all",
     "run_benchmark",

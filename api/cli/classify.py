@@ -19,7 +19,9 @@ def classify(
         "default", "--model", help="Encoder name (load_encoder); 'none' = lexical only."
     ),
     csco: Path | None = typer.Option(
-        None, "--csco", help="csco22.csv (default: $LABORBRIDGE_CSCO, else the table that ships)."
+        None,
+        "--csco",
+        help="csco22.csv (default: LABORBRIDGE_CSCO, else the table that ships).",
     ),
     parent_threshold: float | None = typer.Option(
         None, "--parent-threshold", help="Answer the 小类 when the top probability is below this."
@@ -46,7 +48,9 @@ def classify(
         from embeddings.encoder import load_encoder
 
         encoder = CachedEncoder(load_encoder(model))
-    layer = OccupationModel(encoder, csco)
+    from api.settings import get_settings
+
+    layer = OccupationModel(encoder, csco or get_settings().csco_path)
     names = {o.code: o.name for o in layer.occupations}
     for result in layer.classifier.classify(items, k=3):
         code, name = result.code, result.name

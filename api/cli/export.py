@@ -40,7 +40,7 @@ def export_command(
     ] = False,
 ) -> None:
     """Export one record type. ID numbers and phones are always masked (120101********123X, 138****5678)."""
-    from api.cli.import_ import store_location
+    from api.settings import get_settings
     from matcher.errors import ConfigError
     from matcher.ingest.template import header_cells, sheet_name, write_csv, write_xlsx
     from matcher.store import export_columns, export_rows, open_engine
@@ -53,7 +53,7 @@ def export_command(
         raise ConfigError(f"--headers must be en or zh, not {headers!r}")
     if fmt == "xlsx" and out is None:
         raise ConfigError("--format xlsx needs --out FILE")
-    url, _ = store_location(db)
+    url = get_settings().store_url(db)
     engine = open_engine(url)
     try:
         columns = export_columns(kind)

@@ -3,35 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from api.cli._app import app
-
-DATA_DIR = Path("data")
-
-
-def store_location(db: str | None) -> tuple[str, Path]:
-    """``(database URL, key file path)`` from ``--db``, settings, or the data folder's defaults."""
-    from api.settings import get_settings
-    from matcher.store import default_db_url, default_key_path
-
-    url = db or get_settings().db_url or default_db_url(DATA_DIR)
-    return url, default_key_path(url, DATA_DIR)
-
-
-def secret_key(key_file: Path) -> bytes:
-    """The hashing key: ``LABORBRIDGE_SECRET_KEY`` (settings or environment), else the key file."""
-    from api.settings import get_settings
-    from matcher.pii import key_from_secret, load_or_create_key
-
-    secret = getattr(get_settings(), "secret_key", None) or os.environ.get("LABORBRIDGE_SECRET_KEY")
-    if hasattr(secret, "get_secret_value"):
-        secret = secret.get_secret_value()
-    return key_from_secret(secret) if secret else load_or_create_key(key_file)
 
 
 @app.command("import")
@@ -64,11 +41,13 @@ def import_command(
     Re-importing the same files changes nothing; a changed row updates its record and is kept in
     the import batch's history.
     """
+    from api.settings import get_settings
     from matcher.ingest import render_text, write_rejected_csv
     from matcher.store import import_paths
 
-    url, key_file = store_location(db)
-    report = import_paths(url, paths, key=secret_key(key_file), strict=strict)
+    settings = get_settings()
+    url = settings.store_url(db)
+    report = import_paths(url, paths, key=settings.store_key(url), strict=strict)
     if rejected is not None:
         write_rejected_csv(report.rejected, rejected)
     if as_json:

@@ -21,10 +21,10 @@ DbOpt = Annotated[
 
 
 def _engine(db: str | None):  # noqa: ANN202 - an Engine, imported lazily
-    from api.cli.import_ import store_location
+    from api.settings import get_settings
     from matcher.store import open_engine
 
-    url, _ = store_location(db)
+    url = get_settings().store_url(db)
     return open_engine(url)
 
 

@@ -200,6 +200,7 @@ def place(
             shadow_prices=prices,
             model=model or settings.model,
             cache_dir=cache_dir or settings.cache_dir,
+            csco_path=settings.csco_path,
             mode=mode,
             rules=rules,
             exclude=exclude,
@@ -345,11 +346,13 @@ def _print_summary(s: dict, out: Path) -> None:
 
 
 def _scoring_config(path: Path | None, k: int | None) -> tuple[Any, int]:
-    """The scoring configuration and k: ``--k`` wins, then the file's ``[candidates] k``, then 100."""
+    """The scoring configuration and k: ``--k`` wins, then the file's ``[candidates] k``, then the
+    ``k`` setting (``LABORBRIDGE_K``)."""
+    from api.settings import get_settings
     from matcher.scoring.factors import ScoringConfig
 
     if path is None:
-        return ScoringConfig(), k or 100
+        return ScoringConfig(), k or get_settings().k
     from matcher.tuning.search import read_k
 
-    return ScoringConfig.from_file(path), k or read_k(path) or 100
+    return ScoringConfig.from_file(path), k or read_k(path) or get_settings().k

@@ -50,7 +50,10 @@ def load_recommender(data: Path | None, db: str | None, year: int | None, config
 
         ds = load_dataset(str(db))
     scoring = ScoringConfig.from_file(config) if config else None
-    return Recommender(scoring, year=year or dt.date.today().year).fit(ds, make_encoder())
+    from api.settings import get_settings
+
+    year = year or dt.date.today().year
+    return Recommender(scoring, year=year, csco_path=get_settings().csco_path).fit(ds, make_encoder())
 
 
 def read_profile(path: Path) -> Any:

@@ -22,6 +22,12 @@ def make_encoder() -> Any:
     return _make(settings.model, settings.cache_dir)
 
 
+def _csco() -> str | None:
+    from api.settings import get_settings
+
+    return get_settings().csco_path
+
+
 def _load(data_dir: Path | None, workers: int, jobs: int, seed: int, year: int) -> tuple[Any, Any]:
     """(data set, truth) from ``DATA_DIR`` with its ``truth.csv``, or from a generated sample."""
     from matcher.errors import InputError
@@ -139,7 +145,7 @@ def tune(
     if months is not None or runs:
         raise typer.BadParameter("--months and --run need --from-outcomes")
     ds, truth = _load(data_dir, workers, jobs, seed, year)
-    rec = Recommender(base, year=year).fit(ds, make_encoder())
+    rec = Recommender(base, year=year, csco_path=_csco()).fit(ds, make_encoder())
     res = run_tune(
         rec,
         truth,
@@ -204,7 +210,7 @@ def _tune_from(
             raise typer.BadParameter("--from-titles takes no DATA_DIR, --months or --run")
         rows, rejected = read_titles(titles)
         problem = title_problem(rows, seed)
-        rec = Recommender(base, year=year, fetch=k).fit(problem.dataset, make_encoder())
+        rec = Recommender(base, year=year, fetch=k, csco_path=_csco()).fit(problem.dataset, make_encoder())
         res = tune_from_titles(
             rec,
             problem,
@@ -234,7 +240,7 @@ def _tune_from(
         labelled = labelled_placements(rows, months)
         shown = make_url(url).render_as_string(hide_password=True)
         source = f"outcomes of {len(run_ids)} run(s) in {shown}"
-        rec = Recommender(base, year=year, fetch=k).fit(ds, make_encoder())
+        rec = Recommender(base, year=year, fetch=k, csco_path=_csco()).fit(ds, make_encoder())
         res = tune_from_outcomes(
             rec, labelled, n_random=random, n_rounds=rounds, test_share=test_share, seed=seed, source=source
         )

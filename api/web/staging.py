@@ -44,8 +44,7 @@ class Staging:
 
     def stage(self, services: Any, key_id: int, uploads: list[tuple[str, BinaryIO]]) -> Staged:
         """Keep ``uploads`` (``(file name, content)``) and check them; the staged upload with its report."""
-        from matcher.ingest import ingest
-        from matcher.ingest.readers import SUFFIXES
+        from matcher.ingest import ingest, save_uploads
         from matcher.store import existing_enterprise_ids
 
         if not uploads:
@@ -55,17 +54,7 @@ class Staging:
         self._expire()
         folder = Path(tempfile.mkdtemp(prefix="laborbridge-console-"))
         try:
-            paths: list[Path] = []
-            for i, (name, content) in enumerate(uploads):
-                base = Path(name.replace("\\", "/")).name.strip() or f"upload{i}"
-                if Path(base).suffix.lower() not in SUFFIXES:
-                    raise InputError(f"unsupported file type (use {', '.join(SUFFIXES)})", file=base)
-                if base.startswith(".") or any(p.name == base for p in paths):
-                    raise InputError("file names must be distinct and not hidden", file=base)
-                path = folder / base
-                with path.open("wb") as fh:
-                    shutil.copyfileobj(content, fh)
-                paths.append(path)
+            paths = save_uploads(uploads, folder)
             result = ingest(
                 paths, known_enterprises=existing_enterprise_ids(services.engine), admin=services.admin
             )

@@ -7,7 +7,8 @@ Modules, in the order data passes through them::
     readers      CSV, XLSX and JSON files as tables of raw rows
     admin_codes  which 6-digit admin codes exist
     validate     raw row → record; duplicates and references across the set
-    pipeline     ingest(paths): all of the above over files and folders; load_folder → Dataset
+    pipeline     ingest(paths): all of the above over files and folders; load_folder → Dataset;
+                 save_uploads: uploaded files into a folder, names checked
     report       the import report (text, JSON, rejected.csv)
     template     the blank XLSX import template and XLSX/CSV export writers
 """
@@ -15,7 +16,7 @@ Modules, in the order data passes through them::
 from matcher.ingest.admin_codes import AdminCodes, load_admin_codes
 from matcher.ingest.encoding import detect_encoding
 from matcher.ingest.headers import HEADER_ALIASES, KIND_ALIASES, VALUE_ALIASES
-from matcher.ingest.pipeline import IngestResult, SourceFile, expand_paths, ingest, load_folder
+from matcher.ingest.pipeline import IngestResult, SourceFile, expand_paths, ingest, load_folder, save_uploads
 from matcher.ingest.readers import RawRow, Table, read_path
 from matcher.ingest.report import ImportReport, render_text, write_rejected_csv
 from matcher.ingest.validate import Loaded, RowValidator, check_set
@@ -39,6 +40,7 @@ __all__ = [
     "load_folder",
     "load_admin_codes",
     "read_path",
+    "save_uploads",
     "render_text",
     "write_rejected_csv",
 ]

@@ -1,21 +1,23 @@
 """Which 6-digit administrative codes exist.
 
-The national table is ``admin_divisions_cn/areas.csv`` in the shared data folder (found through
-``LABORBRIDGE_SHARED_DATA``, else ``../shared/data`` next to the repository). Without it, a
-built-in table applies: Tianjin's districts and the paired counties of :mod:`matcher.geo`.
+The national county-level table ships with laborbridge (``matcher/data/admin_areas.csv``: 2,978
+codes with their names, as of 2022-10-31, from github.com/modood/Administrative-divisions-of-China,
+WTFPL; see ``matcher/data/ADMIN-AREAS-LICENSE.txt``). Tianjin's districts and the paired counties of
+:mod:`matcher.geo` are always known too, so a pairing is never rejected by an older table. Another
+table with a ``code`` column can be given (:func:`load_admin_codes`).
 """
 
 from __future__ import annotations
 
 import csv
-import os
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from matcher.errors import ConfigError
 from matcher.geo import PAIRED_COUNTIES, TIANJIN_DISTRICTS
 
-AREAS_FILE = Path("admin_divisions_cn") / "areas.csv"
+SHIPPED_AREAS = Path(__file__).resolve().parents[1] / "data" / "admin_areas.csv"
 
 
 @dataclass(frozen=True)
@@ -33,17 +35,9 @@ class AdminCodes:
         if self.source == "built-in":
             return (
                 f"unknown admin code {code} (the built-in table has Tianjin's districts and the "
-                "paired counties only; set LABORBRIDGE_SHARED_DATA for the national table)"
+                "paired counties only)"
             )
-        return f"unknown admin code {code} (not a county-level code in {AREAS_FILE.as_posix()})"
-
-
-def shared_data_dir() -> Path | None:
-    """The shared data folder: ``$LABORBRIDGE_SHARED_DATA``, else ``../shared/data``, if it exists."""
-    env = os.environ.get("LABORBRIDGE_SHARED_DATA")
-    candidates = [Path(env)] if env else []
-    candidates.append(Path(__file__).resolve().parents[2].parent / "shared" / "data")
-    return next((p for p in candidates if p.is_dir()), None)
+        return f"unknown admin code {code} (not a county-level code in {Path(self.source).name})"
 
 
 def builtin_codes() -> AdminCodes:
@@ -52,16 +46,13 @@ def builtin_codes() -> AdminCodes:
 
 
 @lru_cache(maxsize=4)
-def load_admin_codes(shared_data: Path | None = None) -> AdminCodes:
-    """Known codes from ``areas.csv`` under ``shared_data`` (default: :func:`shared_data_dir`).
-
-    The built-in codes are always included, so a county paired in :mod:`matcher.geo` is never
-    rejected by an older national table.
-    """
-    folder = shared_data or shared_data_dir()
-    path = folder / AREAS_FILE if folder else None
-    if path is None or not path.is_file():
-        return builtin_codes()
-    with path.open(encoding="utf-8-sig", newline="") as fh:
-        codes = {row["code"].strip() for row in csv.DictReader(fh) if row.get("code")}
+def load_admin_codes(table: Path | None = None) -> AdminCodes:
+    """Known codes from ``table`` (a CSV with a ``code`` column; default: the shipped national table),
+    with the built-in codes always included. A table given but missing raises :class:`ConfigError`."""
+    path = table or SHIPPED_AREAS
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as fh:
+            codes = {row["code"].strip() for row in csv.DictReader(fh) if row.get("code")}
+    except OSError as exc:
+        raise ConfigError(f"admin code table not readable: {path} ({exc.strerror})") from exc
     return AdminCodes(frozenset(codes) | builtin_codes().codes, str(path))

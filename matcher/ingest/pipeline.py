@@ -9,9 +9,11 @@ at all becomes one :class:`~matcher.errors.SchemaError` in ``rejected``, a bad r
 from __future__ import annotations
 
 import hashlib
+import shutil
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 from matcher.dataset import REQUIRED_KINDS, Dataset
 from matcher.errors import InputError, SchemaError
@@ -52,6 +54,27 @@ class IngestResult:
     def kinds_read(self) -> set[str]:
         """Record types that had at least one table."""
         return {s.kind for s in self.sources}
+
+
+def save_uploads(uploads: Iterable[tuple[str, BinaryIO]], folder: Path) -> list[Path]:
+    """Write uploaded files (``(file name, content)``) into ``folder``; their paths, in order.
+
+    Only the base name of what the client sent is kept (no folders, either slash), so an upload can
+    never land outside ``folder``; it must have a readable suffix, be distinct and not hidden. The
+    name tells the record type, as on the command line. One check for the API and the console.
+    """
+    paths: list[Path] = []
+    for i, (name, content) in enumerate(uploads):
+        base = Path(name.replace("\\", "/")).name.strip() or f"upload{i}"
+        if Path(base).suffix.lower() not in SUFFIXES:
+            raise InputError(f"unsupported file type (use {', '.join(SUFFIXES)})", file=base)
+        if base.startswith(".") or any(p.name == base for p in paths):
+            raise InputError("file names must be distinct and not hidden", file=base)
+        path = folder / base
+        with path.open("wb") as fh:
+            shutil.copyfileobj(content, fh)
+        paths.append(path)
+    return paths
 
 
 def expand_paths(paths: Iterable[str | Path]) -> list[Path]:

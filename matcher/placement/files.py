@@ -16,6 +16,7 @@ from matcher.csvsafe import csv_writer
 from matcher.placement.pipeline import PlacementRun
 from matcher.placement.summary import edge_score_of, predicted_job_codes, run_summary, unplaced_reason_names
 from matcher.scoring.context import code_number
+from matcher.scoring.factors import score_text
 
 
 def write_run(run: PlacementRun, out_dir: str | Path) -> dict[str, Any]:
@@ -32,7 +33,7 @@ def write_run(run: PlacementRun, out_dir: str | Path) -> dict[str, Any]:
         for w in np.flatnonzero(assignment >= 0):
             job = ds.jobs[int(assignment[w])]
             score = edge_of[(int(w), int(assignment[w]))]
-            wr.writerow([ds.workers[w].worker_id, job.job_id, job.enterprise_id, f"{score:.6f}"])
+            wr.writerow([ds.workers[w].worker_id, job.job_id, job.enterprise_id, score_text(score)])
     reasons = unplaced_reason_names(run)
     with (out / "unplaced.csv").open("w", newline="", encoding="utf-8") as fh:
         wr = csv_writer(fh, lineterminator="\n")
@@ -45,7 +46,7 @@ def write_run(run: PlacementRun, out_dir: str | Path) -> dict[str, Any]:
         wids = [w.worker_id for w in ds.workers]
         jids = [j.job_id for j in ds.jobs]
         wr.writerows(
-            (wids[w], jids[j], f"{s:.6f}")
+            (wids[w], jids[j], score_text(s))
             for w, j, s in zip(edges.worker, edges.job, edges.score, strict=True)
         )
     predicted = predicted_job_codes(run)

@@ -16,6 +16,9 @@ from matcher.errors import ConfigError
 from matcher.geo import TIANJIN_DISTRICTS
 from matcher.scoring.factors import ScoringConfig
 
+DEFAULT_K = 100
+"""Candidate jobs per worker offered to the solver when neither ``--k``, a tuned configuration nor the
+``k`` setting says otherwise."""
 DEFAULT_MIN_FIT = 0.30
 """The documented default minimum fit: a worker is never placed into a job scoring below it.
 
@@ -80,7 +83,7 @@ class PlaceOptions:
     """Parameters of a placement run (all of them recorded in ``run.json`` and the store)."""
 
     year: int
-    k: int = 100
+    k: int = DEFAULT_K
     """Candidates per worker: the smallest k losing ≤ 0.5% objective and placements against all
     rule-passing edges at 10k workers / 2k jobs (benchmarks/bench_candidates.py)."""
     model: str = "default"
@@ -89,7 +92,7 @@ class PlaceOptions:
     index_kind: str = "auto"
     scoring: ScoringConfig = field(default_factory=ScoringConfig)
     csco_path: str | None = None
-    """CSCO table for the occupation factor; ``None``: ``$LABORBRIDGE_CSCO``, else the shipped table."""
+    """CSCO table for the occupation factor; ``None``: the shipped table."""
     title_model: str | None = None
     """Title → code model (``TitleClassifier.save``); ``None``: the shipped one."""
     rules: RuleOptions = field(default_factory=RuleOptions)

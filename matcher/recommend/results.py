@@ -12,10 +12,9 @@ from typing import Any
 
 from matcher.geo import place_name
 from matcher.records import Worker
+from matcher.scoring.factors import SCORE_DECIMALS
 from matcher.scoring.features import scrub
 from matcher.scoring.skillgap import SkillSuggestion
-
-SCORE_DECIMALS = 6
 
 
 @dataclass(frozen=True)

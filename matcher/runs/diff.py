@@ -8,6 +8,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from matcher.scoring.factors import SCORE_DECIMALS
+
 
 @dataclass
 class WorkerChange:
@@ -33,7 +35,7 @@ class WorkerChange:
             "job_b": self.job_b,
             "score_a": self.score_a,
             "score_b": self.score_b,
-            "score_change": round(self.score_change, 6),
+            "score_change": round(self.score_change, SCORE_DECIMALS),
             "why": self.why,
         }
 

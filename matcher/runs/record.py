@@ -26,7 +26,7 @@ from matcher.placement.summary import (
     unplaced_reason_names,
 )
 from matcher.scoring.explain import explain, factor_medians
-from matcher.scoring.factors import FACTORS
+from matcher.scoring.factors import FACTORS, SCORE_DECIMALS
 from matcher.scoring.features import worker_skill_text
 
 REASON_ZH = {
@@ -122,7 +122,9 @@ def build_record(
         worker, job = ds.workers[w], ds.jobs[j]
         row = edges.factors.values[e].astype(np.float64)
         values = {f: float(v) for f, v in zip(FACTORS, row, strict=True)}
-        contributions = {f: round(float(v), 6) for f, v in zip(FACTORS, row * weights, strict=True)}
+        contributions = {
+            f: round(float(v), SCORE_DECIMALS) for f, v in zip(FACTORS, row * weights, strict=True)
+        }
         location = ds.job_location(job)
         zh, en = explain(
             worker,

@@ -8,6 +8,7 @@ keeps the k best-scoring jobs among those retrieved.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -30,6 +31,27 @@ class Edges:
 
     def __len__(self) -> int:
         return int(self.worker.shape[0])
+
+    @classmethod
+    def empty(cls) -> Edges:
+        z = np.zeros(0, np.int32)
+        factors = EdgeFactors(np.zeros((0, len(FACTORS)), np.float32))
+        return cls(z, z, np.zeros(0, np.float32), factors, np.zeros(0))
+
+    @classmethod
+    def concat(cls, parts: Sequence[Edges]) -> Edges:
+        """The edges of ``parts`` one after another (indices int32, as everywhere)."""
+        if not parts:
+            return cls.empty()
+        if len(parts) == 1:
+            return parts[0]
+        return cls(
+            np.concatenate([p.worker for p in parts]).astype(np.int32, copy=False),
+            np.concatenate([p.job for p in parts]).astype(np.int32, copy=False),
+            np.concatenate([p.cosine for p in parts]),
+            EdgeFactors(np.concatenate([p.factors.values for p in parts])),
+            np.concatenate([p.score for p in parts]),
+        )
 
     def take(self, mask_or_idx: np.ndarray) -> Edges:
         return Edges(
@@ -190,10 +212,7 @@ def retrieve_candidates(
 
     n_jobs = ctx.n_jobs
     if ctx.n_workers == 0 or n_jobs == 0:
-        empty_i = np.zeros(0, dtype=np.int32)
-        return Edges(
-            empty_i, empty_i, np.zeros(0, np.float32), EdgeFactors(np.zeros((0, len(FACTORS)))), np.zeros(0)
-        )
+        return Edges.empty()
     fetch = min(n_jobs, max(k, k * fetch_factor))
     index = VectorIndex(kind=index_kind).fit(
         job_vecs, np.arange(n_jobs, dtype=np.int64), partitions=ctx.job_location

@@ -46,6 +46,17 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from matcher.errors import ConfigError
 
+SCORE_DECIMALS = 6
+"""Scores, contributions and prices are rounded to this many decimals wherever they are kept or
+written, and a placement solves on the rounded scores, so its objective is exactly the optimum over
+the scores in its files."""
+
+
+def score_text(x: float) -> str:
+    """A score as the files write it (``SCORE_DECIMALS`` decimals)."""
+    return f"{x:.{SCORE_DECIMALS}f}"
+
+
 FACTORS: tuple[str, ...] = (
     "dense",
     "lexical",

@@ -36,7 +36,6 @@ MAX_CODES = 3
 """Wished occupations of a worker that count (the first three)."""
 TOP = 3
 """Codes kept per phrase."""
-CSCO_ENV = "LABORBRIDGE_CSCO"
 DATA_DIR = Path(__file__).resolve().parents[1] / "data"
 SHIPPED_TABLE = DATA_DIR / "csco22.csv"
 SHIPPED_MODEL = DATA_DIR / "title_model.npz"
@@ -45,19 +44,18 @@ _LEVELS = ((1, 1.0), (100, 0.6), (10000, 0.3))  # code, 小类, 中类: divisor 
 
 
 def find_csco_table(explicit: str | os.PathLike[str] | None = None) -> Path:
-    """The CSCO table: ``explicit``, else ``$LABORBRIDGE_CSCO``, else the shipped one.
+    """The CSCO table: ``explicit`` (``--csco`` or the ``csco`` setting), else the shipped one.
 
     A folder means its ``csco22.csv``. A path given but not found raises :class:`ConfigError`.
     """
-    given = explicit if explicit not in (None, "") else os.environ.get(CSCO_ENV) or None
-    if given is None:
+    if explicit is None or explicit == "":
         return SHIPPED_TABLE
-    path = Path(given)
+    path = Path(explicit)
     if path.is_dir():
         path = path / "csco22.csv"
     if not path.is_file():
         raise ConfigError(
-            f"CSCO occupation table not found: {path} (from {'--csco' if explicit else CSCO_ENV}); "
+            f"CSCO occupation table not found: {path} (from --csco or LABORBRIDGE_CSCO); "
             "leave it unset to use the table that ships with laborbridge"
         )
     return path

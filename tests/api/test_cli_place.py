@@ -74,6 +74,23 @@ def test_place_takes_weights_and_k_from_a_config_file(tmp_path, fake_model):
     assert json.loads(r.stdout)["k"] == 3 and json.loads(r.stdout)["shadow_prices"] == []
 
 
+def test_place_honours_the_k_setting_below_flag_and_config(tmp_path, fake_model, monkeypatch):
+    """``LABORBRIDGE_K`` is the CLI's default k too; ``--k`` still wins."""
+    from api.settings import get_settings
+
+    runner = CliRunner()
+    _sample(runner, tmp_path / "data")
+    monkeypatch.setenv("LABORBRIDGE_K", "5")
+    get_settings.cache_clear()
+    args = ["place", str(tmp_path / "data"), "--out", str(tmp_path / "run"), "--year", "2026", "--json"]
+    args += ["--no-record", "--min-fit", FAKE]
+    r = runner.invoke(app, args)
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["k"] == 5
+    r = runner.invoke(app, [*args, "--k", "9"])
+    assert json.loads(r.stdout)["k"] == 9
+
+
 def _sample(runner, data, workers=60):
     r = runner.invoke(
         app, ["sample", str(data), "--workers", str(workers), "--jobs", "15", "--seed", "2", "--year", "2026"]

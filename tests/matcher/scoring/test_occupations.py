@@ -6,7 +6,6 @@ import pytest
 
 from matcher.errors import ConfigError
 from matcher.scoring.occupations import (
-    CSCO_ENV,
     SHIPPED_TABLE,
     OccupationModel,
     classify_data,
@@ -18,25 +17,34 @@ from tests.matcher.conftest import small_dataset
 YEAR = 2024
 
 
-def test_the_table_ships_with_the_package(monkeypatch):
-    monkeypatch.delenv(CSCO_ENV, raising=False)
+def test_the_table_ships_with_the_package():
     assert find_csco_table() == SHIPPED_TABLE
     assert SHIPPED_TABLE.is_file()
     assert (SHIPPED_TABLE.parent / "CSCO22-LICENSE.txt").is_file()
 
 
 def test_a_table_that_is_not_there_is_an_error_never_a_silent_switch_off(monkeypatch, tmp_path):
-    monkeypatch.setenv(CSCO_ENV, str(tmp_path / "nope.csv"))
-    with pytest.raises(ConfigError, match="not found"):
-        find_csco_table()
+    from api.settings import get_settings
+
+    monkeypatch.setenv("LABORBRIDGE_CSCO", str(tmp_path / "nope.csv"))
+    get_settings.cache_clear()
+    with pytest.raises(ConfigError, match="not found.*LABORBRIDGE_CSCO"):
+        find_csco_table(get_settings().csco_path)
     with pytest.raises(ConfigError, match="--csco"):
         find_csco_table(tmp_path / "missing.csv")
 
 
-def test_env_points_to_another_table_or_its_folder(monkeypatch, tmp_path):
+def test_the_setting_points_to_another_table_or_its_folder(monkeypatch, tmp_path):
+    """``LABORBRIDGE_CSCO`` is read once, by the settings; the occupation layer takes the path."""
+    from api.settings import get_settings
+
     (tmp_path / "csco22.csv").write_bytes(SHIPPED_TABLE.read_bytes())
-    monkeypatch.setenv(CSCO_ENV, str(tmp_path))
-    assert find_csco_table() == tmp_path / "csco22.csv"
+    monkeypatch.setenv("LABORBRIDGE_CSCO", str(tmp_path))
+    get_settings.cache_clear()
+    assert find_csco_table(get_settings().csco_path) == tmp_path / "csco22.csv"
+    monkeypatch.setenv("LABORBRIDGE_CSCO", "")
+    get_settings.cache_clear()
+    assert find_csco_table(get_settings().csco_path) == SHIPPED_TABLE
 
 
 def test_each_distinct_phrase_is_classified_once():
