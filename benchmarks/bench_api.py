@@ -378,7 +378,7 @@ def reference(
 ) -> dict:
     """In-process ``Recommender.recommend_one`` latency on the same store and encoder (sequential);
     ``profs`` must be profiles the server was not sent (their texts are new here too)."""
-    from api.services import BatchingEncoder
+    from embeddings.batching import BatchingEncoder
     from matcher.placement.pipeline import make_encoder
     from matcher.recommend.recommender import Recommender
     from matcher.records import Worker

