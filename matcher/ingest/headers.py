@@ -73,6 +73,34 @@ KIND_ALIASES: dict[str, tuple[str, ...]] = {
     "pairings": ("结对", "pairing", "结对关系"),
 }
 
+# Side tables read by the same readers, not record types of an import (laborbridge fairs import,
+# runs outcomes): table -> column -> accepted Chinese headers, and the columns each requires.
+SIDE_TABLES: dict[str, dict[str, tuple[str, ...]]] = {
+    "job_fairs": {
+        "fair_id": ("招聘会编号", "编号"),
+        "held_on": ("日期", "举办日期"),
+        "place": ("地点", "举办地点"),
+        "district_code": ("帮扶区代码", "区代码"),
+        "county_code": ("结对县代码", "受援县代码", "县代码"),
+        "enterprises": ("参会企业数", "企业数"),
+        "jobs": ("岗位数", "提供岗位数"),
+        "attendees": ("参会人数", "入场人数"),
+        "hires": ("录用人数", "达成意向人数"),
+    },
+    "outcomes": {
+        "worker_id": ("劳动力编号", "编号"),
+        "started": ("是否到岗", "到岗"),
+        "started_on": ("到岗日期",),
+        "left_after_days": ("离职天数", "在岗天数后离职"),
+        "employed_3m": ("三个月在岗", "3个月在岗"),
+        "employed_6m": ("六个月在岗", "6个月在岗"),
+    },
+}
+SIDE_REQUIRED: dict[str, tuple[str, ...]] = {
+    "job_fairs": ("fair_id", "held_on", "county_code"),
+    "outcomes": ("worker_id",),
+}
+
 _YES = ("是", "有", "提供", "包")
 _NO = ("否", "无", "不提供", "不包")
 _BOOL = {**dict.fromkeys(_YES, "true"), **dict.fromkeys(_NO, "false")}
@@ -121,15 +149,19 @@ def normalize_header(text: str) -> str:
     return _DROP.sub("", _NOTE.sub("", str(text))).lower()
 
 
-def _lookup(kind: str) -> dict[str, str]:
-    table = {normalize_header(col): col for col in COLUMNS[kind]}
-    for col, aliases in HEADER_ALIASES[kind].items():
-        for alias in aliases:
+def _lookup(columns: Iterable[str], aliases: dict[str, tuple[str, ...]]) -> dict[str, str]:
+    table = {normalize_header(col): col for col in columns}
+    for col, names in aliases.items():
+        for alias in names:
             table.setdefault(normalize_header(alias), col)
     return table
 
 
-_LOOKUP: dict[str, dict[str, str]] = {kind: _lookup(kind) for kind in COLUMNS}
+_LOOKUP: dict[str, dict[str, str]] = {
+    **{kind: _lookup(COLUMNS[kind], HEADER_ALIASES[kind]) for kind in COLUMNS},
+    **{kind: _lookup(cols, cols) for kind, cols in SIDE_TABLES.items()},
+}
+_REQUIRED: dict[str, tuple[str, ...]] = {**REQUIRED_COLUMNS, **SIDE_REQUIRED}
 
 
 def map_headers(kind: str, headers: Iterable[str]) -> tuple[dict[int, str], list[str], list[str]]:
@@ -160,7 +192,7 @@ def map_headers(kind: str, headers: Iterable[str]) -> tuple[dict[int, str], list
 def missing_columns(kind: str, mapped: Iterable[str]) -> list[str]:
     """Required columns of ``kind`` absent from ``mapped``."""
     have = set(mapped)
-    return [c for c in REQUIRED_COLUMNS[kind] if c not in have]
+    return [c for c in _REQUIRED[kind] if c not in have]
 
 
 def kinds_from_name(name: str) -> list[str]:

@@ -116,8 +116,8 @@ def _csv_cell(raw: RawRow, col: str, value: str) -> str:
     return csv_uncell(value).strip()
 
 
-def read_csv(path: Path) -> Iterator[Table]:
-    """The one table of a CSV (comma- or tab-separated) file."""
+def read_csv(path: Path, kind: str | None = None) -> Iterator[Table]:
+    """The one table of a CSV (comma- or tab-separated) file (``kind``: its type, else from the name)."""
     with open_text(path) as (fh, encoding):
         first = fh.readline()
         delimiter = "\t" if first.count("\t") > first.count(",") else ","
@@ -125,7 +125,8 @@ def read_csv(path: Path) -> Iterator[Table]:
         reader = csv.reader(fh, delimiter=delimiter)
         numbered = enumerate(reader, start=1)
         head = [(n, [c.strip() for c in cells]) for n, cells in _take(numbered, HEADER_SCAN)]
-        i, kind, mapping, ignored = _choose_header(head, kinds_from_name(path.stem), str(path), "file")
+        name_kinds = [kind] if kind else kinds_from_name(path.stem)
+        i, kind, mapping, ignored = _choose_header(head, name_kinds, str(path), "file")
         body = _chain(head[i + 1 :], numbered)
         rows = _rows(body, mapping, _csv_cell, head[i][1])
         yield Table(str(path), kind, tuple(mapping.values()), rows, tuple(ignored), encoding)
@@ -165,13 +166,16 @@ def _xlsx_cell(raw: RawRow, col: str, cell: Any) -> str:
         if isinstance(value, float) and value.is_integer():
             return str(int(value))
         return str(value)
+    if isinstance(value, dt.datetime) and value.time() == dt.time():
+        return value.date().isoformat()  # Excel keeps a date as a datetime at midnight
     if isinstance(value, dt.datetime | dt.date):
         return value.isoformat()
     return str(value).strip()
 
 
-def read_xlsx(path: Path) -> Iterator[Table]:
-    """One table per sheet of a workbook; a notes sheet and blank unnamed sheets are skipped."""
+def read_xlsx(path: Path, kind: str | None = None) -> Iterator[Table]:
+    """One table per sheet of a workbook; a notes sheet and blank unnamed sheets are skipped
+    (``kind``: the type of every sheet, else from the sheet's or the file's name)."""
     import zipfile
 
     from openpyxl import load_workbook
@@ -181,12 +185,12 @@ def read_xlsx(path: Path) -> Iterator[Table]:
     except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
         raise SchemaError(f"not a readable XLSX workbook ({type(exc).__name__})", file=str(path)) from exc
     try:
-        file_kinds = kinds_from_name(path.stem)
+        file_kinds = [kind] if kind else kinds_from_name(path.stem)
         for ws in wb.worksheets:
             if ws.title.strip().lower() in NOTES_SHEETS:
                 continue
             where = f"{path} [{ws.title}]"
-            name_kinds = kinds_from_name(ws.title) or file_kinds
+            name_kinds = file_kinds if kind else kinds_from_name(ws.title) or file_kinds
             numbered = ((n, list(cells)) for n, cells in enumerate(ws.iter_rows(), start=1))
             head_cells = _take(numbered, HEADER_SCAN)
             head = [(n, [_text(getattr(c, "value", None)) for c in cells]) for n, cells in head_cells]
@@ -279,13 +283,14 @@ def read_json(path: Path) -> Iterator[Table]:
     yield _json_table(str(path), kinds[0], data)
 
 
-def read_path(path: Path) -> Iterator[Table]:
-    """The tables of one input file, by its suffix."""
+def read_path(path: Path, kind: str | None = None) -> Iterator[Table]:
+    """The tables of one input file, by its suffix; ``kind`` fixes the table type of a CSV or
+    workbook (a record type, or a side table of :data:`~matcher.ingest.headers.SIDE_TABLES`)."""
     suffix = path.suffix.lower()
     if suffix in (".csv", ".txt"):
-        return read_csv(path)
+        return read_csv(path, kind)
     if suffix in (".xlsx", ".xlsm"):
-        return read_xlsx(path)
+        return read_xlsx(path, kind)
     if suffix == ".json":
         return read_json(path)
     raise SchemaError(f"unsupported file type {suffix!r} (use .csv, .xlsx or .json)", file=str(path))

@@ -15,9 +15,7 @@ is stayed / started among the outcomes known at that horizon.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -29,63 +27,34 @@ from matcher.csvsafe import control_characters, escape_controls
 from matcher.errors import RecordError, SchemaError
 from matcher.records import JobFair, _parse_bool
 
-FAIR_HEADERS = {
-    "fair_id": ("招聘会编号", "编号"),
-    "held_on": ("日期", "举办日期"),
-    "place": ("地点", "举办地点"),
-    "district_code": ("帮扶区代码", "区代码"),
-    "county_code": ("结对县代码", "受援县代码", "县代码"),
-    "enterprises": ("参会企业数", "企业数"),
-    "jobs": ("岗位数", "提供岗位数"),
-    "attendees": ("参会人数", "入场人数"),
-    "hires": ("录用人数", "达成意向人数"),
-}
-OUTCOME_HEADERS = {
-    "worker_id": ("劳动力编号", "编号"),
-    "started": ("是否到岗", "到岗"),
-    "started_on": ("到岗日期",),
-    "left_after_days": ("离职天数", "在岗天数后离职"),
-    "employed_3m": ("三个月在岗", "3个月在岗"),
-    "employed_6m": ("六个月在岗", "6个月在岗"),
-}
 
+def read_rows(path: str | Path, kind: str) -> list[tuple[int, dict[str, str]]]:
+    """``(row number, {column: cell})`` of each non-blank row of the side table ``kind``
+    (:data:`~matcher.ingest.headers.SIDE_TABLES`), read by the importer's readers: CSV in any of its
+    encodings or the first sheet of a workbook, headers in English or Chinese, a title line allowed
+    above the header. A cell the reader cannot take (a formula) is a :class:`RecordError`."""
+    from matcher.ingest.readers import read_path
 
-def _norm(h: str) -> str:
-    return "".join(str(h or "").lower().split()).replace("_", "").replace("-", "")
-
-
-def read_rows(path: str | Path, headers: Mapping[str, tuple[str, ...]]) -> list[tuple[int, dict[str, str]]]:
-    """``(row number, {column: cell})`` of each non-blank row; headers matched in English or Chinese."""
     path = Path(path)
     if not path.is_file():
         raise SchemaError("file not found", file=str(path))
-    if path.suffix.lower() == ".xlsx":
-        from openpyxl import load_workbook
-
-        ws = load_workbook(path, read_only=True, data_only=True).worksheets[0]
-        raw = [
-            ["" if c is None else (c.isoformat()[:10] if isinstance(c, dt.date) else str(c)) for c in r]
-            for r in ws.iter_rows(values_only=True)
-        ]
-    else:
-        from matcher.ingest.encoding import decode_bytes
-
-        raw = list(csv.reader(io.StringIO(decode_bytes(path.read_bytes(), file=str(path)))))
-    if not raw:
-        raise SchemaError("empty file", file=str(path))
-    lookup = {_norm(k): k for k in headers} | {_norm(a): k for k, al in headers.items() for a in al}
-    cols = [lookup.get(_norm(h)) for h in raw[0]]
-    return [
-        (i, {c: v.strip() for c, v in zip(cols, r, strict=False) if c})
-        for i, r in enumerate(raw[1:], start=2)
-        if any(v.strip() for v in r)
-    ]
+    for table in read_path(path, kind):
+        if table.error is not None:
+            raise table.error
+        rows = []
+        for raw in table.rows:
+            if raw.problems:
+                column, value, reason = raw.problems[0]
+                raise RecordError(reason, file=str(path), row=raw.row, field=column or None, value=value)
+            rows.append((raw.row, raw.cells))
+        return rows
+    raise SchemaError("no table in the file", file=str(path))
 
 
 def read_job_fairs(path: str | Path) -> list[JobFair]:
     """Job fairs from a file (see module doc)."""
     out = []
-    for row, cells in read_rows(path, FAIR_HEADERS):
+    for row, cells in read_rows(path, "job_fairs"):
         for field, value in cells.items():
             if bad := control_characters(value):
                 reason = f"control character {', '.join(bad)} is not allowed"
@@ -131,7 +100,7 @@ def _opt_bool(v: str, path: str, row: int, field: str) -> bool | None:
 def read_outcomes(path: str | Path) -> list[dict[str, Any]]:
     """Placement outcomes from a file (see module doc), as dicts for ``record_outcomes``."""
     out = []
-    for row, c in read_rows(path, OUTCOME_HEADERS):
+    for row, c in read_rows(path, "outcomes"):
         p = str(path)
         if not c.get("worker_id"):
             raise RecordError("worker_id is required", file=p, row=row, field="worker_id")
