@@ -1,25 +1,63 @@
-"""``laborbridge export``: one record type from the store as CSV or XLSX, personal data masked."""
+"""``laborbridge export KIND``: what leaves the store, as CSV or XLSX, personal data masked.
+
+Two sorts of kind, one command:
+
+* a record type (``workers``, ``enterprises``, ``jobs``, ``pairings``): one file, English headers
+  (re-importable as is) or Chinese, ``--unmasked`` for names in clear (the use is audited);
+* ``lists``: a run's placement lists (per district, per enterprise), the 岗位供给清单 per paired
+  county and the unplaced list with skill-gap hints, into the folder ``--out``; without ``--run``,
+  only the supply lists, from the records alone (every opening still open).
+
+A run is read from ``--db`` (see ``laborbridge runs``); its records from ``--data DIR`` or
+``--records-db URL``, else from where the run read them (kept with the run). ``laborbridge exports``
+is the old spelling of ``export lists`` and stays for one release.
+"""
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from api.cli._app import app
 
-KINDS = ("workers", "enterprises", "jobs", "pairings")
+RECORD_KINDS = ("workers", "enterprises", "jobs", "pairings")
+KINDS = (*RECORD_KINDS, "lists")
+LIST_FORMATS = {"csv": ("csv",), "xlsx": ("xlsx",), "both": ("csv", "xlsx")}
+
+
+def load_records(data: Path | None, records_db: str | None, source: str | None) -> Any:
+    """The data set from a folder, a store URL, or the run's recorded source."""
+    from matcher.errors import ConfigError
+    from matcher.ingest import load_folder
+    from matcher.store import load_dataset
+
+    if data is not None:
+        return load_folder(data)
+    if records_db is not None:
+        return load_dataset(records_db)
+    if source:
+        return load_dataset(source) if "://" in source else load_folder(source)
+    raise ConfigError("say where the records are: --data DIR or --records-db URL")
 
 
 @app.command("export")
 def export_command(
-    kind: Annotated[str, typer.Argument(help="Record type: workers, enterprises, jobs or pairings.")],
-    fmt: Annotated[str, typer.Option("--format", help="csv or xlsx.")] = "csv",
+    kind: Annotated[
+        str, typer.Argument(help="workers, enterprises, jobs, pairings (records) or lists (a run's lists).")
+    ],
+    fmt: Annotated[
+        str | None,
+        typer.Option("--format", help="Records: csv (default) or xlsx. Lists: csv, xlsx or both (default)."),
+    ] = None,
     out: Annotated[
         Path | None,
-        typer.Option("--out", help="Output file (required for xlsx; CSV goes to stdout without it)."),
+        typer.Option(
+            "--out",
+            help="Records: output file (required for xlsx; CSV goes to stdout without it). Lists: folder.",
+        ),
     ] = None,
     db: Annotated[
         str | None,
@@ -38,15 +76,43 @@ def export_command(
             "the store keeps only keyed hashes of them, which cannot be reversed.",
         ),
     ] = False,
+    run: Annotated[
+        str | None, typer.Option("--run", help="Lists: run id, unique prefix, latest or latest~N.")
+    ] = None,
+    data: Annotated[Path | None, typer.Option("--data", help="Lists: folder with the run's records.")] = None,
+    records_db: Annotated[
+        str | None, typer.Option("--records-db", help="Lists: store with the run's records (default: --db).")
+    ] = None,
+    year: Annotated[
+        int | None, typer.Option("--year", help="Lists: reference year (default: the run's).")
+    ] = None,
 ) -> None:
-    """Export one record type. ID numbers and phones are always masked (120101********123X, 138****5678)."""
+    """Export records or a run's lists. ID numbers and phones are always masked (120101********123X,
+    138****5678)."""
+    from matcher.errors import ConfigError
+
+    if kind not in KINDS:
+        raise ConfigError(f"kind must be one of {', '.join(KINDS)}, not {kind!r}")
+    if kind == "lists":
+        if unmasked or headers != "en":
+            raise ConfigError("--unmasked and --headers are for records; lists are masked and in Chinese")
+        if out is None:
+            raise ConfigError("export lists needs --out FOLDER")
+        write_lists(out, run, db, data, records_db, year, fmt or "both")
+        return
+    if run is not None or data is not None or records_db is not None or year is not None:
+        raise ConfigError("--run, --data, --records-db and --year are for export lists")
+    _export_records(kind, fmt or "csv", out, db, headers, unmasked)
+
+
+def _export_records(
+    kind: str, fmt: str, out: Path | None, db: str | None, headers: str, unmasked: bool
+) -> None:
     from api.settings import get_settings
     from matcher.errors import ConfigError
     from matcher.ingest.template import header_cells, sheet_name, write_csv, write_xlsx
     from matcher.store import export_columns, export_rows, open_engine
 
-    if kind not in KINDS:
-        raise ConfigError(f"record type must be one of {', '.join(KINDS)}, not {kind!r}")
     if fmt not in ("csv", "xlsx"):
         raise ConfigError(f"--format must be csv or xlsx, not {fmt!r}")
     if headers not in ("en", "zh"):
@@ -71,3 +137,69 @@ def export_command(
         engine.dispose()
     if out is not None:
         print(f"{n:,} {kind} written to {out}", file=sys.stderr)
+
+
+@app.command("exports", hidden=True, deprecated=True)
+def exports(
+    out: Annotated[Path, typer.Option("--out", help="Folder for the lists.")],
+    run: Annotated[
+        str | None, typer.Option("--run", help="Run id, unique prefix, latest or latest~N.")
+    ] = None,
+    db: Annotated[str | None, typer.Option("--db", help="Store holding the run (default: settings).")] = None,
+    data: Annotated[Path | None, typer.Option("--data", help="Folder with the run's records.")] = None,
+    records_db: Annotated[
+        str | None, typer.Option("--records-db", help="Store with the run's records (default: --db).")
+    ] = None,
+    year: Annotated[int | None, typer.Option("--year", help="Reference year (default: the run's).")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="csv, xlsx or both.")] = "both",
+) -> None:
+    """Old spelling of ``export lists`` (kept for one release)."""
+    print("note: `laborbridge exports` is now `laborbridge export lists`", file=sys.stderr)
+    write_lists(out, run, db, data, records_db, year, fmt)
+
+
+def write_lists(
+    out: Path,
+    run: str | None,
+    db: str | None,
+    data: Path | None,
+    records_db: str | None,
+    year: int | None,
+    fmt: str,
+) -> None:
+    """Write placement lists (per district, per enterprise), job supply lists and the unplaced list."""
+    import datetime as dt
+
+    from api.cli.runs import store_url
+    from matcher.errors import ConfigError
+    from matcher.geo import place_name
+    from matcher.reporting.exports import write_grouped, write_run_exports
+
+    formats = LIST_FORMATS.get(fmt)
+    if formats is None:
+        raise ConfigError(f"--format must be csv, xlsx or both, not {fmt!r}")
+    if run is None:
+        from matcher.reporting.exports import supply_tables
+
+        ds = load_records(data, records_db or db, None)
+        y = year or dt.date.today().year
+        supply = {f"{c} {place_name(c)}": t for c, t in supply_tables(ds, y).items()}
+        out.mkdir(parents=True, exist_ok=True)
+        written = write_grouped(supply, "岗位供给清单", out, formats)
+    else:
+        from matcher.store import open_engine
+        from matcher.store.runs_repo import get_run, run_assignments, run_unplaced
+
+        engine = open_engine(store_url(db))
+        header = get_run(engine, run)
+        placed = run_assignments(engine, header["run_id"])
+        unplaced = run_unplaced(engine, header["run_id"])
+        engine.dispose()
+        ds = load_records(data, records_db, header["summary"].get("source") or db)
+        if ds.input_sha256 != header["input_sha256"]:
+            print("warning: the records changed since this run; lists show today's records", file=sys.stderr)
+        y = year or header["params"]["year"]
+        predicted = header["summary"].get("job_codes_predicted")
+        written = write_run_exports(ds, y, placed, unplaced, out, formats, predicted)
+    for p in written:
+        print(p)

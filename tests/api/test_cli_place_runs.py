@@ -186,9 +186,19 @@ def test_what_if_reports_the_change_and_records_nothing(store):
 def test_exports_report_fairs_outcomes_and_rematch(store):
     runner, root, _, url = store
     s = _json(runner, ["place", "--db", url, "--out", str(root / "e"), "--k", "8", "--year", YEAR])
-    r = runner.invoke(app, ["exports", "--run", s["run_id"], "--db", url, "--out", str(root / "x")])
+    r = runner.invoke(app, ["export", "lists", "--run", s["run_id"], "--db", url, "--out", str(root / "x")])
     assert r.exit_code == 0, r.output
     assert (root / "x" / "岗位供给清单.xlsx").exists() and (root / "x" / "未安置名单.xlsx").exists()
+    # the old spelling still works for one release, and says what replaces it
+    r = runner.invoke(app, ["exports", "--run", s["run_id"], "--db", url, "--out", str(root / "y")])
+    assert r.exit_code == 0 and "export lists" in r.stderr
+    assert sorted(p.name for p in (root / "y").iterdir()) == sorted(p.name for p in (root / "x").iterdir())
+    bad = runner.invoke(
+        app, ["export", "lists", "--run", s["run_id"], "--db", url, "--unmasked", "--out", "z"]
+    )
+    assert bad.exit_code != 0 and "for records" in str(bad.exception)
+    bad = runner.invoke(app, ["export", "workers", "--run", s["run_id"], "--db", url])
+    assert bad.exit_code != 0 and "export lists" in str(bad.exception)
     fairs = root / "fairs.csv"
     fairs.write_text(
         "招聘会编号,日期,地点,帮扶区代码,结对县代码,参会企业数,岗位数,参会人数,录用人数\n"
