@@ -86,7 +86,7 @@ class PlacementRunner:
         return state
 
     def _run(self, state: RunState) -> None:
-        from matcher.placement.options import DEFAULT_MIN_FIT, PlaceOptions, RuleOptions
+        from matcher.placement.options import PlaceRequest
         from matcher.placement.pipeline import run_placement
         from matcher.runs.record import build_record
         from matcher.store import dataset_from_engine
@@ -98,21 +98,12 @@ class PlacementRunner:
         try:
             tracker.start("load")
             ds = dataset_from_engine(s.engine)
-            rules = dict(state.params.get("rules") or {})
-            targets = tuple(
-                sorted((str(d), int(n)) for d, n in (rules.pop("district_targets", None) or {}).items())
-            )
-            options = PlaceOptions(
-                year=state.params.get("year") or s.recommender.year,
-                k=state.params.get("k", s.settings.k),
+            options = PlaceRequest.model_validate(state.params).options(
+                year=s.recommender.year,
+                k=s.settings.k,
                 model=s.settings.model,
                 cache_dir=s.settings.cache_dir,
                 csco_path=s.settings.csco_path,
-                mode=state.params.get("mode", "score"),
-                rules=RuleOptions(**rules, district_targets=targets),
-                shadow_prices=bool(state.params.get("shadow_prices", True)),
-                include_employed=bool(state.params.get("include_employed", False)),
-                min_fit=state.params.get("min_fit", DEFAULT_MIN_FIT),
             )
             encoder = getattr(s.recommender.encoder, "inner", s.recommender.encoder)
             run = run_placement(ds, options, tracker, encoder=encoder)

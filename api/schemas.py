@@ -15,7 +15,7 @@ from fastapi import Response
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from matcher.pii import is_masked, mask
-from matcher.placement.options import DEFAULT_MIN_FIT
+from matcher.placement.options import PlaceRequest
 from matcher.records import EmploymentStatus, EnterpriseKind, Gender, JobGender, Mobility
 from matcher.scoring.features import scrub
 
@@ -354,33 +354,11 @@ class AuditOut(Out):
 
 
 # ----------------------------------------------------------------------------- placements
-class PlacementRules(Strict):
-    """The optimizer's side rules for a run (see ``laborbridge place --help``)."""
+class PlacementRequest(PlaceRequest):
+    """Parameters of a batch placement over every stored record (``k`` left out: the ``k`` setting)."""
 
-    dorm_beds: bool = True
-    groups: bool = False
-    priority: Literal["none", "lexicographic", "weighted"] = "none"
-    county_share: Annotated[float, Field(ge=0, le=1)] | None = None
-    district_targets: Annotated[
-        dict[Annotated[str, Field(pattern=r"^1201\d\d$")], Annotated[int, Field(ge=0, le=1_000_000)]],
-        Field(max_length=16),
-    ] = Field(default_factory=dict)
-    time_limit_s: Annotated[float, Field(gt=0, le=3600)] | None = None
-
-
-class PlacementRequest(Strict):
-    """Parameters of a batch placement over every stored record."""
-
-    k: Annotated[int, Field(ge=1, le=2000)] = 100
-    year: Annotated[int, Field(ge=2000, le=2100)] | None = None
-    mode: Literal["score", "count"] = "score"
-    rules: PlacementRules = Field(default_factory=PlacementRules)
     shadow_prices: bool = True
     """Record where one more opening helps most (the console's run summary shows them)."""
-    include_employed: bool = False
-    """Also move employed workers (已就业); off: they keep their jobs (reason ``employed_kept``)."""
-    min_fit: Annotated[float, Field(ge=0, lt=1)] = DEFAULT_MIN_FIT
-    """Never place into a job scoring below this (reason ``no_fitting_job``)."""
 
 
 class Progress(Out):

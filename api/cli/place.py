@@ -156,12 +156,10 @@ def place(
     from matcher.errors import ConfigError
     from matcher.ingest import load_folder
     from matcher.placement.files import write_run
-    from matcher.placement.options import DEFAULT_MIN_FIT, PlaceOptions, RuleOptions
+    from matcher.placement.options import DEFAULT_MIN_FIT, PlaceRequest
     from matcher.placement.pipeline import run_placement
     from matcher.placement.whatif import parse_change
 
-    if mode not in ("score", "count"):
-        raise ConfigError(f"--mode must be 'score' or 'count', not {mode!r}")
     if (data_dir is None) == (db is None):
         raise ConfigError("give either DATA_DIR or --db URL (exactly one)")
     changes = [parse_change(t) for t in what_if_ or []]
@@ -183,29 +181,34 @@ def place(
         exclude: tuple[tuple[str, str], ...] = ()
         if rematch is not None:
             ds, exclude, rematch = _rematch(ds, target, rematch)
-        rules = RuleOptions(
-            dorm_beds=dorm_beds,
-            district_targets=parse_targets(district_target or [], district_targets, year, ds.pairings),
-            county_share=county_share,
-            priority=priority,
-            groups=groups,
-            time_limit_s=time_limit,
-            seed=seed,
-        )
         scoring, k = _scoring_config(config, k)
-        options = PlaceOptions(
+        request = PlaceRequest.checked(
+            k=k,
+            year=year,
+            mode=mode,
+            rules={
+                "dorm_beds": dorm_beds,
+                "district_targets": dict(
+                    parse_targets(district_target or [], district_targets, year, ds.pairings)
+                ),
+                "county_share": county_share,
+                "priority": priority,
+                "groups": groups,
+                "time_limit_s": time_limit,
+                "seed": seed,
+            },
+            shadow_prices=prices,
+            include_employed=include_employed,
+            min_fit=DEFAULT_MIN_FIT if min_fit is None else min_fit,
+        )
+        options = request.options(
             year=year,
             k=k,
             scoring=scoring,
-            shadow_prices=prices,
             model=model or settings.model,
             cache_dir=cache_dir or settings.cache_dir,
             csco_path=settings.csco_path,
-            mode=mode,
-            rules=rules,
             exclude=exclude,
-            include_employed=include_employed,
-            min_fit=DEFAULT_MIN_FIT if min_fit is None else min_fit,
         )
         run = run_placement(ds, options, progress)
         run.seconds = {"load": load_s, **run.seconds}

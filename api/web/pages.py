@@ -333,7 +333,6 @@ def runs(request: Request) -> Response:
         year=services.recommender.year,
         k=services.settings.k,
         min_fit=PlacementRequest.model_fields["min_fit"].default,
-        rules_supported="rules" in PlacementRequest.model_fields,
     )
 
 
@@ -358,12 +357,11 @@ def start_run(
     params: dict[str, Any] = {"k": k, "mode": mode, "year": year, "include_employed": include_employed}
     if min_fit is not None:
         params["min_fit"] = min_fit
-    if "rules" in PlacementRequest.model_fields:
-        params["rules"] = {
-            "dorm_beds": rule_dorm,
-            "groups": rule_groups,
-            "priority": "lexicographic" if rule_priority else "none",
-        }
+    params["rules"] = {
+        "dorm_beds": rule_dorm,
+        "groups": rule_groups,
+        "priority": "lexicographic" if rule_priority else "none",
+    }
     body = PlacementRequest.model_validate(params)
     state = services_of(request).placements.start(body.model_dump(exclude_none=True))
     return _redirect(f"{PREFIX}/runs/{state.run_id}")

@@ -4,13 +4,20 @@ The side rules (dorm beds, district targets, county fairness, co-villager groups
 unemployed) are switched on by :class:`RuleOptions` and recorded with the run. Two wishes are
 respected before solving: employed workers are not moved unless ``include_employed`` (reason
 ``employed_kept``), and no edge scoring below ``min_fit`` is offered (a worker left with none:
-``no_fitting_job``). The CLI, the API and the console build their options from this one class.
+``no_fitting_job``).
+
+What a user may ask for is one typed object, :class:`PlaceRequest` (with its :class:`RuleRequest`):
+the API's request body, the console's form and the ``place`` command's flags all become one, checked
+by the same constraints, and :meth:`PlaceRequest.options` turns it into the :class:`PlaceOptions` a
+run takes (adding what the caller's settings decide: model, cache, CSCO table, scoring, k default).
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Annotated, Any, Literal, Self
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from matcher.errors import ConfigError
 from matcher.geo import TIANJIN_DISTRICTS
@@ -125,3 +132,95 @@ class PlaceOptions:
         }
         out["rules"]["district_targets"] = {c: n for c, n in self.rules.district_targets}
         return out
+
+
+class RuleRequest(BaseModel):
+    """The side rules a user may ask for (API ``rules``, console check boxes, ``place`` flags)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    dorm_beds: bool = True
+    """Enterprises' dorm beds cap the workers placed away from home in jobs with accommodation."""
+    groups: bool = False
+    """Co-villager groups go together to one enterprise, or not at all."""
+    priority: Literal["none", "lexicographic", "weighted"] = "none"
+    """``lexicographic``: most unemployed placed first; ``weighted``: a bonus for the unemployed."""
+    county_share: Annotated[float, Field(ge=0, le=1)] | None = None
+    """Each paired county gets at least this share of its fair share of the placements."""
+    district_targets: Annotated[
+        dict[Annotated[str, Field(pattern=r"^1201\d\d$")], Annotated[int, Field(ge=0, le=1_000_000)]],
+        Field(max_length=16),
+    ] = Field(default_factory=dict)
+    """District code → placements of workers from its paired counties it should reach."""
+    time_limit_s: Annotated[float, Field(gt=0, le=3600)] | None = None
+    """Seconds for the side-rule MIP stages."""
+    seed: int = 0
+    """Solver seed (recorded)."""
+
+    def options(self) -> RuleOptions:
+        return RuleOptions(
+            dorm_beds=self.dorm_beds,
+            district_targets=tuple(sorted(self.district_targets.items())),
+            county_share=self.county_share,
+            priority=self.priority,
+            groups=self.groups,
+            time_limit_s=self.time_limit_s,
+            seed=self.seed,
+        )
+
+
+class PlaceRequest(BaseModel):
+    """What a user asks of a placement run, before the caller's settings fill in the rest."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    k: Annotated[int, Field(ge=1, le=2000)] | None = None
+    """Candidate jobs per worker offered to the solver; ``None``: the caller's default (settings)."""
+    year: Annotated[int, Field(ge=2000, le=2100)] | None = None
+    """Reference year for ages and pairings; ``None``: the caller's (this year)."""
+    mode: Literal["score", "count"] = "score"
+    """``score``: maximise the total score; ``count``: most placements first, then score."""
+    rules: RuleRequest = Field(default_factory=RuleRequest)
+    shadow_prices: bool = False
+    """Compute where one more opening helps most (costly on large runs)."""
+    include_employed: bool = False
+    """Also move employed workers (已就业); off: they keep their jobs (reason ``employed_kept``)."""
+    min_fit: Annotated[float, Field(ge=0, lt=1)] = DEFAULT_MIN_FIT
+    """Never place into a job scoring below this (reason ``no_fitting_job``)."""
+
+    @classmethod
+    def checked(cls, **values: Any) -> Self:
+        """Validate ``values`` (flags of the CLI); a bad one is a :class:`ConfigError` naming it."""
+        try:
+            return cls.model_validate(values)
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            where = ".".join(str(x) for x in err["loc"]) or "request"
+            raise ConfigError(f"{where}: {err['msg']}") from exc
+
+    def options(
+        self,
+        *,
+        year: int,
+        k: int,
+        model: str = "default",
+        cache_dir: str | None = None,
+        csco_path: str | None = None,
+        scoring: ScoringConfig | None = None,
+        exclude: tuple[tuple[str, str], ...] = (),
+    ) -> PlaceOptions:
+        """The run's options: this request, with ``year`` and ``k`` where it leaves them open."""
+        return PlaceOptions(
+            year=self.year or year,
+            k=self.k or k,
+            model=model,
+            cache_dir=cache_dir,
+            mode=self.mode,
+            scoring=scoring or ScoringConfig(),
+            csco_path=csco_path,
+            rules=self.rules.options(),
+            exclude=exclude,
+            shadow_prices=self.shadow_prices,
+            include_employed=self.include_employed,
+            min_fit=self.min_fit,
+        )
