@@ -71,6 +71,16 @@ class PayloadTooLarge(ApiError, HTTPException):
         return self.detail
 
 
+class Unprocessable(ApiError):
+    """Input refused as a whole, with every reason (file, row, field, value masked, reason)."""
+
+    status = 422
+
+    def __init__(self, detail: str, errors: list[dict]) -> None:
+        super().__init__(detail)
+        self.errors = errors
+
+
 class RateLimited(ApiError):
     status = 429
 
@@ -106,7 +116,7 @@ async def handle(request: Request, exc: Exception) -> JSONResponse:
         log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
         # sent by Starlette's ServerErrorMiddleware, outside every middleware: add the headers here
         return JSONResponse(_body("internal error"), status_code=500, headers=SECURITY_HEADERS)
-    errors = [exc.as_dict()] if isinstance(exc, InputError) else None
+    errors = [exc.as_dict()] if isinstance(exc, InputError) else getattr(exc, "errors", None)
     return JSONResponse(_body(str(exc), errors), status_code=status, headers=headers)
 
 

@@ -7,6 +7,10 @@ writer, the importer and the API's PATCH (issue 16, items 1 and 2).
   reached the records (a store written before the check, a dataset built in code);
 * the importer rejects a control character with file, row and field, and keeps every valid row;
 * ``PATCH`` answers 422 naming the field.
+
+Sibling files of the corpus: ``test_adversarial_pii.py`` (item 4: ID numbers and phones typed into
+free text, in every spelling, through every path) and ``test_adversarial_uploads.py`` (item 5: files
+built to crash a parser).
 """
 
 from __future__ import annotations

@@ -10,6 +10,11 @@ is the 1-based position of the object in its array.
 
 Each table's rows are a lazy iterator that reads the file as it goes: consume one table's rows
 before asking the reader for the next table.
+
+Hostile files are errors, not crashes: a CSV cell over :data:`MAX_FIELD` characters rejects its row
+(the next rows are read on); JSON nested deeper than a record can be is rejected, the file when the
+parser cannot follow it, else the row; a workbook whose XML declares a DTD (entity expansion, external
+entities) is refused before openpyxl opens it, its parts checked with ``defusedxml``.
 """
 
 from __future__ import annotations
@@ -17,6 +22,8 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import json
+import zipfile
+import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +42,7 @@ from matcher.ingest.headers import (
 from matcher.records import LIST_SEPARATOR
 
 HEADER_SCAN = 10
+MAX_FIELD = csv.field_size_limit()  # 131,072 characters: the csv module's own cap, left as it is
 SUFFIXES = (".csv", ".txt", ".xlsx", ".xlsm", ".json")
 NOTES_SHEETS = frozenset({"说明", "填写说明", "notes", "readme"})
 
@@ -97,6 +105,10 @@ def _rows(
     # Cells past the header's last non-blank cell usually mean an unquoted comma shifted the row.
     width = max(i for i, h in enumerate(header) if h) + 1
     for row_no, cells in numbered:
+        if isinstance(cells, Unreadable):
+            col = mapping.get(cells.position, "") if cells.position is not None else ""
+            yield RawRow(row_no, {}, [(col, "", cells.reason)])
+            continue
         raw = RawRow(row_no, {})
         for pos, col in mapping.items():
             raw.cells[col] = convert(raw, col, cells[pos]) if pos < len(cells) else ""
@@ -116,15 +128,71 @@ def _csv_cell(raw: RawRow, col: str, value: str) -> str:
     return csv_uncell(value).strip()
 
 
+class Unreadable(list):
+    """A record the CSV parser gave up on: no cells, the position of the culprit cell, the reason."""
+
+    def __init__(self, position: int | None, reason: str) -> None:
+        super().__init__()
+        self.position = position
+        self.reason = reason
+
+
+def _over_limit(text: str, delimiter: str) -> int | None:
+    """The position of the first cell of a CSV record's ``text`` longer than :data:`MAX_FIELD`."""
+    position, length, quoted = 0, 0, False
+    for ch in text:
+        if ch == '"':
+            quoted = not quoted
+        elif ch == delimiter and not quoted:
+            position, length = position + 1, 0
+        else:
+            length += 1
+            if length > MAX_FIELD:
+                return position
+    return None
+
+
+def _csv_records(fh: Iterable[str], delimiter: str) -> Iterator[tuple[int, list[str]]]:
+    """``(row, cells)`` of each record; a record the parser refuses becomes :class:`Unreadable`.
+
+    After a refusal the parser goes on at the next line, so the rows after it are kept.
+    """
+    since: list[str] = []  # the lines of the record being read
+
+    def lines() -> Iterator[str]:
+        for line in fh:
+            since.append(line)
+            yield line
+
+    reader = csv.reader(lines(), delimiter=delimiter)
+    row = 0
+    while True:
+        since.clear()
+        row += 1
+        try:
+            yield row, next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            position = _over_limit("".join(since), delimiter)
+            if position is not None:
+                reason = f"cell is over {MAX_FIELD:,} characters, the most a cell may hold"
+            else:
+                reason = f"not readable as CSV: {exc}"
+            yield row, Unreadable(position, reason)
+
+
 def read_csv(path: Path, kind: str | None = None) -> Iterator[Table]:
     """The one table of a CSV (comma- or tab-separated) file (``kind``: its type, else from the name)."""
     with open_text(path) as (fh, encoding):
         first = fh.readline()
         delimiter = "\t" if first.count("\t") > first.count(",") else ","
         fh.seek(0)
-        reader = csv.reader(fh, delimiter=delimiter)
-        numbered = enumerate(reader, start=1)
-        head = [(n, [c.strip() for c in cells]) for n, cells in _take(numbered, HEADER_SCAN)]
+        numbered = _csv_records(fh, delimiter)
+        head = [
+            (n, cells if isinstance(cells, Unreadable) else [c.strip() for c in cells])
+            for n, cells in _take(numbered, HEADER_SCAN)
+        ]
         name_kinds = [kind] if kind else kinds_from_name(path.stem)
         i, kind, mapping, ignored = _choose_header(head, name_kinds, str(path), "file")
         body = _chain(head[i + 1 :], numbered)
@@ -173,16 +241,70 @@ def _xlsx_cell(raw: RawRow, col: str, cell: Any) -> str:
     return str(value).strip()
 
 
+# What a damaged or hostile workbook raises from zipfile, zlib, expat (ParseError is a SyntaxError),
+# defusedxml (its errors are ValueErrors) or openpyxl; an encrypted zip member is a RuntimeError.
+_XLSX_ERRORS = (
+    zipfile.BadZipFile,
+    zlib.error,
+    KeyError,
+    OSError,
+    EOFError,
+    ValueError,
+    TypeError,
+    SyntaxError,
+    RuntimeError,
+    NotImplementedError,
+)
+
+
+def _refuse_dtds(path: Path) -> None:
+    """:class:`SchemaError` when an XML part of the workbook declares a DTD (checked with defusedxml).
+
+    No workbook needs one; a DTD is how entity expansion ("billion laughs") and external entities
+    get in. Only the prolog of each part is read: a DTD cannot come after the root element.
+    """
+    from xml.etree.ElementTree import ParseError
+
+    from defusedxml import DefusedXmlException
+    from defusedxml.ElementTree import iterparse
+
+    try:
+        with zipfile.ZipFile(path) as zf:
+            for info in zf.infolist():
+                if not info.filename.lower().endswith((".xml", ".rels")):
+                    continue
+                with zf.open(info) as fh:
+                    try:
+                        for _ in iterparse(fh, events=("start",), forbid_dtd=True):
+                            break  # the root element
+                    except DefusedXmlException as exc:
+                        reason = f"{info.filename} declares a DTD or entities ({type(exc).__name__}); refused"
+                        raise SchemaError(reason, file=str(path)) from exc
+                    except ParseError:
+                        pass  # malformed: openpyxl says so if it reads that part
+    except _XLSX_ERRORS as exc:
+        if isinstance(exc, SchemaError):
+            raise
+        raise SchemaError(f"not a readable XLSX workbook ({type(exc).__name__})", file=str(path)) from exc
+
+
+def _guarded(rows: Iterable[Any], where: str) -> Iterator[Any]:
+    """``rows`` of a sheet, openpyxl's errors on a damaged sheet turned into :class:`SchemaError`."""
+    try:
+        yield from rows
+    except _XLSX_ERRORS as exc:
+        raise SchemaError(f"sheet cannot be read ({type(exc).__name__})", file=where) from exc
+
+
 def read_xlsx(path: Path, kind: str | None = None) -> Iterator[Table]:
     """One table per sheet of a workbook; a notes sheet and blank unnamed sheets are skipped
     (``kind``: the type of every sheet, else from the sheet's or the file's name)."""
-    import zipfile
-
     from openpyxl import load_workbook
 
+    _refuse_dtds(path)
     try:
         wb = load_workbook(path, read_only=True, data_only=False)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+    except _XLSX_ERRORS as exc:
         raise SchemaError(f"not a readable XLSX workbook ({type(exc).__name__})", file=str(path)) from exc
     try:
         file_kinds = [kind] if kind else kinds_from_name(path.stem)
@@ -191,7 +313,7 @@ def read_xlsx(path: Path, kind: str | None = None) -> Iterator[Table]:
                 continue
             where = f"{path} [{ws.title}]"
             name_kinds = file_kinds if kind else kinds_from_name(ws.title) or file_kinds
-            numbered = ((n, list(cells)) for n, cells in enumerate(ws.iter_rows(), start=1))
+            numbered = ((n, list(cells)) for n, cells in enumerate(_guarded(ws.iter_rows(), where), start=1))
             head_cells = _take(numbered, HEADER_SCAN)
             head = [(n, [_text(getattr(c, "value", None)) for c in cells]) for n, cells in head_cells]
             if not any(any(cells) for _, cells in head) and not kinds_from_name(ws.title):
@@ -221,6 +343,9 @@ def _json_cell(raw: RawRow, col: str, value: Any) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     if isinstance(value, list):
+        if any(isinstance(v, list | dict) for v in value):
+            raw.problems.append((col, "", "a list may hold only plain values (text, numbers)"))
+            return ""
         return LIST_SEPARATOR.join(_text(v) for v in value)
     if isinstance(value, dict):
         raw.problems.append((col, "", "an object is not a valid value here"))
@@ -264,6 +389,9 @@ def read_json(path: Path) -> Iterator[Table]:
         data = json.loads(decode_bytes(path.read_bytes(), file=str(path)))
     except json.JSONDecodeError as exc:
         raise SchemaError(f"not valid JSON: {exc.msg}", file=str(path), row=exc.lineno) from exc
+    except RecursionError as exc:  # the parser recurses per level: ~1,000 levels exhaust it
+        reason = "JSON nested too deep: records are at most 4 levels ({type: [{field: [values]}]})"
+        raise SchemaError(reason, file=str(path)) from exc
     if isinstance(data, dict):
         for key, items in data.items():
             kinds = kinds_from_name(str(key))

@@ -7,8 +7,12 @@ mainland mobile numbers, and admin codes that exist. Set checks: duplicate keys 
 numbers (every row involved is rejected, since which one is right cannot be told), and jobs whose
 enterprise is neither in the files nor in the store.
 
+Free text (:data:`matcher.pii.FREE_TEXT`) is scrubbed before anything else looks at it: an ID
+number or phone typed into ``experience`` or a job's ``description`` is masked here, where every
+import and ``PATCH`` passes, so the store, its history, the encoder and exports never see it.
+
 Every error is a :class:`~matcher.errors.RecordError` with file, row, field, reason, and the
-value masked when it is personal.
+value masked when it is personal (and scrubbed of personal numbers when it is not).
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from matcher.idcard import validate_id_number, validate_phone
 from matcher.ingest.admin_codes import AdminCodes
 from matcher.ingest.headers import VALUE_ALIASES, canonical_value, dropdown_values
 from matcher.ingest.readers import RawRow
-from matcher.pii import is_masked, mask, normalize_id_number, normalize_phone
+from matcher.pii import is_masked, mask, normalize_id_number, normalize_phone, scrub, scrub_fields
 from matcher.records import PERSONAL_FIELDS, RECORD_TYPES
 
 # Blank cells that carry meaning and must reach the validator (they become None).
@@ -62,9 +66,9 @@ class Loaded:
 
 
 def shown(field: str | None, value: object) -> str:
-    """A value as it may appear in a report: masked when the field is personal."""
+    """A value as it may appear in a report: masked when the field is personal, else scrubbed."""
     text = "" if value is None else str(value)
-    return mask(field, text) if field in PERSONAL_FIELDS else text
+    return mask(field, text) if field in PERSONAL_FIELDS else scrub(text)
 
 
 def _err(reason: str, file: str, row: int, field: str | None, value: object = "") -> RecordError:
@@ -90,7 +94,7 @@ def _personal(cells: dict[str, str], file: str, row: int) -> list[RecordError]:
     errors = []
     idn = cells.get("id_number", "")
     if idn and not is_masked("id_number", idn):
-        ok, reason = validate_id_number(idn)
+        ok, reason = validate_id_number(normalize_id_number(idn))  # full-width, spaced, dashed ...
         if ok:
             cells["id_number"] = normalize_id_number(idn)
         else:
@@ -99,7 +103,7 @@ def _personal(cells: dict[str, str], file: str, row: int) -> list[RecordError]:
             errors.append(_err(f"invalid ID number: {reason}", file, row, "id_number", idn))
     phone = cells.get("phone", "")
     if phone and not is_masked("phone", phone):
-        ok, reason = validate_phone(phone)
+        ok, reason = validate_phone(normalize_phone(phone))
         if ok:
             cells["phone"] = normalize_phone(phone)
         else:
@@ -157,6 +161,7 @@ class RowValidator:
         controls = _controls(cells, file, raw.row)
         if controls:  # the other checks would only echo the same bad value
             return None, errors + controls
+        cells.update(scrub_fields(self.kind, cells))  # personal numbers typed into free text: masked
         for col in self._enums:
             if col in cells:
                 cells[col] = canonical_value(self.kind, col, cells[col])

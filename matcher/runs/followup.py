@@ -25,6 +25,7 @@ from pydantic import ValidationError
 
 from matcher.csvsafe import control_characters, escape_controls
 from matcher.errors import RecordError, SchemaError
+from matcher.pii import scrub_fields
 from matcher.records import JobFair, _parse_bool
 
 
@@ -60,7 +61,7 @@ def read_job_fairs(path: str | Path) -> list[JobFair]:
                 reason = f"control character {', '.join(bad)} is not allowed"
                 raise RecordError(reason, file=str(path), row=row, field=field, value=escape_controls(value))
         try:
-            out.append(JobFair.model_validate(cells))
+            out.append(JobFair.model_validate(scrub_fields("job_fairs", cells)))
         except ValidationError as exc:
             e = exc.errors()[0]
             field = str(e["loc"][0]) if e["loc"] else None

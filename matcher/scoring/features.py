@@ -2,28 +2,19 @@
 
 A worker's text is built from what they want and can do (desired occupations, skills,
 experience, education), never from their name, ID number, phone or employer contact. Free-text
-fields are scrubbed of anything shaped like an ID number or a phone number, since caseworkers
-sometimes type them into notes.
+fields are scrubbed of ID numbers and phone numbers in any spelling, since caseworkers sometimes
+type them into notes (the store holds them masked already: this catches what came in before).
 """
 
 from __future__ import annotations
 
-import re
-
+from matcher import pii
 from matcher.records import Enterprise, Job, Worker
-
-_ID_LIKE = re.compile(r"(?<!\d)\d{17}[\dXx](?!\d)|(?<!\d)\d{15}(?!\d)")
-_PHONE_LIKE = re.compile(r"(?<!\d)(?:\+?86[- ]?)?1[3-9]\d[- ]?\d{4}[- ]?\d{4}(?!\d)")
-_LANDLINE_LIKE = re.compile(r"(?<!\d)0\d{2,3}-?\d{7,8}(?!\d)")
-_SPACES = re.compile(r"\s+")
 
 
 def scrub(text: str) -> str:
-    """Remove ID-number-like and phone-like digit runs from free text."""
-    text = _ID_LIKE.sub("", text)
-    text = _PHONE_LIKE.sub("", text)
-    text = _LANDLINE_LIKE.sub("", text)
-    return _SPACES.sub(" ", text).strip()
+    """Free text for the encoder and one-line displays: :func:`matcher.pii.scrub` with ``drop``."""
+    return pii.scrub(text, drop=True)
 
 
 def _join(parts: list[str]) -> str:

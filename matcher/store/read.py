@@ -16,7 +16,7 @@ from sqlalchemy import Engine, select
 
 from matcher.dataset import Dataset
 from matcher.geo import builtin_pairings
-from matcher.pii import mask_name
+from matcher.pii import mask_name, scrub_fields
 from matcher.records import COLUMNS, RECORD_TYPES, to_row
 from matcher.store.convert import from_db
 from matcher.store.engine import open_engine
@@ -97,7 +97,8 @@ def export_rows(engine: Engine, kind: str, *, unmasked_names: bool = False) -> I
     if kind == "workers" and unmasked_names:
         audit.warning("export of workers with unmasked names requested")
     for record, _ in iter_stored(engine, kind):
-        row = to_row(record)
+        # free text was masked on entry; scrubbing again covers a value that came in some other way
+        row = scrub_fields(kind, to_row(record))
         if kind == "workers" and not unmasked_names:
             row["name"] = mask_name(row["name"])
         yield row
