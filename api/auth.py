@@ -247,6 +247,14 @@ class RateLimiter:
 # ----------------------------------------------------------------------------- what a role sees
 
 
+SCOPE_FIELDS: dict[str, frozenset[str]] = {
+    "workers": frozenset({"home_county_code"}),
+    "enterprises": frozenset({"location_code"}),
+    "jobs": frozenset({"enterprise_id", "location_code"}),
+}
+"""The fields that decide who sees a record: only the city administrator may change them."""
+
+
 @dataclass(frozen=True)
 class Scope:
     """The objects a principal may see, as plain sets (``None``: no restriction).
@@ -269,6 +277,10 @@ class Scope:
     @property
     def sees_workers(self) -> bool:
         return self.role in OFFICE
+
+    def may_change(self, kind: str, field: str) -> bool:
+        """Whether the caller may change ``field`` of a ``kind`` record (see :data:`SCOPE_FIELDS`)."""
+        return self.role is Role.city_admin or field not in SCOPE_FIELDS.get(kind, frozenset())
 
     def worker_visible(self, home_county_code: str, placed_here: Callable[[], bool]) -> bool:
         """Whether a worker is visible; ``placed_here`` (asked only if needed) tells whether the

@@ -4,8 +4,10 @@ Every read takes the caller's :class:`~api.auth.Scope` and answers :class:`NotFo
 an id that does not exist and for one the caller may not see, so a response never tells which.
 Lists page by key (``after`` the last id of the previous page), which stays fast and stable on
 large tables. An edit (PATCH) goes through the import path: the merged record is validated like
-an imported row (ID number check digit, admin codes, enterprise references) and written with its
-history, the change row naming the route and the key's prefix.
+an imported row (ID number check digit and its agreement with birth year and gender, admin codes,
+enterprise references) and written with its history, the change row naming the route and the
+key's prefix. Only the city administrator may change the fields that decide scope
+(:data:`~api.auth.SCOPE_FIELDS`).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from sqlalchemy import Engine, Select, and_, false, or_, select, true
 from sqlalchemy.sql import ColumnElement
 
 from api.auth import Role, Scope
+from api.errors import Forbidden
 from matcher.errors import InputError, NotFoundError
 from matcher.geo import builtin_pairings
 from matcher.ingest.admin_codes import AdminCodes
@@ -26,6 +29,7 @@ from matcher.ingest.pipeline import IngestResult
 from matcher.ingest.readers import RawRow
 from matcher.ingest.report import ImportReport
 from matcher.ingest.validate import Loaded, RowValidator, check_set
+from matcher.pii import is_masked
 from matcher.records import LIST_SEPARATOR, Enterprise, Job, Worker, to_row
 from matcher.store import existing_enterprise_ids, import_ingested
 from matcher.store.convert import from_db
@@ -205,13 +209,25 @@ def patch_record(
 ) -> tuple[BaseModel, ImportReport]:
     """Apply ``changes`` to a visible record, validated as an imported row would be.
 
-    The record after the change must still be visible to ``scope`` (an officer cannot move a
-    record out of its district, an enterprise cannot hand a job to another). ``origin`` names the
-    change in the store's history.
+    A field that decides scope (:data:`~api.auth.SCOPE_FIELDS`: where an enterprise or a job is,
+    whose job it is, a worker's home county) changes only by the city administrator's hand
+    (:class:`Forbidden` naming the field otherwise). Every field the scope filters above read is
+    one of those, so a record stays inside its editor's scope after the change: the city
+    administrator's scope is the whole city. A worker's birth year and gender must agree with
+    the ID number, as at import. ``origin`` names the change in the store's history.
     """
     current = get_record(engine, kind, record_id, scope)
     cells = to_row(current)
-    cells.update({k: _cell(v) for k, v in changes.items()})
+    new_cells = {k: _cell(v) for k, v in changes.items()}
+    for field in sorted(new_cells):
+        if new_cells[field] != cells.get(field, "") and not scope.may_change(kind, field):
+            raise Forbidden(
+                f"{field} decides who sees the record: only the city administrator may change it",
+                field=field,
+            )
+    if kind == "workers":
+        _check_id_number(cells, new_cells)
+    cells.update(new_cells)
     record, errors = RowValidator(kind, admin)(RawRow(row=1, cells=cells), origin)
     if errors:
         raise _plain(errors[0])
@@ -222,18 +238,6 @@ def patch_record(
         )
         if errs:
             raise _plain(errs[0])
-        _still_visible_job(engine, record, scope)  # type: ignore[arg-type]
-    elif kind == "enterprises" and not scope.enterprise_visible(
-        record.enterprise_id,
-        record.location_code,  # type: ignore[attr-defined]
-    ):
-        raise InputError("the change would move the enterprise out of your scope", field="location_code")
-    elif kind == "workers" and scope.counties is not None and not scope.all_workers:
-        if (
-            record.home_county_code != current.home_county_code
-            and record.home_county_code not in scope.counties
-        ):  # type: ignore[attr-defined]
-            raise InputError("the change would move the worker out of your scope", field="home_county_code")
     result = IngestResult()
     result.records[kind] = [Loaded(record, origin, 1)]
     report = import_ingested(engine, result, key=key)
@@ -247,10 +251,22 @@ def _plain(err: InputError) -> InputError:
     return InputError(err.reason, field=err.field, value=err.value)
 
 
-def _still_visible_job(engine: Engine, job: Job, scope: Scope) -> None:
-    with engine.connect() as conn:
-        loc = conn.execute(
-            select(_ENT.c.location_code).where(_ENT.c.enterprise_id == job.enterprise_id)
-        ).scalar()
-    if not scope.job_visible(job.enterprise_id, loc or "", job.location_code):
-        raise InputError("the change would move the job out of your scope", field="enterprise_id")
+def _check_id_number(cells: Mapping[str, str], new: Mapping[str, str]) -> None:
+    """What the import check (:mod:`matcher.ingest.validate`) cannot see on a stored worker.
+
+    The store keeps the ID number masked (``120101********123X``): the import check still reads the
+    gender from it, but not the birth year. So a new birth year needs the full ID number beside it,
+    and an ID number is sent in full: a masked one may only repeat the stored one.
+    """
+    stored, sent = cells.get("id_number", ""), new.get("id_number")
+    if sent is not None and sent != stored and is_masked("id_number", sent):
+        raise InputError(
+            "send the full ID number: a masked one may only repeat the stored one", field="id_number"
+        )
+    kept_masked = is_masked("id_number", stored if sent is None else sent)
+    if kept_masked and new.get("birth_year", cells.get("birth_year")) != cells.get("birth_year"):
+        raise InputError(
+            "birth_year must agree with the ID number, which the store keeps masked: send the full "
+            "id_number with the new birth_year",
+            field="birth_year",
+        )
