@@ -27,7 +27,7 @@ import secrets
 import string
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -282,14 +282,11 @@ class Scope:
         """Whether the caller may change ``field`` of a ``kind`` record (see :data:`SCOPE_FIELDS`)."""
         return self.role is Role.city_admin or field not in SCOPE_FIELDS.get(kind, frozenset())
 
-    def worker_visible(self, home_county_code: str, placed_here: Callable[[], bool]) -> bool:
-        """Whether a worker is visible; ``placed_here`` (asked only if needed) tells whether the
-        worker is placed in the officer's district."""
-        if self.all_workers:
-            return True
-        if self.role is not Role.district_officer:
-            return False
-        return home_county_code in (self.counties or ()) or placed_here()
+    def sees_county(self, home_county_code: str) -> bool:
+        """Whether the workers of ``home_county_code`` are all visible: a sure answer without the
+        store (a district officer also sees the workers placed in its district, which only the
+        store knows: :func:`api.repo.worker_filter`)."""
+        return self.all_workers or home_county_code in (self.counties or ())
 
     def enterprise_visible(self, enterprise_id: str, location_code: str) -> bool:
         if self.role is Role.enterprise:

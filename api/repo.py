@@ -1,7 +1,9 @@
 """Records in the store as the API reads and edits them: by id, by page, within a caller's scope.
 
 Every read takes the caller's :class:`~api.auth.Scope` and answers :class:`NotFoundError` both for
-an id that does not exist and for one the caller may not see, so a response never tells which.
+an id that does not exist and for one the caller may not see, so a response never tells which:
+the scope is part of the ``WHERE`` of the one query that looks the id up, so both take the same
+path (and the same time).
 Lists page by key (``after`` the last id of the previous page), which stays fast and stable on
 large tables. An edit (PATCH) goes through the import path: the merged record is validated like
 an imported row (ID number check digit and its agreement with birth year and gender, admin codes,
@@ -58,14 +60,6 @@ def placed_worker_ids(district: str) -> Select[Any]:
     return select(_ASG.c.worker_id).where(_ASG.c.location_code == district)
 
 
-def _placed_here(engine: Engine, scope: Scope, worker_id: str) -> bool:
-    q = select(_ASG.c.worker_id).where(
-        _ASG.c.worker_id == worker_id, _ASG.c.location_code == (scope.district or "")
-    )
-    with engine.connect() as conn:
-        return conn.execute(q.limit(1)).first() is not None
-
-
 # --------------------------------------------------------------------------- filters
 def worker_filter(scope: Scope) -> ColumnElement[bool]:
     if scope.all_workers:
@@ -96,28 +90,27 @@ def job_filter(scope: Scope) -> ColumnElement[bool]:
 
 # --------------------------------------------------------------------------- reads
 def get_worker(engine: Engine, worker_id: str, scope: Scope) -> Worker:
-    """The worker (ID number and phone masked), if the scope sees it."""
-    if not scope.sees_workers:
-        raise NotFoundError(f"worker {worker_id} not found")
+    """The worker (ID number and phone masked), if the scope sees it: one query, the scope in its
+    ``WHERE``, so an unknown id and one out of scope take the same path to the same 404."""
+    q = select(_WRK).where(_WRK.c.worker_id == worker_id, worker_filter(scope))
     with engine.connect() as conn:
-        row = conn.execute(select(_WRK).where(_WRK.c.worker_id == worker_id)).mappings().first()
-    _check_visible(engine, scope, worker_id, None if row is None else row["home_county_code"])
+        row = conn.execute(q).mappings().first()
+    if row is None:
+        raise NotFoundError(f"worker {worker_id} not found")
     return from_db("workers", row)  # type: ignore[return-value]
 
 
 def visible_worker(engine: Engine, dataset: Any, worker_id: str, scope: Scope) -> Worker:
-    """:func:`get_worker` on an in-memory copy of the store's records (``dataset``, current)."""
-    worker = dataset.worker_by_id.get(worker_id) if scope.sees_workers else None
-    _check_visible(engine, scope, worker_id, None if worker is None else worker.home_county_code)
-    return worker
+    """:func:`get_worker` on an in-memory copy of the store's records (``dataset``, current).
 
-
-def _check_visible(engine: Engine, scope: Scope, worker_id: str, home_county_code: str | None) -> None:
-    """404 unless worker ``worker_id`` exists (``home_county_code`` given) and ``scope`` sees it."""
-    if home_county_code is None or not scope.worker_visible(
-        home_county_code, lambda: _placed_here(engine, scope, worker_id)
-    ):
-        raise NotFoundError(f"worker {worker_id} not found")
+    A worker the scope sees by its home county alone comes from memory; every other id (unknown,
+    out of scope, or seen only through a placement) goes through :func:`get_worker`'s one query.
+    """
+    worker = dataset.worker_by_id.get(worker_id)
+    if worker is not None and scope.sees_county(worker.home_county_code):
+        return worker
+    stored = get_worker(engine, worker_id, scope)
+    return worker if worker is not None else stored
 
 
 def get_enterprise(engine: Engine, enterprise_id: str, scope: Scope) -> Enterprise:

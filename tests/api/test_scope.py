@@ -1,13 +1,90 @@
-"""Scope hardening (issue 16, item 3): only the city administrator moves a record out of a scope."""
+"""Scope hardening (issue 16, items 3 and 7): only the city administrator moves a record out of a
+scope, and an id out of scope is answered exactly as an unknown one, by the same query.
+"""
 
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import event
 
 from api import repo
-from api.auth import SCOPE_FIELDS, Principal, Role, scope_of
+from api.auth import SCOPE_FIELDS, SESSION_COOKIE, Principal, Role, scope_of
 from matcher.geo import builtin_pairings
+from matcher.store import open_engine
 from tests.api.conftest import World, auth
+
+ID_ROUTES = [
+    ("GET", "/workers/{id}", "w", None),
+    ("PATCH", "/workers/{id}", "w", {"education": "高中"}),
+    ("GET", "/workers/{id}/recommendations", "w", None),
+    ("POST", "/recommendations", "w", {"worker_id": "{id}", "k": 3}),
+    ("GET", "/enterprises/{id}", "e", None),
+    ("PATCH", "/enterprises/{id}", "e", {"dorm_beds": 2}),
+    ("GET", "/jobs/{id}", "j", None),
+    ("PATCH", "/jobs/{id}", "j", {"openings": 2}),
+    ("GET", "/jobs/{id}/candidates", "j", None),
+    ("GET", "/console/workers/{id}", "w", None),
+    ("GET", "/console/enterprises/{id}", "e", None),
+    ("GET", "/console/jobs/{id}", "j", None),
+]
+
+
+def _other(world: World, kind: str) -> str:
+    return {"w": world.worker_other, "e": world.enterprise_other, "j": world.job_other}[kind]
+
+
+def _unknown_like(record_id: str) -> str:
+    """An id no record has, as long as ``record_id`` (so even the lengths of the answers agree)."""
+    return record_id[0] + "9" * (len(record_id) - 1)
+
+
+def _ask(client, world: World, role: str, method: str, path: str, record_id: str, body):
+    url = path.format(id=record_id)
+    if isinstance(body, dict):
+        body = {k: v.format(id=record_id) if isinstance(v, str) else v for k, v in body.items()}
+    client.cookies.clear()
+    if url.startswith("/console"):
+        client.cookies.set(SESSION_COOKIE, world.keys[role])
+        try:
+            return client.request(method, url, json=body)
+        finally:
+            client.cookies.clear()
+    return client.request(method, url, json=body, headers=auth(world, role))
+
+
+# ----------------------------------------------------------------------------- item 7: one path
+@pytest.mark.parametrize("role", ["district_officer", "enterprise"])
+@pytest.mark.parametrize(("method", "path", "kind", "body"), ID_ROUTES)
+def test_an_id_out_of_scope_answers_exactly_as_an_unknown_one(client, world, role, method, path, kind, body):
+    other = _other(world, kind)
+    unknown = _unknown_like(other)
+    a = _ask(client, world, role, method, path, other, body)
+    b = _ask(client, world, role, method, path, unknown, body)
+    assert a.status_code == b.status_code and a.status_code in (403, 404), (a.status_code, a.text)
+    assert dict(a.headers) == dict(b.headers)
+    assert a.content.replace(other.encode(), b"<id>") == b.content.replace(unknown.encode(), b"<id>")
+
+
+class _Statements:
+    """The SQL statements an engine runs, as text (parameters apart)."""
+
+    def __init__(self, engine) -> None:
+        self.seen: list[str] = []
+        event.listen(engine, "before_cursor_execute", self._record)
+
+    def _record(self, conn, cursor, statement, parameters, context, executemany) -> None:
+        self.seen.append(statement)
+
+    def take(self) -> list[str]:
+        out, self.seen = self.seen, []
+        return out
+
+
+@pytest.fixture()
+def engine(world: World):
+    e = open_engine(world.url)
+    yield e
+    e.dispose()
 
 
 def _scope(world: World, role: str):
@@ -15,6 +92,41 @@ def _scope(world: World, role: str):
         p = Principal(1, "lb_test", Role.district_officer, district_code=world.own)
         return scope_of(p, {c.county_code for c in builtin_pairings() if c.district_code == world.own})
     return scope_of(Principal(1, "lb_test", Role.enterprise, enterprise_id=world.enterprise_own))
+
+
+@pytest.mark.parametrize("role", ["district_officer", "enterprise"])
+@pytest.mark.parametrize("kind", ["w", "e", "j"])
+def test_unknown_and_out_of_scope_ids_run_the_same_single_query(engine, world, role, kind):
+    from matcher.errors import NotFoundError
+
+    scope = _scope(world, role)
+    get = {"w": repo.get_worker, "e": repo.get_enterprise, "j": repo.get_job}[kind]
+    other = _other(world, kind)
+    statements = _Statements(engine)
+    runs = []
+    for record_id in (other, _unknown_like(other)):
+        with pytest.raises(NotFoundError) as exc:
+            get(engine, record_id, scope)
+        runs.append((statements.take(), str(exc.value).replace(record_id, "<id>")))
+    assert runs[0] == runs[1]
+    assert len(runs[0][0]) == 1  # the scope is in the WHERE of the lookup itself
+
+
+def test_the_in_memory_worker_lookup_takes_the_same_path_for_unknown_and_out_of_scope(engine, world):
+    from matcher.errors import NotFoundError
+    from matcher.store import dataset_from_engine
+
+    ds = dataset_from_engine(engine)
+    scope = _scope(world, "district_officer")
+    statements = _Statements(engine)
+    assert repo.visible_worker(engine, ds, world.worker_own, scope).worker_id == world.worker_own
+    assert statements.take() == []  # its own county's worker: from memory, no store read
+    runs = []
+    for record_id in (world.worker_other, _unknown_like(world.worker_other)):
+        with pytest.raises(NotFoundError):
+            repo.visible_worker(engine, ds, record_id, scope)
+        runs.append(statements.take())
+    assert runs[0] == runs[1] and len(runs[0]) == 1
 
 
 # ----------------------------------------------------------------------------- item 3: scope fields
