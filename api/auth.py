@@ -262,6 +262,9 @@ class Scope:
     ``counties``: home counties of visible workers (a district officer also sees the workers placed
     in its district, which the store answers: see :mod:`api.repo`); ``districts``: locations of
     visible enterprises and jobs; ``enterprise``: the one enterprise an enterprise user sees.
+
+    This class states the rules; :mod:`api.repo` turns them into the ``WHERE`` clauses every read
+    uses (``worker_filter`` and friends), for the API, the console and every download alike.
     """
 
     role: Role
@@ -272,11 +275,24 @@ class Scope:
 
     @property
     def all_workers(self) -> bool:
-        return self.role in (Role.city_admin, Role.auditor)
+        return self.city_wide
 
     @property
     def sees_workers(self) -> bool:
+        """Whether the caller sees workers' records (and the personal columns of run lists, masked);
+        an enterprise sees its candidates and placements in a recruiter's view only."""
         return self.role in OFFICE
+
+    @property
+    def city_wide(self) -> bool:
+        """Whether the caller sees the whole city: the programme report and every run figure."""
+        return self.role in (Role.city_admin, Role.auditor)
+
+    @property
+    def candidates_in_scope(self) -> bool:
+        """Whether a job's candidates are drawn from the caller's own workers only: a district
+        officer's are; an enterprise recruits from every worker, seen in a recruiter's view."""
+        return self.role is Role.district_officer
 
     def may_change(self, kind: str, field: str) -> bool:
         """Whether the caller may change ``field`` of a ``kind`` record (see :data:`SCOPE_FIELDS`)."""
@@ -287,20 +303,6 @@ class Scope:
         store (a district officer also sees the workers placed in its district, which only the
         store knows: :func:`api.repo.worker_filter`)."""
         return self.all_workers or home_county_code in (self.counties or ())
-
-    def enterprise_visible(self, enterprise_id: str, location_code: str) -> bool:
-        if self.role is Role.enterprise:
-            return enterprise_id == self.enterprise
-        if self.districts is None:
-            return True
-        return location_code in self.districts
-
-    def job_visible(self, enterprise_id: str, enterprise_location: str, job_location: str | None) -> bool:
-        if self.role is Role.enterprise:
-            return enterprise_id == self.enterprise
-        if self.districts is None:
-            return True
-        return enterprise_location in self.districts or (job_location or "") in self.districts
 
 
 def scope_of(principal: Principal, paired_counties: Iterable[str] = ()) -> Scope:

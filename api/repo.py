@@ -3,19 +3,20 @@
 Every read takes the caller's :class:`~api.auth.Scope` and answers :class:`NotFoundError` both for
 an id that does not exist and for one the caller may not see, so a response never tells which:
 the scope is part of the ``WHERE`` of the one query that looks the id up, so both take the same
-path (and the same time).
+path (and the same time). The ``*_filter`` functions are those clauses, the rules of
+:class:`~api.auth.Scope` in SQL; the console's pages and every download read through them too.
 Lists page by key (``after`` the last id of the previous page), which stays fast and stable on
 large tables. An edit (PATCH) goes through the import path: the merged record is validated like
 an imported row (ID number check digit and its agreement with birth year and gender, admin codes,
 enterprise references) and written with its history, the change row naming the route and the
 key's prefix. Only the city administrator may change the fields that decide scope
-(:data:`~api.auth.SCOPE_FIELDS`).
+(:data:`~api.auth.SCOPE_FIELDS`), and the record after the change must still be the caller's.
 """
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from pydantic import BaseModel
@@ -35,13 +36,22 @@ from matcher.pii import is_masked
 from matcher.records import LIST_SEPARATOR, Enterprise, Job, Worker, to_row
 from matcher.store import existing_enterprise_ids, import_ingested
 from matcher.store.convert import from_db
-from matcher.store.models import EnterpriseRow, JobRow, PairingRow, RunAssignmentRow, WorkerRow
+from matcher.store.models import (
+    EnterpriseRow,
+    JobRow,
+    PairingRow,
+    RunAssignmentRow,
+    RunUnplacedRow,
+    WorkerRow,
+)
 
 KIND_KEYS = {"workers": "worker_id", "enterprises": "enterprise_id", "jobs": "job_id"}
+CHUNK = 500  # ids in one IN (...): far below every dialect's bound-parameter limit
 _ENT = EnterpriseRow.__table__
 _JOB = JobRow.__table__
 _WRK = WorkerRow.__table__
 _ASG = RunAssignmentRow.__table__
+_UNP = RunUnplacedRow.__table__
 
 
 def paired_counties(engine: Engine, district: str) -> frozenset[str]:
@@ -62,6 +72,7 @@ def placed_worker_ids(district: str) -> Select[Any]:
 
 # --------------------------------------------------------------------------- filters
 def worker_filter(scope: Scope) -> ColumnElement[bool]:
+    """On ``workers``: the workers ``scope`` sees."""
     if scope.all_workers:
         return true()
     if scope.role is not Role.district_officer:
@@ -71,6 +82,7 @@ def worker_filter(scope: Scope) -> ColumnElement[bool]:
 
 
 def enterprise_filter(scope: Scope) -> ColumnElement[bool]:
+    """On ``enterprises``: the enterprises ``scope`` sees."""
     if scope.role is Role.enterprise:
         return _ENT.c.enterprise_id == (scope.enterprise or "")
     if scope.districts is None:
@@ -79,13 +91,37 @@ def enterprise_filter(scope: Scope) -> ColumnElement[bool]:
 
 
 def job_filter(scope: Scope) -> ColumnElement[bool]:
-    """On ``jobs JOIN enterprises``: jobs of the scope's enterprises or located in its districts."""
+    """On ``jobs`` (joined to ``enterprises`` or not): jobs of the scope's enterprises or located in
+    its districts."""
     if scope.role is Role.enterprise:
         return _JOB.c.enterprise_id == (scope.enterprise or "")
     if scope.districts is None:
         return true()
     d = sorted(scope.districts)
-    return or_(_ENT.c.location_code.in_(d), _JOB.c.location_code.in_(d))
+    located = select(_ENT.c.enterprise_id).where(_ENT.c.location_code.in_(d))
+    return or_(_JOB.c.enterprise_id.in_(located), _JOB.c.location_code.in_(d))
+
+
+def assignment_filter(scope: Scope) -> ColumnElement[bool]:
+    """On ``run_assignments``: a district officer sees its counties' workers and the placements into
+    its district; an enterprise the placements into its own jobs."""
+    if scope.role is Role.enterprise:
+        return _ASG.c.enterprise_id == (scope.enterprise or "")
+    if scope.role is Role.district_officer:
+        return or_(
+            _ASG.c.home_county_code.in_(sorted(scope.counties or ())),
+            _ASG.c.location_code == (scope.district or ""),
+        )
+    return true()
+
+
+def unplaced_filter(scope: Scope) -> ColumnElement[bool]:
+    """On ``run_unplaced``: the unplaced workers of the scope's counties (an enterprise: none)."""
+    if scope.all_workers:
+        return true()
+    if scope.role is not Role.district_officer:
+        return false()
+    return _UNP.c.home_county_code.in_(sorted(scope.counties or ()))
 
 
 # --------------------------------------------------------------------------- reads
@@ -113,6 +149,26 @@ def visible_worker(engine: Engine, dataset: Any, worker_id: str, scope: Scope) -
     return worker if worker is not None else stored
 
 
+def visible_worker_ids(engine: Engine, worker_ids: Iterable[str], scope: Scope) -> set[str]:
+    """Those of ``worker_ids`` that ``scope`` sees."""
+    return _visible_ids(engine, _WRK.c.worker_id, worker_filter(scope), worker_ids)
+
+
+def visible_job_ids(engine: Engine, job_ids: Iterable[str], scope: Scope) -> set[str]:
+    """Those of ``job_ids`` that ``scope`` sees."""
+    return _visible_ids(engine, _JOB.c.job_id, job_filter(scope), job_ids)
+
+
+def _visible_ids(engine: Engine, key: Any, cond: ColumnElement[bool], ids: Iterable[str]) -> set[str]:
+    wanted = set(ids)
+    if not wanted:
+        return set()
+    # a few ids: looked up; many (a run's every job): the scope's own ids, in one query
+    q = select(key).where(key.in_(sorted(wanted)), cond) if len(wanted) <= CHUNK else select(key).where(cond)
+    with engine.connect() as conn:
+        return set(conn.execute(q).scalars()) & wanted
+
+
 def get_enterprise(engine: Engine, enterprise_id: str, scope: Scope) -> Enterprise:
     q = select(_ENT).where(_ENT.c.enterprise_id == enterprise_id, enterprise_filter(scope))
     with engine.connect() as conn:
@@ -123,11 +179,7 @@ def get_enterprise(engine: Engine, enterprise_id: str, scope: Scope) -> Enterpri
 
 
 def get_job(engine: Engine, job_id: str, scope: Scope) -> Job:
-    q = (
-        select(_JOB)
-        .select_from(_JOB.join(_ENT, _JOB.c.enterprise_id == _ENT.c.enterprise_id))
-        .where(_JOB.c.job_id == job_id, job_filter(scope))
-    )
+    q = select(_JOB).where(_JOB.c.job_id == job_id, job_filter(scope))
     with engine.connect() as conn:
         row = conn.execute(q).mappings().first()
     if row is None:
@@ -155,20 +207,18 @@ def list_records(
     ``where``: exact-match filters on plain columns (e.g. ``home_county_code``). Returns the
     records and the id to pass as ``after`` for the next page (``None`` on the last page).
     """
-    if kind == "workers":
-        table, cond, src = _WRK, worker_filter(scope), _WRK
-    elif kind == "enterprises":
-        table, cond, src = _ENT, enterprise_filter(scope), _ENT
-    else:
-        table, cond = _JOB, job_filter(scope)
-        src = _JOB.join(_ENT, _JOB.c.enterprise_id == _ENT.c.enterprise_id)
+    table, cond = {
+        "workers": (_WRK, worker_filter),
+        "enterprises": (_ENT, enterprise_filter),
+        "jobs": (_JOB, job_filter),
+    }[kind]
     key = table.c[KIND_KEYS[kind]]
-    filters = [cond]
+    filters = [cond(scope)]
     if after is not None:
         filters.append(key > after)
     for col, value in (where or {}).items():
         filters.append(table.c[col] == value)
-    q = select(table).select_from(src).where(and_(*filters)).order_by(key).limit(limit + 1)
+    q = select(table).where(and_(*filters)).order_by(key).limit(limit + 1)
     with engine.connect() as conn:
         rows = conn.execute(q).mappings().all()
     records = [from_db(kind, r) for r in rows[:limit]]

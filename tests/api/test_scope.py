@@ -1,8 +1,14 @@
-"""Scope hardening (issue 16, items 3 and 7): only the city administrator moves a record out of a
-scope, and an id out of scope is answered exactly as an unknown one, by the same query.
+"""Scope hardening (issue 16, items 3, 6 and 7; issue 15, item 2): who may move a record, what a
+scoped caller reads of a run, candidates and the report, one download path for API and console,
+and an id out of scope answered exactly as an unknown one, by the same query.
+
+The walk over every role, route and own/other record is in ``test_auth_matrix.py``.
 """
 
 from __future__ import annotations
+
+import re
+from urllib.parse import unquote
 
 import pytest
 from sqlalchemy import event
@@ -11,7 +17,7 @@ from api import repo
 from api.auth import SCOPE_FIELDS, SESSION_COOKIE, Principal, Role, scope_of
 from matcher.geo import builtin_pairings
 from matcher.store import open_engine
-from tests.api.conftest import World, auth
+from tests.api.conftest import YEAR, World, auth, response_text
 
 ID_ROUTES = [
     ("GET", "/workers/{id}", "w", None),
@@ -191,3 +197,141 @@ def test_only_the_city_admin_moves_a_record_and_others_get_403_naming_the_field(
     assert moved.status_code == 200 and moved.json()[field] == value, moved.text
     back = client.patch(url, json={field: before[field]}, headers=auth(world, "city_admin"))
     assert back.status_code == 200 and back.json() == before
+
+
+# ----------------------------------------------------------------------------- item 6: reads of runs
+def _officer_workers(world: World) -> set[str]:
+    from sqlalchemy import select
+
+    from matcher.store import load_dataset
+    from matcher.store.models import RunAssignmentRow
+
+    counties = {p.county_code for p in builtin_pairings() if p.district_code == world.own}
+    engine = open_engine(world.url)
+    with engine.connect() as conn:
+        q = select(RunAssignmentRow.worker_id).where(RunAssignmentRow.location_code == world.own)
+        placed = set(conn.execute(q).scalars())
+    engine.dispose()
+    return {w.worker_id for w in load_dataset(world.url).workers if w.home_county_code in counties} | placed
+
+
+def test_an_officers_candidates_are_its_own_workers_best_first(client, world):
+    k = 10
+    mine = _officer_workers(world)
+    got = client.get(
+        f"/jobs/{world.job_own}/candidates", params={"k": k}, headers=auth(world, "district_officer")
+    )
+    assert got.status_code == 200, got.text
+    ids = [it["worker_id"] for it in got.json()["items"]]
+    everyone = client.get(
+        f"/jobs/{world.job_own}/candidates", params={"k": 100}, headers=auth(world, "city_admin")
+    ).json()["items"]
+    ranked_mine = [it["worker_id"] for it in everyone if it["worker_id"] in mine]
+    assert set(ids) <= mine
+    assert len(everyone) > len(ranked_mine)  # the job draws workers from outside the district too
+    assert ids == ranked_mine[:k]  # the best of its own, in the city's order, as many as asked
+    page = _ask(client, world, "district_officer", "GET", "/console/jobs/{id}", world.job_own, None)
+    assert page.status_code == 200
+    shown = set(re.findall(r"W\d{5,}", page.text))
+    assert shown <= mine
+
+
+def test_a_scoped_caller_reads_the_run_summary_of_its_own_jobs(client, world, run_id):
+    full = client.get(f"/placements/{run_id}", headers=auth(world, "city_admin")).json()["summary"]
+    assert full == client.get(f"/placements/{run_id}", headers=auth(world, "auditor")).json()["summary"]
+    jobs = {
+        role: {
+            j["job_id"]
+            for j in client.get("/jobs", params={"limit": 200}, headers=auth(world, role)).json()["items"]
+        }
+        for role in ("district_officer", "enterprise")
+    }
+    officer = client.get(f"/placements/{run_id}", headers=auth(world, "district_officer")).json()["summary"]
+    assert {p["job_id"] for p in officer["shadow_prices"]} <= jobs["district_officer"]
+    assert [p for p in full["shadow_prices"] if p["job_id"] in jobs["district_officer"]] == officer[
+        "shadow_prices"
+    ]
+    assert officer["n_workers"] == full["n_workers"]  # the office's run figures stay
+    ent = client.get(f"/placements/{run_id}", headers=auth(world, "enterprise")).json()["summary"]
+    assert {p["job_id"] for p in ent["shadow_prices"]} <= jobs["enterprise"]
+    assert set(ent["job_codes_predicted"]) <= jobs["enterprise"]
+    assert not {"n_workers", "objective", "unplaced_reasons", "wishes", "n_openings"} & set(ent)
+    mine = client.get(
+        f"/placements/{run_id}/assignments", params={"limit": 200}, headers=auth(world, "enterprise")
+    ).json()["items"]
+    assert ent["n_placed"] == len(mine) and ent["year"] == full["year"]
+
+
+def test_the_report_file_is_city_wide_for_admin_and_auditor_only_on_api_and_console(client, world, run_id):
+    for role, status in (
+        ("city_admin", 200),
+        ("auditor", 200),
+        ("district_officer", 403),
+        ("enterprise", 403),
+    ):
+        for fmt in ("json", "xlsx"):
+            r = client.get(f"/reports/{YEAR}", params={"format": fmt}, headers=auth(world, role))
+            assert r.status_code == status, (role, fmt, r.text[:200])
+        page = _ask(client, world, role, "GET", "/console/reports/download?year={id}", str(YEAR), None)
+        assert page.status_code == status, (role, page.status_code)
+    officer = _ask(client, world, "district_officer", "GET", "/console/reports?year={id}", str(YEAR), None)
+    assert officer.status_code == 200 and 'data-testid="dl-report"' not in officer.text
+
+
+# ----------------------------------------------------------------------------- issue 15 item 2: one path
+LISTS = ["placements_by_district", "placements_by_enterprise", "unplaced", "supply"]
+
+
+@pytest.mark.parametrize("role", ["city_admin", "district_officer", "enterprise", "auditor"])
+@pytest.mark.parametrize("which", LISTS)
+def test_api_and_console_hand_out_the_same_run_list(client, world, run_id, role, which):
+    api = client.get(f"/placements/{run_id}/exports/{which}", headers=auth(world, role))
+    console = _ask(client, world, role, "GET", f"/console/runs/{{id}}/download/{which}", run_id, None)
+    assert api.status_code == console.status_code, (api.status_code, console.status_code)
+    if role == "enterprise" and which in ("unplaced", "supply"):
+        assert api.status_code == 403
+        return
+    assert api.status_code == 200, api.text[:300]
+    assert response_text(api) == response_text(console)
+    assert api.headers["content-disposition"] == console.headers["content-disposition"]
+    if which.startswith("placements"):
+        header = response_text(api).split("\n", 1)[0].split(",")
+        personal = {"姓名", "身份证号", "手机号"} & set(header)
+        assert personal == (set() if role == "enterprise" else {"姓名", "身份证号", "手机号"}), header
+
+
+def test_a_supply_list_of_one_county_comes_from_the_same_path(client, world, run_id):
+    counties = sorted({p.county_code for p in builtin_pairings() if p.district_code == world.own})
+    whole = response_text(
+        client.get(f"/placements/{run_id}/exports/supply", headers=auth(world, "district_officer"))
+    )
+    got = 0
+    for c in counties:
+        r = _ask(
+            client,
+            world,
+            "district_officer",
+            "GET",
+            f"/console/runs/{{id}}/download/supply?county={c}",
+            run_id,
+            None,
+        )
+        if r.status_code == 404:  # a county with no registered worker has no list
+            continue
+        assert r.status_code == 200 and "岗位供给清单-" in unquote(r.headers["content-disposition"])
+        part = response_text(r)
+        assert not part or all(line in whole for line in part.splitlines())
+        got += 1
+    assert got
+    outside = [p.county_code for p in builtin_pairings() if p.district_code == world.other]
+    outside = [c for c in outside if c not in counties]
+    r = _ask(
+        client,
+        world,
+        "district_officer",
+        "GET",
+        f"/console/runs/{{id}}/download/supply?county={outside[0]}",
+        run_id,
+        None,
+    )
+    assert r.status_code == 404
