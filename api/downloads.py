@@ -225,6 +225,7 @@ def run_export(
         raise ConfigError("county picks a supply list only")
     header = _run_header(engine, run_id)
     ids: tuple[str, ...] = ()
+    groups: dict[str, Table] = {}
     if which == "unplaced":
         unplaced = run_rows(engine, run_id, _UNP, unplaced_filter(scope))
         groups = {"未安置名单": unplaced_table(dataset, unplaced)}
@@ -242,12 +243,11 @@ def run_export(
         if scope.districts is not None:
             listed = sorted({r["job_id"] for t in tables.values() for r in t.rows})
             jobs = visible_job_ids(engine, listed, scope)
-        groups = {}
         for c, t in tables.items():
             if c in counties and (county is None or c == county):
-                rows = [r for r in t.rows if jobs is None or r["job_id"] in jobs]
-                if rows:
-                    groups[f"{c} {place_name(c)}"] = Table(t.columns, rows)
+                kept = [r for r in t.rows if jobs is None or r["job_id"] in jobs]
+                if kept:
+                    groups[f"{c} {place_name(c)}"] = Table(t.columns, kept)
     else:
         placed = run_rows(engine, run_id, _ASG, assignment_filter(scope))
         table = placement_table(dataset, placed)
@@ -271,8 +271,8 @@ def run_export(
     except BaseException:
         os.unlink(path)
         raise
-    rows = sum(len(t.rows) for t in groups.values())
-    return Download(path, f"{RUN_LISTS[which]}{where}-{run_id}.{fmt}", FORMATS[fmt], rows, ids)
+    n = sum(len(t.rows) for t in groups.values())
+    return Download(path, f"{RUN_LISTS[which]}{where}-{run_id}.{fmt}", FORMATS[fmt], n, ids)
 
 
 # ----------------------------------------------------------------------------- the programme report
