@@ -27,7 +27,7 @@ import secrets
 import string
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -247,6 +247,14 @@ class RateLimiter:
 # ----------------------------------------------------------------------------- what a role sees
 
 
+SCOPE_FIELDS: dict[str, frozenset[str]] = {
+    "workers": frozenset({"home_county_code"}),
+    "enterprises": frozenset({"location_code"}),
+    "jobs": frozenset({"enterprise_id", "location_code"}),
+}
+"""The fields that decide who sees a record: only the city administrator may change them."""
+
+
 @dataclass(frozen=True)
 class Scope:
     """The objects a principal may see, as plain sets (``None``: no restriction).
@@ -254,6 +262,9 @@ class Scope:
     ``counties``: home counties of visible workers (a district officer also sees the workers placed
     in its district, which the store answers: see :mod:`api.repo`); ``districts``: locations of
     visible enterprises and jobs; ``enterprise``: the one enterprise an enterprise user sees.
+
+    This class states the rules; :mod:`api.repo` turns them into the ``WHERE`` clauses every read
+    uses (``worker_filter`` and friends), for the API, the console and every download alike.
     """
 
     role: Role
@@ -264,34 +275,34 @@ class Scope:
 
     @property
     def all_workers(self) -> bool:
-        return self.role in (Role.city_admin, Role.auditor)
+        return self.city_wide
 
     @property
     def sees_workers(self) -> bool:
+        """Whether the caller sees workers' records (and the personal columns of run lists, masked);
+        an enterprise sees its candidates and placements in a recruiter's view only."""
         return self.role in OFFICE
 
-    def worker_visible(self, home_county_code: str, placed_here: Callable[[], bool]) -> bool:
-        """Whether a worker is visible; ``placed_here`` (asked only if needed) tells whether the
-        worker is placed in the officer's district."""
-        if self.all_workers:
-            return True
-        if self.role is not Role.district_officer:
-            return False
-        return home_county_code in (self.counties or ()) or placed_here()
+    @property
+    def city_wide(self) -> bool:
+        """Whether the caller sees the whole city: the programme report and every run figure."""
+        return self.role in (Role.city_admin, Role.auditor)
 
-    def enterprise_visible(self, enterprise_id: str, location_code: str) -> bool:
-        if self.role is Role.enterprise:
-            return enterprise_id == self.enterprise
-        if self.districts is None:
-            return True
-        return location_code in self.districts
+    @property
+    def candidates_in_scope(self) -> bool:
+        """Whether a job's candidates are drawn from the caller's own workers only: a district
+        officer's are; an enterprise recruits from every worker, seen in a recruiter's view."""
+        return self.role is Role.district_officer
 
-    def job_visible(self, enterprise_id: str, enterprise_location: str, job_location: str | None) -> bool:
-        if self.role is Role.enterprise:
-            return enterprise_id == self.enterprise
-        if self.districts is None:
-            return True
-        return enterprise_location in self.districts or (job_location or "") in self.districts
+    def may_change(self, kind: str, field: str) -> bool:
+        """Whether the caller may change ``field`` of a ``kind`` record (see :data:`SCOPE_FIELDS`)."""
+        return self.role is Role.city_admin or field not in SCOPE_FIELDS.get(kind, frozenset())
+
+    def sees_county(self, home_county_code: str) -> bool:
+        """Whether the workers of ``home_county_code`` are all visible: a sure answer without the
+        store (a district officer also sees the workers placed in its district, which only the
+        store knows: :func:`api.repo.worker_filter`)."""
+        return self.all_workers or home_county_code in (self.counties or ())
 
 
 def scope_of(principal: Principal, paired_counties: Iterable[str] = ()) -> Scope:

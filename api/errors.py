@@ -36,12 +36,16 @@ class ApiError(Exception):
 
     status = 500
     headers: dict[str, str] | None = None
+    field: str | None = None
 
-    def __init__(self, detail: str, *, headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, detail: str, *, headers: dict[str, str] | None = None, field: str | None = None
+    ) -> None:
         super().__init__(detail)
         self.detail = detail
         if headers:
             self.headers = headers
+        self.field = field
 
 
 class Unauthorized(ApiError):
@@ -117,6 +121,8 @@ async def handle(request: Request, exc: Exception) -> JSONResponse:
         # sent by Starlette's ServerErrorMiddleware, outside every middleware: add the headers here
         return JSONResponse(_body("internal error"), status_code=500, headers=SECURITY_HEADERS)
     errors = [exc.as_dict()] if isinstance(exc, InputError) else getattr(exc, "errors", None)
+    if isinstance(exc, ApiError) and exc.field:
+        errors = [{"field": exc.field, "reason": exc.detail}]
     return JSONResponse(_body(str(exc), errors), status_code=status, headers=headers)
 
 

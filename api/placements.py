@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, func, select
 
 from api.auth import Role, Scope
 from matcher.errors import NotFoundError
@@ -158,6 +158,13 @@ class PlacementRunner:
             )
         return out
 
+    def status_for(self, run_id: str, scope: Scope) -> dict[str, Any]:
+        """:meth:`status` as ``scope`` may read it: the summary through :func:`run_summary`."""
+        out = self.status(run_id)
+        if "summary" in out:
+            out["summary"] = run_summary(self.services.engine, run_id, out["summary"], scope)
+        return out
+
     def assignments(
         self, run_id: str, scope: Scope, *, after: str | None, limit: int
     ) -> tuple[list[dict], str | None]:
@@ -207,21 +214,11 @@ def _iso(value: Any) -> str | None:
 def assignments_page(
     engine: Any, run_id: str, scope: Scope, *, after: str | None, limit: int
 ) -> tuple[list[dict], str | None]:
-    """One page of run ``run_id``'s assignments that ``scope`` sees, by worker id.
+    """One page of run ``run_id``'s assignments that ``scope`` sees (:func:`api.repo.assignment_filter`),
+    by worker id."""
+    from api.repo import assignment_filter
 
-    A district officer sees the workers of its paired counties and the placements into its
-    district; an enterprise the placements into its own jobs.
-    """
-    cond: list[Any] = [_ASG.c.run_id == run_id]
-    if scope.role is Role.enterprise:
-        cond.append(_ASG.c.enterprise_id == (scope.enterprise or ""))
-    elif scope.role is Role.district_officer:
-        cond.append(
-            or_(
-                _ASG.c.home_county_code.in_(sorted(scope.counties or ())),
-                _ASG.c.location_code == (scope.district or ""),
-            )
-        )
+    cond: list[Any] = [_ASG.c.run_id == run_id, assignment_filter(scope)]
     if after is not None:
         cond.append(_ASG.c.worker_id > after)
     q = select(_ASG).where(and_(*cond)).order_by(_ASG.c.worker_id).limit(limit + 1)
@@ -229,3 +226,77 @@ def assignments_page(
         rows = [dict(r) for r in conn.execute(q).mappings()]
     nxt = rows[limit - 1]["worker_id"] if len(rows) > limit else None
     return rows[:limit], nxt
+
+
+# ----------------------------------------------------------------------------- a run's summary, scoped
+RUN_PARAMS = ("year", "mode", "k", "min_fit", "include_employed", "rules", "status", "solver", "model")
+"""What an enterprise reads of a run's summary, besides its own figures."""
+
+
+def run_summary(
+    engine: Any, run_id: str, summary: dict[str, Any] | None, scope: Scope
+) -> dict[str, Any] | None:
+    """A run's summary as ``scope`` may read it.
+
+    The city administrator and the auditor read it whole. Every other caller gets the entries
+    that name jobs (``shadow_prices``, ``job_codes_predicted``) for the jobs it sees only; an
+    enterprise, which sees no city-wide figure, gets the run's parameters and its own figures
+    (``n_placed``: the placements into its jobs) instead of the city's.
+    """
+    if summary is None or scope.city_wide:
+        return summary
+    from api.repo import assignment_filter, visible_job_ids
+
+    prices = _price_items(summary.get("shadow_prices"))
+    predicted = summary.get("job_codes_predicted") or {}
+    mine = visible_job_ids(engine, sorted({p["job_id"] for p in prices} | set(predicted)), scope)
+    out = (
+        dict(summary)
+        if scope.role is not Role.enterprise
+        else {k: summary[k] for k in RUN_PARAMS if k in summary}
+    )
+    if "shadow_prices" in summary:
+        out["shadow_prices"] = [p for p in prices if p["job_id"] in mine]
+    if "job_codes_predicted" in summary:
+        out["job_codes_predicted"] = {j: v for j, v in predicted.items() if j in mine}
+    if scope.role is Role.enterprise:
+        q = select(func.count()).select_from(_ASG).where(_ASG.c.run_id == run_id, assignment_filter(scope))
+        with engine.connect() as conn:
+            out["n_placed"] = int(conn.execute(q).scalar() or 0)
+    return out
+
+
+def _price_items(raw: Any) -> list[dict[str, Any]]:
+    """Shadow prices as ``[{job_id, price}]``, from a list of those or a mapping job id → price."""
+    if isinstance(raw, dict):
+        raw = raw.get("jobs", raw)
+    if isinstance(raw, dict):
+        return [{"job_id": str(k), "price": float(v)} for k, v in raw.items()]
+    return [dict(r) for r in raw or () if isinstance(r, dict) and "job_id" in r]
+
+
+def shadow_prices(engine: Any, summary: dict[str, Any] | None, top: int = 10) -> list[dict[str, Any]]:
+    """The jobs where one more opening would raise the objective most, with title, enterprise and
+    place, from a summary already scoped by :func:`run_summary`."""
+    from matcher.store.models import EnterpriseRow, JobRow
+
+    items = sorted(
+        _price_items((summary or {}).get("shadow_prices")), key=lambda r: -float(r.get("price", 0))
+    )
+    items = [it for it in items if float(it.get("price", 0.0)) > 0][:top]
+    if not items:
+        return []
+    job, ent = JobRow.__table__, EnterpriseRow.__table__
+    q = (
+        select(
+            job.c.job_id,
+            job.c.title,
+            ent.c.name.label("enterprise"),
+            func.coalesce(job.c.location_code, ent.c.location_code).label("location"),
+        )
+        .select_from(job.join(ent, job.c.enterprise_id == ent.c.enterprise_id))
+        .where(job.c.job_id.in_([it["job_id"] for it in items]))
+    )
+    with engine.connect() as conn:
+        found = {r["job_id"]: dict(r) for r in conn.execute(q).mappings()}
+    return [{**it, **found[it["job_id"]]} for it in items if it["job_id"] in found]

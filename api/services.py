@@ -286,11 +286,29 @@ class Services:
         return rec.recommend_one(worker, k=k, vector=vectors[0])
 
     def candidates(self, job_id: str, k: int, scope: Scope) -> Any:
-        """The ``k`` best workers for a job the caller sees, each in a recruiter's view."""
-        from api.repo import get_job
+        """The ``k`` best workers for a job the caller sees, each in a recruiter's view; a district
+        officer's from the workers it sees (:attr:`~api.auth.Scope.candidates_in_scope`)."""
+        from dataclasses import replace
+
+        from api.repo import get_job, visible_worker_ids
 
         get_job(self.engine, job_id, scope)
-        return self.recommender.get().candidates_for_job(job_id, k=k)
+        rec = self.recommender.get()
+        if not scope.candidates_in_scope:
+            return rec.candidates_for_job(job_id, k=k)
+        want = k
+        while True:  # ranked over every worker; widened until k of the caller's are in it, or all are
+            found = rec.candidates_for_job(job_id, k=want)
+            seen = visible_worker_ids(self.engine, [it.worker_id for it in found.items], scope)
+            keep = [i for i, it in enumerate(found.items) if it.worker_id in seen][:k]
+            if len(keep) == k or len(found.items) < want:
+                break
+            want *= 4
+        return replace(
+            found,
+            items=tuple(found.items[i] for i in keep),
+            workers=tuple(found.workers[i] for i in keep),
+        )
 
     def edit(self, kind: str, record_id: str, changes: dict[str, Any], scope: Scope, origin: str) -> Any:
         """Apply a validated partial record (PATCH) and refit in the background; the new record."""
@@ -332,17 +350,23 @@ class Services:
 
         return dataset_from_engine(self.engine)
 
-    def run_list(self, run_id: str, which: str, scope: Scope, fmt: str) -> Any:
+    def run_list(self, run_id: str, which: str, scope: Scope, fmt: str, county: str | None = None) -> Any:
         """A recorded run's list as a file to download (see :func:`api.downloads.run_export`)."""
         from api.downloads import run_export
 
-        return run_export(self.engine, self.dataset(), run_id, which, scope, fmt=fmt)
+        return run_export(self.engine, self.dataset(), run_id, which, scope, fmt=fmt, county=county)
 
-    def report(self, year: int, fmt: str) -> Any:
-        """The programme report of ``year`` as a file to download."""
+    def report(self, year: int, scope: Scope, fmt: str) -> Any:
+        """The programme report of ``year`` as a file (see :func:`api.downloads.report_export`)."""
         from api.downloads import report_export
 
-        return report_export(self.engine, self.dataset(), year, fmt=fmt)
+        return report_export(self.engine, self.dataset(), year, scope, fmt=fmt)
+
+    def report_figures(self, year: int, scope: Scope) -> dict[str, Any]:
+        """The programme figures of ``year`` as ``scope`` sees them (the console's report page)."""
+        from api.downloads import report_figures
+
+        return report_figures(self.engine, self.dataset(), year, scope)
 
     def database_ok(self) -> bool:
         try:

@@ -1,12 +1,15 @@
 """The adversarial corpus: formula payloads and control characters, through every CSV and XLSX
-writer, the importer and the API's PATCH (issue 16, items 1 and 2).
+writer, the importer and the API's PATCH (issue 16, items 1 and 2); ID numbers that disagree with
+birth year and gender, through the importer and PATCH (item 8).
 
 * every CSV cell laborbridge writes that starts with ``= + - @``, tab or CR is a plain number or is
   neutralised with a leading ``'``; the importer reads the exported text back unchanged;
 * every workbook it writes loads in openpyxl and holds no control character, even when one
   reached the records (a store written before the check, a dataset built in code);
 * the importer rejects a control character with file, row and field, and keeps every valid row;
-* ``PATCH`` answers 422 naming the field.
+* ``PATCH`` answers 422 naming the field;
+* ``PATCH`` holds birth year and gender to the ID number as the importer does, also when the
+  store keeps the number masked (its gender digit shows; a new birth year needs the full number).
 
 Sibling files of the corpus: ``test_adversarial_pii.py`` (item 4: ID numbers and phones typed into
 free text, in every spelling, through every path) and ``test_adversarial_uploads.py`` (item 5: files
@@ -412,3 +415,97 @@ def test_a_control_character_already_in_the_store_does_not_break_xlsx_downloads(
         out.write_bytes(r.content)
         if params["format"] == "xlsx":
             assert text in assert_xlsx_clean(out), path  # the text stays, its control characters go
+
+
+# ----------------------------------------------------------------------------- ID number on PATCH (item 8)
+def _id_number(region: str, year: int, gender: str, seq: int = 12) -> str:
+    """A well-formed ID number of ``region`` born on 1 March ``year``, of ``gender``."""
+    from matcher.idcard import id_check_digit
+
+    last = seq * 10 + (1 if gender == "male" else 2)
+    body = f"{region}{year}0301{last:03d}"
+    return body + id_check_digit(body)
+
+
+def _flip(gender: str) -> str:
+    return "female" if gender == "male" else "male"
+
+
+@pytest.fixture()
+def worker(api):
+    """The officer's worker as the store holds it (ID number masked), put back after the test."""
+    client, world, h = api
+    before = client.get(f"/workers/{world.worker_own}", headers=h).json()
+    assert re.fullmatch(r"\d{6}\*{8}\d{3}[\dX]", before["id_number"]), before["id_number"]
+    yield before
+    with (world.data / "workers.csv").open(encoding="utf-8") as fh:  # the sample holds it in full
+        original = next(r["id_number"] for r in csv.DictReader(fh) if r["worker_id"] == world.worker_own)
+    back = {"id_number": original, "birth_year": before["birth_year"], "gender": before["gender"]}
+    r = client.patch(f"/workers/{world.worker_own}", json=back, headers=h)
+    assert r.status_code == 200 and r.json() == before, r.text
+
+
+@pytest.mark.parametrize("role", ["city_admin", "district_officer"])
+def test_patch_checks_gender_against_the_stored_masked_id_number(api, worker, role):
+    from tests.api.conftest import auth
+
+    client, world, h = api
+    r = client.patch(
+        f"/workers/{world.worker_own}", json={"gender": _flip(worker["gender"])}, headers=auth(world, role)
+    )
+    assert r.status_code == 422, r.text
+    err = r.json()["errors"][0]
+    assert err["field"] == "id_number" and "gender" in err["reason"], err  # the import check's words
+    assert client.get(f"/workers/{world.worker_own}", headers=h).json() == worker
+    same = client.patch(f"/workers/{world.worker_own}", json={"gender": worker["gender"]}, headers=h)
+    assert same.status_code == 200, same.text
+
+
+def test_patch_of_birth_year_needs_the_full_id_number_that_agrees_with_it(api, worker):
+    client, world, h = api
+    url, year = f"/workers/{world.worker_own}", worker["birth_year"] - 2
+    alone = client.patch(url, json={"birth_year": year}, headers=h)
+    assert alone.status_code == 422 and alone.json()["errors"][0]["field"] == "birth_year", alone.text
+    masked = client.patch(url, json={"birth_year": year, "id_number": worker["id_number"]}, headers=h)
+    assert masked.status_code == 422 and masked.json()["errors"][0]["field"] == "birth_year", masked.text
+    region = worker["id_number"][:6]
+    wrong_year = _id_number(region, year + 1, worker["gender"])
+    r = client.patch(url, json={"birth_year": year, "id_number": wrong_year}, headers=h)
+    assert r.status_code == 422, r.text
+    assert r.json()["errors"][0]["field"] == "id_number" and "birth year" in r.json()["errors"][0]["reason"]
+    wrong_gender = _id_number(region, year, _flip(worker["gender"]))
+    r = client.patch(url, json={"birth_year": year, "id_number": wrong_gender}, headers=h)
+    assert r.status_code == 422 and "gender" in r.json()["errors"][0]["reason"], r.text
+    assert client.get(url, headers=h).json() == worker  # nothing written by a refused edit
+    right = _id_number(region, year, worker["gender"])
+    ok = client.patch(url, json={"birth_year": year, "id_number": right}, headers=h)
+    assert ok.status_code == 200, ok.text
+    assert ok.json()["birth_year"] == year and ok.json()["id_number"] == right[:6] + "*" * 8 + right[-4:]
+
+
+def test_patch_of_the_id_number_alone_is_checked_against_birth_year_and_gender(api, worker):
+    client, world, h = api
+    url, region = f"/workers/{world.worker_own}", worker["id_number"][:6]
+    for bad in (
+        _id_number(region, worker["birth_year"] + 3, worker["gender"]),
+        _id_number(region, worker["birth_year"], _flip(worker["gender"])),
+    ):
+        r = client.patch(url, json={"id_number": bad}, headers=h)
+        assert r.status_code == 422 and r.json()["errors"][0]["field"] == "id_number", r.text
+    other_mask = worker["id_number"][:6] + "*" * 8 + "0000"
+    r = client.patch(url, json={"id_number": other_mask}, headers=h)
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "id_number", r.text
+    assert client.get(url, headers=h).json() == worker
+
+
+def test_import_checks_gender_against_a_masked_id_number_too(tmp_path):
+    """An export read back (ID numbers masked) is held to the same check: the mask keeps the gender digit."""
+    data = tmp_path / "data"
+    rows = ["worker_id,name,id_number,gender,birth_year,home_county_code\n"]
+    rows.append("w-ok,张三,623024********0011,male,1990,623024\n")  # 17th digit 1: a man's
+    rows.append("w-bad,李四,623024********0011,female,1990,623024\n")
+    _write(data, "workers.csv", "".join(rows))
+    result = ingest([data])
+    assert [lo.record.worker_id for lo in result.records["workers"]] == ["w-ok"]
+    assert [(e.row, e.field) for e in result.rejected] == [(3, "id_number")]
+    assert "gender" in result.rejected[0].reason

@@ -63,7 +63,9 @@ def _imports(path: Path) -> set[str]:
     """Every module ``path`` imports, at the top or inside a function (lazy imports count too)."""
     out: set[str] = set()
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+        if isinstance(node, ast.ImportFrom) and node.module == "matcher":
+            out.update(f"matcher.{alias.name}" for alias in node.names)  # from matcher import pii
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             out.add(node.module)
         elif isinstance(node, ast.Import):
             out.update(alias.name for alias in node.names)

@@ -1,17 +1,15 @@
-"""Downloads: record exports within the caller's scope (CSV or XLSX), as files."""
+"""Downloads: record exports, a run's lists and the report, as files (:mod:`api.downloads`, the
+console's downloads too), within the caller's scope."""
 
 from __future__ import annotations
 
-import os
-import shutil
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query
 from fastapi.responses import FileResponse
-from starlette.background import BackgroundTask
 
 from api.deps import AuditDep, Office, Reader, ScopeDep, ServicesDep
-from api.downloads import FORMATS, record_export
+from api.downloads import FORMATS, record_export, send
 from api.schemas import ErrorOut
 
 router = APIRouter(tags=["exports"], responses={400: {"model": ErrorOut}, 403: {"model": ErrorOut}})
@@ -36,9 +34,7 @@ def export_records(
     d = record_export(services.engine, kind, scope, fmt=format, headers=headers)
     if kind == "workers":
         audit(d.worker_ids or (None,), detail=f"export {d.rows} workers")
-    return FileResponse(
-        d.path, media_type=d.media_type, filename=d.filename, background=BackgroundTask(os.unlink, d.path)
-    )
+    return send(d)
 
 
 @router.get(
@@ -57,16 +53,14 @@ def export_run_list(
     d = services.run_list(run_id, which, scope, format)
     if d.worker_ids:
         audit(d.worker_ids, detail=f"export {which} of run {run_id}")
-    cleanup = BackgroundTask(os.unlink, d.path)
-    return FileResponse(d.path, media_type=d.media_type, filename=d.filename, background=cleanup)
+    return send(d)
 
 
 @router.get("/reports/{year}", response_class=FileResponse, responses={200: _REPORT})
 def programme_report(
-    year: Annotated[int, Path(ge=2000, le=2100)], services: ServicesDep, _: Office,
+    year: Annotated[int, Path(ge=2000, le=2100)], services: ServicesDep, _: Office, scope: ScopeDep,
     format: Annotated[Literal["xlsx", "json"], Query()] = "xlsx",
 ) -> FileResponse:  # fmt: skip
-    """The programme report of a year: progress against the targets, job fairs, labour flows."""
-    d = services.report(year, format)
-    cleanup = BackgroundTask(shutil.rmtree, os.path.dirname(d.path), True)
-    return FileResponse(d.path, media_type=d.media_type, filename=d.filename, background=cleanup)
+    """The programme report of a year, city-wide: progress against the targets, job fairs, labour
+    flows (the city administrator's and the auditor's)."""
+    return send(services.report(year, scope, format))

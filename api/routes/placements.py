@@ -37,9 +37,10 @@ def list_placements(
 
 
 @router.get("/placements/{run_id}", response_model=PlacementStatus)
-def get_placement(run_id: RunId, services: ServicesDep, _: Reader) -> PlacementStatus:
-    """Status, stage and progress of a run; its summary once recorded."""
-    return PlacementStatus.model_validate(services.placements.status(run_id))
+def get_placement(run_id: RunId, services: ServicesDep, _: Reader, scope: ScopeDep) -> PlacementStatus:
+    """Status, stage and progress of a run; its summary once recorded, as far as the caller sees
+    it (city-wide figures for the city administrator and the auditor, a scoped one otherwise)."""
+    return PlacementStatus.model_validate(services.placements.status_for(run_id, scope))
 
 
 @router.get(

@@ -11,8 +11,10 @@ Modules::
     pages      the routes
     queries    what the pages read (sorted, paged, scoped)
     staging    uploads checked before they are imported
-    downloads  run lists, 岗位供给清单 per county, reports, the import template
     i18n       the words, zh and en
+
+Its files (run lists, 岗位供给清单 per county, the report, the import template) are the API's own,
+from :mod:`api.downloads`, through the same scope filter.
 
 Mount with :func:`mount` (``create_app`` does).
 """

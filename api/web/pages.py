@@ -13,10 +13,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
-from api import repo
+from api import downloads, repo
 from api.auth import Role
 from api.errors import NotReady
-from api.web import downloads, queries
+from api.placements import shadow_prices
+from api.web import queries
 from api.web.i18n import LANG_COOKIE, pick_lang
 from api.web.render import HERE, WebRoute, render
 from api.web.session import (
@@ -371,7 +372,7 @@ def start_run(
 def run(request: Request, run_id: str, after: Annotated[str | None, Query(max_length=64)] = None) -> Response:
     user = current_user(request)
     services = services_of(request)
-    status = services.placements.status(run_id[:64])
+    status = services.placements.status_for(run_id[:64], user.scope)
     summary = status.get("summary") or {}
     reasons = sorted(
         ((r, n) for r, n in (summary.get("unplaced_reasons") or {}).items() if n), key=lambda kv: -kv[1]
@@ -391,7 +392,7 @@ def run(request: Request, run_id: str, after: Annotated[str | None, Query(max_le
         run=status,
         summary=summary,
         reasons=reasons,
-        prices=downloads.shadow_prices(services.engine, status, user.scope),
+        prices=shadow_prices(services.engine, summary),
         assignments=assignments,
         jobs=jobs,
         next_after=nxt,
@@ -405,15 +406,18 @@ def run_download(
     run_id: str,
     what: str,
     county: Annotated[str | None, Query(pattern=r"^\d{6}$")] = None,
+    format: Annotated[str, Query(pattern="^(csv|xlsx)$")] = "xlsx",
 ) -> Response:
+    """A run's list (:data:`api.downloads.RUN_LISTS`), the very file ``/placements/{id}/exports``
+    gives the same key."""
     user = current_user(request)
     services = services_of(request)
     status = services.placements.status(run_id[:64])
     if status["status"] != "succeeded":
         raise InputError("the run has not finished yet")
-    d = downloads.run_file(services.engine, status, what, user.scope, county=county)
-    if what in ("assignments", "unplaced") and user.sees_workers:
-        _audit(request, user, list(d.worker_ids) or [None], detail=f"console download {what}")
+    d = services.run_list(status["id"], what, user.scope, format, county=county)
+    if d.worker_ids:
+        _audit(request, user, list(d.worker_ids), detail=f"console download {what}")
     return downloads.send(d)
 
 
@@ -424,8 +428,8 @@ def reports(request: Request, year: Annotated[int | None, Query(ge=2000, le=2100
     require_role(user, *OFFICE)
     services = services_of(request)
     year = year or services.recommender.year
-    report = downloads.annual_report(services.engine, year, user.scope)
-    can_download = user.role in (Role.city_admin, Role.auditor)
+    report = services.report_figures(year, user.scope)
+    can_download = user.scope.city_wide
     return render(
         request, "reports.html", user, nav="reports", year=year, report=report, can_download=can_download
     )
@@ -435,7 +439,7 @@ def reports(request: Request, year: Annotated[int | None, Query(ge=2000, le=2100
 def report_download(request: Request, year: Annotated[int, Query(ge=2000, le=2100)]) -> Response:
     user = current_user(request)
     require_role(user, *OFFICE)
-    return downloads.send(downloads.annual_report_file(services_of(request).engine, year, user.scope))
+    return downloads.send(services_of(request).report(year, user.scope, "xlsx"))
 
 
 @router.get("/template")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Iterator
+from typing import Any
 
 from pydantic import BaseModel
 from sqlalchemy import Engine, select
@@ -26,11 +27,16 @@ audit = logging.getLogger("laborbridge.audit")
 FETCH = 5000  # rows per fetch when streaming a table
 
 
-def iter_stored(engine: Engine, kind: str) -> Iterator[tuple[BaseModel, str]]:
-    """``(record, content_sha256)`` of every stored ``kind`` record, in key order."""
+def iter_stored(engine: Engine, kind: str, where: Any = None) -> Iterator[tuple[BaseModel, str]]:
+    """``(record, content_sha256)`` of every stored ``kind`` record, in key order.
+
+    ``where``: a SQL condition on the kind's table that picks the records (default: all).
+    """
     model, pk = RECORD_TABLES[kind]
     table = model.__table__
     q = select(table).order_by(*(table.c[c] for c in pk)).execution_options(yield_per=FETCH)
+    if where is not None:
+        q = q.where(where)
     with engine.connect() as conn:
         for row in conn.execute(q).mappings():
             yield from_db(kind, row), row["content_sha256"]
@@ -86,8 +92,10 @@ def load_dataset(db_url: str) -> Dataset:
         engine.dispose()
 
 
-def export_rows(engine: Engine, kind: str, *, unmasked_names: bool = False) -> Iterator[dict[str, str]]:
-    """Canonical CSV cells of every stored ``kind`` record, personal values masked.
+def export_rows(
+    engine: Engine, kind: str, *, unmasked_names: bool = False, where: Any = None
+) -> Iterator[dict[str, str]]:
+    """Canonical CSV cells of every stored ``kind`` record (those ``where`` picks), personal values masked.
 
     ``unmasked_names`` shows workers' names in clear (logged); ID numbers and phones stay masked
     because the store cannot recover them.
@@ -96,7 +104,7 @@ def export_rows(engine: Engine, kind: str, *, unmasked_names: bool = False) -> I
         raise ValueError(f"unknown record type {kind!r}; one of {', '.join(RECORD_TYPES)}")
     if kind == "workers" and unmasked_names:
         audit.warning("export of workers with unmasked names requested")
-    for record, _ in iter_stored(engine, kind):
+    for record, _ in iter_stored(engine, kind, where):
         # free text was masked on entry; scrubbing again covers a value that came in some other way
         row = scrub_fields(kind, to_row(record))
         if kind == "workers" and not unmasked_names:
