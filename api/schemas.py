@@ -12,9 +12,10 @@ from typing import Annotated, Any, Generic, Literal, TypeVar
 
 import pydantic_core
 from fastapi import Response
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from matcher.features import scrub
+from matcher.geo import TIANJIN_DISTRICTS
 from matcher.pii import is_masked, mask
 from matcher.placement import DEFAULT_MIN_FIT
 from matcher.records import EmploymentStatus, EnterpriseKind, Gender, JobGender, Mobility
@@ -354,6 +355,16 @@ class AuditOut(Out):
 
 
 # ----------------------------------------------------------------------------- placements
+def _tianjin_district(code: str) -> str:
+    if code not in TIANJIN_DISTRICTS:
+        raise ValueError(f"{code} is not a Tianjin district code ({', '.join(sorted(TIANJIN_DISTRICTS))})")
+    return code
+
+
+District = Annotated[str, Field(pattern=r"^1201\d\d$"), AfterValidator(_tianjin_district)]
+"""A Tianjin district's code: checked here, so a run is never queued to fail on it later."""
+
+
 class PlacementRules(Strict):
     """The optimizer's side rules for a run (see ``laborbridge place --help``)."""
 
@@ -362,7 +373,7 @@ class PlacementRules(Strict):
     priority: Literal["none", "lexicographic", "weighted"] = "none"
     county_share: Annotated[float, Field(ge=0, le=1)] | None = None
     district_targets: Annotated[
-        dict[Annotated[str, Field(pattern=r"^1201\d\d$")], Annotated[int, Field(ge=0, le=1_000_000)]],
+        dict[District, Annotated[int, Field(ge=0, le=1_000_000)]],
         Field(max_length=16),
     ] = Field(default_factory=dict)
     time_limit_s: Annotated[float, Field(gt=0, le=3600)] | None = None

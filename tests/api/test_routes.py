@@ -290,6 +290,19 @@ def test_placement_rejects_unknown_rules_and_bad_targets(client, world):
     assert client.post("/placements", json=bad, headers=h).status_code == 422
 
 
+@pytest.mark.parametrize("code", ["120199", "120107", "120100", "120120"])
+def test_placement_with_an_unknown_district_target_answers_422_at_once(client, world, code):
+    """Codes the pattern 1201dd lets through but no Tianjin district has: refused before a run is
+    queued (it used to be queued and fail in the background)."""
+    services = client.app.state.services
+    before = services.placements.recent(50)
+    body = {"k": 10, "year": YEAR, "rules": {"district_targets": {world.own: 5, code: 5}}}
+    r = client.post("/placements", json=body, headers=auth(world, "city_admin"))
+    assert r.status_code == 422, r.text
+    assert f"{code} is not a Tianjin district code" in r.json()["detail"]
+    assert services.placements.recent(50) == before
+
+
 @pytest.mark.parametrize("min_fit", [-0.1, 1.0, 2, "high"])
 def test_placement_rejects_a_min_fit_outside_zero_to_one(client, world, min_fit):
     h = auth(world, "city_admin")
