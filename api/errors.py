@@ -11,6 +11,7 @@ says nothing of the internals.
 from __future__ import annotations
 
 import logging
+import math
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -73,6 +74,11 @@ class PayloadTooLarge(ApiError, HTTPException):
 
 class RateLimited(ApiError):
     status = 429
+
+    @classmethod
+    def after(cls, detail: str, wait_s: float) -> RateLimited:
+        """A 429 whose ``Retry-After`` is ``wait_s`` in whole seconds, at least 1."""
+        return cls(detail, headers={"Retry-After": str(max(1, math.ceil(wait_s)))})
 
 
 class NotReady(ApiError):

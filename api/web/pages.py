@@ -14,7 +14,7 @@ from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
 from api import repo
-from api.auth import Role
+from api.auth import SESSION_COOKIE, Role
 from api.errors import NotReady
 from api.web import downloads, queries
 from api.web.i18n import LANG_COOKIE, pick_lang
@@ -86,21 +86,26 @@ def sign_in(
     key: Annotated[str, Form(max_length=200)],
     next: Annotated[str, Form(max_length=500)] = "",
 ) -> Response:
+    """Check the key and start a session for it; a session the browser still held ends."""
     check_form(request, None, None)
     key = key.strip()
     services = services_of(request)
     principal = services.keys.resolve(key) if key else None
     if principal is None:
         return render(request, "sign_in.html", status_code=401, next=safe_next(next), failed=True)
+    if previous := (request.cookies.get(SESSION_COOKIE) or "").strip():
+        services.sessions.end(previous)
     response = _redirect(safe_next(next))
-    set_session(request, response, key)
+    set_session(request, response, services.sessions.start(principal))
     return response
 
 
 @router.post("/sign-out")
 def sign_out(request: Request, csrf: Annotated[str, Form(max_length=64)] = "") -> Response:
+    """End the session in the store (its cookie, even a copy, stops working) and drop the cookie."""
     user = current_user(request)
     check_form(request, user, csrf)
+    services_of(request).sessions.end(user.session)
     response = _redirect(f"{PREFIX}/sign-in?bye=1")
     clear_session(request, response)
     return response

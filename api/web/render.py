@@ -103,7 +103,7 @@ def render(
         lang=lang,
         t=t,
         reason=lambda text: reason_text(str(text), lang),
-        csrf=csrf_token(request, user.key) if user else "",
+        csrf=csrf_token(request, user.session) if user else "",
         **context,
     )
     response = HTMLResponse(page, status_code=status_code)

@@ -208,3 +208,61 @@ def test_console_rate_limit_answers_429_with_retry_after_in_seconds(client, worl
     assert first.status_code == 200 and r.status_code == 429
     assert int(r.headers["retry-after"]) >= 1
     assert r.headers["x-content-type-options"] == "nosniff"
+
+
+# ----------------------------------------------------------------------------- sessions (issue 16, item 9)
+def _session_cookie(client) -> str:
+    return client.cookies.get("laborbridge_session") or ""
+
+
+def test_the_cookie_holds_an_opaque_session_id_never_the_key(client, world: World):
+    client.cookies.clear()
+    key = world.keys["auditor"]
+    r = client.post("/console/sign-in", data={"key": key}, follow_redirects=False)
+    assert r.status_code == 303
+    sid = _session_cookie(client)
+    assert sid.startswith("lbs_") and key not in r.headers["set-cookie"] and key[11:] not in sid
+    max_age = int(re.search(r"max-age=(\d+)", r.headers["set-cookie"], re.I).group(1))
+    assert 0 < max_age <= 12 * 3600
+    r = client.post("/console/sign-in", data={"key": key}, follow_redirects=False)
+    assert r.status_code == 303 and _session_cookie(client) != sid  # every sign-in, a session of its own
+    assert client.app.state.services.sessions.resolve(sid) is None  # and the one it replaced ends
+    client.cookies.clear()
+
+
+def test_sign_out_ends_the_session_so_a_copied_cookie_stops_working(client, world: World):
+    sign_in(client, world.keys["auditor"])
+    sid = _session_cookie(client)
+    token = _csrf(client.get("/console/jobs").text)
+    r = client.post("/console/sign-out", data={"csrf": token}, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"].endswith("/sign-in?bye=1")
+    client.cookies.set("laborbridge_session", sid)  # the copy an attacker kept
+    r = client.get("/console/jobs", follow_redirects=False)
+    assert r.status_code == 303 and "/console/sign-in" in r.headers["location"]
+    assert client.get("/me").status_code == 401
+    client.cookies.clear()
+
+
+def test_revoking_the_key_ends_its_console_sessions(client, world: World):
+    from api.auth import create_key, revoke_key
+
+    engine = client.app.state.services.engine
+    key, info = create_key(engine, "auditor", label="to revoke")
+    sign_in(client, key)
+    assert client.get("/console/jobs").status_code == 200
+    revoke_key(engine, info.prefix)
+    r = client.get("/console/jobs", follow_redirects=False)
+    assert r.status_code == 303 and "/console/sign-in" in r.headers["location"]
+    client.cookies.clear()
+
+
+def test_an_expired_key_cannot_sign_in(client, world: World):
+    import datetime as dt
+
+    from api.auth import create_key, utcnow
+
+    engine = client.app.state.services.engine
+    key, _ = create_key(engine, "auditor", expires_days=1, now=utcnow() - dt.timedelta(days=2))
+    client.cookies.clear()
+    r = client.post("/console/sign-in", data={"key": key}, follow_redirects=False)
+    assert r.status_code == 401 and "密钥无效" in r.text and not _session_cookie(client)
