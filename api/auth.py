@@ -1,4 +1,4 @@
-"""API keys, roles, what each role may see, and the per-key request rate.
+"""API keys, roles, what each role may see, the per-key request rate and failed attempts.
 
 A key looks like ``lb_Ab3dE9xK_<43 random characters>``; its first 11 characters (``prefix``) name
 it in lists and audit rows, and the store keeps only its SHA-256 (a key is 256 random bits, so an
@@ -10,7 +10,8 @@ A request carries its key as ``Authorization: Bearer KEY`` or ``X-API-Key: KEY``
 order). The web console's cookie :data:`SESSION_COOKIE` holds no key but the opaque id of a
 session kept in the store (:mod:`api.sessions`). :class:`KeyStore` turns a key into a
 :class:`Principal`; a resolved key is remembered for a few seconds so a request costs no store
-read.
+read. Failed key attempts are counted per client address (:meth:`KeyStore.attempt`): past their
+budget, that address's key attempts get 429 until it refills; other addresses are not affected.
 
 Roles::
 
@@ -29,13 +30,14 @@ import secrets
 import string
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import Engine, select, update
 
+from api.errors import RateLimited
 from matcher.errors import ConfigError, NotFoundError
 from matcher.geo import TIANJIN_DISTRICTS
 from matcher.store.models import ApiKeyRow, EnterpriseRow, WebSessionRow
@@ -281,13 +283,20 @@ class Remembered:
 class KeyStore:
     """Resolves keys to principals, remembering each answer for ``ttl_s`` seconds.
 
-    ``now`` is the wall clock expiries are read against (tests pass their own).
+    ``failures`` counts failed attempts per client address (see :meth:`attempt`); ``now`` is the
+    wall clock expiries are read against (tests pass their own).
     """
 
     def __init__(
-        self, engine: Engine, ttl_s: float = 5.0, *, now: Callable[[], dt.datetime] = utcnow
+        self,
+        engine: Engine,
+        ttl_s: float = 5.0,
+        *,
+        failures: RateLimiter | None = None,
+        now: Callable[[], dt.datetime] = utcnow,
     ) -> None:
         self.engine = engine
+        self.failures = failures or RateLimiter(0, 1)
         self.now = now
         self._answers = Remembered(ttl_s, now)
 
@@ -308,32 +317,74 @@ class KeyStore:
         self._answers.put(digest, principal, until)
         return principal
 
+    def attempt(self, key: str, address: str) -> Principal | None:
+        """:meth:`resolve` for a key sent from client ``address``, counting a failure against it.
+
+        :class:`~api.errors.RateLimited` (with ``Retry-After``) while ``address`` has no failed
+        attempts left, before the key is even looked at: a guess then tells nothing.
+        """
+        wait = self.failures.wait(address)
+        if wait > 0:
+            raise RateLimited.after("too many failed key attempts from this address; wait", wait)
+        principal = self.resolve(key)
+        if principal is None:
+            self.failures.take(address)
+        return principal
+
     def forget(self) -> None:
         self._answers.clear()
 
 
 class RateLimiter:
-    """A token bucket per key: ``rate`` requests a second sustained, ``burst`` at once."""
+    """A token bucket per key (a key id, a client address): ``rate`` a second sustained, ``burst`` at once.
 
-    def __init__(self, rate: float, burst: int) -> None:
+    ``clock`` gives seconds (default: :func:`time.monotonic`; tests pass their own). At most
+    ``max_keys`` buckets are kept: past that, the full ones (a key idle long enough) are dropped.
+    """
+
+    def __init__(
+        self, rate: float, burst: int, *, clock: Callable[[], float] | None = None, max_keys: int = 100_000
+    ) -> None:
         self.rate = rate
         self.burst = max(1, burst)
-        self._buckets: dict[int, tuple[float, float]] = {}
+        self.clock = clock or time.monotonic
+        self.max_keys = max_keys
+        self._buckets: dict[Hashable, tuple[float, float]] = {}
         self._lock = threading.Lock()
 
-    def take(self, key_id: int) -> float:
-        """0.0 when the request may go ahead, else the seconds to wait before the next one."""
+    def _tokens(self, key: Hashable, now: float) -> float:
+        tokens, last = self._buckets.get(key, (float(self.burst), now))
+        return min(float(self.burst), tokens + (now - last) * self.rate)
+
+    def take(self, key: Hashable) -> float:
+        """0.0 when the request may go ahead (a token is taken), else the seconds to wait."""
         if self.rate <= 0:
             return 0.0
-        now = time.monotonic()
+        now = self.clock()
         with self._lock:
-            tokens, last = self._buckets.get(key_id, (float(self.burst), now))
-            tokens = min(float(self.burst), tokens + (now - last) * self.rate)
+            tokens = self._tokens(key, now)
+            if len(self._buckets) >= self.max_keys and key not in self._buckets:
+                self._prune(now)
             if tokens >= 1.0:
-                self._buckets[key_id] = (tokens - 1.0, now)
+                self._buckets[key] = (tokens - 1.0, now)
                 return 0.0
-            self._buckets[key_id] = (tokens, now)
+            self._buckets[key] = (tokens, now)
             return (1.0 - tokens) / self.rate
+
+    def wait(self, key: Hashable) -> float:
+        """The seconds until ``key`` has a token again (0.0: it has one now); takes nothing."""
+        if self.rate <= 0:
+            return 0.0
+        with self._lock:
+            tokens = self._tokens(key, self.clock())
+        return 0.0 if tokens >= 1.0 else (1.0 - tokens) / self.rate
+
+    def _prune(self, now: float) -> None:
+        full = [k for k in self._buckets if self._tokens(k, now) >= self.burst]
+        for k in full:
+            del self._buckets[k]
+        if len(self._buckets) > self.max_keys // 2:  # mostly busy (a flood from many addresses): start over
+            self._buckets.clear()
 
 
 # ----------------------------------------------------------------------------- what a role sees

@@ -551,7 +551,11 @@ def build_services(settings: Settings, *, encoder: Any = None) -> Services:
         engine=engine,
         db_url=url,
         key=key,
-        keys=KeyStore(engine, settings.api_key_cache_s),
+        keys=KeyStore(
+            engine,
+            settings.api_key_cache_s,
+            failures=RateLimiter(settings.api_key_failures_per_min / 60, settings.api_key_failure_burst),
+        ),
         sessions=SessionStore(engine, settings.api_key_cache_s),
         limiter=RateLimiter(settings.api_rate_per_s, settings.api_rate_burst),
         audit=AuditLog(engine, settings.api_audit_flush_s),

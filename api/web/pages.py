@@ -15,6 +15,7 @@ from fastapi.responses import FileResponse, RedirectResponse, Response
 
 from api import repo
 from api.auth import SESSION_COOKIE, Role
+from api.deps import client_address
 from api.errors import NotReady
 from api.web import downloads, queries
 from api.web.i18n import LANG_COOKIE, pick_lang
@@ -86,11 +87,12 @@ def sign_in(
     key: Annotated[str, Form(max_length=200)],
     next: Annotated[str, Form(max_length=500)] = "",
 ) -> Response:
-    """Check the key and start a session for it; a session the browser still held ends."""
+    """Check the key (failures count against the client's address) and start a session for it;
+    a session the browser still held ends."""
     check_form(request, None, None)
     key = key.strip()
     services = services_of(request)
-    principal = services.keys.resolve(key) if key else None
+    principal = services.keys.attempt(key, client_address(request)) if key else None
     if principal is None:
         return render(request, "sign_in.html", status_code=401, next=safe_next(next), failed=True)
     if previous := (request.cookies.get(SESSION_COOKIE) or "").strip():

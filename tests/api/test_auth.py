@@ -1,4 +1,5 @@
-"""API keys: created once, stored hashed, two headers in, expiry, revocation, rate limit; the keys CLI."""
+"""API keys: created once, stored hashed, two headers in, expiry, revocation, rate limit, failed
+attempts per client address; the keys CLI."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import datetime as dt
 import json
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import select
 from typer.testing import CliRunner
 
@@ -163,6 +165,66 @@ def test_an_expired_key_gets_401_from_the_api(client, engine):
     key, _ = create_key(engine, "auditor", expires_days=1, now=utcnow() - dt.timedelta(days=2))
     r = client.get("/me", headers={"X-API-Key": key})
     assert r.status_code == 401 and "expired" in r.json()["detail"]
+
+
+# ----------------------------------------------------------------------------- failed attempts per address
+@pytest.fixture
+def clock():
+    return [1000.0]
+
+
+@pytest.fixture
+def failures(client, clock):
+    """The service's failed-attempt budget swapped for 2 at once, then 1 a minute, on a test clock."""
+    keys = client.app.state.services.keys
+    saved = keys.failures
+    keys.failures = RateLimiter(rate=1 / 60, burst=2, clock=lambda: clock[0])
+    yield keys.failures
+    keys.failures = saved
+
+
+def _from(client, address: str) -> TestClient:
+    """A client of the same running app that connects from ``address``."""
+    return TestClient(client.app, client=(address, 50000))
+
+
+def test_failed_key_attempts_from_one_address_get_429_with_retry_after(client, world, failures, clock):
+    bad = {"X-API-Key": "lb_wrongwrong_" + "x" * 40}
+    good = {"X-API-Key": world.keys["auditor"]}
+    attacker = _from(client, "203.0.113.7")
+    assert [attacker.get("/me", headers=bad).status_code for _ in range(2)] == [401, 401]
+    r = attacker.get("/me", headers=bad)
+    assert r.status_code == 429 and r.headers["retry-after"] == "60"
+    assert "failed key attempts" in r.json()["detail"]
+    # a valid key from the locked address waits too: a guess must tell nothing while locked
+    assert attacker.get("/me", headers=good).status_code == 429
+    # another address is not affected, with a good key or a bad one
+    other = _from(client, "198.51.100.9")
+    assert other.get("/me", headers=good).status_code == 200
+    assert other.get("/me", headers=bad).status_code == 401
+    clock[0] += 60  # one attempt's worth refilled
+    assert attacker.get("/me", headers=good).status_code == 200
+    assert attacker.get("/me", headers=good).status_code == 200  # a success costs nothing
+
+
+def test_requests_without_a_key_and_good_keys_do_not_count_as_failures(client, world, failures):
+    c = _from(client, "203.0.113.8")
+    for _ in range(5):
+        assert c.get("/me").status_code == 401  # no key at all: not an attempt
+        assert c.get("/me", headers=auth(world, "auditor")).status_code == 200
+    assert failures.wait("203.0.113.8") == 0.0
+
+
+def test_rate_limiter_wait_peeks_without_taking_and_prunes_idle_buckets():
+    now = [0.0]
+    lim = RateLimiter(rate=1.0, burst=1, clock=lambda: now[0], max_keys=4)
+    assert lim.wait("a") == 0.0 and lim.wait("a") == 0.0
+    assert lim.take("a") == 0.0 and lim.wait("a") == pytest.approx(1.0)
+    for k in "bcd":
+        lim.take(k)
+    now[0] += 10  # every bucket full again: the next new key drops them
+    lim.take("e")
+    assert set(lim._buckets) == {"e"}
 
 
 # ----------------------------------------------------------------------------- keys CLI

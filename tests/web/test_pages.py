@@ -266,3 +266,28 @@ def test_an_expired_key_cannot_sign_in(client, world: World):
     client.cookies.clear()
     r = client.post("/console/sign-in", data={"key": key}, follow_redirects=False)
     assert r.status_code == 401 and "密钥无效" in r.text and not _session_cookie(client)
+
+
+def test_failed_sign_ins_from_one_address_get_429_but_not_other_addresses(client, world: World):
+    from fastapi.testclient import TestClient
+
+    keys = client.app.state.services.keys
+    saved, clock = keys.failures, [0.0]
+    keys.failures = RateLimiter(rate=1 / 30, burst=2, clock=lambda: clock[0])
+    try:
+        attacker = TestClient(client.app, base_url="http://127.0.0.1", client=("203.0.113.5", 1))
+        codes = [
+            attacker.post("/console/sign-in", data={"key": f"lb_guess{i}"}).status_code for i in range(3)
+        ]
+        assert codes == [401, 401, 429]
+        r = attacker.post("/console/sign-in", data={"key": world.keys["auditor"]}, follow_redirects=False)
+        assert r.status_code == 429 and r.headers["retry-after"] == "30"
+        office = TestClient(client.app, base_url="http://127.0.0.1", client=("198.51.100.5", 1))
+        r = office.post("/console/sign-in", data={"key": world.keys["auditor"]}, follow_redirects=False)
+        assert r.status_code == 303
+        assert office.get("/console/jobs").status_code == 200
+        clock[0] += 30
+        r = attacker.post("/console/sign-in", data={"key": world.keys["auditor"]}, follow_redirects=False)
+        assert r.status_code == 303
+    finally:
+        keys.failures = saved
