@@ -50,7 +50,10 @@ async def authenticate(
     cookie: Annotated[str | None, Security(_cookie)],
 ) -> Principal:
     """The caller's :class:`Principal`: 401 without a valid key or session, 429 past the key's rate
-    or past the failed key attempts of the client's address."""
+    or past the failed key attempts of the client's address.
+
+    Kept on ``request.state.principal`` for the error handler (a 404 is audited).
+    """
     auth = f"Bearer {bearer.credentials}" if bearer is not None else None
     key = credentials(auth, header)
     if key is not None:
@@ -66,6 +69,7 @@ async def authenticate(
     wait = services.limiter.take(principal.key_id)
     if wait > 0:
         raise RateLimited.after("too many requests for this key; slow down", wait)
+    request.state.principal = principal
     return principal
 
 

@@ -112,8 +112,21 @@ async def handle(request: Request, exc: Exception) -> JSONResponse:
         log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
         # sent by Starlette's ServerErrorMiddleware, outside every middleware: add the headers here
         return JSONResponse(_body("internal error"), status_code=500, headers=SECURITY_HEADERS)
+    if status == 404:
+        _audit_denied(request, exc)
     errors = [exc.as_dict()] if isinstance(exc, InputError) else None
     return JSONResponse(_body(str(exc), errors), status_code=status, headers=headers)
+
+
+def _audit_denied(request: Request, exc: Exception) -> None:
+    """A known caller's 404 (an id outside its scope, or unknown: the same answer) is audited."""
+    principal = getattr(request.state, "principal", None)
+    if principal is None:
+        return
+    route = getattr(request.scope.get("route"), "path", request.url.path)
+    request.app.state.services.audit.denied(
+        principal.key_id, request.method, route, request.path_params, str(exc)
+    )
 
 
 async def handle_validation(request: Request, exc: Exception) -> JSONResponse:

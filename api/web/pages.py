@@ -61,6 +61,8 @@ def _redirect(path: str) -> RedirectResponse:
 
 
 def _audit(request: Request, user: WebUser, worker_ids: list[str | None], detail: str = "") -> None:
+    """Rows for the workers a page or a download shows (one row without a worker if none: every
+    download is audited, whatever it holds)."""
     services_of(request).audit.record(
         user.principal.key_id, request.method, "console " + request.url.path, worker_ids or [None], detail
     )
@@ -421,8 +423,8 @@ def run_download(
     if status["status"] != "succeeded":
         raise InputError("the run has not finished yet")
     d = downloads.run_file(services.engine, status, what, user.scope, county=county)
-    if what in ("assignments", "unplaced") and user.sees_workers:
-        _audit(request, user, list(d.worker_ids) or [None], detail=f"console download {what}")
+    where = f" county {county}" if what == "supply" else ""
+    _audit(request, user, list(d.worker_ids), detail=f"console download {what}{where} of run {status['id']}")
     return downloads.send(d)
 
 
@@ -444,13 +446,17 @@ def reports(request: Request, year: Annotated[int | None, Query(ge=2000, le=2100
 def report_download(request: Request, year: Annotated[int, Query(ge=2000, le=2100)]) -> Response:
     user = current_user(request)
     require_role(user, *OFFICE)
-    return downloads.send(downloads.annual_report_file(services_of(request).engine, year, user.scope))
+    d = downloads.annual_report_file(services_of(request).engine, year, user.scope)
+    _audit(request, user, [], detail=f"console download report {year}")
+    return downloads.send(d)
 
 
 @router.get("/template")
 def template_download(request: Request) -> Response:
-    current_user(request)
-    return downloads.send(downloads.import_template())
+    user = current_user(request)
+    d = downloads.import_template()
+    _audit(request, user, [], detail="console download import template")
+    return downloads.send(d)
 
 
 def _factor_top(ranked: dict[str, Any] | None) -> float:

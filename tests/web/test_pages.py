@@ -291,3 +291,60 @@ def test_failed_sign_ins_from_one_address_get_429_but_not_other_addresses(client
         assert r.status_code == 303
     finally:
         keys.failures = saved
+
+
+# ----------------------------------------------------------------------------- audit (issue 16, item 11)
+def _audit_rows_after(client, after: int) -> list[dict]:
+    from api.audit import audit_rows
+
+    services = client.app.state.services
+    services.audit.flush()
+    return audit_rows(services.engine, after=after, limit=1000)
+
+
+def _last_audit_id(client) -> int:
+    rows = _audit_rows_after(client, 0)
+    while len(rows) == 1000:
+        rows = _audit_rows_after(client, rows[-1]["id"])
+    return rows[-1]["id"] if rows else 0
+
+
+def test_a_console_404_for_a_signed_in_caller_is_audited_as_denied(client, world: World):
+    sign_in(client, world.keys["district_officer"])
+    last = _last_audit_id(client)
+    assert client.get(f"/console/workers/{world.worker_other}").status_code == 404
+    assert client.get(f"/console/jobs/{world.job_other}").status_code == 404
+    rows = [r for r in _audit_rows_after(client, last) if r["detail"].startswith("denied 404")]
+    assert [(r["route"], r["worker_id"]) for r in rows] == [
+        (f"console /console/workers/{world.worker_other}", world.worker_other),
+        (f"console /console/jobs/{world.job_other}", None),
+    ]
+
+
+def test_every_console_download_writes_an_audit_row(client, world: World):
+    from tests.fakes import FAKE_MIN_FIT
+    from tests.web.conftest import YEAR
+
+    services = client.app.state.services
+    state = services.placements.start({"k": 10, "year": YEAR, "min_fit": FAKE_MIN_FIT})
+    services.placements.wait()
+    assert services.placements.status(state.run_id)["status"] == "succeeded"
+    sign_in(client, world.keys["city_admin"])
+    page = client.get(f"/console/runs/{state.run_id}").text
+    county = re.search(r'name="county">\s*<option value="(\d{6})"', page)
+    assert county, "no county to download a supply list for"
+    run = f"/console/runs/{state.run_id}/download"
+    last = _last_audit_id(client)
+    paths = {
+        f"{run}/assignments": "console download assignments of run",
+        f"{run}/unplaced": "console download unplaced of run",
+        f"{run}/supply?county={county.group(1)}": "console download supply county",
+        f"/console/reports/download?year={YEAR}": f"console download report {YEAR}",
+        "/console/template": "console download import template",
+    }
+    for path in paths:
+        r = client.get(path)
+        assert r.status_code == 200 and "attachment" in r.headers["content-disposition"], path
+    details = {r["detail"] for r in _audit_rows_after(client, last)}
+    for path, detail in paths.items():
+        assert any(d.startswith(detail) for d in details), (path, details)
