@@ -18,7 +18,7 @@ TEMPLATES = Path(__file__).resolve().parents[2] / "api" / "web" / "templates"
 
 
 def _csrf(html: str) -> str:
-    m = re.search(r'name="csrf" value="([0-9a-f]+)"', html)
+    m = re.search(r'name="csrf" value="([A-Za-z0-9_-]{32})"', html)
     assert m, "no form token on the page"
     return m.group(1)
 
