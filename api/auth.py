@@ -240,7 +240,8 @@ def principal_of(row: Any) -> Principal:
 
 
 class Remembered:
-    """Answers by digest, each trusted for ``ttl_s`` seconds and never past its own end.
+    """Principals of secrets (keys, session ids) by their SHA-256, each answer trusted for ``ttl_s``
+    seconds and never past its own end.
 
     An answer is ``(principal or None, until)``: ``until`` (a UTC time, or ``None``) is when the
     principal stops being valid whatever the store says later (the key's or the session's expiry),
@@ -256,7 +257,25 @@ class Remembered:
         self._answers: dict[str, tuple[float, Principal | None, dt.datetime | None]] = {}
         self._lock = threading.Lock()
 
-    def get(self, digest: str) -> tuple[bool, Principal | None]:
+    def resolve(
+        self, secret: str, tag: str, load: Callable[[str], tuple[Principal | None, dt.datetime | None]]
+    ) -> Principal | None:
+        """The principal of ``secret`` (which starts with ``tag``): the remembered answer, else
+        ``load(digest)``'s from the store, remembered."""
+        if not secret.startswith(tag) or len(secret) > 128:
+            return None
+        digest = key_sha256(secret)
+        hit, principal = self._get(digest)
+        if hit:
+            return principal
+        principal, until = load(digest)
+        with self._lock:
+            if len(self._answers) > self.MAX:
+                self._answers.clear()
+            self._answers[digest] = (time.monotonic() + self.ttl_s, principal, until)
+        return principal
+
+    def _get(self, digest: str) -> tuple[bool, Principal | None]:
         """``(True, answer)`` when a fresh answer is remembered, else ``(False, None)``."""
         with self._lock:
             hit = self._answers.get(digest)
@@ -264,12 +283,6 @@ class Remembered:
             return False, None
         _, principal, until = hit
         return True, None if expired(until, self.now()) else principal
-
-    def put(self, digest: str, principal: Principal | None, until: dt.datetime | None) -> None:
-        with self._lock:
-            if len(self._answers) > self.MAX:
-                self._answers.clear()
-            self._answers[digest] = (time.monotonic() + self.ttl_s, principal, until)
 
     def drop(self, digest: str) -> None:
         with self._lock:
@@ -302,20 +315,15 @@ class KeyStore:
 
     def resolve(self, key: str) -> Principal | None:
         """The principal of an active key; ``None`` for an unknown, revoked or expired one."""
-        if not key.startswith(KEY_TAG) or len(key) > 128:
-            return None
-        digest = key_sha256(key)
-        hit, principal = self._answers.get(digest)
-        if hit:
-            return principal
+        return self._answers.resolve(key, KEY_TAG, self._load)
+
+    def _load(self, digest: str) -> tuple[Principal | None, dt.datetime | None]:
         t = ApiKeyRow.__table__
         with self.engine.connect() as conn:
             row = conn.execute(select(t).where(t.c.key_sha256 == digest)).mappings().first()
-        principal, until = None, None
-        if row is not None and row["revoked_at"] is None and not expired(row["expires_at"], self.now()):
-            principal, until = principal_of(row), as_utc(row["expires_at"])
-        self._answers.put(digest, principal, until)
-        return principal
+        if row is None or row["revoked_at"] is not None or expired(row["expires_at"], self.now()):
+            return None, None
+        return principal_of(row), as_utc(row["expires_at"])
 
     def attempt(self, key: str, address: str) -> Principal | None:
         """:meth:`resolve` for a key sent from client ``address``, counting a failure against it.

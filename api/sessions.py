@@ -89,12 +89,9 @@ class SessionStore:
     def resolve(self, sid: str) -> Principal | None:
         """The principal of a live session; ``None`` for an unknown, ended or expired one, or one
         whose key is revoked or expired."""
-        if not sid.startswith(SESSION_TAG) or len(sid) > 128:
-            return None
-        digest = key_sha256(sid)
-        hit, principal = self._answers.get(digest)
-        if hit:
-            return principal
+        return self._answers.resolve(sid, SESSION_TAG, self._load)
+
+    def _load(self, digest: str) -> tuple[Principal | None, dt.datetime | None]:
         q = (
             select(_K, _S.c.expires_at.label("session_expires"), _S.c.revoked_at.label("session_revoked"))
             .select_from(_S.join(_K, _K.c.id == _S.c.key_id))
@@ -103,20 +100,16 @@ class SessionStore:
         with self.engine.connect() as conn:
             row = conn.execute(q).mappings().first()
         now = self.now()
-        principal, until = None, None
         if (
-            row is not None
-            and row["session_revoked"] is None
-            and row["revoked_at"] is None
-            and not expired(row["session_expires"], now)
-            and not expired(row["expires_at"], now)
+            row is None
+            or row["session_revoked"] is not None
+            or row["revoked_at"] is not None
+            or expired(row["session_expires"], now)
+            or expired(row["expires_at"], now)
         ):
-            principal = principal_of(row)
-            until = min(
-                t for t in (as_utc(row["session_expires"]), as_utc(row["expires_at"])) if t is not None
-            )
-        self._answers.put(digest, principal, until)
-        return principal
+            return None, None
+        ends = [t for t in (as_utc(row["session_expires"]), as_utc(row["expires_at"])) if t is not None]
+        return principal_of(row), min(ends)
 
     def end(self, sid: str) -> bool:
         """End (revoke) session ``sid`` at sign-out; whether a live one was ended."""
