@@ -172,6 +172,17 @@ def run_id(client, world: World) -> str:
     return r.json()["id"]
 
 
+def last_audit_id(services) -> int:
+    """The id of the newest audit row, once every queued row is written (0: none yet)."""
+    from sqlalchemy import func, select
+
+    from matcher.store.models import AuditRow
+
+    services.audit.flush()
+    with services.engine.connect() as conn:
+        return conn.execute(select(func.max(AuditRow.id))).scalar() or 0
+
+
 def auth(world: World, role: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {world.keys[role]}"}
 

@@ -7,14 +7,14 @@ import datetime as dt
 import io
 
 import pytest
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, insert
 
 from api.app import BodyLimit
 from matcher.dataset import load_folder
 from matcher.placement import DEFAULT_MIN_FIT
 from matcher.store import open_engine
-from matcher.store.models import AuditRow, PlacementRunRow, RunAssignmentRow
-from tests.api.conftest import YEAR, assert_no_raw_pii, auth
+from matcher.store.models import PlacementRunRow, RunAssignmentRow
+from tests.api.conftest import YEAR, assert_no_raw_pii, auth, last_audit_id
 from tests.fakes import FAKE_MIN_FIT
 
 
@@ -108,16 +108,9 @@ def _audit_after(client, world, after: int) -> list[dict]:
     return r.json()["items"]
 
 
-def _last_audit_id(client) -> int:
-    services = client.app.state.services
-    services.audit.flush()
-    with services.engine.connect() as conn:
-        return conn.execute(select(func.max(AuditRow.id))).scalar() or 0
-
-
 def test_a_404_for_a_known_caller_is_audited_as_denied(client, world):
     officer = client.app.state.services.keys.resolve(world.keys["district_officer"])
-    last = _last_audit_id(client)
+    last = last_audit_id(client.app.state.services)
     h = auth(world, "district_officer")
     paths = {
         f"/workers/{world.worker_other}": ("/workers/{worker_id}", world.worker_other),
@@ -141,7 +134,7 @@ def test_a_404_for_a_known_caller_is_audited_as_denied(client, world):
 def test_the_audit_trail_lists_a_cli_row_without_a_key(client, world):
     from api.audit import record_cli
 
-    last = _last_audit_id(client)
+    last = last_audit_id(client.app.state.services)
     record_cli(client.app.state.services.engine, "laborbridge export workers --unmasked", "names in clear")
     rows = _audit_after(client, world, last)
     assert [(r["key_id"], r["method"], r["route"]) for r in rows] == [

@@ -10,6 +10,7 @@ import pytest
 from api.auth import RateLimiter
 from api.web.i18n import EN, ZH, reason_text
 from matcher.placement import DEFAULT_MIN_FIT
+from tests.api.conftest import last_audit_id
 from tests.web.conftest import World, sign_in
 
 ID_LIKE = re.compile(r"(?<![\d*])\d{17}[\dXx](?![\d*])")
@@ -302,16 +303,9 @@ def _audit_rows_after(client, after: int) -> list[dict]:
     return audit_rows(services.engine, after=after, limit=1000)
 
 
-def _last_audit_id(client) -> int:
-    rows = _audit_rows_after(client, 0)
-    while len(rows) == 1000:
-        rows = _audit_rows_after(client, rows[-1]["id"])
-    return rows[-1]["id"] if rows else 0
-
-
 def test_a_console_404_for_a_signed_in_caller_is_audited_as_denied(client, world: World):
     sign_in(client, world.keys["district_officer"])
-    last = _last_audit_id(client)
+    last = last_audit_id(client.app.state.services)
     assert client.get(f"/console/workers/{world.worker_other}").status_code == 404
     assert client.get(f"/console/jobs/{world.job_other}").status_code == 404
     rows = [r for r in _audit_rows_after(client, last) if r["detail"].startswith("denied 404")]
@@ -334,7 +328,7 @@ def test_every_console_download_writes_an_audit_row(client, world: World):
     county = re.search(r'name="county">\s*<option value="(\d{6})"', page)
     assert county, "no county to download a supply list for"
     run = f"/console/runs/{state.run_id}/download"
-    last = _last_audit_id(client)
+    last = last_audit_id(client.app.state.services)
     paths = {
         f"{run}/assignments": "console download assignments of run",
         f"{run}/unplaced": "console download unplaced of run",
