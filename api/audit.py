@@ -147,7 +147,7 @@ def record_cli(engine: Engine, command: str, detail: str = "") -> None:
         "detail": f"{detail} (OS user {user})".strip(),
     }
     with engine.begin() as conn:
-        conn.execute(insert(AuditRow.__table__), [row])
+        conn.execute(insert(AuditRow), [row])
 
 
 def audit_rows(

@@ -205,7 +205,7 @@ def revoke_key(engine: Engine, prefix: str) -> KeyInfo:
     It stops working within the key cache's lifetime (``api_key_cache_s``) in a running service.
     An expired key can still be revoked. :class:`NotFoundError` if no unrevoked key has ``prefix``.
     """
-    t, sessions = ApiKeyRow.__table__, WebSessionRow.__table__
+    t = ApiKeyRow.__table__
     now = utcnow()
     with engine.begin() as conn:
         key_id = conn.execute(
@@ -213,10 +213,10 @@ def revoke_key(engine: Engine, prefix: str) -> KeyInfo:
         ).scalar_one_or_none()
         if key_id is None:
             raise NotFoundError(f"no active key with prefix {prefix}")
-        conn.execute(update(t).where(t.c.id == key_id).values(revoked_at=now))
+        conn.execute(update(ApiKeyRow).where(ApiKeyRow.id == key_id).values(revoked_at=now))
         conn.execute(
-            update(sessions)
-            .where(sessions.c.key_id == key_id, sessions.c.revoked_at.is_(None))
+            update(WebSessionRow)
+            .where(WebSessionRow.key_id == key_id, WebSessionRow.revoked_at.is_(None))
             .values(revoked_at=now)
         )
         row = conn.execute(select(t).where(t.c.id == key_id)).mappings().one()

@@ -74,9 +74,9 @@ class SessionStore:
                 conn.execute(select(_K.c.expires_at).where(_K.c.id == principal.key_id)).scalar()
             )
             ends = now + self.max_age if key_expires is None else min(now + self.max_age, key_expires)
-            conn.execute(delete(_S).where(_S.c.expires_at < now - KEEP_ENDED))
+            conn.execute(delete(WebSessionRow).where(WebSessionRow.expires_at < now - KEEP_ENDED))
             conn.execute(
-                insert(_S).values(
+                insert(WebSessionRow).values(
                     token_sha256=key_sha256(sid),
                     key_id=principal.key_id,
                     created_at=now,
@@ -116,8 +116,8 @@ class SessionStore:
         digest = key_sha256(sid)
         with self.engine.begin() as conn:
             n = conn.execute(
-                update(_S)
-                .where(_S.c.token_sha256 == digest, _S.c.revoked_at.is_(None))
+                update(WebSessionRow)
+                .where(WebSessionRow.token_sha256 == digest, WebSessionRow.revoked_at.is_(None))
                 .values(revoked_at=self.now())
             ).rowcount
         self._answers.drop(digest)  # after the write: a resolve in between must not keep it alive

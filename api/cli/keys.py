@@ -104,7 +104,8 @@ def list_(db: DbOpt = None, as_json: Annotated[bool, typer.Option("--json")] = F
         print(json.dumps(rows, ensure_ascii=False, indent=2))
         return
     head = ("id", "prefix", "role", "scope", "created", "expires", "revoked", "state", "label")
-    lines = [head] + [
+    lines: list[tuple[str, ...]] = [head]
+    lines += [
         (
             str(k.id),
             k.prefix,
@@ -113,10 +114,10 @@ def list_(db: DbOpt = None, as_json: Annotated[bool, typer.Option("--json")] = F
             _when(k.created_at),
             _when(k.expires_at) if k.expires_at else "never",
             _when(k.revoked_at),
-            r["state"],
+            k.state(now),
             k.label,
         )
-        for k, r in zip(keys, rows, strict=True)
+        for k in keys
     ]
     widths = [max(len(line[i]) for line in lines) for i in range(len(head))]
     for line in lines:
