@@ -1,18 +1,24 @@
-"""The audit log: one row per read of a worker's personal data through the API.
+"""The audit log: one row per read of a worker's personal data through the API or the console.
 
 A row holds the key, the method and route template (``GET /workers/{worker_id}``), the worker and
 the time; reads that return many workers write one row per worker, bulk reads without a worker
-(an export) one row with a ``detail``. Rows are queued and written by one thread, one transaction
-per ``flush_s`` (so 32 concurrent readers do not queue on SQLite's single writer); closing the log
-writes whatever is left. A crash may lose at most the last ``flush_s`` of rows.
+(an export) one row with a ``detail``. A request a known caller gets 404 for (an id outside its
+scope looks exactly like an unknown one) writes a ``denied 404`` row (:meth:`AuditLog.denied`);
+a CLI command that shows names in clear writes a row without a key (:func:`record_cli`).
+
+Rows are queued and written by one thread, one transaction per ``flush_s`` (so 32 concurrent
+readers do not queue on SQLite's single writer); closing the log writes whatever is left. A crash
+may lose at most the last ``flush_s`` of rows.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import getpass
 import logging
 import threading
 from collections.abc import Iterable
+from typing import Any
 
 from sqlalchemy import Engine, insert, select
 
@@ -43,13 +49,14 @@ class AuditLog:
 
     def record(
         self,
-        key_id: int,
+        key_id: int | None,
         method: str,
         route: str,
         worker_ids: Iterable[str | None] = (None,),
         detail: str = "",
     ) -> None:
-        """Queue one row per worker id (``None``: a read without a single worker)."""
+        """Queue one row per worker id (``None``: a read without a single worker); ``key_id``
+        ``None`` for what no key did (a CLI command)."""
         now = dt.datetime.now(dt.UTC)
         rows = [
             {
@@ -71,6 +78,11 @@ class AuditLog:
             self._write_pending()
         elif not self._wake.is_set():
             self._wake.set()
+
+    def denied(self, key_id: int, method: str, route: str, path_params: dict[str, Any], reason: str) -> None:
+        """One row for a request answered 404: the worker of the path, if any, and why."""
+        worker = str(path_params.get("worker_id") or "")[:64] or None
+        self.record(key_id, method, route, [worker], detail=f"denied 404: {reason}"[:300])
 
     def flush(self, timeout: float = 10.0) -> None:
         """Wait until every queued row is written."""
@@ -114,6 +126,28 @@ class AuditLog:
         with self._idle:
             self._pending -= len(batch)
             self._idle.notify_all()
+
+
+def record_cli(engine: Engine, command: str, detail: str = "") -> None:
+    """Write one row for a CLI command that reads personal data: no key, the OS user.
+
+    Written at once, and a failure raises (unlike :class:`AuditLog`): the command must not go on
+    without its row.
+    """
+    try:
+        user = getpass.getuser()
+    except Exception:  # noqa: BLE001 - no user name (a container without one): say so
+        user = "unknown"
+    row = {
+        "at": dt.datetime.now(dt.UTC),
+        "key_id": None,
+        "method": "CLI",
+        "route": command[:128],
+        "worker_id": None,
+        "detail": f"{detail} (OS user {user})".strip(),
+    }
+    with engine.begin() as conn:
+        conn.execute(insert(AuditRow), [row])
 
 
 def audit_rows(

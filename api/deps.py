@@ -1,9 +1,10 @@
 """Dependencies of the routes, as ``Annotated`` aliases: the services, the caller, its scope, audit.
 
 Every route but ``/health`` depends on :data:`Caller` (or a role-restricted alias of it), which
-reads the key (Bearer header, ``X-API-Key`` header, or the console's session cookie), resolves it,
-and takes one token from the key's rate bucket. The three ways in are declared as OpenAPI security
-schemes, so ``/docs`` has an *Authorize* button.
+reads the key (Bearer header or ``X-API-Key`` header; failed attempts are counted per client
+address) or else the console's session cookie (:mod:`api.sessions`), resolves it, and takes one
+token from the key's rate bucket. The three ways in are declared as OpenAPI security schemes, so
+``/docs`` has an *Authorize* button.
 
 The dependencies are ``async``: they do no blocking work but a store read when a key or a
 district's pairings are not cached yet (once per key every few seconds), and a sync dependency
@@ -13,7 +14,6 @@ more than the work itself.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Iterable
 from typing import Annotated
 
@@ -37,25 +37,39 @@ async def get_services(request: Request) -> Services:
 ServicesDep = Annotated[Services, Depends(get_services)]
 
 
+def client_address(request: Request) -> str:
+    """The client's address (behind a proxy, the one uvicorn read from ``X-Forwarded-For``)."""
+    return request.client.host if request.client else "unknown"
+
+
 async def authenticate(
+    request: Request,
     services: ServicesDep,
     bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
     header: Annotated[str | None, Security(_header)],
     cookie: Annotated[str | None, Security(_cookie)],
 ) -> Principal:
-    """The caller's :class:`Principal`: 401 without a valid key, 429 past the key's rate."""
+    """The caller's :class:`Principal`: 401 without a valid key or session, 429 past the key's rate
+    or past the failed key attempts of the client's address.
+
+    Kept on ``request.state.principal`` for the error handler (a 404 is audited).
+    """
     auth = f"Bearer {bearer.credentials}" if bearer is not None else None
-    key = credentials(auth, header, cookie)
-    if key is None:
+    key = credentials(auth, header)
+    if key is not None:
+        principal = services.keys.attempt(key, client_address(request))
+        if principal is None:
+            raise Unauthorized("invalid, revoked or expired API key")
+    elif cookie and cookie.strip():
+        principal = services.sessions.resolve(cookie.strip())
+        if principal is None:
+            raise Unauthorized("the console session has ended (signed out, expired or its key revoked)")
+    else:
         raise Unauthorized("missing API key: send 'Authorization: Bearer KEY' or 'X-API-Key: KEY'")
-    principal = services.keys.resolve(key)
-    if principal is None:
-        raise Unauthorized("invalid or revoked API key")
     wait = services.limiter.take(principal.key_id)
     if wait > 0:
-        raise RateLimited(
-            "too many requests for this key; slow down", headers={"Retry-After": str(max(1, math.ceil(wait)))}
-        )
+        raise RateLimited.after("too many requests for this key; slow down", wait)
+    request.state.principal = principal
     return principal
 
 

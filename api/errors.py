@@ -11,6 +11,7 @@ says nothing of the internals.
 from __future__ import annotations
 
 import logging
+import math
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -88,6 +89,11 @@ class Unprocessable(ApiError):
 class RateLimited(ApiError):
     status = 429
 
+    @classmethod
+    def after(cls, detail: str, wait_s: float) -> RateLimited:
+        """A 429 whose ``Retry-After`` is ``wait_s`` in whole seconds, at least 1."""
+        return cls(detail, headers={"Retry-After": str(max(1, math.ceil(wait_s)))})
+
 
 class NotReady(ApiError):
     status = 503
@@ -120,10 +126,23 @@ async def handle(request: Request, exc: Exception) -> JSONResponse:
         log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
         # sent by Starlette's ServerErrorMiddleware, outside every middleware: add the headers here
         return JSONResponse(_body("internal error"), status_code=500, headers=SECURITY_HEADERS)
+    if status == 404:
+        _audit_denied(request, exc)
     errors = [exc.as_dict()] if isinstance(exc, InputError) else getattr(exc, "errors", None)
     if isinstance(exc, ApiError) and exc.field:
         errors = [{"field": exc.field, "reason": exc.detail}]
     return JSONResponse(_body(str(exc), errors), status_code=status, headers=headers)
+
+
+def _audit_denied(request: Request, exc: Exception) -> None:
+    """A known caller's 404 (an id outside its scope, or unknown: the same answer) is audited."""
+    principal = getattr(request.state, "principal", None)
+    if principal is None:
+        return
+    route = getattr(request.scope.get("route"), "path", request.url.path)
+    request.app.state.services.audit.denied(
+        principal.key_id, request.method, route, request.path_params, str(exc)
+    )
 
 
 async def handle_validation(request: Request, exc: Exception) -> JSONResponse:

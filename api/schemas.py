@@ -346,7 +346,8 @@ class ImportReportOut(Out):
 class AuditOut(Out):
     id: int
     at: str
-    key_id: int
+    key_id: int | None
+    """``None`` for a CLI command run on the store's machine (``detail`` names it)."""
     method: str
     route: str
     worker_id: str | None

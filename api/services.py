@@ -31,6 +31,7 @@ from sqlalchemy import Engine, text
 from api.audit import AuditLog
 from api.auth import KeyStore, Principal, RateLimiter, Role, Scope, scope_of
 from api.errors import NotReady
+from api.sessions import SessionStore
 from api.settings import Settings
 from matcher.ingest.admin_codes import AdminCodes, load_admin_codes
 from matcher.records import Worker
@@ -162,6 +163,7 @@ class Services:
     db_url: str
     key: bytes
     keys: KeyStore
+    sessions: SessionStore
     limiter: RateLimiter
     audit: AuditLog
     recommender: RecommenderHolder
@@ -474,7 +476,12 @@ def build_services(settings: Settings, *, encoder: Any = None) -> Services:
         engine=engine,
         db_url=url,
         key=key,
-        keys=KeyStore(engine, settings.api_key_cache_s),
+        keys=KeyStore(
+            engine,
+            settings.api_key_cache_s,
+            failures=RateLimiter(settings.api_key_failures_per_min / 60, settings.api_key_failure_burst),
+        ),
+        sessions=SessionStore(engine, settings.api_key_cache_s),
         limiter=RateLimiter(settings.api_rate_per_s, settings.api_rate_burst),
         audit=AuditLog(engine, settings.api_audit_flush_s),
         recommender=RecommenderHolder(

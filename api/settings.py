@@ -73,7 +73,17 @@ class Settings(BaseSettings):
     """How often the service asks the store whether records changed (a write by another process,
     e.g. ``laborbridge import``, is noticed within this time and starts a refit)."""
     api_key_cache_s: float = 5.0
-    """How long a resolved API key is trusted before the store is read again (revocation delay)."""
+    """How long a resolved API key or console session is trusted before the store is read again
+    (the delay of a revocation made elsewhere: the CLI, another service process)."""
+    api_key_failures_per_min: float = 10.0
+    """Failed key attempts (a wrong, revoked or expired key in a header or the console's sign-in
+    form) each client address may make a minute, sustained; past them and the burst below, that
+    address's key attempts answer 429 with ``Retry-After`` until its budget refills. Other
+    addresses are not affected. Behind a reverse proxy the address is the one it forwards
+    (uvicorn trusts ``X-Forwarded-For`` from 127.0.0.1; set ``FORWARDED_ALLOW_IPS`` for a proxy
+    elsewhere), else every client would share the proxy's. 0 switches the limit off."""
+    api_key_failure_burst: int = 20
+    """Failed key attempts a client address may make at once before the sustained rate applies."""
 
     def store_url(self, db: str | None = None) -> str:
         """The store: ``db`` (``--db``), else ``db_url``, else SQLite in the data folder."""

@@ -1,6 +1,7 @@
 """The adversarial corpus: formula payloads and control characters, through every CSV and XLSX
 writer, the importer and the API's PATCH (issue 16, items 1 and 2); ID numbers that disagree with
-birth year and gender, through the importer and PATCH (item 8).
+birth year and gender, through the importer and PATCH (item 8); forged credentials, session
+cookies and district codes (items 9 and 11).
 
 * every CSV cell laborbridge writes that starts with ``= + - @``, tab or CR is a plain number or is
   neutralised with a leading ``'``; the importer reads the exported text back unchanged;
@@ -10,6 +11,11 @@ birth year and gender, through the importer and PATCH (item 8).
 * ``PATCH`` answers 422 naming the field;
 * ``PATCH`` holds birth year and gender to the ID number as the importer does, also when the
   store keeps the number masked (its gender digit shows; a new birth year needs the full number).
+* a forged or stale session cookie (a key, a made-up id, an ended session) signs nobody in, and
+  does not count against the address's failed key attempts; a forged ``X-Forwarded-For`` does
+  not move a client out of its failed-attempt budget;
+* a placement with a district target no Tianjin district has answers 422 before a run is queued;
+  a 404 for a hostile id is audited with the id cut to the column's size.
 
 Sibling files of the corpus: ``test_adversarial_pii.py`` (item 4: ID numbers and phones typed into
 free text, in every spelling, through every path) and ``test_adversarial_uploads.py`` (item 5: files
@@ -509,3 +515,101 @@ def test_import_checks_gender_against_a_masked_id_number_too(tmp_path):
     assert [lo.record.worker_id for lo in result.records["workers"]] == ["w-ok"]
     assert [(e.row, e.field) for e in result.rejected] == [(3, "id_number")]
     assert "gender" in result.rejected[0].reason
+
+
+# ----------------------------------------------------------------------------- credentials (item 9, 11)
+def _ended_session(client, world) -> str:
+    sessions = client.app.state.services.sessions
+    s = sessions.start(client.app.state.services.keys.resolve(world.keys["auditor"]))
+    sessions.end(s.id)
+    return s.id
+
+
+FORGED_COOKIES = {
+    "the key itself": lambda world: world.keys["city_admin"],
+    "a made-up id": lambda world: "lbs_" + "A" * 43,
+    "sql": lambda world: "lbs_' OR '1'='1",
+    "too long": lambda world: "lbs_" + "x" * 500,
+    "percent-encoded NUL": lambda world: "lbs_%00",
+}
+
+
+@pytest.mark.parametrize("name", [*FORGED_COOKIES, "an ended session"])
+def test_a_forged_or_ended_session_cookie_signs_nobody_in_and_is_no_key_attempt(api, name):
+    from api.auth import RateLimiter
+
+    client, world, _ = api
+    value = _ended_session(client, world) if name == "an ended session" else FORGED_COOKIES[name](world)
+    keys = client.app.state.services.keys
+    saved, keys.failures = keys.failures, RateLimiter(rate=1 / 60, burst=1, clock=lambda: 0.0)
+    client.cookies.set("laborbridge_session", value)
+    try:
+        for _ in range(3):
+            assert client.get("/me").status_code == 401
+            r = client.get("/console/", follow_redirects=False)
+            assert r.status_code == 303 and "/console/sign-in" in r.headers["location"]
+        assert keys.failures.wait("testclient") == 0.0
+    finally:
+        client.cookies.clear()
+        keys.failures = saved
+
+
+def test_a_forged_forwarded_for_does_not_escape_the_failed_attempt_budget(api):
+    from api.auth import RateLimiter
+
+    client, world, _ = api
+    keys = client.app.state.services.keys
+    saved, keys.failures = keys.failures, RateLimiter(rate=1 / 60, burst=3, clock=lambda: 0.0)
+    try:
+        codes = [
+            client.get(
+                "/me",
+                headers={"X-API-Key": f"lb_guess{i:05d}_" + "x" * 40, "X-Forwarded-For": f"10.9.{i}.1"},
+            ).status_code
+            for i in range(6)
+        ]
+    finally:
+        keys.failures = saved
+    assert codes == [401, 401, 401, 429, 429, 429]
+
+
+@pytest.mark.parametrize(
+    "code", ["120199", "120107", "1201\uff10\uff12", "\u0661\u0662\u0660\u0661\u0660\u0662"]
+)
+def test_a_district_target_no_tianjin_district_has_answers_422_before_a_run(api, code):
+    client, _, h = api
+    runner = client.app.state.services.placements
+    before = runner.recent(50)
+    r = client.post("/placements", json={"rules": {"district_targets": {code: 1}}}, headers=h)
+    assert r.status_code == 422, r.text
+    assert runner.recent(50) == before
+
+
+@pytest.mark.parametrize("worker_id", ["W" + "9" * 63, "=cmd|' -C calc'!A0", "张三\u202e", "@SUM(1+1)"])
+def test_a_404_for_a_hostile_worker_id_is_audited_as_given(api, worker_id):
+    from api.audit import audit_rows
+
+    client, _, h = api
+    services = client.app.state.services
+    assert client.get(f"/workers/{worker_id}", headers=h).status_code == 404
+    services.audit.flush()
+    rows = audit_rows(services.engine, worker_id=worker_id, limit=1000)
+    assert rows and rows[-1]["detail"].startswith("denied 404")
+    assert rows[-1]["route"] == "/workers/{worker_id}"
+
+
+def test_a_console_404_for_an_overlong_id_is_audited_cut_to_the_column(api):
+    """The console's paths take any length (the API's stop at 64): the row keeps the first 64."""
+    from api.audit import audit_rows
+    from tests.web.conftest import sign_in
+
+    client, world, _ = api
+    services = client.app.state.services
+    sign_in(client, world.keys["city_admin"])
+    try:
+        assert client.get("/console/workers/" + "Z" * 300).status_code == 404
+    finally:
+        client.cookies.clear()
+    services.audit.flush()
+    rows = audit_rows(services.engine, worker_id="Z" * 64, limit=1000)
+    assert rows and rows[-1]["detail"].startswith("denied 404") and len(rows[-1]["detail"]) <= 300

@@ -4,7 +4,7 @@
   (full-width, dotted, dashed, spaced, zero-width-separated, inside Chinese text), and leaves the
   ordinary numbers of job text alone (wages, dates, counts);
 * validation masks them where records enter (import, ``PATCH``), and reports never echo them;
-* migration 0004 scrubs a store written before that: free text, history, run texts, with content
+* migration 0005 scrubs a store written before that: free text, history, run texts, with content
   hashes that keep re-imports idempotent;
 * end to end: numbers planted in the free text of an import, an upload and ``PATCH`` requests go
   through placement, recommendations and every export; then the store (every table, the database
@@ -334,7 +334,7 @@ def _legacy_store(tmp_path: Path, plants: Plants) -> tuple[str, Path, dict[str, 
                 hint_zh=raw["hint"], skill_gap={"suggestions": [{"title_zh": raw["gap"]}]},
             )
         )  # fmt: skip
-        conn.execute(text("update alembic_version set version_num = '0003_auth'"))
+        conn.execute(text("update alembic_version set version_num = '0004_sessions'"))
     engine.dispose()
     return url, data, raw
 
@@ -356,7 +356,7 @@ def _store_text(url: str) -> dict[str, str]:
     return out
 
 
-def test_migration_0004_scrubs_a_store_written_before_masking(tmp_path):
+def test_migration_0005_scrubs_a_store_written_before_masking(tmp_path):
     from matcher.store import import_paths, open_engine
 
     plants = Plants()

@@ -72,8 +72,9 @@ def export_command(
         bool,
         typer.Option(
             "--unmasked",
-            help="Show workers' names in clear (the use is logged). ID numbers and phones stay masked: "
-            "the store keeps only keyed hashes of them, which cannot be reversed.",
+            help="Show workers' names in clear (the use writes a row to the store's audit log). ID "
+            "numbers and phones stay masked: the store keeps only keyed hashes of them, which "
+            "cannot be reversed.",
         ),
     ] = False,
     run: Annotated[
@@ -122,6 +123,11 @@ def _export_records(
     url = get_settings().store_url(db)
     engine = open_engine(url)
     try:
+        if unmasked and kind == "workers":  # before any name leaves: no row, no export
+            from api.audit import record_cli
+
+            where = str(out) if out is not None else "stdout"
+            record_cli(engine, "laborbridge export workers --unmasked", f"names in clear, {fmt} to {where}")
         columns = export_columns(kind)
         names = header_cells(kind, chinese=headers == "zh")
         rows = export_rows(engine, kind, unmasked_names=unmasked)

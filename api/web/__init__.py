@@ -2,11 +2,12 @@
 
 Server-rendered Jinja2 pages in Chinese with an English toggle, a little script for live
 progress, and every asset served by the app itself (no CDN), so it works offline. The caller is
-the API key held in the session cookie; roles and district scoping are the API's.
+the key of the server-side session the cookie names (:mod:`api.sessions`); roles and district
+scoping are the API's.
 
 Modules::
 
-    session    sign-in cookie, current user, form tokens
+    session    session cookie, current user, form tokens
     render     Jinja2 environment, pages, errors as pages (WebRoute)
     pages      the routes
     queries    what the pages read (sorted, paged, scoped)

@@ -14,7 +14,8 @@ from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
 from api import downloads, repo
-from api.auth import Role
+from api.auth import SESSION_COOKIE, Role
+from api.deps import client_address
 from api.errors import NotReady
 from api.placements import shadow_prices
 from api.web import queries
@@ -61,6 +62,8 @@ def _redirect(path: str) -> RedirectResponse:
 
 
 def _audit(request: Request, user: WebUser, worker_ids: list[str | None], detail: str = "") -> None:
+    """Rows for the workers a page or a download shows (one row without a worker if none: every
+    download is audited, whatever it holds)."""
     services_of(request).audit.record(
         user.principal.key_id, request.method, "console " + request.url.path, worker_ids or [None], detail
     )
@@ -87,21 +90,27 @@ def sign_in(
     key: Annotated[str, Form(max_length=200)],
     next: Annotated[str, Form(max_length=500)] = "",
 ) -> Response:
+    """Check the key (failures count against the client's address) and start a session for it;
+    a session the browser still held ends."""
     check_form(request, None, None)
     key = key.strip()
     services = services_of(request)
-    principal = services.keys.resolve(key) if key else None
+    principal = services.keys.attempt(key, client_address(request)) if key else None
     if principal is None:
         return render(request, "sign_in.html", status_code=401, next=safe_next(next), failed=True)
+    if previous := (request.cookies.get(SESSION_COOKIE) or "").strip():
+        services.sessions.end(previous)
     response = _redirect(safe_next(next))
-    set_session(request, response, key)
+    set_session(request, response, services.sessions.start(principal))
     return response
 
 
 @router.post("/sign-out")
 def sign_out(request: Request, csrf: Annotated[str, Form(max_length=64)] = "") -> Response:
+    """End the session in the store (its cookie, even a copy, stops working) and drop the cookie."""
     user = current_user(request)
     check_form(request, user, csrf)
+    services_of(request).sessions.end(user.session)
     response = _redirect(f"{PREFIX}/sign-in?bye=1")
     clear_session(request, response)
     return response
@@ -416,8 +425,8 @@ def run_download(
     if status["status"] != "succeeded":
         raise InputError("the run has not finished yet")
     d = services.run_list(status["id"], what, user.scope, format, county=county)
-    if d.worker_ids:
-        _audit(request, user, list(d.worker_ids), detail=f"console download {what}")
+    where = f" county {county}" if what == "supply" else ""
+    _audit(request, user, list(d.worker_ids), detail=f"console download {what}{where} of run {status['id']}")
     return downloads.send(d)
 
 
@@ -439,13 +448,17 @@ def reports(request: Request, year: Annotated[int | None, Query(ge=2000, le=2100
 def report_download(request: Request, year: Annotated[int, Query(ge=2000, le=2100)]) -> Response:
     user = current_user(request)
     require_role(user, *OFFICE)
-    return downloads.send(services_of(request).report(year, user.scope, "xlsx"))
+    d = services_of(request).report(year, user.scope, "xlsx")
+    _audit(request, user, [], detail=f"console download report {year}")
+    return downloads.send(d)
 
 
 @router.get("/template")
 def template_download(request: Request) -> Response:
-    current_user(request)
-    return downloads.send(downloads.import_template())
+    user = current_user(request)
+    d = downloads.import_template()
+    _audit(request, user, [], detail="console download import template")
+    return downloads.send(d)
 
 
 def _factor_top(ranked: dict[str, Any] | None) -> float:

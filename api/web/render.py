@@ -22,7 +22,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from api.errors import ApiError, status_of
 from api.web.i18n import reason_text, translator
-from api.web.session import PREFIX, BadForm, SignInRequired, WebUser, csrf_token, lang_of
+from api.web.session import PREFIX, BadForm, SignInRequired, WebUser, csrf_token, lang_of, services_of
 from matcher.errors import InputError
 from matcher.geo import place_name
 from matcher.scoring.features import scrub
@@ -103,7 +103,7 @@ def render(
         lang=lang,
         t=t,
         reason=lambda text: reason_text(str(text), lang),
-        csrf=csrf_token(request, user.key) if user else "",
+        csrf=csrf_token(request, user.session) if user else "",
         **context,
     )
     response = HTMLResponse(page, status_code=status_code)
@@ -137,6 +137,11 @@ def error_page(request: Request, exc: Exception) -> Response:
             message = t("error.403")
         elif status == 404:
             message = t("error.404")
+            if user is not None:
+                route = "console " + request.url.path
+                services_of(request).audit.denied(
+                    user.principal.key_id, request.method, route, request.path_params, str(exc)
+                )
         elif status == 503:
             message = t("error.503")
         else:

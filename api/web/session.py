@@ -1,19 +1,23 @@
 """Who is signed in to the console: the session cookie, the caller's role and scope, the form token.
 
-Signing in checks an API key and puts it in the session cookie that :mod:`api.auth` already
-accepts (:data:`api.auth.SESSION_COOKIE`), so the console's own pages and the JSON API its
-scripts call see the same caller, role and district scope. The cookie is HTTP-only and
-``SameSite=Lax``; it is ``Secure`` when the request came over https (behind a proxy, run uvicorn
-with ``--proxy-headers``), or when the settings say so (``web_cookie_secure``). On plain http at
-localhost a ``Secure`` cookie would never be sent back, so it is left off there unless forced.
+Signing in checks an API key and starts a server-side session (:mod:`api.sessions`); the cookie
+:data:`api.auth.SESSION_COOKIE` holds only the session's opaque id, which :mod:`api.deps` also
+accepts, so the console's own pages and the JSON API its scripts call see the same caller, role
+and district scope. Signing out ends the session in the store, so a copied cookie stops working
+too; so does revoking the key, or its expiry. The cookie is HTTP-only and ``SameSite=Lax``, and
+lives no longer than the session; it is ``Secure`` when the request came over https (behind a
+proxy, run uvicorn with ``--proxy-headers``), or when the settings say so (``web_cookie_secure``).
+On plain http at localhost a ``Secure`` cookie would never be sent back, so it is left off there
+unless forced.
 
-Every form that changes something carries a token tied to the session key
-(:func:`csrf_token`), checked on submit, and a cross-site ``Origin`` is refused: ``SameSite``
-already keeps the cookie off cross-site posts, the token covers older browsers.
+Every form that changes something carries a token tied to the session (:func:`csrf_token`),
+checked on submit, and a cross-site ``Origin`` is refused: ``SameSite`` already keeps the cookie
+off cross-site posts, the token covers older browsers.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import math
@@ -24,9 +28,9 @@ from fastapi import Request, Response
 
 from api.auth import SESSION_COOKIE, Principal, Role, Scope
 from api.errors import Forbidden, RateLimited
+from api.sessions import Session
 from api.web.i18n import LANG_COOKIE, pick_lang
 
-SESSION_MAX_AGE_S = 12 * 3600
 PREFIX = "/console"
 
 
@@ -44,7 +48,7 @@ class WebUser:
 
     principal: Principal
     scope: Scope
-    key: str
+    session: str  # the session's id (the cookie's value)
     lang: str
 
     @property
@@ -73,17 +77,15 @@ def current_user(request: Request) -> WebUser:
     cached = getattr(request.state, "web_user", None)
     if cached is not None:
         return cached
-    key = (request.cookies.get(SESSION_COOKIE) or "").strip()
+    sid = (request.cookies.get(SESSION_COOKIE) or "").strip()
     services = services_of(request)
-    principal = services.keys.resolve(key) if key else None
+    principal = services.sessions.resolve(sid) if sid else None
     if principal is None:
         raise SignInRequired()
     wait = services.limiter.take(principal.key_id)
-    if wait > 0:  # the same Retry-After (whole seconds, at least 1) as the API's 429 (api.deps)
-        raise RateLimited(
-            "too many requests for this key; slow down", headers={"Retry-After": str(max(1, math.ceil(wait)))}
-        )
-    user = WebUser(principal, services.scope(principal), key, lang_of(request))
+    if wait > 0:
+        raise RateLimited.after("too many requests for this key; slow down", wait)
+    user = WebUser(principal, services.scope(principal), sid, lang_of(request))
     request.state.web_user = user
     return user
 
@@ -101,11 +103,13 @@ def cookie_secure(request: Request) -> bool:
     return request.url.scheme == "https"
 
 
-def set_session(request: Request, response: Response, key: str) -> None:
+def set_session(request: Request, response: Response, session: Session) -> None:
+    """Give the browser the session's id, in a cookie that lives as long as the session."""
+    left = session.expires_at - services_of(request).sessions.now()
     response.set_cookie(
         SESSION_COOKIE,
-        key,
-        max_age=SESSION_MAX_AGE_S,
+        session.id,
+        max_age=max(1, math.ceil(left.total_seconds())),
         path="/",
         httponly=True,
         samesite="lax",
@@ -119,10 +123,17 @@ def clear_session(request: Request, response: Response) -> None:
     )
 
 
-def csrf_token(request: Request, key: str) -> str:
-    """The form token of session ``key``: an HMAC under the store's secret, never the key itself."""
+def csrf_token(request: Request, session: str) -> str:
+    """The form token of ``session``: an HMAC under the store's secret, never the session's id.
+
+    In base64url, not hex: about one hex token in 550 holds an 18-digit or a 1[3-9]+9-digit run,
+    which reads as an ID or phone number to the pages' personal-data checks (and to a data-loss
+    scanner on the office network), and every sign-in is a new session with a new token. In
+    base64url about one token in 700 million does.
+    """
     secret = services_of(request).key
-    return hmac.new(secret, b"console-form:" + key.encode(), hashlib.sha256).hexdigest()[:32]
+    digest = hmac.new(secret, b"console-form:" + session.encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).decode()[:32]
 
 
 def check_form(request: Request, user: WebUser | None, token: str | None) -> None:
@@ -132,7 +143,7 @@ def check_form(request: Request, user: WebUser | None, token: str | None) -> Non
         host = request.headers.get("host", "")
         if origin.split("://", 1)[-1].rstrip("/") != host:
             raise BadForm("cross-site form")
-    if user is not None and not hmac.compare_digest(token or "", csrf_token(request, user.key)):
+    if user is not None and not hmac.compare_digest(token or "", csrf_token(request, user.session)):
         raise BadForm("missing or stale form token")
 
 

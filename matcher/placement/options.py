@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Annotated, Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 from matcher.errors import ConfigError
 from matcher.geo import TIANJIN_DISTRICTS
@@ -134,6 +134,16 @@ class PlaceOptions:
         return out
 
 
+def _tianjin_district(code: str) -> str:
+    if code not in TIANJIN_DISTRICTS:
+        raise ValueError(f"{code} is not a Tianjin district code ({', '.join(sorted(TIANJIN_DISTRICTS))})")
+    return code
+
+
+District = Annotated[str, Field(pattern=r"^1201\d\d$"), AfterValidator(_tianjin_district)]
+"""A Tianjin district's code, checked when the request is made (never a run queued to fail on it)."""
+
+
 class RuleRequest(BaseModel):
     """The side rules a user may ask for (API ``rules``, console check boxes, ``place`` flags)."""
 
@@ -148,8 +158,7 @@ class RuleRequest(BaseModel):
     county_share: Annotated[float, Field(ge=0, le=1)] | None = None
     """Each paired county gets at least this share of its fair share of the placements."""
     district_targets: Annotated[
-        dict[Annotated[str, Field(pattern=r"^1201\d\d$")], Annotated[int, Field(ge=0, le=1_000_000)]],
-        Field(max_length=16),
+        dict[District, Annotated[int, Field(ge=0, le=1_000_000)]], Field(max_length=16)
     ] = Field(default_factory=dict)
     """District code → placements of workers from its paired counties it should reach."""
     time_limit_s: Annotated[float, Field(gt=0, le=3600)] | None = None

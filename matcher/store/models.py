@@ -280,15 +280,36 @@ class ApiKeyRow(Base):
     label: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    """``None``: the key never expires (migration 0004_sessions)."""
+
+
+class WebSessionRow(Base):
+    """A console session (migration 0004_sessions): the SHA-256 of its random id, its key, its end.
+
+    It ends at ``expires_at``, at sign-out (``revoked_at``), or with its key (revoked or expired).
+    """
+
+    __tablename__ = "web_sessions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    token_sha256: Mapped[str] = mapped_column(String(HASH_LEN), unique=True)
+    key_id: Mapped[int] = mapped_column(ForeignKey("api_keys.id"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class AuditRow(Base):
-    """One read of personal data through the API: which key, which route, which worker, when."""
+    """One read of personal data: which key, which route, which worker, when.
+
+    ``key_id`` is empty for what no key did: a CLI command run on the store's machine (its
+    ``detail`` says which and by whom).
+    """
 
     __tablename__ = "audit_log"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
-    key_id: Mapped[int] = mapped_column(ForeignKey("api_keys.id"), index=True)
+    key_id: Mapped[int | None] = mapped_column(ForeignKey("api_keys.id"), index=True)
     method: Mapped[str] = mapped_column(String(8))
     route: Mapped[str] = mapped_column(String(128))
     worker_id: Mapped[str | None] = mapped_column(String(ID_LEN), index=True)

@@ -172,6 +172,17 @@ def run_id(client, world: World) -> str:
     return r.json()["id"]
 
 
+def last_audit_id(services) -> int:
+    """The id of the newest audit row, once every queued row is written (0: none yet)."""
+    from sqlalchemy import func, select
+
+    from matcher.store.models import AuditRow
+
+    services.audit.flush()
+    with services.engine.connect() as conn:
+        return conn.execute(select(func.max(AuditRow.id))).scalar() or 0
+
+
 def auth(world: World, role: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {world.keys[role]}"}
 
@@ -180,3 +191,20 @@ def assert_no_raw_pii(text: str) -> None:
     """No 18-digit ID number or 11-digit mobile number in clear."""
     assert not ID_LIKE.search(text), ID_LIKE.search(text)
     assert not MOBILE_LIKE.search(text), MOBILE_LIKE.search(text)
+
+
+_SESSIONS: dict[tuple[int, str], str] = {}
+
+
+def console_session(client, world: World, role: str) -> str:
+    """A console session of ``role``, signed in once with its key (the cookie holds the session id)."""
+    from api.auth import SESSION_COOKIE
+
+    key = (id(world), role)
+    if key not in _SESSIONS:
+        client.cookies.clear()
+        r = client.post("/console/sign-in", data={"key": world.keys[role]}, follow_redirects=False)
+        assert r.status_code == 303, r.text
+        _SESSIONS[key] = client.cookies[SESSION_COOKIE]
+        client.cookies.clear()
+    return _SESSIONS[key]

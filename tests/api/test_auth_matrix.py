@@ -11,7 +11,7 @@ import re
 
 import pytest
 
-from tests.api.conftest import World, auth
+from tests.api.conftest import World, auth, console_session
 
 ROLES = ("city_admin", "district_officer", "enterprise", "auditor")
 A, D, E, U = ROLES  # admin, district officer, enterprise, auditor
@@ -234,9 +234,9 @@ def _request(client, world: World, role: str, method: str, url: str, body: objec
     client.cookies.clear()
     if not url.startswith("/console"):
         return client.request(method, url, json=body, headers=auth(world, role))
-    client.cookies.set(SESSION_COOKIE, world.keys[role])
+    client.cookies.set(SESSION_COOKIE, console_session(client, world, role))
     try:
-        return client.request(method, url, json=body)
+        return client.request(method, url, json=body, follow_redirects=False)
     finally:
         client.cookies.clear()
 

@@ -14,7 +14,7 @@ from matcher.ingest import load_folder
 from matcher.placement.options import DEFAULT_MIN_FIT
 from matcher.store import open_engine
 from matcher.store.models import PlacementRunRow, RunAssignmentRow
-from tests.api.conftest import YEAR, assert_no_raw_pii, auth
+from tests.api.conftest import YEAR, assert_no_raw_pii, auth, last_audit_id
 from tests.fakes import FAKE_MIN_FIT
 
 
@@ -100,6 +100,46 @@ def test_unknown_ids_get_404_with_a_detail(client, world):
     for path in ("/workers/nope", "/jobs/nope", "/enterprises/nope", "/placements/nope"):
         r = client.get(path, headers=auth(world, "city_admin"))
         assert r.status_code == 404 and r.json()["detail"], path
+
+
+def _audit_after(client, world, after: int) -> list[dict]:
+    r = client.get("/audit", params={"after": after, "limit": 200}, headers=auth(world, "auditor"))
+    assert r.status_code == 200, r.text
+    return r.json()["items"]
+
+
+def test_a_404_for_a_known_caller_is_audited_as_denied(client, world):
+    officer = client.app.state.services.keys.resolve(world.keys["district_officer"])
+    last = last_audit_id(client.app.state.services)
+    h = auth(world, "district_officer")
+    paths = {
+        f"/workers/{world.worker_other}": ("/workers/{worker_id}", world.worker_other),
+        f"/workers/{world.worker_other}/recommendations": (
+            "/workers/{worker_id}/recommendations",
+            world.worker_other,
+        ),
+        f"/jobs/{world.job_other}": ("/jobs/{job_id}", None),
+        "/workers/nope": ("/workers/{worker_id}", "nope"),
+    }
+    for path in paths:
+        assert client.get(path, headers=h).status_code == 404, path
+    assert client.get(f"/workers/{world.worker_other}").status_code == 401  # no key: nobody to audit
+    rows = [r for r in _audit_after(client, world, last) if r["detail"].startswith("denied 404")]
+    assert [(r["key_id"], r["method"], r["route"], r["worker_id"]) for r in rows] == [
+        (officer.key_id, "GET", route, worker) for route, worker in paths.values()
+    ]
+    assert world.job_other in rows[2]["detail"]
+
+
+def test_the_audit_trail_lists_a_cli_row_without_a_key(client, world):
+    from api.audit import record_cli
+
+    last = last_audit_id(client.app.state.services)
+    record_cli(client.app.state.services.engine, "laborbridge export workers --unmasked", "names in clear")
+    rows = _audit_after(client, world, last)
+    assert [(r["key_id"], r["method"], r["route"]) for r in rows] == [
+        (None, "CLI", "laborbridge export workers --unmasked")
+    ]
 
 
 # ----------------------------------------------------------------------------- imports
@@ -288,6 +328,19 @@ def test_placement_rejects_unknown_rules_and_bad_targets(client, world):
     assert client.post("/placements", json={"rules": {"speed": 1}}, headers=h).status_code == 422
     bad = {"rules": {"district_targets": {"999999": 5}}}
     assert client.post("/placements", json=bad, headers=h).status_code == 422
+
+
+@pytest.mark.parametrize("code", ["120199", "120107", "120100", "120120"])
+def test_placement_with_an_unknown_district_target_answers_422_at_once(client, world, code):
+    """Codes the pattern 1201dd lets through but no Tianjin district has: refused before a run is
+    queued (it used to be queued and fail in the background)."""
+    services = client.app.state.services
+    before = services.placements.recent(50)
+    body = {"k": 10, "year": YEAR, "rules": {"district_targets": {world.own: 5, code: 5}}}
+    r = client.post("/placements", json=body, headers=auth(world, "city_admin"))
+    assert r.status_code == 422, r.text
+    assert f"{code} is not a Tianjin district code" in r.json()["detail"]
+    assert services.placements.recent(50) == before
 
 
 @pytest.mark.parametrize("min_fit", [-0.1, 1.0, 2, "high"])

@@ -17,7 +17,7 @@ from api import repo
 from api.auth import SCOPE_FIELDS, SESSION_COOKIE, Principal, Role, scope_of
 from matcher.geo import builtin_pairings
 from matcher.store import open_engine
-from tests.api.conftest import YEAR, World, auth, response_text
+from tests.api.conftest import YEAR, World, auth, console_session, response_text
 
 ID_ROUTES = [
     ("GET", "/workers/{id}", "w", None),
@@ -50,9 +50,9 @@ def _ask(client, world: World, role: str, method: str, path: str, record_id: str
         body = {k: v.format(id=record_id) if isinstance(v, str) else v for k, v in body.items()}
     client.cookies.clear()
     if url.startswith("/console"):
-        client.cookies.set(SESSION_COOKIE, world.keys[role])
+        client.cookies.set(SESSION_COOKIE, console_session(client, world, role))
         try:
-            return client.request(method, url, json=body)
+            return client.request(method, url, json=body, follow_redirects=False)
         finally:
             client.cookies.clear()
     return client.request(method, url, json=body, headers=auth(world, role))

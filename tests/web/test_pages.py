@@ -10,6 +10,7 @@ import pytest
 from api.auth import RateLimiter
 from api.web.i18n import EN, ZH, reason_text
 from matcher.placement.options import DEFAULT_MIN_FIT
+from tests.api.conftest import last_audit_id
 from tests.web.conftest import World, sign_in
 
 ID_LIKE = re.compile(r"(?<![\d*])\d{17}[\dXx](?![\d*])")
@@ -18,7 +19,7 @@ TEMPLATES = Path(__file__).resolve().parents[2] / "api" / "web" / "templates"
 
 
 def _csrf(html: str) -> str:
-    m = re.search(r'name="csrf" value="([0-9a-f]+)"', html)
+    m = re.search(r'name="csrf" value="([A-Za-z0-9_-]{32})"', html)
     assert m, "no form token on the page"
     return m.group(1)
 
@@ -208,3 +209,136 @@ def test_console_rate_limit_answers_429_with_retry_after_in_seconds(client, worl
     assert first.status_code == 200 and r.status_code == 429
     assert int(r.headers["retry-after"]) >= 1
     assert r.headers["x-content-type-options"] == "nosniff"
+
+
+# ----------------------------------------------------------------------------- sessions (issue 16, item 9)
+def _session_cookie(client) -> str:
+    return client.cookies.get("laborbridge_session") or ""
+
+
+def test_the_cookie_holds_an_opaque_session_id_never_the_key(client, world: World):
+    client.cookies.clear()
+    key = world.keys["auditor"]
+    r = client.post("/console/sign-in", data={"key": key}, follow_redirects=False)
+    assert r.status_code == 303
+    sid = _session_cookie(client)
+    assert sid.startswith("lbs_") and key not in r.headers["set-cookie"] and key[11:] not in sid
+    max_age = int(re.search(r"max-age=(\d+)", r.headers["set-cookie"], re.I).group(1))
+    assert 0 < max_age <= 12 * 3600
+    r = client.post("/console/sign-in", data={"key": key}, follow_redirects=False)
+    assert r.status_code == 303 and _session_cookie(client) != sid  # every sign-in, a session of its own
+    assert client.app.state.services.sessions.resolve(sid) is None  # and the one it replaced ends
+    client.cookies.clear()
+
+
+def test_sign_out_ends_the_session_so_a_copied_cookie_stops_working(client, world: World):
+    sign_in(client, world.keys["auditor"])
+    sid = _session_cookie(client)
+    token = _csrf(client.get("/console/jobs").text)
+    r = client.post("/console/sign-out", data={"csrf": token}, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"].endswith("/sign-in?bye=1")
+    client.cookies.set("laborbridge_session", sid)  # the copy an attacker kept
+    r = client.get("/console/jobs", follow_redirects=False)
+    assert r.status_code == 303 and "/console/sign-in" in r.headers["location"]
+    assert client.get("/me").status_code == 401
+    client.cookies.clear()
+
+
+def test_revoking_the_key_ends_its_console_sessions(client, world: World):
+    from api.auth import create_key, revoke_key
+
+    engine = client.app.state.services.engine
+    key, info = create_key(engine, "auditor", label="to revoke")
+    sign_in(client, key)
+    assert client.get("/console/jobs").status_code == 200
+    revoke_key(engine, info.prefix)
+    r = client.get("/console/jobs", follow_redirects=False)
+    assert r.status_code == 303 and "/console/sign-in" in r.headers["location"]
+    client.cookies.clear()
+
+
+def test_an_expired_key_cannot_sign_in(client, world: World):
+    import datetime as dt
+
+    from api.auth import create_key, utcnow
+
+    engine = client.app.state.services.engine
+    key, _ = create_key(engine, "auditor", expires_days=1, now=utcnow() - dt.timedelta(days=2))
+    client.cookies.clear()
+    r = client.post("/console/sign-in", data={"key": key}, follow_redirects=False)
+    assert r.status_code == 401 and "密钥无效" in r.text and not _session_cookie(client)
+
+
+def test_failed_sign_ins_from_one_address_get_429_but_not_other_addresses(client, world: World):
+    from fastapi.testclient import TestClient
+
+    keys = client.app.state.services.keys
+    saved, clock = keys.failures, [0.0]
+    keys.failures = RateLimiter(rate=1 / 30, burst=2, clock=lambda: clock[0])
+    try:
+        attacker = TestClient(client.app, base_url="http://127.0.0.1", client=("203.0.113.5", 1))
+        codes = [
+            attacker.post("/console/sign-in", data={"key": f"lb_guess{i}"}).status_code for i in range(3)
+        ]
+        assert codes == [401, 401, 429]
+        r = attacker.post("/console/sign-in", data={"key": world.keys["auditor"]}, follow_redirects=False)
+        assert r.status_code == 429 and r.headers["retry-after"] == "30"
+        office = TestClient(client.app, base_url="http://127.0.0.1", client=("198.51.100.5", 1))
+        r = office.post("/console/sign-in", data={"key": world.keys["auditor"]}, follow_redirects=False)
+        assert r.status_code == 303
+        assert office.get("/console/jobs").status_code == 200
+        clock[0] += 30
+        r = attacker.post("/console/sign-in", data={"key": world.keys["auditor"]}, follow_redirects=False)
+        assert r.status_code == 303
+    finally:
+        keys.failures = saved
+
+
+# ----------------------------------------------------------------------------- audit (issue 16, item 11)
+def _audit_rows_after(client, after: int) -> list[dict]:
+    from api.audit import audit_rows
+
+    services = client.app.state.services
+    services.audit.flush()
+    return audit_rows(services.engine, after=after, limit=1000)
+
+
+def test_a_console_404_for_a_signed_in_caller_is_audited_as_denied(client, world: World):
+    sign_in(client, world.keys["district_officer"])
+    last = last_audit_id(client.app.state.services)
+    assert client.get(f"/console/workers/{world.worker_other}").status_code == 404
+    assert client.get(f"/console/jobs/{world.job_other}").status_code == 404
+    rows = [r for r in _audit_rows_after(client, last) if r["detail"].startswith("denied 404")]
+    assert [(r["route"], r["worker_id"]) for r in rows] == [
+        (f"console /console/workers/{world.worker_other}", world.worker_other),
+        (f"console /console/jobs/{world.job_other}", None),
+    ]
+
+
+def test_every_console_download_writes_an_audit_row(client, world: World):
+    from tests.fakes import FAKE_MIN_FIT
+    from tests.web.conftest import YEAR
+
+    services = client.app.state.services
+    state = services.placements.start({"k": 10, "year": YEAR, "min_fit": FAKE_MIN_FIT})
+    services.placements.wait()
+    assert services.placements.status(state.run_id)["status"] == "succeeded"
+    sign_in(client, world.keys["city_admin"])
+    page = client.get(f"/console/runs/{state.run_id}").text
+    county = re.search(r'name="county">\s*<option value="(\d{6})"', page)
+    assert county, "no county to download a supply list for"
+    run = f"/console/runs/{state.run_id}/download"
+    last = last_audit_id(client.app.state.services)
+    paths = {
+        f"{run}/placements_by_district": "console download placements_by_district of run",
+        f"{run}/unplaced": "console download unplaced of run",
+        f"{run}/supply?county={county.group(1)}": "console download supply county",
+        f"/console/reports/download?year={YEAR}": f"console download report {YEAR}",
+        "/console/template": "console download import template",
+    }
+    for path in paths:
+        r = client.get(path)
+        assert r.status_code == 200 and "attachment" in r.headers["content-disposition"], path
+    details = {r["detail"] for r in _audit_rows_after(client, last)}
+    for path, detail in paths.items():
+        assert any(d.startswith(detail) for d in details), (path, details)

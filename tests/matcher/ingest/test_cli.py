@@ -60,16 +60,35 @@ def test_import_default_store_is_in_the_data_folder_with_a_key_file(folder, tmp_
     assert (tmp_path / "data" / "laborbridge.key").stat().st_mode & 0o077 == 0
 
 
+def _audit_log(db: str) -> list[dict]:
+    from api.audit import audit_rows
+    from matcher.store import open_engine
+
+    engine = open_engine(db)
+    try:
+        return audit_rows(engine)
+    finally:
+        engine.dispose()
+
+
 def test_export_csv_masks_personal_data_and_unmasked_is_logged(folder, tmp_path, caplog):
     runner.invoke(app, ["import", str(folder), "--db", _db(tmp_path)])
     res = runner.invoke(app, ["export", "workers", "--db", _db(tmp_path)])
     assert res.exit_code == 0
     assert "620503********1231" in res.stdout and "138****5678" in res.stdout and "张*" in res.stdout
     assert "13812345678" not in res.stdout and "张三" not in res.stdout
+    assert _audit_log(_db(tmp_path)) == []  # masked: nothing to audit
     with caplog.at_level(logging.WARNING, logger="laborbridge.audit"):
         res = runner.invoke(app, ["export", "workers", "--unmasked", "--db", _db(tmp_path)])
     assert "张三" in res.stdout and "620503********1231" in res.stdout
     assert any("unmasked" in r.message for r in caplog.records)
+    rows = _audit_log(_db(tmp_path))  # and a row in the store's audit log, with no key
+    assert [(r["key_id"], r["method"], r["route"]) for r in rows] == [
+        (None, "CLI", "laborbridge export workers --unmasked")
+    ]
+    assert "names in clear" in rows[0]["detail"] and "OS user" in rows[0]["detail"]
+    runner.invoke(app, ["export", "jobs", "--unmasked", "--db", _db(tmp_path)])  # no names in jobs
+    assert len(_audit_log(_db(tmp_path))) == 1
 
 
 def test_xlsx_export_with_chinese_headers_imports_back_unchanged(folder, tmp_path):

@@ -166,3 +166,56 @@ def test_store_refuses_a_different_key(folder, url):
 def test_bad_url_is_a_config_error():
     with pytest.raises(ConfigError):
         open_engine("nosuchdialect://x/y")
+
+
+def test_migration_0004_keeps_keys_and_audit_rows_and_allows_keyless_rows(url):
+    """A store at 0003 (keys and audit rows written) upgrades in place: rows kept, ``expires_at``
+    empty (never), ``audit_log.key_id`` nullable, ``web_sessions`` there."""
+    import datetime as dt
+
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import create_engine, inspect, text
+
+    from matcher.store.engine import MIGRATIONS
+
+    Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True)
+    engine = create_engine(url)
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0003_auth")
+        now = dt.datetime(2026, 1, 2, tzinfo=dt.UTC)
+        conn.execute(
+            text(
+                "INSERT INTO api_keys (prefix, key_sha256, role, label, created_at) "
+                "VALUES ('lb_AAAAAAAA', :h, 'auditor', '', :now)"
+            ),
+            {"h": "0" * 64, "now": now},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO audit_log (at, key_id, method, route, detail) VALUES (:now, 1, 'GET', '/x', '')"
+            ),
+            {"now": now},
+        )
+    engine.dispose()
+    engine = open_engine(url)  # migrates to the newest revision
+    with engine.begin() as conn:
+        assert conn.execute(text("SELECT prefix, expires_at FROM api_keys")).all() == [("lb_AAAAAAAA", None)]
+        assert conn.execute(text("SELECT key_id, route FROM audit_log")).all() == [(1, "/x")]
+        conn.execute(
+            text(
+                "INSERT INTO audit_log (at, key_id, method, route, detail) "
+                "VALUES (:now, NULL, 'CLI', 'x', '')"
+            ),
+            {"now": dt.datetime.now(dt.UTC)},
+        )
+        assert "web_sessions" in inspect(conn).get_table_names()
+        assert {ix["name"] for ix in inspect(conn).get_indexes("audit_log")} >= {
+            "ix_audit_log_at",
+            "ix_audit_log_key_id",
+            "ix_audit_log_worker_id",
+        }
+    engine.dispose()

@@ -10,8 +10,8 @@ file afterwards finds it unchanged. No history row is added for this: it is the 
 being cleaned. Tables are reflected, not taken from the models, so that later schema changes do not
 alter what this revision reads. There is no downgrade: a masked number cannot be unmasked.
 
-Revision ID: 0004_scrub_free_text
-Revises: 0003_auth
+Revision ID: 0005_scrub_free_text
+Revises: 0004_sessions
 Create Date: 2026-06-01
 """
 
@@ -25,8 +25,8 @@ from alembic import op
 from matcher.pii import FREE_TEXT, scrub
 from matcher.store.convert import content_hash
 
-revision = "0004_scrub_free_text"
-down_revision = "0003_auth"
+revision = "0005_scrub_free_text"
+down_revision = "0004_sessions"
 branch_labels = None
 depends_on = None
 
