@@ -223,12 +223,8 @@ def place(
         print(f"rejected: {err}", file=sys.stderr)
     if len(ds.rejected) > 20:
         print(f"rejected: … and {len(ds.rejected) - 20} more (see rejected.csv)", file=sys.stderr)
-    summary = write_run(run, out)
-    if run_id is not None:
-        summary = {**summary, "run_id": run_id, "record_db": _shown_url(target)}
-        (out / "run.json").write_text(
-            json.dumps(summary, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
-        )
+    extra = {"run_id": run_id, "record_db": _shown_url(target)} if run_id is not None else None
+    summary = write_run(run, out, extra)
     if as_json:
         print(json.dumps(summary, ensure_ascii=False, indent=2))
         return

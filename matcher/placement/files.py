@@ -1,12 +1,22 @@
 """A placement run's files: ``assignments.csv``, ``unplaced.csv``, ``candidates.csv``, ``job_codes.csv``
 (codes predicted from titles), ``rejected.csv`` and ``run.json``, written through the one CSV writer
 (:mod:`matcher.csvsafe`).
+
+A kill at any moment never leaves a half-written run beside another run's ``run.json``: every file
+is written into a hidden folder inside the output folder, then the previous run's ``run.json`` goes,
+each new file is renamed into place (a rename is atomic), files of the previous run that this one
+does not write are removed, and ``run.json`` comes last. So ``run.json`` present means every file
+beside it belongs to that run and is whole; other files in the folder (a ``runs.db``) are left alone.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import tempfile
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -18,11 +28,57 @@ from matcher.placement.summary import edge_score_of, predicted_job_codes, run_su
 from matcher.scoring.context import code_number
 from matcher.scoring.factors import score_text
 
+RUN_FILES = ("assignments.csv", "unplaced.csv", "candidates.csv", "job_codes.csv", "rejected.csv", "run.json")
+"""Every file a run may write (``run.json`` last); the swap removes a previous run's leftovers."""
+STAGE_PREFIX = ".run-partial-"
 
-def write_run(run: PlacementRun, out_dir: str | Path) -> dict[str, Any]:
-    """Write the run's files into ``out_dir``; returns the summary written to ``run.json``."""
+
+def write_run(
+    run: PlacementRun, out_dir: str | Path, extra: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """Write the run's files into ``out_dir``, all or nothing (see the module); returns the summary
+    written to ``run.json``, with ``extra`` (e.g. the recorded run's id) added."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    for stale in out.glob(f"{STAGE_PREFIX}*"):  # left by a writer that was killed
+        shutil.rmtree(stale, ignore_errors=True)
+    stage = Path(tempfile.mkdtemp(prefix=STAGE_PREFIX, dir=out))
+    try:
+        summary = _write_files(run, stage, extra or {})
+        _swap_in(stage, out)
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+    return summary
+
+
+def _swap_in(stage: Path, out: Path) -> None:
+    """Move the staged run's files into ``out``, ``run.json`` last (module docstring)."""
+    (out / "run.json").unlink(missing_ok=True)
+    staged = {p.name for p in stage.iterdir()}
+    for name in RUN_FILES[:-1]:
+        if name in staged:
+            os.replace(stage / name, out / name)
+        else:
+            (out / name).unlink(missing_ok=True)
+    os.replace(stage / "run.json", out / "run.json")
+    _sync_dir(out)
+
+
+def _sync_dir(folder: Path) -> None:
+    """Make the renames durable (a directory fsync; skipped where the OS has none)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _write_files(run: PlacementRun, out: Path, extra: Mapping[str, Any]) -> dict[str, Any]:
     t0 = time.perf_counter()
     ds, edges, res = run.dataset, run.edges, run.result
     assignment = np.asarray(res.assignment)
@@ -64,6 +120,9 @@ def write_run(run: PlacementRun, out_dir: str | Path) -> dict[str, Any]:
             for e in ds.rejected:
                 wr.writerow([e.file or "", e.row or "", e.field or "", e.value or "", e.reason])
     run.seconds["write"] = round(time.perf_counter() - t0, 3)
-    summary = run_summary(run)
-    (out / "run.json").write_text(json.dumps(summary, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    summary = {**run_summary(run), **extra}
+    with (out / "run.json").open("w", encoding="utf-8") as fh:
+        fh.write(json.dumps(summary, ensure_ascii=False, indent=2) + "\n")
+        fh.flush()
+        os.fsync(fh.fileno())
     return summary

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -103,3 +104,91 @@ def test_sigkill_leaves_no_partial_run_and_a_rerun_matches(tmp_path, stop_at):
     engine.dispose()
     assert pairs[0] == pairs[1] and pairs[0]
     assert _counts(url)[0] == 2
+
+
+# Writes a run (k=3) into a folder, then a second run (k=6) into the same folder, pausing either
+# while a CSV is half written or in the middle of the swap, so the test can kill it there.
+FILES_SCRIPT = textwrap.dedent(
+    """
+    import os, sys, time
+    import matcher.placement.files as files
+    from matcher.placement.options import PlaceOptions
+    from matcher.placement.pipeline import run_placement
+    from tests.fakes import FAKE_MIN_FIT, FakeEncoder
+    from tests.matcher.conftest import YEAR, small_dataset
+
+    out, stop_at, k = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    real_writer, real_replace = files.csv_writer, files.os.replace
+
+    def pausing_writer(fh, **kw):
+        w = real_writer(fh, **kw)
+        row = w.writerow
+
+        def writerow(r):
+            row(r)
+            fh.flush()
+            if stop_at == "write":
+                print("writing", flush=True)
+                time.sleep(60)
+
+        w.writerow = writerow
+        return w
+
+    def pausing_replace(a, b):
+        real_replace(a, b)
+        if stop_at == "swap":
+            print("swapping", flush=True)
+            time.sleep(60)
+
+    files.csv_writer = pausing_writer
+    files.os.replace = pausing_replace
+    options = PlaceOptions(year=YEAR, k=k, min_fit=FAKE_MIN_FIT)
+    run = run_placement(small_dataset(), options, encoder=FakeEncoder())
+    files.write_run(run, out)
+    print("done", flush=True)
+    """
+)
+
+
+def _write_in_child(out: Path, stop_at: str, k: int) -> None:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    cmd = [sys.executable, "-c", FILES_SCRIPT, str(out), stop_at, str(k)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, cwd=ROOT, env=env)
+    assert proc.stdout is not None
+    try:
+        for line in proc.stdout:
+            if line.strip() in ("writing", "swapping", "done"):
+                break
+        if stop_at != "none":
+            assert line.strip() != "done", f"the child never reached {stop_at}"
+            proc.send_signal(signal.SIGKILL)
+    finally:
+        if stop_at != "none":
+            proc.kill()
+        proc.wait()
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("stop_at", ["write", "swap"])
+def test_a_kill_while_writing_a_run_folder_never_leaves_a_partial_run_beside_run_json(tmp_path, stop_at):
+    out = tmp_path / "run"
+    _write_in_child(out, "none", 3)
+    old = _files(out)
+    (out / "runs.db").write_bytes(b"the store beside the run's files")
+    _write_in_child(out, stop_at, 6)
+    after = _files(out)
+    assert after.pop("runs.db") == b"the store beside the run's files"  # other files are left alone
+    if stop_at == "write":  # killed before the swap: the previous run, whole
+        assert after == old
+    else:  # killed mid-swap: no run.json, so no run claims the folder; nothing truncated
+        assert "run.json" not in after
+    _write_in_child(out, "none", 6)  # a rerun completes and clears the killed writer's folder
+    new = _files(out)
+    assert not [p for p in out.iterdir() if p.name.startswith(".run-partial-")]
+    assert json.loads(new["run.json"])["k"] == 6 and new != {**old, "runs.db": new["runs.db"]}
+    for name, data in after.items():  # every file the kill left is one run's whole file
+        assert data in (old.get(name), new.get(name)), name
