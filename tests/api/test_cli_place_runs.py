@@ -1,5 +1,6 @@
 """The run lifecycle through the CLI: place (recorded), runs list/show/diff, what-if, exports,
-job fairs, the programme report, outcomes and re-matching. Fake encoder, real solver and store."""
+job fairs, the programme report, outcomes and re-matching. Fake encoder, real solver and store,
+on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -12,27 +13,29 @@ from typer.testing import CliRunner
 
 import matcher.placement
 from api.cli import app
+from tests.conftest import BACKENDS, store_url
 from tests.fakes import FAKE_MIN_FIT
 
 YEAR = "2026"
 
 
-@pytest.fixture(scope="module")
-def store(tmp_path_factory):
+@pytest.fixture(scope="module", params=BACKENDS)
+def store(request, tmp_path_factory):
     from tests.fakes import FakeEncoder
 
     mp = pytest.MonkeyPatch()
     mp.setattr(matcher.placement, "make_encoder", lambda model, cache_dir: FakeEncoder())
     root = tmp_path_factory.mktemp("cli_runs")
     runner = CliRunner()
-    data, url = root / "data", f"sqlite:///{root / 'lb.db'}"
-    for args in (
-        ["sample", str(data), "--workers", "150", "--jobs", "40", "--seed", "11", "--year", YEAR],
-        ["import", str(data), "--db", url],
-    ):
-        r = runner.invoke(app, args)
-        assert r.exit_code == 0, r.output
-    yield runner, root, data, url
+    with store_url(request, request.param, root) as url:
+        data = root / "data"
+        for args in (
+            ["sample", str(data), "--workers", "150", "--jobs", "40", "--seed", "11", "--year", YEAR],
+            ["import", str(data), "--db", url],
+        ):
+            r = runner.invoke(app, args)
+            assert r.exit_code == 0, r.output
+        yield runner, root, data, url
     mp.undo()
 
 

@@ -125,8 +125,8 @@ def test_an_error_reaches_every_caller_of_its_batch_and_the_encoder_goes_on():
 
 # ----------------------------------------------------------------------------- freshness
 @pytest.fixture()
-def own_world(tmp_path):
-    return make_world(tmp_path)
+def own_world(tmp_path, db_url):
+    return make_world(tmp_path, url=db_url)
 
 
 def test_a_write_by_another_process_is_answered_fresh_and_starts_a_refit(own_world, tmp_path):

@@ -1,4 +1,7 @@
-"""Recorded runs: one transaction, reproducible, explained; diffs between runs say what changed."""
+"""Recorded runs: one transaction, reproducible, explained; diffs between runs say what changed.
+
+The tests that take ``engine`` run on SQLite and on PostgreSQL.
+"""
 
 from __future__ import annotations
 
@@ -32,8 +35,8 @@ def _run(ds, **kw):
 
 
 @pytest.fixture
-def engine(tmp_path):
-    eng = open_engine(f"sqlite:///{tmp_path / 'runs.db'}")
+def engine(db_url):
+    eng = open_engine(db_url)
     yield eng
     eng.dispose()
 

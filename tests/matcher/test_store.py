@@ -1,22 +1,32 @@
-"""The store: migrations match the models, imports are idempotent and keep history, round trips."""
+"""The store: migrations match the models, imports are idempotent and keep history, round trips.
+
+Every test that takes ``url`` runs on SQLite and on PostgreSQL (see ``tests/conftest.py``).
+"""
 
 from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
+from alembic.config import Config
 from alembic.migration import MigrationContext
-from sqlalchemy import func, select
+from alembic.script import ScriptDirectory
+from sqlalchemy import func, inspect, select, text
+from sqlalchemy.engine import make_url
 
 from matcher.dataset import load_folder
 from matcher.errors import ConfigError
 from matcher.pii import mask
 from matcher.records import COLUMNS, to_row
-from matcher.store import export_rows, import_paths, load_dataset, open_engine
+from matcher.store import export_rows, import_paths, load_dataset, migrate, open_engine
+from matcher.store.engine import MIGRATIONS
 from matcher.store.models import Base, ImportBatch, RecordChange, StoreMeta
+from tests.conftest import store_url
 from tests.matcher.test_dataset import ENTERPRISES, JOBS, WORKERS
 
 KEY = b"store-test-key-0123456789abcdef"
@@ -33,8 +43,15 @@ def folder(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'db' / 'laborbridge.db'}"
+def url(db_url: str) -> str:
+    return db_url
+
+
+@pytest.fixture
+def url2(request: pytest.FixtureRequest, url: str, tmp_path: Path) -> Iterator[str]:
+    """A second empty store on the same backend as ``url``."""
+    with store_url(request, make_url(url).get_backend_name(), tmp_path / "second") as second:
+        yield second
 
 
 def _count(url: str, model) -> int:
@@ -63,8 +80,33 @@ def test_migrated_schema_matches_the_models(url):
     assert diff == []
 
 
-def test_sqlite_store_runs_in_wal_mode_with_foreign_keys(url):
-    engine = open_engine(url)
+def _alembic(engine, command_name: str, revision: str) -> None:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        getattr(command, command_name)(cfg, revision)
+
+
+def test_migrations_upgrade_an_empty_database_to_head_and_downgrade_to_nothing(url):
+    engine = open_engine(url, migrate_schema=False)
+    assert inspect(engine).get_table_names() == []
+    head = ScriptDirectory(str(MIGRATIONS)).get_current_head()
+    migrate(engine)
+    with engine.connect() as conn:
+        assert MigrationContext.configure(conn).get_current_revision() == head
+        assert set(inspect(conn).get_table_names()) == set(Base.metadata.tables) | {"alembic_version"}
+        assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
+    _alembic(engine, "downgrade", "base")
+    assert inspect(engine).get_table_names() == ["alembic_version"]
+    migrate(engine)  # and up again, from nothing
+    with engine.connect() as conn:
+        assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
+    engine.dispose()
+
+
+def test_sqlite_store_runs_in_wal_mode_with_foreign_keys(tmp_path):
+    engine = open_engine(f"sqlite:///{tmp_path / 'laborbridge.db'}")
     with engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
@@ -96,13 +138,26 @@ def test_changed_row_updates_the_record_and_keeps_the_change(folder, url):
     assert batch.files[0]["file"].endswith("jobs.csv") and batch.finished_at is not None
 
 
+def _stored_text(url: str) -> bytes:
+    """Everything the store holds: the SQLite file's bytes, or every row of every table as text."""
+    if make_url(url).get_backend_name() == "sqlite":
+        return Path(make_url(url).database or "").read_bytes()
+    engine = open_engine(url)
+    with engine.connect() as conn:
+        tables = conn.execute(text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")).scalars()
+        rows = [r for t in list(tables) for r in conn.execute(text(f'SELECT t::text FROM "{t}" t')).scalars()]
+    engine.dispose()
+    assert rows
+    return "\n".join(rows).encode()
+
+
 def test_store_keeps_no_raw_id_number_or_phone(folder, url):
     import_paths(url, [folder], key=KEY)
-    raw = Path(url.removeprefix("sqlite:///")).read_bytes()
+    raw = _stored_text(url)
     assert b"620503199001011231" not in raw and b"13812345678" not in raw
 
 
-def test_round_trip_import_export_import_is_identity_masking_aside(folder, url, tmp_path):
+def test_round_trip_import_export_import_is_identity_masking_aside(folder, url, url2, tmp_path):
     import_paths(url, [folder], key=KEY)
     out = tmp_path / "export"
     out.mkdir()
@@ -112,7 +167,6 @@ def test_round_trip_import_export_import_is_identity_masking_aside(folder, url, 
     again = import_paths(url, [out], key=KEY)
     assert not again.written and not again.rejected
     # Into a new store: the same records, masking aside.
-    url2 = f"sqlite:///{tmp_path / 'db2' / 'laborbridge.db'}"
     fresh = import_paths(url2, [out], key=KEY)
     assert not fresh.rejected
     for kind in ("workers", "enterprises", "jobs"):
