@@ -20,8 +20,16 @@ from matcher.errors import RecordError
 from matcher.ingest.admin_codes import AdminCodes
 from matcher.ingest.pipeline import IngestResult, ingest
 from matcher.ingest.report import ImportReport
-from matcher.ingest.validate import Loaded
-from matcher.store.convert import changed_fields, content_hash, keep_masked, record_key, to_db
+from matcher.ingest.validate import Loaded, shown
+from matcher.store.convert import (
+    changed_fields,
+    content_hash,
+    keep_masked,
+    record_field,
+    record_key,
+    to_db,
+    unfit_values,
+)
 from matcher.store.engine import check_key, open_engine
 from matcher.store.models import RECORD_TABLES as TABLES
 from matcher.store.models import EnterpriseRow, ImportBatch, RecordChange, WorkerRow
@@ -63,10 +71,14 @@ def _id_holders(conn: Connection, hashes: list[str]) -> dict[str, str]:
 
 
 def _plan(
-    conn: Connection, kind: str, items: list[Loaded], key: bytes, report: ImportReport
+    conn: Connection, kind: str, items: list[Loaded], key: bytes, report: ImportReport, unfit: set[str]
 ) -> tuple[list[tuple[Loaded, dict]], list[tuple[Loaded, dict, dict]]]:
-    """Split ``items`` into (new, changed) with their stored values; count the unchanged."""
-    rows = [(it, to_db(kind, it.record, key)) for it in items]
+    """Split ``items`` into (new, changed) with their stored values; count the unchanged.
+
+    ``unfit``: enterprise ids rejected so far for values the store cannot hold (see
+    :func:`_drop_unfit`); filled while planning enterprises, read while planning jobs.
+    """
+    rows = _drop_unfit(conn, kind, [(it, to_db(kind, it.record, key)) for it in items], report, unfit)
     old = _existing(conn, kind, [record_key(kind, v) for _, v in rows])
     if kind == "workers":
         rows = _drop_taken_id_numbers(conn, rows, old, report)
@@ -84,6 +96,45 @@ def _plan(
             report.unchanged[kind] += 1
         report.imported[kind] += 1
     return new, changed
+
+
+def _shown(column: str, value: Any) -> str:
+    """A rejected stored value as a report shows it: personal ones masked, long ones cut."""
+    field = record_field(column)
+    if field != column:  # a keyed hash or a masked number: nothing worth showing
+        return ""
+    text = shown(field, value)
+    return text if len(text) <= 80 else text[:80] + "…"
+
+
+def _drop_unfit(
+    conn: Connection, kind: str, rows: list[tuple[Loaded, dict]], report: ImportReport, unfit: set[str]
+) -> list[tuple[Loaded, dict]]:
+    """Reject a row holding a value its column cannot hold, and a job of an enterprise so rejected
+    (unless the store already holds that enterprise)."""
+    table = TABLES[kind][0].__table__
+    stored: set[str] = set()
+    if kind == "jobs":
+        for part in _chunks(sorted(unfit)):
+            q = select(EnterpriseRow.enterprise_id).where(EnterpriseRow.enterprise_id.in_(part))
+            stored.update(conn.execute(q).scalars())
+    kept = []
+    for it, v in rows:
+        errors = [
+            RecordError(reason, file=it.file, row=it.row, field=record_field(col), value=_shown(col, v[col]))
+            for col, reason in unfit_values(table, v)
+        ]
+        if kind == "jobs" and v["enterprise_id"] in unfit - stored:
+            ent = v["enterprise_id"]
+            reason = f"unknown enterprise_id {ent!r}: its row was rejected"
+            errors.append(RecordError(reason, file=it.file, row=it.row, field="enterprise_id", value=ent))
+        if not errors:
+            kept.append((it, v))
+            continue
+        report.rejected.extend(errors)
+        if kind == "enterprises":
+            unfit.add(v["enterprise_id"])
+    return kept
 
 
 def _drop_taken_id_numbers(
@@ -161,7 +212,8 @@ def import_ingested(
     started = dt.datetime.now(dt.UTC)
     with engine.begin() as conn:
         check_key(conn, key)
-        plans = {kind: _plan(conn, kind, result.records.get(kind, []), key, report) for kind in ORDER}
+        unfit: set[str] = set()
+        plans = {kind: _plan(conn, kind, result.records.get(kind, []), key, report, unfit) for kind in ORDER}
         if strict and len(report.rejected) > len(result.rejected):
             report.aborted = f"--strict: {len(report.rejected)} rejected row(s), nothing imported"
             report.imported = dict.fromkeys(report.imported, 0)

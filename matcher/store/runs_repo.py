@@ -14,7 +14,8 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Engine, delete, func, insert, select
 
-from matcher.errors import NotFoundError
+from matcher.errors import NotFoundError, RecordError
+from matcher.store.convert import unfit_values
 from matcher.store.models import (
     JobFairRow,
     PlacementOutcomeRow,
@@ -31,6 +32,13 @@ T = TypeVar("T")
 def _batches(rows: Sequence[T], size: int = BATCH) -> Iterator[Sequence[T]]:
     for i in range(0, len(rows), size):
         yield rows[i : i + size]
+
+
+def _check_fit(table: Any, rows: Iterable[Mapping[str, Any]], key: str) -> None:
+    """:class:`RecordError` for the first value its column cannot hold (see ``unfit_values``)."""
+    for r in rows:
+        for col, reason in unfit_values(table.__table__, r):
+            raise RecordError(f"{key} {r[key]}: {reason}", field=col, value=str(r[col])[:80])
 
 
 def record_run(engine: Engine, record: Any, *, on_batch: Any = None) -> str:
@@ -126,9 +134,13 @@ def runs_in_year(engine: Engine, year: int) -> list[dict[str, Any]]:
 
 
 def upsert_job_fairs(engine: Engine, fairs: Iterable[Mapping[str, Any]]) -> int:
-    """Insert or replace job fairs by ``fair_id`` in one transaction; returns how many."""
+    """Insert or replace job fairs by ``fair_id`` in one transaction; returns how many.
+
+    :class:`RecordError` for a value the store cannot hold; nothing is written then.
+    """
     now = dt.datetime.now(dt.UTC)
     rows = [{**f, "recorded_at": now} for f in fairs]
+    _check_fit(JobFairRow, rows, "fair_id")
     with engine.begin() as conn:
         ids = [r["fair_id"] for r in rows]
         for chunk in _batches(ids, IN_LIST):
@@ -155,7 +167,8 @@ def record_outcomes(engine: Engine, run_id: str, outcomes: Iterable[Mapping[str,
     """Insert or replace outcomes of run ``run_id``'s placements, in one transaction.
 
     Each outcome names a worker placed by that run; its job, enterprise and location come from
-    the run. :class:`NotFoundError` for a worker the run did not place.
+    the run. :class:`NotFoundError` for a worker the run did not place, :class:`RecordError` for a
+    value the store cannot hold; nothing is written then.
     """
     placed = {a["worker_id"]: a for a in run_assignments(engine, run_id)}
     now = dt.datetime.now(dt.UTC)
@@ -179,6 +192,7 @@ def record_outcomes(engine: Engine, run_id: str, outcomes: Iterable[Mapping[str,
                 "recorded_at": now,
             }
         )
+    _check_fit(PlacementOutcomeRow, rows, "worker_id")
     with engine.begin() as conn:
         ids = [r["worker_id"] for r in rows]
         for chunk in _batches(ids, IN_LIST):

@@ -5,24 +5,43 @@ The tests that take ``engine`` run on SQLite and on PostgreSQL.
 
 from __future__ import annotations
 
+import datetime as dt
+
 import numpy as np
 import pytest
 
 from matcher.dataset import Dataset
+from matcher.errors import RecordError
 from matcher.placement import PlaceOptions, RuleOptions, run_placement
 from matcher.records import EmploymentStatus
 from matcher.runs import REASON_ZH, assignment_digest, build_record, diff_runs
 from matcher.store import open_engine
 from matcher.store.runs_repo import (
     get_run,
+    job_fairs,
     list_runs,
+    outcomes,
+    record_outcomes,
     record_run,
     resolve_run_id,
     run_assignments,
     run_unplaced,
+    upsert_job_fairs,
 )
 from tests.fakes import FAKE_MIN_FIT, FakeEncoder
 from tests.matcher.conftest import YEAR
+
+FAIR = {
+    "fair_id": "F1",
+    "held_on": dt.date(YEAR, 3, 1),
+    "place": "迭部县",
+    "district_code": "120102",
+    "county_code": "623024",
+    "n_enterprises": 3,
+    "n_jobs": 10,
+    "n_attendees": 120,
+    "n_hires": 9,
+}
 
 
 def _run(ds, **kw):
@@ -93,6 +112,17 @@ def test_two_runs_on_the_same_input_record_identical_assignments(small_ds, engin
         get_run(engine, a), get_run(engine, b), run_assignments(engine, a), run_assignments(engine, b), []
     )
     assert d.identical and not d.params_changed and d.same_input
+
+
+def test_fairs_and_outcomes_the_store_cannot_hold_are_refused_before_writing(small_ds, engine):
+    with pytest.raises(RecordError, match="F1: out of the store's range") as err:
+        upsert_job_fairs(engine, [{**FAIR, "n_attendees": 3_000_000_000}])
+    assert err.value.field == "n_attendees" and job_fairs(engine) == []
+    run_id = record_run(engine, build_record(_run(small_ds)))
+    worker = run_assignments(engine, run_id)[0]["worker_id"]
+    with pytest.raises(RecordError, match="out of the store's range"):
+        record_outcomes(engine, run_id, [{"worker_id": worker, "left_after_days": 2**31}])
+    assert outcomes(engine, run_id) == []
 
 
 def test_runs_are_found_by_prefix_and_latest(small_ds, engine):

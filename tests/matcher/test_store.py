@@ -26,6 +26,7 @@ from matcher.records import COLUMNS, to_row
 from matcher.store import export_rows, import_paths, load_dataset, migrate, open_engine
 from matcher.store.engine import MIGRATIONS
 from matcher.store.models import Base, ImportBatch, RecordChange, StoreMeta
+from matcher.store.read import iter_stored
 from tests.conftest import store_url
 from tests.matcher.test_dataset import ENTERPRISES, JOBS, WORKERS
 
@@ -215,6 +216,60 @@ def test_store_refuses_a_different_key(folder, url):
     (folder / "jobs.csv").write_text(JOBS.replace("4000,5000", "4100,5000"), encoding="utf-8")
     with pytest.raises(ConfigError, match="different secret key"):
         import_paths(url, [folder], key=b"another-key-0123456789abcdef")
+
+
+def _stored_keys(url: str) -> dict[str, set[str]]:
+    engine = open_engine(url)
+    keys = {kind: {next(iter(to_row(r).values())) for r, _ in iter_stored(engine, kind)} for kind in COLUMNS}
+    engine.dispose()
+    return keys
+
+
+def _set_cell(path: Path, key: str, column: str, value: str) -> None:
+    """Set ``column`` of the row whose first cell is ``key`` in the CSV file at ``path``."""
+    rows = list(csv.reader(io.StringIO(path.read_text(encoding="utf-8"))))
+    col = rows[0].index(column)
+    for r in rows[1:]:
+        if r and r[0] == key:
+            r[col] = value
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerows(rows)
+    path.write_text(buf.getvalue(), encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("kind", "key", "column", "value"),
+    [
+        pytest.param("workers", "w1", "group_id", "g" * 65, id="workers-group_id-65-chars"),  # String(64)
+        ("jobs", "j1", "openings", "3000000000"),  # Integer: 32 bits on PostgreSQL
+        ("jobs", "j1", "wage_max", "3000000000"),
+        ("enterprises", "e1", "capacity", "3000000000"),
+    ],
+)
+def test_a_value_its_column_cannot_hold_is_one_rejected_row_not_a_failed_import(
+    folder, url, kind, key, column, value
+):
+    _set_cell(folder / f"{kind}.csv", key, column, value)
+    report = import_paths(url, [folder], key=KEY)
+    assert report.written
+    mine = [e for e in report.rejected if e.file.endswith(f"{kind}.csv") and e.row == 2]
+    assert [(e.field, "store" in e.reason) for e in mine] == [(column, True)]
+    stored = _stored_keys(url)
+    assert key not in stored[kind] and len(stored[kind]) == 1  # the other valid row is kept
+    if kind == "enterprises":  # its job goes too, saying why
+        assert "j1" not in stored["jobs"] and "j2" in stored["jobs"]
+        assert any(
+            e.row == 2 and "its row was rejected" in e.reason for e in report.rejected if "jobs" in e.file
+        )
+
+
+def test_a_job_keeps_its_stored_enterprise_when_an_update_of_it_is_rejected(folder, url):
+    import_paths(url, [folder], key=KEY)
+    _set_cell(folder / "enterprises.csv", "e1", "capacity", "3000000000")
+    _set_cell(folder / "jobs.csv", "j1", "openings", "4")
+    report = import_paths(url, [folder], key=KEY)
+    assert [e.field for e in report.rejected if "enterprises" in e.file] == ["capacity"]
+    assert report.updated["jobs"] == 1 and report.updated["enterprises"] == 0
 
 
 def test_bad_url_is_a_config_error():
