@@ -9,10 +9,10 @@ Debian does not put ``initdb`` and ``pg_ctl`` on ``PATH``; they are looked up th
 under ``/usr/lib/postgresql/<version>/bin`` (newest first). PostgreSQL refuses to run as root, so
 as root the cluster belongs to, and runs as, the ``postgres`` user (``nobody`` without one).
 
-The cluster collates text with ICU's root locale (``und``), as a production server created with
-``en_US.UTF-8`` or ``zh_CN.UTF-8`` would, rather than byte order: nothing may rely on SQLite's
-byte-order ``ORDER BY`` of text. Durability is off (``fsync``, ``full_page_writes``): the data
-lives for one test session.
+Like a production server in China, and unlike SQLite, the cluster collates text by language
+(ICU's root locale ``und``, as ``en_US.UTF-8`` or ``zh_CN.UTF-8`` would), not byte order, and
+answers times in ``Asia/Shanghai`` (+08:00), not UTC: nothing may rely on either. Durability is
+off (``fsync``, ``full_page_writes``): the data lives for one test session.
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ SETTINGS = {
     "full_page_writes": "off",
     "synchronous_commit": "off",
     "max_connections": "200",  # a service engine keeps a pool of connections per store
+    "timezone": "'Asia/Shanghai'",
     "log_min_messages": "warning",
 }
 

@@ -5,6 +5,7 @@ on SQLite and on PostgreSQL."""
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import json
 
 import pytest
@@ -77,6 +78,11 @@ def test_place_from_the_store_records_the_run_there_reproducibly(store):
         == _json(runner, ["runs", "show", a["run_id"], "--db", url])["assignment_sha256"]
     )
     assert all(x["explanation_zh"] for x in shown["assignments"])
+    # In UTC on every backend (the run id holds the UTC second), also from a server in +08:00.
+    created = dt.datetime.fromisoformat(shown["created_at"])
+    assert created.utcoffset() == dt.timedelta(0)
+    stamp = dt.datetime.strptime(b["run_id"][:15], "%Y%m%dT%H%M%S")
+    assert created.replace(microsecond=0, tzinfo=None) == stamp
     d = _json(runner, ["runs", "diff", a["run_id"], b["run_id"], "--db", url])
     assert d["changes"] == [] and d["params_changed"] == {} and d["same_input"]
 

@@ -114,6 +114,29 @@ def test_two_runs_on_the_same_input_record_identical_assignments(small_ds, engin
     assert d.identical and not d.params_changed and d.same_input
 
 
+def test_times_come_back_as_the_instants_written_in_utc(small_ds, engine):
+    rec = build_record(_run(small_ds))
+    run_id = record_run(engine, rec)
+    upsert_job_fairs(engine, [FAIR])
+    times = [get_run(engine, run_id)["created_at"], list_runs(engine)[0]["created_at"]]
+    times.append(job_fairs(engine)[0]["recorded_at"])
+    for t in times:  # SQLite keeps no offset; PostgreSQL answers in its time zone (+08:00 in the tests)
+        assert t.utcoffset() == dt.timedelta(0) and t.tzinfo is not None
+    assert times[0] == times[1] == rec.created_at
+    assert abs(times[2] - dt.datetime.now(dt.UTC)) < dt.timedelta(minutes=5)
+
+
+def test_a_run_with_infinite_or_nan_figures_is_recorded_with_null_in_their_place(small_ds, engine):
+    rec = build_record(_run(small_ds))
+    rec.summary["bound"] = rec.summary["gap"] = float("inf")  # e.g. a time-limited MIP without a bound
+    rec.summary["check"] = {"nan": float("nan"), "list": [1.5, float("-inf")]}
+    run_id = record_run(engine, rec)  # PostgreSQL's json refuses the NaN and Infinity tokens
+    header = get_run(engine, run_id)
+    assert header["summary"]["bound"] is None and header["summary"]["gap"] is None
+    assert header["summary"]["check"] == {"nan": None, "list": [1.5, None]}
+    assert header["bound"] == header["gap"] == float("inf")  # a float column holds infinity
+
+
 def test_fairs_and_outcomes_the_store_cannot_hold_are_refused_before_writing(small_ds, engine):
     with pytest.raises(RecordError, match="F1: out of the store's range") as err:
         upsert_job_fairs(engine, [{**FAIR, "n_attendees": 3_000_000_000}])
