@@ -16,7 +16,8 @@ compares the migrated schema with these models.
 Two column types make the backends answer alike: :class:`UTCDateTime` (a time comes back as the
 same instant, in UTC, from SQLite, which keeps no offset, and from PostgreSQL, which answers in its
 own time zone) and :class:`StoreJSON` (JSON without the NaN and Infinity tokens PostgreSQL
-refuses). Both emit the same DDL as the plain types, so no migration was needed.
+refuses). Both emit the same DDL as the plain types, so no migration was needed. Queries sort
+text keys with :func:`bytewise`: SQLite's order, whatever the server's collation.
 """
 
 from __future__ import annotations
@@ -26,7 +27,9 @@ import math
 from typing import Any
 
 from sqlalchemy import JSON, Boolean, Date, DateTime, Float, ForeignKey, Integer, MetaData, String, Text
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import TypeDecorator
 
 # Constraint names fixed by convention so migrations can refer to them on every dialect.
@@ -84,6 +87,36 @@ class StoreJSON(TypeDecorator[Any]):
 
     def process_bind_param(self, value: Any, dialect: Any) -> Any:
         return _finite(value)
+
+
+class _Bytewise(FunctionElement[Any]):
+    inherit_cache = True
+
+    def __init__(self, column: Any) -> None:
+        super().__init__(column)
+        self.type = column.type
+
+
+@compiles(_Bytewise)
+def _bytewise(element: _Bytewise, compiler: Any, **kw: Any) -> str:
+    (column,) = element.clauses
+    return compiler.process(column, **kw)
+
+
+@compiles(_Bytewise, "postgresql")
+def _bytewise_pg(element: _Bytewise, compiler: Any, **kw: Any) -> str:
+    (column,) = element.clauses
+    return compiler.process(column.collate("C"), **kw)
+
+
+def bytewise(column: Any) -> Any:
+    """``column`` to sort by in byte order (code point order, as Python's ``sorted``) on every backend.
+
+    SQLite sorts text by its bytes; PostgreSQL by the database's collation (``en_US.UTF-8``,
+    ``zh_CN.UTF-8``: ``a`` before ``B``, ``_`` before digits), which may also change with the
+    server's ICU or C library. The order of records (and the input hash over them) must not.
+    """
+    return _Bytewise(column)
 
 
 class Base(DeclarativeBase):

@@ -22,6 +22,7 @@ from matcher.store.models import (
     PlacementRunRow,
     RunAssignmentRow,
     RunUnplacedRow,
+    bytewise,
 )
 
 BATCH = 5000
@@ -61,7 +62,7 @@ def list_runs(engine: Engine, limit: int = 50) -> list[dict[str, Any]]:
     """The newest ``limit`` runs' rows (without the summary), newest first."""
     t = PlacementRunRow.__table__
     cols = [c for c in t.c if c.name != "summary"]
-    q = select(*cols).order_by(t.c.created_at.desc(), t.c.run_id.desc()).limit(limit)
+    q = select(*cols).order_by(t.c.created_at.desc(), bytewise(t.c.run_id).desc()).limit(limit)
     with engine.connect() as conn:
         return [dict(r) for r in conn.execute(q).mappings()]
 
@@ -72,14 +73,19 @@ def resolve_run_id(engine: Engine, ref: str) -> str:
     with engine.connect() as conn:
         if ref == "latest" or ref.startswith("latest~"):
             n = int(ref.split("~", 1)[1]) if "~" in ref else 0
-            q = select(t.c.run_id).order_by(t.c.created_at.desc(), t.c.run_id.desc()).offset(n).limit(1)
+            q = (
+                select(t.c.run_id)
+                .order_by(t.c.created_at.desc(), bytewise(t.c.run_id).desc())
+                .offset(n)
+                .limit(1)
+            )
             found = conn.execute(q).scalar()
             if found is None:
                 raise NotFoundError(f"no run {ref}: the store has fewer recorded runs")
             return found
-        ids = conn.execute(
-            select(t.c.run_id).where(t.c.run_id.startswith(ref, autoescape=True)).limit(3)
-        ).scalars()
+        # Any case, on every backend: SQLite's LIKE ignores the case of ASCII letters, PostgreSQL's not.
+        prefix = func.lower(t.c.run_id).startswith(ref.lower(), autoescape=True)
+        ids = conn.execute(select(t.c.run_id).where(prefix).order_by(bytewise(t.c.run_id)).limit(3)).scalars()
         ids = list(ids)
     if not ids:
         raise NotFoundError(f"no recorded run {ref!r}")
@@ -100,7 +106,7 @@ def get_run(engine: Engine, ref: str) -> dict[str, Any]:
 
 def _rows(engine: Engine, table: Any, run_id: str) -> list[dict[str, Any]]:
     t = table.__table__
-    q = select(t).where(t.c.run_id == run_id).order_by(t.c.worker_id)
+    q = select(t).where(t.c.run_id == run_id).order_by(bytewise(t.c.worker_id))
     with engine.connect() as conn:
         return [dict(r) for r in conn.execute(q).mappings()]
 
@@ -124,7 +130,7 @@ def runs_in_year(engine: Engine, year: int) -> list[dict[str, Any]]:
     """Plan and re-match runs whose parameters name reference year ``year``, oldest first."""
     t = PlacementRunRow.__table__
     q = select(t.c.run_id, t.c.created_at, t.c.params, t.c.kind, t.c.input_sha256).order_by(
-        t.c.created_at, t.c.run_id
+        t.c.created_at, bytewise(t.c.run_id)
     )
     with engine.connect() as conn:
         return [dict(r) for r in conn.execute(q).mappings() if (r["params"] or {}).get("year") == year]
@@ -153,7 +159,7 @@ def upsert_job_fairs(engine: Engine, fairs: Iterable[Mapping[str, Any]]) -> int:
 def job_fairs(engine: Engine, year: int | None = None) -> list[dict[str, Any]]:
     """Job fairs (held in ``year`` when given), by date."""
     t = JobFairRow.__table__
-    q = select(t).order_by(t.c.held_on, t.c.fair_id)
+    q = select(t).order_by(t.c.held_on, bytewise(t.c.fair_id))
     if year is not None:
         q = q.where(t.c.held_on >= dt.date(year, 1, 1), t.c.held_on <= dt.date(year, 12, 31))
     with engine.connect() as conn:
@@ -209,7 +215,7 @@ def record_outcomes(engine: Engine, run_id: str, outcomes: Iterable[Mapping[str,
 def outcomes(engine: Engine, run_id: str | None = None) -> list[dict[str, Any]]:
     """Recorded outcomes (of one run, or all), by run and worker."""
     t = PlacementOutcomeRow.__table__
-    q = select(t).order_by(t.c.run_id, t.c.worker_id)
+    q = select(t).order_by(bytewise(t.c.run_id), bytewise(t.c.worker_id))
     if run_id is not None:
         q = q.where(t.c.run_id == run_id)
     with engine.connect() as conn:

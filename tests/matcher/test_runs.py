@@ -157,6 +157,23 @@ def test_runs_are_found_by_prefix_and_latest(small_ds, engine):
     assert [r["run_id"] for r in list_runs(engine)] == [second, first]
 
 
+def test_run_rows_come_in_byte_order_of_worker_ids_and_ids_match_in_any_case(small_ds, engine):
+    names = ["W{}", "w_{}", "w-{}", "a{}", "张{}"]  # PostgreSQL's collation sorts these otherwise
+    workers = [
+        w.model_copy(update={"worker_id": names[i % 5].format(i)}) for i, w in enumerate(small_ds.workers)
+    ]
+    ds = Dataset(
+        workers=workers, enterprises=small_ds.enterprises, jobs=small_ds.jobs, pairings=small_ds.pairings
+    )
+    run_id = record_run(engine, build_record(_run(ds)))
+    for rows in (run_assignments(engine, run_id), run_unplaced(engine, run_id)):
+        ids = [r["worker_id"] for r in rows]
+        assert ids == sorted(ids) and ids
+    assert (
+        resolve_run_id(engine, run_id.lower()) == run_id
+    )  # "20260502t174455-..." (LIKE: SQLite ignores case)
+
+
 def test_diff_names_changed_parameters_and_moved_workers(small_ds, engine):
     a = record_run(engine, build_record(_run(small_ds, k=6)))
     b = record_run(engine, build_record(_run(small_ds, k=1)))
