@@ -4,7 +4,8 @@ For each valid record the store either creates it, updates it (its stored values
 leaves it alone (same ``content_sha256``). Nothing is written when nothing changed, so importing
 the same files twice leaves the store exactly as it was. Records missing from an import are kept:
 an import never deletes. Every creation and update is a ``record_changes`` row of the import's
-batch, with the file and row it came from.
+batch, with the file and row it came from. Imports run one at a time (a lock their transaction
+holds), each planning from what the one before it committed.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, insert, select, update
+from sqlalchemy import Connection, Engine, bindparam, false, insert, select, text, update
 
 from matcher.errors import RecordError
 from matcher.ingest.admin_codes import AdminCodes
@@ -32,7 +33,7 @@ from matcher.store.convert import (
 )
 from matcher.store.engine import check_key, open_engine
 from matcher.store.models import RECORD_TABLES as TABLES
-from matcher.store.models import EnterpriseRow, ImportBatch, RecordChange, WorkerRow
+from matcher.store.models import EnterpriseRow, ImportBatch, RecordChange, StoreMeta, WorkerRow
 
 ORDER = ("enterprises", "jobs", "workers", "pairings")  # parents before children (jobs → enterprises)
 CHUNK = 500  # ids per IN (...) query: far below every dialect's bound-parameter limit
@@ -197,6 +198,20 @@ def _write(
         )
 
 
+def _lock_for_import(conn: Connection) -> None:
+    """Hold the store's import lock until this transaction ends, so imports run one at a time.
+
+    An import reads the stored records, plans, then writes: two at once would plan from the same
+    state (a duplicate key, or a change recorded against an old value). On PostgreSQL the batch
+    ids also come from a sequence, in the order the imports began, not the order they commit, so
+    ``store_generation`` could miss a batch committed after a newer one. Readers are not blocked.
+    """
+    if conn.dialect.name == "postgresql":
+        conn.execute(text(f"LOCK TABLE {ImportBatch.__tablename__} IN SHARE ROW EXCLUSIVE MODE"))
+    else:  # SQLite: a write, even of nothing, takes the database's write lock (waiting busy_timeout)
+        conn.execute(update(StoreMeta).where(false()).values(key=StoreMeta.key))
+
+
 def import_ingested(
     engine: Engine, result: IngestResult, *, key: bytes, strict: bool = False
 ) -> ImportReport:
@@ -211,6 +226,7 @@ def import_ingested(
         return report
     started = dt.datetime.now(dt.UTC)
     with engine.begin() as conn:
+        _lock_for_import(conn)
         check_key(conn, key)
         unfit: set[str] = set()
         plans = {kind: _plan(conn, kind, result.records.get(kind, []), key, report, unfit) for kind in ORDER}

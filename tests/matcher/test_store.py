@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,7 +24,7 @@ from matcher.dataset import load_folder
 from matcher.errors import ConfigError
 from matcher.pii import mask
 from matcher.records import COLUMNS, to_row
-from matcher.store import export_rows, import_paths, load_dataset, migrate, open_engine
+from matcher.store import export_rows, import_paths, load_dataset, migrate, open_engine, store_generation
 from matcher.store.engine import MIGRATIONS
 from matcher.store.models import Base, ImportBatch, RecordChange, StoreMeta
 from matcher.store.read import iter_stored
@@ -216,6 +217,55 @@ def test_store_refuses_a_different_key(folder, url):
     (folder / "jobs.csv").write_text(JOBS.replace("4000,5000", "4100,5000"), encoding="utf-8")
     with pytest.raises(ConfigError, match="different secret key"):
         import_paths(url, [folder], key=b"another-key-0123456789abcdef")
+
+
+def test_concurrent_imports_run_one_at_a_time_and_each_sees_the_others_records(
+    folder, url, tmp_path, monkeypatch
+):
+    import matcher.store.repository as repo
+
+    import_paths(url, [folder], key=KEY)
+    header, j1 = JOBS.splitlines()[:2]
+    files = {}
+    for name, ids in (("a", ["j5"]), ("b", ["j5", "j6"])):  # both bring j5; b brings j6 too
+        files[name] = tmp_path / name / "jobs.csv"
+        files[name].parent.mkdir()
+        files[name].write_text("\n".join([header] + [j + j1[2:] for j in ids]) + "\n", encoding="utf-8")
+    paused, go = threading.Event(), threading.Event()
+    write = repo._write
+
+    def write_after_a_pause(conn, kind, *args):  # "a" stops with its batch row written, uncommitted
+        if threading.current_thread().name == "a" and kind == "jobs":
+            paused.set()
+            go.wait(30)
+        return write(conn, kind, *args)
+
+    monkeypatch.setattr(repo, "_write", write_after_a_pause)
+    reports, errors = {}, []
+
+    def run(name: str) -> None:
+        try:
+            reports[name] = import_paths(url, [files[name]], key=KEY)
+        except Exception as exc:  # reported below
+            errors.append(exc)
+
+    a = threading.Thread(target=run, args=("a",), name="a")
+    a.start()
+    assert paused.wait(30)
+    b = threading.Thread(target=run, args=("b",), name="b")
+    b.start()
+    b.join(1.0)
+    waited = b.is_alive()  # "b" waits for "a" to finish
+    go.set()
+    a.join(30)
+    b.join(30)
+    assert not errors, errors  # without the lock: a duplicate key for j5 on both backends
+    assert waited
+    ra, rb = reports["a"], reports["b"]
+    assert (ra.created["jobs"], rb.created["jobs"], rb.unchanged["jobs"]) == (1, 1, 1)
+    engine = open_engine(url)
+    assert store_generation(engine) == rb.batch_id > ra.batch_id  # ids follow the commit order
+    engine.dispose()
 
 
 def _stored_keys(url: str) -> dict[str, set[str]]:
