@@ -7,7 +7,11 @@ from __future__ import annotations
 
 import csv
 import io
+import os
+import subprocess
+import sys
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -104,6 +108,36 @@ def test_migrations_upgrade_an_empty_database_to_head_and_downgrade_to_nothing(u
     migrate(engine)  # and up again, from nothing
     with engine.connect() as conn:
         assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
+    engine.dispose()
+
+
+OPEN_AT = """
+import sys, time
+from matcher.store import open_engine
+time.sleep(max(0.0, float(sys.argv[2]) - time.time()))  # every process opens at the same moment
+open_engine(sys.argv[1]).dispose()
+"""
+
+
+@pytest.mark.slow
+def test_processes_opening_a_new_store_at_once_all_find_it_migrated(url):
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    at = str(time.time() + 4)  # after every interpreter has started
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", OPEN_AT, url, at], cwd=root, env=env, stderr=subprocess.PIPE, text=True
+        )
+        for _ in range(4)
+    ]
+    errors = [err for p in procs if (err := p.communicate(timeout=120)[1]) and p.returncode]
+    assert not errors, errors[0][-500:]  # without a lock: "table ... already exists" / a duplicate key
+    engine = open_engine(url)
+    with engine.connect() as conn:
+        assert (
+            MigrationContext.configure(conn).get_current_revision()
+            == ScriptDirectory(str(MIGRATIONS)).get_current_head()
+        )
     engine.dispose()
 
 
