@@ -3,7 +3,9 @@
 :func:`missing` says why no server can be started here (no ``psycopg``, no ``initdb``), or
 ``None``. :class:`Cluster` creates a cluster under ``/tmp/lb-pg-*``, starts it listening on a Unix
 socket in that folder and on no TCP port, hands out one fresh database per caller
-(:meth:`Cluster.database`), and stops and removes everything in :meth:`Cluster.stop`.
+(:meth:`Cluster.database`), and stops and removes everything in :meth:`Cluster.stop`. A
+session killed before it could stop its cluster leaves the cluster behind; the next session
+stops and removes it (``owner.pid`` names the process that started it).
 
 Debian does not put ``initdb`` and ``pg_ctl`` on ``PATH``; they are looked up there first, then
 under ``/usr/lib/postgresql/<version>/bin`` (newest first). PostgreSQL refuses to run as root, so
@@ -78,6 +80,16 @@ def _owner() -> pwd.struct_passwd | None:
     raise RuntimeError("running as root, but there is neither a postgres nor a nobody user to run PostgreSQL")
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
 class Cluster:
     """A PostgreSQL cluster in a temporary folder; :meth:`start`, :meth:`database`, :meth:`stop`."""
 
@@ -89,16 +101,17 @@ class Cluster:
 
     # ------------------------------------------------------------------------- server
 
-    def _run(self, *args: str) -> None:
+    def _run(self, *args: str, root: Path | None = None) -> None:
         """Run a server program, as the cluster's owner; its output in the error if it fails."""
-        assert self.root is not None
+        root = root or self.root
+        assert root is not None
         kw = {}
         if self._owner is not None:
             kw = dict(user=self._owner.pw_uid, group=self._owner.pw_gid, extra_groups=[])
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LC_ALL": "C.UTF-8", "TZ": "UTC"}
         done = subprocess.run(
             [str(self.bin_dir / args[0]), *args[1:]],
-            cwd=self.root,
+            cwd=root,
             env=env,
             capture_output=True,
             text=True,
@@ -106,14 +119,29 @@ class Cluster:
             **kw,  # type: ignore[arg-type]
         )
         if done.returncode != 0:
-            log = self.root / "server.log"
+            log = root / "server.log"
             tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
             output = f"{done.stdout}{done.stderr}{tail}"
             raise RuntimeError(f"{' '.join(args)} failed ({done.returncode}):\n{output}")
 
+    def _remove_stale(self) -> None:
+        """Stop and remove the clusters of sessions that died without stopping them."""
+        for root in Path(tempfile.gettempdir()).glob("lb-pg-*"):
+            try:
+                pid = int((root / "owner.pid").read_text())
+            except (OSError, ValueError):
+                continue  # not one of ours, or just being created
+            if _alive(pid):
+                continue
+            with contextlib.suppress(RuntimeError, OSError, subprocess.SubprocessError):
+                self._run("pg_ctl", "stop", "-D", str(root / "data"), "-m", "immediate", "-w", root=root)
+            shutil.rmtree(root, ignore_errors=True)
+
     def start(self) -> Cluster:
         """Create the cluster and start the server; returns ``self``."""
+        self._remove_stale()
         self.root = Path(tempfile.mkdtemp(prefix="lb-pg-"))
+        (self.root / "owner.pid").write_text(str(os.getpid()))
         if self._owner is not None:
             os.chown(self.root, self._owner.pw_uid, self._owner.pw_gid)
         data = str(self.root / "data")
