@@ -30,6 +30,7 @@ import subprocess
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 DEBIAN_BINDIRS = "/usr/lib/postgresql/*/bin"
 SUPERUSER = "postgres"  # the cluster's superuser role (not the OS user)
@@ -105,7 +106,7 @@ class Cluster:
         """Run a server program, as the cluster's owner; its output in the error if it fails."""
         root = root or self.root
         assert root is not None
-        kw = {}
+        kw: dict[str, Any] = {}
         if self._owner is not None:
             kw = dict(user=self._owner.pw_uid, group=self._owner.pw_gid, extra_groups=[])
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LC_ALL": "C.UTF-8", "TZ": "UTC"}
@@ -116,7 +117,7 @@ class Cluster:
             capture_output=True,
             text=True,
             timeout=120,
-            **kw,  # type: ignore[arg-type]
+            **kw,
         )
         if done.returncode != 0:
             log = root / "server.log"

@@ -15,7 +15,7 @@ from enum import Enum
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import BigInteger, Integer, String, Table
+from sqlalchemy import BigInteger, FromClause, Integer, String
 
 from matcher.pii import is_masked, mask, protect
 from matcher.records import LIST_SEPARATOR, RECORD_TYPES
@@ -28,7 +28,7 @@ PERSONAL_PAIRS = {
 INT_MAX = 2**31 - 1  # an Integer column is 32 bits on PostgreSQL
 
 
-def unfit_values(table: Table, values: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
+def unfit_values(table: FromClause, values: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
     """``(column, reason)`` for each value its column cannot hold on every backend.
 
     SQLite keeps text of any length in a ``String(n)`` column and any 64-bit integer in an
