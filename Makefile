@@ -22,17 +22,19 @@ $(VENV)/.installed: $(PY) pyproject.toml constraints.txt
 	touch $@
 
 $(VENV)/.installed-dev: $(VENV)/.installed
-	$(PIP) install --quiet -c constraints.txt -e ".[dev]"
+	$(PIP) install --quiet -c constraints.txt -e ".[dev,postgres]"
 	touch $@
 
 # System packages some tests drive for real: Debian's Chromium for the console's browser tests (no
 # browser download at test time), LibreOffice to open the XLSX exports, a CJK font for Chinese
-# in charts and screenshots, and wrk, the load generator of the API benchmark. Installed only where
-# missing (CI runs as root on a fresh machine).
-SYSTEM_PACKAGES := chromium libreoffice-calc-nogui fonts-noto-cjk wrk
+# in charts and screenshots, wrk, the load generator of the API benchmark, and PostgreSQL, whose
+# initdb/pg_ctl the store tests use for a throwaway server (Debian keeps them off PATH, under
+# /usr/lib/postgresql/<version>/bin). Installed only where missing (CI runs as root on a fresh machine).
+SYSTEM_PACKAGES := chromium libreoffice-calc-nogui fonts-noto-cjk wrk postgresql
 system-deps:
 	@if ! { test -x /usr/bin/chromium && command -v soffice >/dev/null && command -v wrk >/dev/null \
-			&& fc-list :lang=zh 2>/dev/null | grep -q . ; }; then \
+			&& fc-list :lang=zh 2>/dev/null | grep -q . \
+			&& { command -v initdb >/dev/null || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; } ; }; then \
 		apt-get update -qq && apt-get install -y -qq --no-install-recommends $(SYSTEM_PACKAGES) >/dev/null \
 		|| echo "warning: could not install $(SYSTEM_PACKAGES); tests that need them skip outside CI"; \
 	fi

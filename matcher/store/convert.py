@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from enum import Enum
 from typing import Any
 
 from pydantic import BaseModel
+from sqlalchemy import BigInteger, FromClause, Integer, String
 
 from matcher.pii import is_masked, mask, protect
 from matcher.records import LIST_SEPARATOR, RECORD_TYPES
@@ -24,6 +25,31 @@ PERSONAL_PAIRS = {
     "id_number": ("id_number_hash", "id_number_masked"),
     "phone": ("phone_hash", "phone_masked"),
 }
+INT_MAX = 2**31 - 1  # an Integer column is 32 bits on PostgreSQL
+
+
+def unfit_values(table: FromClause, values: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
+    """``(column, reason)`` for each value its column cannot hold on every backend.
+
+    SQLite keeps text of any length in a ``String(n)`` column and any 64-bit integer in an
+    ``Integer`` one; PostgreSQL refuses both and fails the whole transaction. Checking first
+    makes such a value one rejected row on either.
+    """
+    for name, value in values.items():
+        if value is None or name not in table.c:
+            continue
+        kind = table.c[name].type
+        if isinstance(kind, String) and kind.length is not None and isinstance(value, str):
+            if len(value) > kind.length:
+                yield name, f"longer than the store's {kind.length} characters ({len(value)})"
+        elif isinstance(kind, Integer) and not isinstance(kind, BigInteger) and isinstance(value, int):
+            if not -INT_MAX - 1 <= value <= INT_MAX:
+                yield name, f"out of the store's range (at most {INT_MAX:,})"
+
+
+def record_field(column: str) -> str:
+    """The record field a stored column holds (``id_number`` for ``id_number_hash``)."""
+    return next((f for f, cols in PERSONAL_PAIRS.items() if column in cols), column)
 
 
 def record_key(kind: str, values: Mapping[str, Any]) -> str:

@@ -2,17 +2,20 @@
 
 SQLite is the default (a file in the data folder), in WAL mode so readers do not block the
 writer, with foreign keys enforced (SQLite leaves them off unless asked per connection). Any other
-SQLAlchemy URL works the same way (PostgreSQL: ``postgresql+psycopg://...``); nothing outside the
-SQLite pragmas is dialect-specific. Opening a store brings its schema to the newest migration.
+SQLAlchemy URL works the same way (PostgreSQL: ``postgresql+psycopg://...``); outside the SQLite
+pragmas, the only dialect-specific code is locking (here for migrations, in ``repository`` for
+imports) and the byte-order sort of ``models.bytewise``. Opening a store brings its schema to the
+newest migration, one process at a time.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event, select
+from sqlalchemy import Connection, Engine, create_engine, event, select, text
 from sqlalchemy.engine import make_url
 
 from matcher.errors import ConfigError
@@ -24,6 +27,7 @@ log = logging.getLogger(__name__)
 DB_FILE_NAME = "laborbridge.db"
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 SQLITE_BUSY_MS = 10_000
+MIGRATION_LOCK = 0x6C62_6D67  # PostgreSQL advisory lock taken while migrating (b"lbmg")
 
 
 def default_db_url(data_dir: str | Path) -> str:
@@ -47,23 +51,45 @@ def default_key_path(url: str, data_dir: str | Path) -> Path:
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()
+    cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_MS}")  # first: switching to WAL may wait too
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=NORMAL")  # durable enough under WAL, much faster than FULL
-    cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_MS}")
     cur.close()
 
 
+@functools.cache
+def _head() -> str | None:
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory(str(MIGRATIONS)).get_current_head()
+
+
 def migrate(engine: Engine) -> None:
-    """Apply every pending migration (no ``alembic.ini``: the script folder is in the package)."""
+    """Apply every pending migration (no ``alembic.ini``: the script folder is in the package).
+
+    A store at the newest revision is left alone, without a lock, so opening one never waits for
+    a writer. Otherwise the upgrade holds a lock (PostgreSQL: an advisory lock; SQLite: the write
+    lock, by ``BEGIN IMMEDIATE``) and runs in one transaction: processes opening a new store at
+    once (a service's workers, a command beside it) would otherwise each create its tables, and
+    all but one fail.
+    """
     from alembic import command
     from alembic.config import Config
+    from alembic.migration import MigrationContext
 
+    with engine.connect() as conn:
+        if MigrationContext.configure(conn).get_current_revision() == _head():
+            return
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
+        elif conn.dialect.name == "sqlite":  # pysqlite opens no transaction for DDL by itself
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
         cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "head")
+        command.upgrade(cfg, "head")  # reads the revision again, under the lock
 
 
 def open_engine(url: str, *, migrate_schema: bool = True) -> Engine:

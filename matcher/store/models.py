@@ -12,15 +12,25 @@ and row, and for an update the fields with old and new values, personal ones mas
 
 Adding a table: declare it here, then add one migration under ``migrations/versions``; a test
 compares the migrated schema with these models.
+
+Two column types make the backends answer alike: :class:`UTCDateTime` (a time comes back as the
+same instant, in UTC, from SQLite, which keeps no offset, and from PostgreSQL, which answers in its
+own time zone) and :class:`StoreJSON` (JSON without the NaN and Infinity tokens PostgreSQL
+refuses). Both emit the same DDL as the plain types, so no migration was needed. Queries sort
+text keys with :func:`bytewise`: SQLite's order, whatever the server's collation.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import math
 from typing import Any
 
 from sqlalchemy import JSON, Boolean, Date, DateTime, Float, ForeignKey, Integer, MetaData, String, Text
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.sql.functions import FunctionElement
+from sqlalchemy.types import TypeDecorator
 
 # Constraint names fixed by convention so migrations can refer to them on every dialect.
 NAMING = {
@@ -34,6 +44,79 @@ NAMING = {
 ID_LEN = 64
 CODE_LEN = 6
 HASH_LEN = 64
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """A point in time, written and read back in UTC (an aware ``datetime``) on every backend.
+
+    A naive value is taken as UTC. Without this, SQLite (which keeps no offset) answers naive
+    times and PostgreSQL answers in the session's time zone (``+08:00`` on a server in China).
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        return self.process_bind_param(value, dialect)
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
+
+
+class StoreJSON(TypeDecorator[Any]):
+    """JSON that every backend takes: a NaN or infinite float is stored as ``null``.
+
+    Python's ``json`` writes them as the bare tokens ``NaN`` and ``Infinity``, which are not JSON:
+    SQLite keeps them as text, PostgreSQL refuses the row (and with it the transaction).
+    """
+
+    impl = JSON
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Any) -> Any:
+        return _finite(value)
+
+
+class _Bytewise(FunctionElement[Any]):
+    inherit_cache = True
+
+    def __init__(self, column: Any) -> None:
+        super().__init__(column)
+        self.type = column.type
+
+
+@compiles(_Bytewise)
+def _bytewise(element: _Bytewise, compiler: Any, **kw: Any) -> str:
+    (column,) = element.clauses
+    return compiler.process(column, **kw)
+
+
+@compiles(_Bytewise, "postgresql")
+def _bytewise_pg(element: _Bytewise, compiler: Any, **kw: Any) -> str:
+    (column,) = element.clauses
+    return compiler.process(column.collate("C"), **kw)
+
+
+def bytewise(column: Any) -> Any:
+    """``column`` to sort by in byte order (code point order, as Python's ``sorted``) on every backend.
+
+    SQLite sorts text by its bytes; PostgreSQL by the database's collation (``en_US.UTF-8``,
+    ``zh_CN.UTF-8``: ``a`` before ``B``, ``_`` before digits), which may also change with the
+    server's ICU or C library. The order of records (and the input hash over them) must not.
+    """
+    return _Bytewise(column)
 
 
 class Base(DeclarativeBase):
@@ -57,10 +140,10 @@ class ImportBatch(Base):
 
     __tablename__ = "import_batches"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    started_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
-    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
-    files: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
-    counts: Mapped[dict[str, Any]] = mapped_column(JSON)
+    started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    files: Mapped[list[dict[str, Any]]] = mapped_column(StoreJSON())
+    counts: Mapped[dict[str, Any]] = mapped_column(StoreJSON())
     n_rejected: Mapped[int] = mapped_column(Integer, default=0)
 
 
@@ -75,7 +158,7 @@ class RecordChange(Base):
     action: Mapped[str] = mapped_column(String(16))
     file: Mapped[str] = mapped_column(Text)
     row: Mapped[int] = mapped_column(Integer)
-    changes: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    changes: Mapped[dict[str, Any] | None] = mapped_column(StoreJSON())
 
 
 class WorkerRow(Base):
@@ -167,13 +250,13 @@ class PlacementRunRow(Base):
 
     __tablename__ = "placement_runs"
     run_id: Mapped[str] = mapped_column(String(32), primary_key=True)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), index=True)
     kind: Mapped[str] = mapped_column(String(16), default="plan")
     base_run_id: Mapped[str | None] = mapped_column(String(32))
-    params: Mapped[dict[str, Any]] = mapped_column(JSON)
+    params: Mapped[dict[str, Any]] = mapped_column(StoreJSON())
     input_sha256: Mapped[str] = mapped_column(String(HASH_LEN), index=True)
     model: Mapped[str] = mapped_column(Text)
-    versions: Mapped[dict[str, Any]] = mapped_column(JSON)
+    versions: Mapped[dict[str, Any]] = mapped_column(StoreJSON())
     status: Mapped[str] = mapped_column(String(32))
     solver: Mapped[str] = mapped_column(String(64))
     objective: Mapped[float] = mapped_column(Float)
@@ -185,7 +268,7 @@ class PlacementRunRow(Base):
     n_placed: Mapped[int] = mapped_column(Integer)
     n_candidates: Mapped[int] = mapped_column(Integer)
     assignment_sha256: Mapped[str] = mapped_column(String(HASH_LEN))
-    summary: Mapped[dict[str, Any]] = mapped_column(JSON)
+    summary: Mapped[dict[str, Any]] = mapped_column(StoreJSON())
 
 
 class RunAssignmentRow(Base):
@@ -201,7 +284,7 @@ class RunAssignmentRow(Base):
     home_county_code: Mapped[str] = mapped_column(String(CODE_LEN))
     location_code: Mapped[str] = mapped_column(String(CODE_LEN))
     score: Mapped[float] = mapped_column(Float)
-    factors: Mapped[dict[str, Any]] = mapped_column(JSON)
+    factors: Mapped[dict[str, Any]] = mapped_column(StoreJSON())
     explanation_zh: Mapped[str] = mapped_column(Text, default="")
     explanation_en: Mapped[str] = mapped_column(Text, default="")
 
@@ -218,7 +301,7 @@ class RunUnplacedRow(Base):
     reason: Mapped[str] = mapped_column(String(32))
     hint_zh: Mapped[str] = mapped_column(Text, default="")
     hint_en: Mapped[str] = mapped_column(Text, default="")
-    skill_gap: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    skill_gap: Mapped[dict[str, Any] | None] = mapped_column(StoreJSON())
 
 
 class JobFairRow(Base):
@@ -234,7 +317,7 @@ class JobFairRow(Base):
     n_jobs: Mapped[int] = mapped_column(Integer, default=0)
     n_attendees: Mapped[int] = mapped_column(Integer, default=0)
     n_hires: Mapped[int] = mapped_column(Integer, default=0)
-    recorded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    recorded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
 
 
 class PlacementOutcomeRow(Base):
@@ -253,7 +336,7 @@ class PlacementOutcomeRow(Base):
     left_after_days: Mapped[int | None] = mapped_column(Integer)
     employed_3m: Mapped[bool | None] = mapped_column(Boolean)
     employed_6m: Mapped[bool | None] = mapped_column(Boolean)
-    recorded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    recorded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
 
 
 # --- end of placement runs block -------------------------------------------------------------------
@@ -278,9 +361,9 @@ class ApiKeyRow(Base):
     district_code: Mapped[str | None] = mapped_column(String(CODE_LEN))
     enterprise_id: Mapped[str | None] = mapped_column(String(ID_LEN))
     label: Mapped[str] = mapped_column(Text, default="")
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
-    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
-    expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     """``None``: the key never expires (migration 0004_sessions)."""
 
 
@@ -294,9 +377,9 @@ class WebSessionRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     token_sha256: Mapped[str] = mapped_column(String(HASH_LEN), unique=True)
     key_id: Mapped[int] = mapped_column(ForeignKey("api_keys.id"), index=True)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
-    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
-    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), index=True)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
 
 class AuditRow(Base):
@@ -308,7 +391,7 @@ class AuditRow(Base):
 
     __tablename__ = "audit_log"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), index=True)
     key_id: Mapped[int | None] = mapped_column(ForeignKey("api_keys.id"), index=True)
     method: Mapped[str] = mapped_column(String(8))
     route: Mapped[str] = mapped_column(String(128))

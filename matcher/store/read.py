@@ -21,20 +21,20 @@ from matcher.pii import mask_name, scrub_fields
 from matcher.records import COLUMNS, RECORD_TYPES, to_row
 from matcher.store.convert import from_db
 from matcher.store.engine import open_engine
-from matcher.store.models import RECORD_TABLES, ImportBatch
+from matcher.store.models import RECORD_TABLES, ImportBatch, bytewise
 
 audit = logging.getLogger("laborbridge.audit")
 FETCH = 5000  # rows per fetch when streaming a table
 
 
 def iter_stored(engine: Engine, kind: str, where: Any = None) -> Iterator[tuple[BaseModel, str]]:
-    """``(record, content_sha256)`` of every stored ``kind`` record, in key order.
+    """``(record, content_sha256)`` of every stored ``kind`` record, in byte order of its key.
 
     ``where``: a SQL condition on the kind's table that picks the records (default: all).
     """
     model, pk = RECORD_TABLES[kind]
     table = model.__table__
-    q = select(table).order_by(*(table.c[c] for c in pk)).execution_options(yield_per=FETCH)
+    q = select(table).order_by(*(bytewise(table.c[c]) for c in pk)).execution_options(yield_per=FETCH)
     if where is not None:
         q = q.where(where)
     with engine.connect() as conn:

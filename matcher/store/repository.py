@@ -4,7 +4,8 @@ For each valid record the store either creates it, updates it (its stored values
 leaves it alone (same ``content_sha256``). Nothing is written when nothing changed, so importing
 the same files twice leaves the store exactly as it was. Records missing from an import are kept:
 an import never deletes. Every creation and update is a ``record_changes`` row of the import's
-batch, with the file and row it came from.
+batch, with the file and row it came from. Imports run one at a time (a lock their transaction
+holds), each planning from what the one before it committed.
 """
 
 from __future__ import annotations
@@ -14,17 +15,25 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, insert, select, update
+from sqlalchemy import Connection, Engine, bindparam, false, insert, select, text, update
 
 from matcher.errors import RecordError
 from matcher.ingest.admin_codes import AdminCodes
 from matcher.ingest.pipeline import IngestResult, ingest
 from matcher.ingest.report import ImportReport
-from matcher.ingest.validate import Loaded
-from matcher.store.convert import changed_fields, content_hash, keep_masked, record_key, to_db
+from matcher.ingest.validate import Loaded, shown
+from matcher.store.convert import (
+    changed_fields,
+    content_hash,
+    keep_masked,
+    record_field,
+    record_key,
+    to_db,
+    unfit_values,
+)
 from matcher.store.engine import check_key, open_engine
 from matcher.store.models import RECORD_TABLES as TABLES
-from matcher.store.models import EnterpriseRow, ImportBatch, RecordChange, WorkerRow
+from matcher.store.models import EnterpriseRow, ImportBatch, RecordChange, StoreMeta, WorkerRow
 
 ORDER = ("enterprises", "jobs", "workers", "pairings")  # parents before children (jobs → enterprises)
 CHUNK = 500  # ids per IN (...) query: far below every dialect's bound-parameter limit
@@ -63,10 +72,14 @@ def _id_holders(conn: Connection, hashes: list[str]) -> dict[str, str]:
 
 
 def _plan(
-    conn: Connection, kind: str, items: list[Loaded], key: bytes, report: ImportReport
+    conn: Connection, kind: str, items: list[Loaded], key: bytes, report: ImportReport, unfit: set[str]
 ) -> tuple[list[tuple[Loaded, dict]], list[tuple[Loaded, dict, dict]]]:
-    """Split ``items`` into (new, changed) with their stored values; count the unchanged."""
-    rows = [(it, to_db(kind, it.record, key)) for it in items]
+    """Split ``items`` into (new, changed) with their stored values; count the unchanged.
+
+    ``unfit``: enterprise ids rejected so far for values the store cannot hold (see
+    :func:`_drop_unfit`); filled while planning enterprises, read while planning jobs.
+    """
+    rows = _drop_unfit(conn, kind, [(it, to_db(kind, it.record, key)) for it in items], report, unfit)
     old = _existing(conn, kind, [record_key(kind, v) for _, v in rows])
     if kind == "workers":
         rows = _drop_taken_id_numbers(conn, rows, old, report)
@@ -84,6 +97,45 @@ def _plan(
             report.unchanged[kind] += 1
         report.imported[kind] += 1
     return new, changed
+
+
+def _shown(column: str, value: Any) -> str:
+    """A rejected stored value as a report shows it: personal ones masked, long ones cut."""
+    field = record_field(column)
+    if field != column:  # a keyed hash or a masked number: nothing worth showing
+        return ""
+    text = shown(field, value)
+    return text if len(text) <= 80 else text[:80] + "…"
+
+
+def _drop_unfit(
+    conn: Connection, kind: str, rows: list[tuple[Loaded, dict]], report: ImportReport, unfit: set[str]
+) -> list[tuple[Loaded, dict]]:
+    """Reject a row holding a value its column cannot hold, and a job of an enterprise so rejected
+    (unless the store already holds that enterprise)."""
+    table = TABLES[kind][0].__table__
+    stored: set[str] = set()
+    if kind == "jobs":
+        for part in _chunks(sorted(unfit)):
+            q = select(EnterpriseRow.enterprise_id).where(EnterpriseRow.enterprise_id.in_(part))
+            stored.update(conn.execute(q).scalars())
+    kept = []
+    for it, v in rows:
+        errors = [
+            RecordError(reason, file=it.file, row=it.row, field=record_field(col), value=_shown(col, v[col]))
+            for col, reason in unfit_values(table, v)
+        ]
+        if kind == "jobs" and v["enterprise_id"] in unfit - stored:
+            ent = v["enterprise_id"]
+            reason = f"unknown enterprise_id {ent!r}: its row was rejected"
+            errors.append(RecordError(reason, file=it.file, row=it.row, field="enterprise_id", value=ent))
+        if not errors:
+            kept.append((it, v))
+            continue
+        report.rejected.extend(errors)
+        if kind == "enterprises":
+            unfit.add(v["enterprise_id"])
+    return kept
 
 
 def _drop_taken_id_numbers(
@@ -146,6 +198,20 @@ def _write(
         )
 
 
+def _lock_for_import(conn: Connection) -> None:
+    """Hold the store's import lock until this transaction ends, so imports run one at a time.
+
+    An import reads the stored records, plans, then writes: two at once would plan from the same
+    state (a duplicate key, or a change recorded against an old value). On PostgreSQL the batch
+    ids also come from a sequence, in the order the imports began, not the order they commit, so
+    ``store_generation`` could miss a batch committed after a newer one. Readers are not blocked.
+    """
+    if conn.dialect.name == "postgresql":
+        conn.execute(text(f"LOCK TABLE {ImportBatch.__tablename__} IN SHARE ROW EXCLUSIVE MODE"))
+    else:  # SQLite: a write, even of nothing, takes the database's write lock (waiting busy_timeout)
+        conn.execute(update(StoreMeta).where(false()).values(key=StoreMeta.key))
+
+
 def import_ingested(
     engine: Engine, result: IngestResult, *, key: bytes, strict: bool = False
 ) -> ImportReport:
@@ -160,8 +226,10 @@ def import_ingested(
         return report
     started = dt.datetime.now(dt.UTC)
     with engine.begin() as conn:
+        _lock_for_import(conn)
         check_key(conn, key)
-        plans = {kind: _plan(conn, kind, result.records.get(kind, []), key, report) for kind in ORDER}
+        unfit: set[str] = set()
+        plans = {kind: _plan(conn, kind, result.records.get(kind, []), key, report, unfit) for kind in ORDER}
         if strict and len(report.rejected) > len(result.rejected):
             report.aborted = f"--strict: {len(report.rejected)} rejected row(s), nothing imported"
             report.imported = dict.fromkeys(report.imported, 0)

@@ -14,13 +14,15 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Engine, delete, func, insert, select
 
-from matcher.errors import NotFoundError
+from matcher.errors import NotFoundError, RecordError
+from matcher.store.convert import unfit_values
 from matcher.store.models import (
     JobFairRow,
     PlacementOutcomeRow,
     PlacementRunRow,
     RunAssignmentRow,
     RunUnplacedRow,
+    bytewise,
 )
 
 BATCH = 5000
@@ -31,6 +33,13 @@ T = TypeVar("T")
 def _batches(rows: Sequence[T], size: int = BATCH) -> Iterator[Sequence[T]]:
     for i in range(0, len(rows), size):
         yield rows[i : i + size]
+
+
+def _check_fit(table: Any, rows: Iterable[Mapping[str, Any]], key: str) -> None:
+    """:class:`RecordError` for the first value its column cannot hold (see ``unfit_values``)."""
+    for r in rows:
+        for col, reason in unfit_values(table.__table__, r):
+            raise RecordError(f"{key} {r[key]}: {reason}", field=col, value=str(r[col])[:80])
 
 
 def record_run(engine: Engine, record: Any, *, on_batch: Any = None) -> str:
@@ -53,7 +62,7 @@ def list_runs(engine: Engine, limit: int = 50) -> list[dict[str, Any]]:
     """The newest ``limit`` runs' rows (without the summary), newest first."""
     t = PlacementRunRow.__table__
     cols = [c for c in t.c if c.name != "summary"]
-    q = select(*cols).order_by(t.c.created_at.desc(), t.c.run_id.desc()).limit(limit)
+    q = select(*cols).order_by(t.c.created_at.desc(), bytewise(t.c.run_id).desc()).limit(limit)
     with engine.connect() as conn:
         return [dict(r) for r in conn.execute(q).mappings()]
 
@@ -64,14 +73,19 @@ def resolve_run_id(engine: Engine, ref: str) -> str:
     with engine.connect() as conn:
         if ref == "latest" or ref.startswith("latest~"):
             n = int(ref.split("~", 1)[1]) if "~" in ref else 0
-            q = select(t.c.run_id).order_by(t.c.created_at.desc(), t.c.run_id.desc()).offset(n).limit(1)
+            q = (
+                select(t.c.run_id)
+                .order_by(t.c.created_at.desc(), bytewise(t.c.run_id).desc())
+                .offset(n)
+                .limit(1)
+            )
             found = conn.execute(q).scalar()
             if found is None:
                 raise NotFoundError(f"no run {ref}: the store has fewer recorded runs")
             return found
-        ids = conn.execute(
-            select(t.c.run_id).where(t.c.run_id.startswith(ref, autoescape=True)).limit(3)
-        ).scalars()
+        # Any case, on every backend: SQLite's LIKE ignores the case of ASCII letters, PostgreSQL's not.
+        prefix = func.lower(t.c.run_id).startswith(ref.lower(), autoescape=True)
+        ids = conn.execute(select(t.c.run_id).where(prefix).order_by(bytewise(t.c.run_id)).limit(3)).scalars()
         ids = list(ids)
     if not ids:
         raise NotFoundError(f"no recorded run {ref!r}")
@@ -92,7 +106,7 @@ def get_run(engine: Engine, ref: str) -> dict[str, Any]:
 
 def _rows(engine: Engine, table: Any, run_id: str) -> list[dict[str, Any]]:
     t = table.__table__
-    q = select(t).where(t.c.run_id == run_id).order_by(t.c.worker_id)
+    q = select(t).where(t.c.run_id == run_id).order_by(bytewise(t.c.worker_id))
     with engine.connect() as conn:
         return [dict(r) for r in conn.execute(q).mappings()]
 
@@ -116,7 +130,7 @@ def runs_in_year(engine: Engine, year: int) -> list[dict[str, Any]]:
     """Plan and re-match runs whose parameters name reference year ``year``, oldest first."""
     t = PlacementRunRow.__table__
     q = select(t.c.run_id, t.c.created_at, t.c.params, t.c.kind, t.c.input_sha256).order_by(
-        t.c.created_at, t.c.run_id
+        t.c.created_at, bytewise(t.c.run_id)
     )
     with engine.connect() as conn:
         return [dict(r) for r in conn.execute(q).mappings() if (r["params"] or {}).get("year") == year]
@@ -126,9 +140,13 @@ def runs_in_year(engine: Engine, year: int) -> list[dict[str, Any]]:
 
 
 def upsert_job_fairs(engine: Engine, fairs: Iterable[Mapping[str, Any]]) -> int:
-    """Insert or replace job fairs by ``fair_id`` in one transaction; returns how many."""
+    """Insert or replace job fairs by ``fair_id`` in one transaction; returns how many.
+
+    :class:`RecordError` for a value the store cannot hold; nothing is written then.
+    """
     now = dt.datetime.now(dt.UTC)
     rows = [{**f, "recorded_at": now} for f in fairs]
+    _check_fit(JobFairRow, rows, "fair_id")
     with engine.begin() as conn:
         ids = [r["fair_id"] for r in rows]
         for chunk in _batches(ids, IN_LIST):
@@ -141,7 +159,7 @@ def upsert_job_fairs(engine: Engine, fairs: Iterable[Mapping[str, Any]]) -> int:
 def job_fairs(engine: Engine, year: int | None = None) -> list[dict[str, Any]]:
     """Job fairs (held in ``year`` when given), by date."""
     t = JobFairRow.__table__
-    q = select(t).order_by(t.c.held_on, t.c.fair_id)
+    q = select(t).order_by(t.c.held_on, bytewise(t.c.fair_id))
     if year is not None:
         q = q.where(t.c.held_on >= dt.date(year, 1, 1), t.c.held_on <= dt.date(year, 12, 31))
     with engine.connect() as conn:
@@ -155,7 +173,8 @@ def record_outcomes(engine: Engine, run_id: str, outcomes: Iterable[Mapping[str,
     """Insert or replace outcomes of run ``run_id``'s placements, in one transaction.
 
     Each outcome names a worker placed by that run; its job, enterprise and location come from
-    the run. :class:`NotFoundError` for a worker the run did not place.
+    the run. :class:`NotFoundError` for a worker the run did not place, :class:`RecordError` for a
+    value the store cannot hold; nothing is written then.
     """
     placed = {a["worker_id"]: a for a in run_assignments(engine, run_id)}
     now = dt.datetime.now(dt.UTC)
@@ -179,6 +198,7 @@ def record_outcomes(engine: Engine, run_id: str, outcomes: Iterable[Mapping[str,
                 "recorded_at": now,
             }
         )
+    _check_fit(PlacementOutcomeRow, rows, "worker_id")
     with engine.begin() as conn:
         ids = [r["worker_id"] for r in rows]
         for chunk in _batches(ids, IN_LIST):
@@ -195,7 +215,7 @@ def record_outcomes(engine: Engine, run_id: str, outcomes: Iterable[Mapping[str,
 def outcomes(engine: Engine, run_id: str | None = None) -> list[dict[str, Any]]:
     """Recorded outcomes (of one run, or all), by run and worker."""
     t = PlacementOutcomeRow.__table__
-    q = select(t).order_by(t.c.run_id, t.c.worker_id)
+    q = select(t).order_by(bytewise(t.c.run_id), bytewise(t.c.worker_id))
     if run_id is not None:
         q = q.where(t.c.run_id == run_id)
     with engine.connect() as conn:

@@ -1,9 +1,14 @@
-"""A store with a seeded sample, one key per role, and the app over it (fake encoder, fitted once)."""
+"""A store with a seeded sample, one key per role, and the app over it (fake encoder, fitted once).
+
+``world`` (and so ``client`` and ``run_id``) is built once per backend, SQLite and PostgreSQL:
+every test that takes it runs on both.
+"""
 
 from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,6 +20,7 @@ from api.settings import Settings
 from matcher.geo import builtin_pairings
 from matcher.sample.generate import generate_sample, write_sample
 from matcher.store import import_paths, load_dataset, open_engine
+from tests.conftest import BACKENDS, store_url
 from tests.fakes import FAKE_MIN_FIT, FakeEncoder
 
 SECRET = "api-test-secret-0123456789"
@@ -85,11 +91,16 @@ def _pick(url: str) -> dict[str, str]:
     )
 
 
-def make_world(root: Path, n_workers: int = 400, n_jobs: int = 120, seed: int = 11) -> World:
-    """A fresh store under ``root`` with a seeded sample and one key per role."""
+def make_world(
+    root: Path, n_workers: int = 400, n_jobs: int = 120, seed: int = 11, *, url: str | None = None
+) -> World:
+    """A store with a seeded sample (written under ``root``) and one key per role.
+
+    ``url``: an empty store to fill; by default a new SQLite file under ``root``.
+    """
     data = root / "data"
     write_sample(generate_sample(n_workers, n_jobs, seed=seed, year=YEAR), data, truth=False)
-    url = f"sqlite:///{root / 'db' / 'laborbridge.db'}"
+    url = url or f"sqlite:///{root / 'db' / 'laborbridge.db'}"
     report = import_paths(url, [data], key=SECRET.encode())
     assert report.total_imported > 0
     ids = _pick(url)
@@ -104,9 +115,11 @@ def make_world(root: Path, n_workers: int = 400, n_jobs: int = 120, seed: int = 
     return World(url=url, data=data, keys=keys, **ids)
 
 
-@pytest.fixture(scope="session")
-def world(tmp_path_factory: pytest.TempPathFactory) -> World:
-    return make_world(tmp_path_factory.mktemp("api"))
+@pytest.fixture(scope="session", params=BACKENDS)
+def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    root = tmp_path_factory.mktemp("api")
+    with store_url(request, request.param, root) as url:
+        yield make_world(root, url=url)
 
 
 def make_settings(url: str, **extra: object) -> Settings:

@@ -1,9 +1,11 @@
 """The run lifecycle through the CLI: place (recorded), runs list/show/diff, what-if, exports,
-job fairs, the programme report, outcomes and re-matching. Fake encoder, real solver and store."""
+job fairs, the programme report, outcomes and re-matching. Fake encoder, real solver and store,
+on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import json
 
 import pytest
@@ -12,27 +14,29 @@ from typer.testing import CliRunner
 
 import matcher.placement.pipeline
 from api.cli import app
+from tests.conftest import BACKENDS, store_url
 from tests.fakes import FAKE_MIN_FIT
 
 YEAR = "2026"
 
 
-@pytest.fixture(scope="module")
-def store(tmp_path_factory):
+@pytest.fixture(scope="module", params=BACKENDS)
+def store(request, tmp_path_factory):
     from tests.fakes import FakeEncoder
 
     mp = pytest.MonkeyPatch()
     mp.setattr(matcher.placement.pipeline, "make_encoder", lambda model, cache_dir: FakeEncoder())
     root = tmp_path_factory.mktemp("cli_runs")
     runner = CliRunner()
-    data, url = root / "data", f"sqlite:///{root / 'lb.db'}"
-    for args in (
-        ["sample", str(data), "--workers", "150", "--jobs", "40", "--seed", "11", "--year", YEAR],
-        ["import", str(data), "--db", url],
-    ):
-        r = runner.invoke(app, args)
-        assert r.exit_code == 0, r.output
-    yield runner, root, data, url
+    with store_url(request, request.param, root) as url:
+        data = root / "data"
+        for args in (
+            ["sample", str(data), "--workers", "150", "--jobs", "40", "--seed", "11", "--year", YEAR],
+            ["import", str(data), "--db", url],
+        ):
+            r = runner.invoke(app, args)
+            assert r.exit_code == 0, r.output
+        yield runner, root, data, url
     mp.undo()
 
 
@@ -74,6 +78,11 @@ def test_place_from_the_store_records_the_run_there_reproducibly(store):
         == _json(runner, ["runs", "show", a["run_id"], "--db", url])["assignment_sha256"]
     )
     assert all(x["explanation_zh"] for x in shown["assignments"])
+    # In UTC on every backend (the run id holds the UTC second), also from a server in +08:00.
+    created = dt.datetime.fromisoformat(shown["created_at"])
+    assert created.utcoffset() == dt.timedelta(0)
+    stamp = dt.datetime.strptime(b["run_id"][:15], "%Y%m%dT%H%M%S")
+    assert created.replace(microsecond=0, tzinfo=None) == stamp
     d = _json(runner, ["runs", "diff", a["run_id"], b["run_id"], "--db", url])
     assert d["changes"] == [] and d["params_changed"] == {} and d["same_input"]
 

@@ -11,8 +11,8 @@ from tests.fakes import FakeEncoder
 
 
 @pytest.fixture()
-def own_world(tmp_path):
-    return make_world(tmp_path)
+def own_world(tmp_path, db_url):
+    return make_world(tmp_path, url=db_url)
 
 
 def test_a_write_by_another_process_is_answered_fresh_and_starts_a_refit(own_world, tmp_path):

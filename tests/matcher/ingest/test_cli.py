@@ -1,4 +1,7 @@
-"""The import, export and template commands: exit codes, JSON report, masking, round trip via XLSX."""
+"""The import, export and template commands: exit codes, JSON report, masking, round trip via XLSX.
+
+The tests that take ``db_url`` run on SQLite and on PostgreSQL.
+"""
 
 from __future__ import annotations
 
@@ -30,12 +33,8 @@ def folder(tmp_path: Path) -> Path:
     return d
 
 
-def _db(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'store.db'}"
-
-
-def test_import_json_report_and_exit_code(folder, tmp_path):
-    res = runner.invoke(app, ["import", str(folder), "--db", _db(tmp_path), "--json"])
+def test_import_json_report_and_exit_code(folder, db_url):
+    res = runner.invoke(app, ["import", str(folder), "--db", db_url, "--json"])
     assert res.exit_code == 0, res.output
     report = json.loads(res.stdout)
     assert report["imported"] == {"workers": 2, "enterprises": 2, "jobs": 2, "pairings": 0}
@@ -46,10 +45,10 @@ def test_import_json_report_and_exit_code(folder, tmp_path):
     assert all(set(r) >= {"file", "row", "field", "reason"} for r in report["rejected"])
 
 
-def test_import_exit_1_when_nothing_valid_and_2_for_usage(tmp_path):
+def test_import_exit_1_when_nothing_valid_and_2_for_usage(tmp_path, db_url):
     bad = tmp_path / "workers.csv"
     bad.write_text("worker_id,gender\nw1,male\n", encoding="utf-8")
-    assert runner.invoke(app, ["import", str(bad), "--db", _db(tmp_path)]).exit_code == 1
+    assert runner.invoke(app, ["import", str(bad), "--db", db_url]).exit_code == 1
     assert runner.invoke(app, ["import", str(tmp_path / "missing.csv")]).exit_code == 2
 
 
@@ -71,28 +70,28 @@ def _audit_log(db: str) -> list[dict]:
         engine.dispose()
 
 
-def test_export_csv_masks_personal_data_and_unmasked_is_logged(folder, tmp_path, caplog):
-    runner.invoke(app, ["import", str(folder), "--db", _db(tmp_path)])
-    res = runner.invoke(app, ["export", "workers", "--db", _db(tmp_path)])
+def test_export_csv_masks_personal_data_and_unmasked_is_logged(folder, db_url, caplog):
+    runner.invoke(app, ["import", str(folder), "--db", db_url])
+    res = runner.invoke(app, ["export", "workers", "--db", db_url])
     assert res.exit_code == 0
     assert "620503********1231" in res.stdout and "138****5678" in res.stdout and "张*" in res.stdout
     assert "13812345678" not in res.stdout and "张三" not in res.stdout
-    assert _audit_log(_db(tmp_path)) == []  # masked: nothing to audit
+    assert _audit_log(db_url) == []  # masked: nothing to audit
     with caplog.at_level(logging.WARNING, logger="laborbridge.audit"):
-        res = runner.invoke(app, ["export", "workers", "--unmasked", "--db", _db(tmp_path)])
+        res = runner.invoke(app, ["export", "workers", "--unmasked", "--db", db_url])
     assert "张三" in res.stdout and "620503********1231" in res.stdout
     assert any("unmasked" in r.message for r in caplog.records)
-    rows = _audit_log(_db(tmp_path))  # and a row in the store's audit log, with no key
+    rows = _audit_log(db_url)  # and a row in the store's audit log, with no key
     assert [(r["key_id"], r["method"], r["route"]) for r in rows] == [
         (None, "CLI", "laborbridge export workers --unmasked")
     ]
     assert "names in clear" in rows[0]["detail"] and "OS user" in rows[0]["detail"]
-    runner.invoke(app, ["export", "jobs", "--unmasked", "--db", _db(tmp_path)])  # no names in jobs
-    assert len(_audit_log(_db(tmp_path))) == 1
+    runner.invoke(app, ["export", "jobs", "--unmasked", "--db", db_url])  # no names in jobs
+    assert len(_audit_log(db_url)) == 1
 
 
-def test_xlsx_export_with_chinese_headers_imports_back_unchanged(folder, tmp_path):
-    db = _db(tmp_path)
+def test_xlsx_export_with_chinese_headers_imports_back_unchanged(folder, tmp_path, db_url):
+    db = db_url
     runner.invoke(app, ["import", str(folder), "--db", db])
     out = tmp_path / "out"
     out.mkdir()

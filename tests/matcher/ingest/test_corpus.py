@@ -1,4 +1,7 @@
-"""The bad-input corpus (tests/data/bad_inputs): each case gets its documented errors, no valid row lost."""
+"""The bad-input corpus (tests/data/bad_inputs): each case gets its documented errors, no valid row lost.
+
+The imports into a store run on SQLite and on PostgreSQL.
+"""
 
 from __future__ import annotations
 
@@ -33,9 +36,9 @@ def _check_rejections(rejected, expected) -> None:
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
-def test_corpus_case_reports_documented_errors_and_keeps_valid_rows(case, tmp_path):
+def test_corpus_case_reports_documented_errors_and_keeps_valid_rows(case, db_url):
     expected = CASES[case]
-    url = f"sqlite:///{tmp_path / 'store.db'}"
+    url = db_url
     report = import_paths(url, [CORPUS / case], key=KEY)
     _check_rejections(report.rejected, expected["rejected"])
     engine = open_engine(url)
@@ -56,8 +59,8 @@ def test_corpus_rejections_never_show_a_raw_id_number_or_phone(case):
     assert "13812345678" not in text
 
 
-def test_strict_import_of_a_case_with_errors_writes_nothing(tmp_path):
-    url = f"sqlite:///{tmp_path / 'store.db'}"
+def test_strict_import_of_a_case_with_errors_writes_nothing(db_url):
+    url = db_url
     report = import_paths(url, [CORPUS / "gbk_workers"], key=KEY, strict=True)
     assert report.aborted and not report.written and report.exit_code == 1
     engine = open_engine(url)

@@ -1,4 +1,8 @@
-"""A run killed by SIGKILL at any stage leaves no partial run in the store; a rerun gives the same result."""
+"""A run killed by SIGKILL at any stage leaves no partial run in the store; a rerun gives the same result.
+
+On SQLite and on PostgreSQL (where the server rolls back the dead connection's transaction). A run
+folder killed while written never holds a partial run beside a ``run.json``.
+"""
 
 from __future__ import annotations
 
@@ -67,15 +71,16 @@ def _counts(url: str) -> tuple[int, int, int]:
             int(conn.execute(select(func.count()).select_from(t)).scalar() or 0)
             for t in (PlacementRunRow, RunAssignmentRow, RunUnplacedRow)
         )
-        assert conn.execute(text("PRAGMA integrity_check")).scalar() == "ok"
+        if engine.dialect.name == "sqlite":
+            assert conn.execute(text("PRAGMA integrity_check")).scalar() == "ok"
     engine.dispose()
     return out  # type: ignore[return-value]
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("stop_at", ["encode", "solve", "batch"])
-def test_sigkill_leaves_no_partial_run_and_a_rerun_matches(tmp_path, stop_at):
-    url = f"sqlite:///{tmp_path / 'runs.db'}"
+def test_sigkill_leaves_no_partial_run_and_a_rerun_matches(db_url, stop_at):
+    url = db_url
     open_engine(url).dispose()  # migrate first, so the child only writes the run
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.Popen(

@@ -1,11 +1,17 @@
-"""Recorded runs: one transaction, reproducible, explained; diffs between runs say what changed."""
+"""Recorded runs: one transaction, reproducible, explained; diffs between runs say what changed.
+
+The tests that take ``engine`` run on SQLite and on PostgreSQL.
+"""
 
 from __future__ import annotations
+
+import datetime as dt
 
 import numpy as np
 import pytest
 
 from matcher.dataset import Dataset
+from matcher.errors import RecordError
 from matcher.placement.options import PlaceOptions, RuleOptions
 from matcher.placement.pipeline import run_placement
 from matcher.records import EmploymentStatus
@@ -14,14 +20,30 @@ from matcher.runs.record import REASON_ZH, assignment_digest, build_record
 from matcher.store import open_engine
 from matcher.store.runs_repo import (
     get_run,
+    job_fairs,
     list_runs,
+    outcomes,
+    record_outcomes,
     record_run,
     resolve_run_id,
     run_assignments,
     run_unplaced,
+    upsert_job_fairs,
 )
 from tests.fakes import FAKE_MIN_FIT, FakeEncoder
 from tests.matcher.conftest import YEAR
+
+FAIR = {
+    "fair_id": "F1",
+    "held_on": dt.date(YEAR, 3, 1),
+    "place": "迭部县",
+    "district_code": "120102",
+    "county_code": "623024",
+    "n_enterprises": 3,
+    "n_jobs": 10,
+    "n_attendees": 120,
+    "n_hires": 9,
+}
 
 
 def _run(ds, **kw):
@@ -34,8 +56,8 @@ def _run(ds, **kw):
 
 
 @pytest.fixture
-def engine(tmp_path):
-    eng = open_engine(f"sqlite:///{tmp_path / 'runs.db'}")
+def engine(db_url):
+    eng = open_engine(db_url)
     yield eng
     eng.dispose()
 
@@ -94,6 +116,40 @@ def test_two_runs_on_the_same_input_record_identical_assignments(small_ds, engin
     assert d.identical and not d.params_changed and d.same_input
 
 
+def test_times_come_back_as_the_instants_written_in_utc(small_ds, engine):
+    rec = build_record(_run(small_ds))
+    run_id = record_run(engine, rec)
+    upsert_job_fairs(engine, [FAIR])
+    times = [get_run(engine, run_id)["created_at"], list_runs(engine)[0]["created_at"]]
+    times.append(job_fairs(engine)[0]["recorded_at"])
+    for t in times:  # SQLite keeps no offset; PostgreSQL answers in its time zone (+08:00 in the tests)
+        assert t.utcoffset() == dt.timedelta(0) and t.tzinfo is not None
+    assert times[0] == times[1] == rec.created_at
+    assert abs(times[2] - dt.datetime.now(dt.UTC)) < dt.timedelta(minutes=5)
+
+
+def test_a_run_with_infinite_or_nan_figures_is_recorded_with_null_in_their_place(small_ds, engine):
+    rec = build_record(_run(small_ds))
+    rec.summary["bound"] = rec.summary["gap"] = float("inf")  # e.g. a time-limited MIP without a bound
+    rec.summary["check"] = {"nan": float("nan"), "list": [1.5, float("-inf")]}
+    run_id = record_run(engine, rec)  # PostgreSQL's json refuses the NaN and Infinity tokens
+    header = get_run(engine, run_id)
+    assert header["summary"]["bound"] is None and header["summary"]["gap"] is None
+    assert header["summary"]["check"] == {"nan": None, "list": [1.5, None]}
+    assert header["bound"] == header["gap"] == float("inf")  # a float column holds infinity
+
+
+def test_fairs_and_outcomes_the_store_cannot_hold_are_refused_before_writing(small_ds, engine):
+    with pytest.raises(RecordError, match="F1: out of the store's range") as err:
+        upsert_job_fairs(engine, [{**FAIR, "n_attendees": 3_000_000_000}])
+    assert err.value.field == "n_attendees" and job_fairs(engine) == []
+    run_id = record_run(engine, build_record(_run(small_ds)))
+    worker = run_assignments(engine, run_id)[0]["worker_id"]
+    with pytest.raises(RecordError, match="out of the store's range"):
+        record_outcomes(engine, run_id, [{"worker_id": worker, "left_after_days": 2**31}])
+    assert outcomes(engine, run_id) == []
+
+
 def test_runs_are_found_by_prefix_and_latest(small_ds, engine):
     first = record_run(engine, build_record(_run(small_ds)))
     second = record_run(engine, build_record(_run(small_ds, k=3)))
@@ -101,6 +157,23 @@ def test_runs_are_found_by_prefix_and_latest(small_ds, engine):
     assert resolve_run_id(engine, "latest~1") == first
     assert resolve_run_id(engine, second[:-2]) == second
     assert [r["run_id"] for r in list_runs(engine)] == [second, first]
+
+
+def test_run_rows_come_in_byte_order_of_worker_ids_and_ids_match_in_any_case(small_ds, engine):
+    names = ["W{}", "w_{}", "w-{}", "a{}", "张{}"]  # PostgreSQL's collation sorts these otherwise
+    workers = [
+        w.model_copy(update={"worker_id": names[i % 5].format(i)}) for i, w in enumerate(small_ds.workers)
+    ]
+    ds = Dataset(
+        workers=workers, enterprises=small_ds.enterprises, jobs=small_ds.jobs, pairings=small_ds.pairings
+    )
+    run_id = record_run(engine, build_record(_run(ds)))
+    for rows in (run_assignments(engine, run_id), run_unplaced(engine, run_id)):
+        ids = [r["worker_id"] for r in rows]
+        assert ids == sorted(ids) and ids
+    assert (
+        resolve_run_id(engine, run_id.lower()) == run_id
+    )  # "20260502t174455-..." (LIKE: SQLite ignores case)
 
 
 def test_diff_names_changed_parameters_and_moved_workers(small_ds, engine):

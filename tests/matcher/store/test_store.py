@@ -1,22 +1,38 @@
-"""The store: migrations match the models, imports are idempotent and keep history, round trips."""
+"""The store: migrations match the models, imports are idempotent and keep history, round trips.
+
+Every test that takes ``url`` runs on SQLite and on PostgreSQL (see ``tests/conftest.py``).
+"""
 
 from __future__ import annotations
 
 import csv
 import io
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
+from alembic.config import Config
 from alembic.migration import MigrationContext
-from sqlalchemy import func, select
+from alembic.script import ScriptDirectory
+from sqlalchemy import func, inspect, select, text
+from sqlalchemy.engine import make_url
 
 from matcher.errors import ConfigError
 from matcher.ingest import load_folder
 from matcher.pii import mask
 from matcher.records import COLUMNS, to_row
-from matcher.store import export_rows, import_paths, load_dataset, open_engine
+from matcher.store import export_rows, import_paths, load_dataset, migrate, open_engine, store_generation
+from matcher.store.engine import MIGRATIONS
 from matcher.store.models import Base, ImportBatch, RecordChange, StoreMeta
+from matcher.store.read import iter_stored
+from tests.conftest import store_url
 from tests.matcher.test_dataset import ENTERPRISES, JOBS, WORKERS
 
 KEY = b"store-test-key-0123456789abcdef"
@@ -33,8 +49,15 @@ def folder(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'db' / 'laborbridge.db'}"
+def url(db_url: str) -> str:
+    return db_url
+
+
+@pytest.fixture
+def url2(request: pytest.FixtureRequest, url: str, tmp_path: Path) -> Iterator[str]:
+    """A second empty store on the same backend as ``url``."""
+    with store_url(request, make_url(url).get_backend_name(), tmp_path / "second") as second:
+        yield second
 
 
 def _count(url: str, model) -> int:
@@ -63,8 +86,63 @@ def test_migrated_schema_matches_the_models(url):
     assert diff == []
 
 
-def test_sqlite_store_runs_in_wal_mode_with_foreign_keys(url):
+def _alembic(engine, command_name: str, revision: str) -> None:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        getattr(command, command_name)(cfg, revision)
+
+
+def test_migrations_upgrade_an_empty_database_to_head_and_downgrade_to_nothing(url):
+    engine = open_engine(url, migrate_schema=False)
+    assert inspect(engine).get_table_names() == []
+    head = ScriptDirectory(str(MIGRATIONS)).get_current_head()
+    migrate(engine)
+    with engine.connect() as conn:
+        assert MigrationContext.configure(conn).get_current_revision() == head
+        assert set(inspect(conn).get_table_names()) == set(Base.metadata.tables) | {"alembic_version"}
+        assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
+    _alembic(engine, "downgrade", "base")
+    assert inspect(engine).get_table_names() == ["alembic_version"]
+    migrate(engine)  # and up again, from nothing
+    with engine.connect() as conn:
+        assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
+    engine.dispose()
+
+
+OPEN_AT = """
+import sys, time
+from matcher.store import open_engine
+time.sleep(max(0.0, float(sys.argv[2]) - time.time()))  # every process opens at the same moment
+open_engine(sys.argv[1]).dispose()
+"""
+
+
+@pytest.mark.slow
+def test_processes_opening_a_new_store_at_once_all_find_it_migrated(url):
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    at = str(time.time() + 4)  # after every interpreter has started
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", OPEN_AT, url, at], cwd=root, env=env, stderr=subprocess.PIPE, text=True
+        )
+        for _ in range(3)
+    ]
+    errors = [err for p in procs if (err := p.communicate(timeout=120)[1]) and p.returncode]
+    assert not errors, errors[0][-500:]  # without a lock: "table ... already exists" / a duplicate key
     engine = open_engine(url)
+    with engine.connect() as conn:
+        assert (
+            MigrationContext.configure(conn).get_current_revision()
+            == ScriptDirectory(str(MIGRATIONS)).get_current_head()
+        )
+    engine.dispose()
+
+
+def test_sqlite_store_runs_in_wal_mode_with_foreign_keys(tmp_path):
+    engine = open_engine(f"sqlite:///{tmp_path / 'laborbridge.db'}")
     with engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
@@ -96,13 +174,26 @@ def test_changed_row_updates_the_record_and_keeps_the_change(folder, url):
     assert batch.files[0]["file"].endswith("jobs.csv") and batch.finished_at is not None
 
 
+def _stored_text(url: str) -> bytes:
+    """Everything the store holds: the SQLite file's bytes, or every row of every table as text."""
+    if make_url(url).get_backend_name() == "sqlite":
+        return Path(make_url(url).database or "").read_bytes()
+    engine = open_engine(url)
+    with engine.connect() as conn:
+        tables = conn.execute(text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")).scalars()
+        rows = [r for t in list(tables) for r in conn.execute(text(f'SELECT t::text FROM "{t}" t')).scalars()]
+    engine.dispose()
+    assert rows
+    return "\n".join(rows).encode()
+
+
 def test_store_keeps_no_raw_id_number_or_phone(folder, url):
     import_paths(url, [folder], key=KEY)
-    raw = Path(url.removeprefix("sqlite:///")).read_bytes()
+    raw = _stored_text(url)
     assert b"620503199001011231" not in raw and b"13812345678" not in raw
 
 
-def test_round_trip_import_export_import_is_identity_masking_aside(folder, url, tmp_path):
+def test_round_trip_import_export_import_is_identity_masking_aside(folder, url, url2, tmp_path):
     import_paths(url, [folder], key=KEY)
     out = tmp_path / "export"
     out.mkdir()
@@ -112,7 +203,6 @@ def test_round_trip_import_export_import_is_identity_masking_aside(folder, url, 
     again = import_paths(url, [out], key=KEY)
     assert not again.written and not again.rejected
     # Into a new store: the same records, masking aside.
-    url2 = f"sqlite:///{tmp_path / 'db2' / 'laborbridge.db'}"
     fresh = import_paths(url2, [out], key=KEY)
     assert not fresh.rejected
     for kind in ("workers", "enterprises", "jobs"):
@@ -161,6 +251,125 @@ def test_store_refuses_a_different_key(folder, url):
     (folder / "jobs.csv").write_text(JOBS.replace("4000,5000", "4100,5000"), encoding="utf-8")
     with pytest.raises(ConfigError, match="different secret key"):
         import_paths(url, [folder], key=b"another-key-0123456789abcdef")
+
+
+def test_concurrent_imports_run_one_at_a_time_and_each_sees_the_others_records(
+    folder, url, tmp_path, monkeypatch
+):
+    import matcher.store.repository as repo
+
+    import_paths(url, [folder], key=KEY)
+    header, j1 = JOBS.splitlines()[:2]
+    files = {}
+    for name, ids in (("a", ["j5"]), ("b", ["j5", "j6"])):  # both bring j5; b brings j6 too
+        files[name] = tmp_path / name / "jobs.csv"
+        files[name].parent.mkdir()
+        files[name].write_text("\n".join([header] + [j + j1[2:] for j in ids]) + "\n", encoding="utf-8")
+    paused, go = threading.Event(), threading.Event()
+    write = repo._write
+
+    def write_after_a_pause(conn, kind, *args):  # "a" stops with its batch row written, uncommitted
+        if threading.current_thread().name == "a" and kind == "jobs":
+            paused.set()
+            go.wait(30)
+        return write(conn, kind, *args)
+
+    monkeypatch.setattr(repo, "_write", write_after_a_pause)
+    reports, errors = {}, []
+
+    def run(name: str) -> None:
+        try:
+            reports[name] = import_paths(url, [files[name]], key=KEY)
+        except Exception as exc:  # reported below
+            errors.append(exc)
+
+    a = threading.Thread(target=run, args=("a",), name="a")
+    a.start()
+    assert paused.wait(30)
+    b = threading.Thread(target=run, args=("b",), name="b")
+    b.start()
+    b.join(1.0)
+    waited = b.is_alive()  # "b" waits for "a" to finish
+    go.set()
+    a.join(30)
+    b.join(30)
+    assert not errors, errors  # without the lock: a duplicate key for j5 on both backends
+    assert waited
+    ra, rb = reports["a"], reports["b"]
+    assert (ra.created["jobs"], rb.created["jobs"], rb.unchanged["jobs"]) == (1, 1, 1)
+    engine = open_engine(url)
+    assert store_generation(engine) == rb.batch_id > ra.batch_id  # ids follow the commit order
+    engine.dispose()
+
+
+def _stored_keys(url: str) -> dict[str, set[str]]:
+    engine = open_engine(url)
+    keys = {kind: {next(iter(to_row(r).values())) for r, _ in iter_stored(engine, kind)} for kind in COLUMNS}
+    engine.dispose()
+    return keys
+
+
+def test_records_come_in_byte_order_of_their_keys_on_every_backend(folder, url):
+    # PostgreSQL sorts text by its collation (here ICU's, as en_US.UTF-8 or zh_CN.UTF-8 would):
+    # "a" before "B", "_" before digits. The store's order, and the input hash over it, must not
+    # depend on the server's collation.
+    ids = ["w1", "W2", "w_3", "w-4", "a5", "Z6", "张7", "w10"]
+    rows = WORKERS.splitlines()
+    template = next(r for r in rows if r.startswith("w2,"))
+    lines = [rows[0]] + [wid + template[2:] for wid in ids]
+    (folder / "workers.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    import_paths(url, [folder / "workers.csv"], key=KEY)
+    assert [w.worker_id for w in load_dataset(url).workers] == sorted(ids)
+    engine = open_engine(url)
+    assert [r["worker_id"] for r in export_rows(engine, "workers")] == sorted(ids)
+    engine.dispose()
+
+
+def _set_cell(path: Path, key: str, column: str, value: str) -> None:
+    """Set ``column`` of the row whose first cell is ``key`` in the CSV file at ``path``."""
+    rows = list(csv.reader(io.StringIO(path.read_text(encoding="utf-8"))))
+    col = rows[0].index(column)
+    for r in rows[1:]:
+        if r and r[0] == key:
+            r[col] = value
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerows(rows)
+    path.write_text(buf.getvalue(), encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("kind", "key", "column", "value"),
+    [
+        pytest.param("workers", "w1", "group_id", "g" * 65, id="workers-group_id-65-chars"),  # String(64)
+        ("jobs", "j1", "openings", "3000000000"),  # Integer: 32 bits on PostgreSQL
+        ("jobs", "j1", "wage_max", "3000000000"),
+        ("enterprises", "e1", "capacity", "3000000000"),
+    ],
+)
+def test_a_value_its_column_cannot_hold_is_one_rejected_row_not_a_failed_import(
+    folder, url, kind, key, column, value
+):
+    _set_cell(folder / f"{kind}.csv", key, column, value)
+    report = import_paths(url, [folder], key=KEY)
+    assert report.written
+    mine = [e for e in report.rejected if e.file.endswith(f"{kind}.csv") and e.row == 2]
+    assert [(e.field, "store" in e.reason) for e in mine] == [(column, True)]
+    stored = _stored_keys(url)
+    assert key not in stored[kind] and len(stored[kind]) == 1  # the other valid row is kept
+    if kind == "enterprises":  # its job goes too, saying why
+        assert "j1" not in stored["jobs"] and "j2" in stored["jobs"]
+        assert any(
+            e.row == 2 and "its row was rejected" in e.reason for e in report.rejected if "jobs" in e.file
+        )
+
+
+def test_a_job_keeps_its_stored_enterprise_when_an_update_of_it_is_rejected(folder, url):
+    import_paths(url, [folder], key=KEY)
+    _set_cell(folder / "enterprises.csv", "e1", "capacity", "3000000000")
+    _set_cell(folder / "jobs.csv", "j1", "openings", "4")
+    report = import_paths(url, [folder], key=KEY)
+    assert [e.field for e in report.rejected if "enterprises" in e.file] == ["capacity"]
+    assert report.updated["jobs"] == 1 and report.updated["enterprises"] == 0
 
 
 def test_bad_url_is_a_config_error():
