@@ -121,7 +121,7 @@ open_engine(sys.argv[1]).dispose()
 
 @pytest.mark.slow
 def test_processes_opening_a_new_store_at_once_all_find_it_migrated(url):
-    root = Path(__file__).resolve().parents[2]
+    root = Path(__file__).resolve().parents[3]
     env = {**os.environ, "PYTHONPATH": str(root)}
     at = str(time.time() + 4)  # after every interpreter has started
     procs = [
