@@ -12,7 +12,7 @@ import datetime as dt
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, delete, func, insert, select
+from sqlalchemy import Engine, delete, insert, select
 
 from matcher.errors import NotFoundError
 from matcher.store.models import (
@@ -105,11 +105,6 @@ def run_assignments(engine: Engine, run_id: str) -> list[dict[str, Any]]:
 def run_unplaced(engine: Engine, run_id: str) -> list[dict[str, Any]]:
     """Every unplaced worker of run ``run_id``, by worker id."""
     return _rows(engine, RunUnplacedRow, run_id)
-
-
-def count_runs(engine: Engine) -> int:
-    with engine.connect() as conn:
-        return int(conn.execute(select(func.count()).select_from(PlacementRunRow)).scalar() or 0)
 
 
 def runs_in_year(engine: Engine, year: int) -> list[dict[str, Any]]:
