@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from matcher.records import Enterprise, Job, Worker
+from matcher.records import Job, Worker
 
 _ID_LIKE = re.compile(r"(?<!\d)\d{17}[\dXx](?!\d)|(?<!\d)\d{15}(?!\d)")
 _PHONE_LIKE = re.compile(r"(?<!\d)(?:\+?86[- ]?)?1[3-9]\d[- ]?\d{4}[- ]?\d{4}(?!\d)")
@@ -44,7 +44,7 @@ def worker_text(worker: Worker) -> str:
     return _join(parts) or "求职"
 
 
-def job_text(job: Job, enterprise: Enterprise | None = None) -> str:
+def job_text(job: Job) -> str:
     """Posting text of ``job`` for embedding: title, then the description of the work."""
     parts = ["岗位：" + scrub(job.title)]
     if job.description:
