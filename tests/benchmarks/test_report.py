@@ -116,7 +116,7 @@ def test_summary_gives_reference_and_ratio(results_dir):
     from benchmarks.harness import load_results
 
     text = render(load_results(results_dir))
-    assert "| optimizer | S | ok | flow time / HiGHS LP (S) | n/a | HiGHS LP | 0.08 | — |" in text
+    assert "| optimizer | S | ok | flow time / HiGHS LP (S) |  | HiGHS LP | 0.08 | — |" in text
     assert "| pipeline | S | ok | cached run / cold run (time) |" in text
     assert "Machine: Test CPU, 2 cores, 24.0 GiB memory, GPU: none" in text
 
@@ -201,3 +201,43 @@ def test_api_section_puts_latencies_against_the_targets():
     hashed = [fig for fig, *_ in _api(r)[0]]
     assert not any(fig.startswith("new profile") or "post profiles" in fig for fig in hashed)
     assert "mixed: known p99 ms" in hashed
+
+
+def test_optimizer_section_gives_each_side_rule_run_and_the_gap_without_the_lp():
+    from benchmarks.report_sections import _optimizer
+
+    rule = {"solver": "highs_mip", "status": "OPTIMAL", "time_ratio_vs_plain": 3.0, "score_cost_rel": 0.01}
+    r = {
+        "sizes": {"L": {"n_workers": 10, "n_jobs": 2, "n_edges": 20, "proven_rel_gap": 5e-8}},
+        "side_rules": {"XS": {"size": "XS", "plain": {"seconds": 1.0}, "dorm_beds_crossing": rule}},
+    }
+    rows, body = _optimizer(r)
+    assert rows == [("proven rel. gap of the flow (L)", 5e-8, "its own bound", None)]
+    assert "| L | 10 | 2 | 20 | 5.0e-08 | — | — |" in body
+    assert "Side rules at XS" in body and "| dorm_beds_crossing | highs_mip | OPTIMAL | 3 | 0.01 |" in body
+    assert "n/a" not in body
+
+
+def test_sections_say_where_figures_come_from_without_none_or_machine_paths(tmp_path):
+    from benchmarks.harness import load_results
+
+    cmd = ["python", "-m", "benchmarks.bench_candidates", "--cache-dir", "/tmp/x", "--ks", "10"]
+    earlier = {"date": "2026-11-28", "note": "Figures from an earlier run, not re-run."}
+    result = FIXTURES["candidates"]
+    files = {
+        "candidates.json": envelope("candidates", result, started_at="2026-12-01T10:00:00+00:00"),
+        "candidates_x.json": envelope("candidates_x", result, command=cmd, extra_args=["--ks", "10"]),
+        "candidates_y.json": envelope("candidates_y", result, started_at=None, earlier_run=earlier),
+        "bare.json": {"figure_ratio": 2.0},
+    }
+    for name, data in files.items():
+        (tmp_path / name).write_text(json.dumps(data), encoding="utf-8")
+    text = render(load_results(tmp_path))
+    assert "(scale S, seed 0, run 2026-12-01)" in text
+    assert "| candidates_x | S + args | ok |" in text
+    assert "`python -m benchmarks.bench_candidates --cache-dir CACHE_DIR --ks 10`" in text
+    assert "run 2026-11-28)\n\n*Figures from an earlier run, not re-run.*" in text
+    assert (
+        "| bare | — | ok |" in text and "Run outside the harness: no command, scale or seed recorded." in text
+    )
+    assert "None" not in text and "n/a" not in text and "/tmp/" not in text
