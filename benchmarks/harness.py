@@ -6,7 +6,7 @@ its own and a crash does not stop the others), then writes ``<results>/<name>.js
 
     {
       "benchmark": "optimizer", "scale": "S", "status": "ok" | "failed" | "missing" | "timeout",
-      "command": [...], "extra_args": [...], "seed": 0, "sizes": {...},
+      "command": [...], "extra_args": [...], "seed": 0, "sizes": {...} (the scale's; null with extra_args),
       "machine": {cores, memory, CPU model, GPU, load average}, "versions": {...},
       "started_at": "...", "wall_s": 12.3, "peak_rss_mib": 812.0, "error": null,
       "result": {... the benchmark's own JSON ...}
@@ -240,7 +240,7 @@ def run_benchmark(
         "scale": scale,
         "extra_args": portable_args(extra),
         "seed": bench.seed,
-        "sizes": dict(bench.sizes.get(scale, {})),
+        "sizes": None if extra else dict(bench.sizes.get(scale, {})),  # extra arguments may change them
         "machine": machine if machine is not None else machine_info(),
         "versions": versions if versions is not None else package_versions(),
         "git": git_revision(),

@@ -72,6 +72,7 @@ def test_a_labelled_run_is_a_variant_beside_the_registered_one(tmp_path):
         extra,
     )
     assert on_disk["command"][-2:] == extra and on_disk["result"]["sizes"]["jobs"] == 300
+    assert on_disk["sizes"] is None  # the scale's declared sizes need not hold after extra arguments
     assert not (tmp_path / "generate.json").exists()
     with pytest.raises(ValueError):
         run_benchmark(REGISTRY["generate"], "T", results_dir=tmp_path, label="../x", echo=False)
