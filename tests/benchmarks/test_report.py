@@ -224,10 +224,13 @@ def test_sections_say_where_figures_come_from_without_none_or_machine_paths(tmp_
     cmd = ["python", "-m", "benchmarks.bench_candidates", "--cache-dir", "/tmp/x", "--ks", "10"]
     earlier = {"date": "2026-11-28", "note": "Figures from an earlier run, not re-run."}
     result = FIXTURES["candidates"]
+    extra = {"variant_of": "candidates", "extra_args": ["--cache-dir", "/tmp/x", "--ks", "10"]}
     files = {
         "candidates.json": envelope("candidates", result, started_at="2026-12-01T10:00:00+00:00"),
-        "candidates_x.json": envelope("candidates_x", result, command=cmd, extra_args=["--ks", "10"]),
-        "candidates_y.json": envelope("candidates_y", result, started_at=None, earlier_run=earlier),
+        "candidates_x.json": envelope("candidates_x", result, **extra),
+        "candidates_y.json": envelope(
+            "candidates_y", result, started_at=None, earlier_run=earlier, command=cmd
+        ),
         "bare.json": {"figure_ratio": 2.0},
     }
     for name, data in files.items():
@@ -235,7 +238,8 @@ def test_sections_say_where_figures_come_from_without_none_or_machine_paths(tmp_
     text = render(load_results(tmp_path))
     assert "(scale S, seed 0, run 2026-12-01)" in text
     assert "| candidates_x | S + args | ok |" in text
-    assert "`python -m benchmarks.bench_candidates --cache-dir CACHE_DIR --ks 10`" in text
+    assert "`python -m benchmarks candidates --scale S --label x -- --cache-dir CACHE_DIR --ks 10`" in text
+    assert "`python -m benchmarks.bench_candidates --cache-dir CACHE_DIR --ks 10`" in text  # no extra_args
     assert "run 2026-11-28)\n\n*Figures from an earlier run, not re-run.*" in text
     assert (
         "| bare | — | ok |" in text and "Run outside the harness: no command, scale or seed recorded." in text
