@@ -313,41 +313,29 @@ class _Room:
                 beds = np.where(limit >= 0, limit - bused, beds)
         return cls(worker_free, openings, places, beds)
 
-    def fits_one(self, problem: PlacementProblem, e: int) -> bool:
-        """Edge ``e`` alone: its worker free, an opening, and a place (and bed) at its enterprise."""
-        w, j = int(problem.edge_worker[e]), int(problem.edge_job[e])
-        if not self.worker_free[w] or self.openings[j] <= 0:
-            return False
-        k = _enterprise_of(problem, j)
-        if k >= 0 and self.places[k] <= 0:
-            return False
-        return not (k >= 0 and _needs_bed(problem, e) and self.beds[k] <= 0)
+    def has_place(self, k: int, bed: bool) -> bool:
+        """A place at enterprise ``k`` (-1: none), and a bed there if ``bed``."""
+        return k < 0 or (self.places[k] > 0 and not (bed and self.beds[k] <= 0))
 
-    def fits_group(self, problem: PlacementProblem, picks: list[int]) -> bool:
-        """A group's edges, all into one enterprise: places and beds for all of them."""
-        k = _enterprise_of(problem, int(problem.edge_job[picks[0]]))
-        beds_needed = sum(_needs_bed(problem, e) for e in picks)
-        return k < 0 or (self.places[k] >= len(picks) and self.beds[k] >= beds_needed)
+    def fits_group(self, k: int, n: int, beds_needed: int) -> bool:
+        """``n`` more placements at enterprise ``k`` (-1: none), ``beds_needed`` of them in beds."""
+        return k < 0 or (self.places[k] >= n and self.beds[k] >= beds_needed)
 
-    def take(self, problem: PlacementProblem, sel: np.ndarray, e: int) -> None:
+    def take(self, sel: np.ndarray, e: int, w: int, j: int, k: int, bed: bool) -> None:
         """Select edge ``e``: its worker, an opening, a place and (if it needs one) a bed."""
-        w, j = int(problem.edge_worker[e]), int(problem.edge_job[e])
         sel[e] = True
         self.worker_free[w] = False
         self.openings[j] -= 1
-        k = _enterprise_of(problem, j)
         if k >= 0:
             self.places[k] -= 1
-            if _needs_bed(problem, e):
+            if bed:
                 self.beds[k] -= 1
 
 
-def _enterprise_of(problem: PlacementProblem, j: int) -> int:
-    return int(problem.job_enterprise[j]) if problem.job_enterprise is not None else -1
-
-
-def _needs_bed(problem: PlacementProblem, e: int) -> bool:
-    return problem.edge_needs_dorm is not None and bool(problem.edge_needs_dorm[e])
+def _place(problem: PlacementProblem, e: int, j: int) -> tuple[int, bool]:
+    """The enterprise (-1: none) of edge ``e`` into job ``j``, and whether it needs a bed there."""
+    k = int(problem.job_enterprise[j]) if problem.job_enterprise is not None else -1
+    return k, k >= 0 and problem.edge_needs_dorm is not None and bool(problem.edge_needs_dorm[e])
 
 
 @dataclass
@@ -407,9 +395,13 @@ def _fill_groups(problem, weights, sel, group, room: _Room) -> None:
         keys, n_mem = np.unique(pairs[:, 0], return_counts=True)
         for key in keys[n_mem == members.size].tolist():
             picks = _group_picks(problem, edges, members, ek, key, room)
-            if len(picks) == members.size and room.fits_group(problem, picks):
-                for e in picks:
-                    room.take(problem, sel, e)
+            if len(picks) < members.size:
+                continue
+            placed = [(e, int(ew[e]), int(ej[e]), *_place(problem, e, int(ej[e]))) for e in picks]
+            k = placed[0][3]  # one enterprise (or one job without any) for the whole group
+            if room.fits_group(k, len(placed), sum(bed for *_, bed in placed)):
+                for e, w, j, k, bed in placed:
+                    room.take(sel, e, w, j, k, bed)
                 break
 
 
@@ -452,8 +444,12 @@ def _fill_singles(problem, weights, sel, group, room: _Room, shares: _CountyShar
     )
     cand = cand[np.argsort(-weights[cand], kind="stable")]
     for e in cand.tolist():
-        if room.fits_one(problem, e) and (shares is None or shares.admit(int(problem.worker_county[ew[e]]))):
-            room.take(problem, sel, e)
+        w, j = int(ew[e]), int(ej[e])
+        if not room.worker_free[w] or room.openings[j] <= 0:
+            continue  # most candidates, once their worker is placed: nothing more to look up
+        k, bed = _place(problem, e, j)
+        if room.has_place(k, bed) and (shares is None or shares.admit(int(problem.worker_county[w]))):
+            room.take(sel, e, w, j, k, bed)
 
 
 __all__ = [
