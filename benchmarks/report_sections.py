@@ -149,11 +149,16 @@ def _optimizer(r: dict[str, Any]) -> tuple[list[Row], str]:
                 s.get("time_ratio_flow_over_highs"),
             ]
         )
-    body = table(
-        ["size", "workers", "jobs", "edges", "proven gap", "obj. diff vs LP", "time flow/LP"], body_rows
-    )
-    if any(s.get("lp_objective") is None for s in sizes.values()):
-        body += "\n\n—: the HiGHS LP reference was not run at that size."
+    parts = []
+    if body_rows:
+        parts.append(
+            table(
+                ["size", "workers", "jobs", "edges", "proven gap", "obj. diff vs LP", "time flow/LP"],
+                body_rows,
+            )
+        )
+        if any(s.get("lp_objective") is None for s in sizes.values()):
+            parts.append("—: the HiGHS LP reference was not run at that size.")
     for size, rules in _side_rule_runs(r.get("side_rules")).items():
         rule_rows = [
             [n, v.get("solver"), v.get("status"), v.get("time_ratio_vs_plain"), v.get("score_cost_rel")]
@@ -161,9 +166,11 @@ def _optimizer(r: dict[str, Any]) -> tuple[list[Row], str]:
             if isinstance(v, dict) and "solver" in v
         ]
         if rule_rows:
-            body += f"\n\nSide rules at {size} (each alone, against the plain flow):\n\n"
-            body += table(["rule", "solver", "status", "time / plain", "score cost"], rule_rows)
-    return rows, body
+            proven = sum(row[2] == "OPTIMAL" for row in rule_rows)
+            rows.append((f"side rules proven optimal ({size})", f"{proven} of {len(rule_rows)}", "", None))
+            parts.append(f"Side rules at {size} (each alone, against the plain flow):")
+            parts.append(table(["rule", "solver", "status", "time / plain", "score cost"], rule_rows))
+    return rows, "\n\n".join(parts) or "No sizes or side rules in the JSON."
 
 
 def _side_rule_runs(rules: Any) -> dict[str, dict[str, Any]]:

@@ -212,10 +212,15 @@ def test_optimizer_section_gives_each_side_rule_run_and_the_gap_without_the_lp()
         "side_rules": {"XS": {"size": "XS", "plain": {"seconds": 1.0}, "dorm_beds_crossing": rule}},
     }
     rows, body = _optimizer(r)
-    assert rows == [("proven rel. gap of the flow (L)", 5e-8, "its own bound", None)]
+    assert rows == [
+        ("proven rel. gap of the flow (L)", 5e-8, "its own bound", None),
+        ("side rules proven optimal (XS)", "1 of 1", "", None),
+    ]
     assert "| L | 10 | 2 | 20 | 5.0e-08 | — | — |" in body
     assert "Side rules at XS" in body and "| dorm_beds_crossing | highs_mip | OPTIMAL | 3 | 0.01 |" in body
     assert "n/a" not in body
+    rules_only = _optimizer({"sizes": {}, "side_rules": r["side_rules"]})[1]
+    assert rules_only.startswith("Side rules at XS") and "| size |" not in rules_only  # no empty table
 
 
 def test_sections_say_where_figures_come_from_without_none_or_machine_paths(tmp_path):
