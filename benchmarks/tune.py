@@ -27,7 +27,8 @@ from matcher.sample.generate import generate_sample, write_sample
 from matcher.scoring.factors import ScoringConfig
 from matcher.tuning.search import Truth, tune, write_config
 
-CANDIDATES_JSON = Path(__file__).resolve().parent / "results" / "candidates.json"
+ROOT = Path(__file__).resolve().parents[1]
+CANDIDATES_JSON = ROOT / "benchmarks" / "results" / "candidates.json"
 
 
 def candidates_k(path: Path = CANDIDATES_JSON) -> int | None:
@@ -101,7 +102,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "sizes": {"workers": args.workers, "jobs": args.jobs},
         "model": encoder.model_id,
         "min_k": min_k,
-        "config_file": str(written),
+        "config_file": _repo_relative(written),
         "config": res.config.model_dump(),
         "k": res.k,
         **res.report,
@@ -112,6 +113,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         json.dumps({k: result[k] for k in ("k", "tuned_weights", "fusion_weight", "held_out", "kept_base")})
     )
     return result
+
+
+def _repo_relative(path: str | Path) -> str:
+    """``path`` relative to the repository when it is inside (a result names no machine path)."""
+    p = Path(path).resolve()
+    return p.relative_to(ROOT).as_posix() if p.is_relative_to(ROOT) else str(p)
 
 
 if __name__ == "__main__":

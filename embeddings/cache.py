@@ -6,13 +6,12 @@ and ``vec`` the raw float32 bytes. Lookups are batched (``WHERE key IN (...)`` i
 one transaction per call. WAL journalling lets any number of readers (threads of a web server, other
 processes) read while one writer appends.
 
-Layout choices, measured on 20k x 384 vectors (2-core VM): a rowid table with 16 KiB pages stores
-a vector in ~1.7 KB on disk (raw: 1.5 KB) at ~70k writes/s and ~90k random reads/s; ``WITHOUT ROWID``
-(rows this large overflow its B-tree pages) took 4.7 KB/vector at 4 KiB pages and ~11k writes/s.
-``benchmarks/bench_encode.py`` (``cache_store``, 100k rows, heavily shared CPU) measured 45k writes/s,
-23k random reads/s, 1.9 KB/vector including the WAL: 1M vectors is ~1.9 GB, written in under half a
-minute and fully re-read in under a minute. SQLite rather than ``.npy`` shards because a re-run needs
-random lookups by key, crash safety and concurrent readers, all for free.
+Layout choices, measured on 20k x 384 vectors when the layout was chosen: a rowid table with 16 KiB
+pages stores a vector in little more than its raw float32 bytes and writes several times faster than
+``WITHOUT ROWID`` (rows this large overflow its B-tree pages), which also took about three times the
+space. The store's size per vector at scale is in BENCHMARKS.md's ``encode`` section
+(``benchmarks/bench_encode.py``, ``cache_store``). SQLite rather than ``.npy`` shards because a re-run
+needs random lookups by key, crash safety and concurrent readers, all for free.
 """
 
 from __future__ import annotations

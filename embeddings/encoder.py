@@ -45,18 +45,8 @@ _KINDS: tuple[str, ...] = ("query", "passage")
 #: matching is symmetric (both sides are short descriptions), so we measured it: 10 occupations,
 #: Chinese worker profiles that describe past work without the job title vs Chinese postings, ranking
 #: all postings per worker, same occupation = relevant (``benchmarks/bench_encode.py`` ``prefix_eval``;
-#: 3 seeds, 100-150 workers x 200 jobs). Mean average precision / precision@10:
-#:
-#: ==========================  ==============  ==============  ==============
-#: worker prefix / job prefix  seed 0          seed 11         seed 12
-#: ==========================  ==============  ==============  ==============
-#: passage / passage           0.570 / 0.598   0.571 / 0.646   0.554 / 0.643
-#: query / passage             0.563 / 0.586   0.571 / 0.633   0.556 / 0.637
-#: none / none                 0.558 / 0.585   0.563 / 0.625   0.549 / 0.633
-#: query / query               0.529 / 0.560   0.533 / 0.581   0.513 / 0.581
-#: ==========================  ==============  ==============  ==============
-#:
-#: "passage: " on both sides ties the asymmetric query/passage use on MAP (within 0.003) and wins
+#: its figures are in BENCHMARKS.md's ``encode`` section; seeds 0, 11 and 12 when this was chosen).
+#: "passage: " on both sides ties the asymmetric query/passage use on mean average precision and wins
 #: precision@10 on every seed; "query: " on both is clearly worst. Both sides under one kind also share
 #: cache entries (a worker text equal to a job text is encoded once). Keep ``kind="query"`` for
 #: genuine free-text searches (a caseworker typing "夜班保安 包住").

@@ -18,8 +18,8 @@ module knows nothing about places). A query may be restricted to a set of labels
     was fetched), so it is exact for a flat index too. Queries are grouped by identical allowed-set
     and each group is one FAISS call.
 
-``benchmarks/bench_retrieval.py`` measures both at 50k jobs / 116 labels; "partition" won clearly
-(the selective queries, e.g. "home county only", force "overfetch" to fetch most of the index).
+``benchmarks/bench_retrieval.py`` measures both (BENCHMARKS.md, ``retrieval_50k``); "partition" won
+clearly (the selective queries, e.g. "home county only", force "overfetch" to fetch most of the index).
 
 FAISS labels are *slots* (positions in the ``ids_``/``partitions_``/``alive_`` arrays); callers see their
 own int64 ids. Removal uses ``remove_ids`` for flat and IVF indexes; HNSW cannot remove, so its slots
@@ -56,9 +56,9 @@ class VectorIndex:
     kind:
         ``"flat"`` (exact ``IndexFlatIP``), ``"hnsw"``, ``"ivf"``, or ``"auto"``: flat below
         ``auto_threshold`` vectors (per sub-index), IVF above. IVF was chosen over HNSW by
-        ``bench_retrieval``: at 50k, recall@50 0.996 vs 0.995 with 2.4x the batch QPS and a third of
-        the build time; at 500k IVF kept recall@50 0.999 (HNSW M=16 fell to 0.51). IVF also removes
-        for real, where HNSW needs tombstones.
+        ``bench_retrieval`` (BENCHMARKS.md, ``retrieval_50k`` and ``retrieval_500k``): as exact at
+        50k with more queries a second and a faster build, and still near-exact at 500k, where HNSW
+        (M=16) lost much of its recall. IVF also removes for real, where HNSW needs tombstones.
     auto_threshold:
         Size at which ``"auto"`` switches from exact to HNSW.
     hnsw_m, ef_construction, ef_search:

@@ -109,42 +109,58 @@ def solve_flow(
     ``weights`` are per-edge objective weights in score units (score, plus the weighted priority
     bonus). Returns the selected edges; ignores dorm beds, targets, fairness and groups.
     """
-    from ortools.graph.python import min_cost_flow
-
     t0 = time.perf_counter()
     stages: dict[str, float] = {}
+    # data: integer weights at a scale, worker classes (S1 = priority, lexicographic only)
     w_n = problem.n_workers
     max_units = int(min(w_n, int(problem.job_openings.sum())))
-    n_nodes_est = w_n + problem.n_jobs + 2 * problem.n_enterprises + 3
-    safe = choose_scale(weights, n_nodes_est, max_units)
+    safe = choose_scale(weights, w_n + problem.n_jobs + 2 * problem.n_enterprises + 3, max_units)
     scale = int(options.scale) if options.scale else min(fast_scale(weights), safe)
     wint = integer_weights(weights, scale)
     rounding = float(np.abs(wint / float(scale) - weights).max()) if weights.size else 0.0
-
-    # data: worker classes (S1 = priority, lexicographic only)
     lex = options.priority == "lexicographic" and problem.worker_unemployed is not None
     prio = problem.worker_unemployed if lex else np.zeros(w_n, dtype=bool)
+    # model: the network, loaded into OR-Tools
     net = build_network(problem, wint, prio, options)
     del wint
-    lay, n0, n1 = net.layout, net.n0, net.n1
-    tails, heads, caps, costs = net.tails, net.heads, net.caps, net.costs
-    e0 = net.edge0
-
-    mcf = min_cost_flow.SimpleMinCostFlow()
-    arcs = mcf.add_arcs_with_capacity_and_unit_cost(tails, heads, caps, costs)
-    by0, by1 = int(arcs[-2]), int(arcs[-1])
-    del tails, heads, costs
-    if not keep_residual:  # OR-Tools holds its own copy; free ours before the solve
-        net.tails = net.heads = net.costs = net.caps = None  # type: ignore[assignment]
-        caps = None
+    model = _FlowModel(net, keep_residual)
     stages["build_flow"] = time.perf_counter() - t0
+    # solve: mode and priority as stages on the same graph
+    t1 = time.perf_counter()
+    _solve_stages(model, net.n0, net.n1, w_n, lex, options.mode)
+    stages["solve_flow"] = time.perf_counter() - t1
+    # results
+    out = model.outcome(net, problem.n_edges, scale, rounding, stages, keep_residual)
+    if not options.scale and scale < safe and _loose(out, weights, max_units):
+        del model, out
+        return solve_flow(
+            problem, weights, dataclasses.replace(options, scale=safe), keep_residual=keep_residual
+        )
+    return out
 
-    last_bypass = [n0, n1]
 
-    def run(sup0: int, sup1: int, sink: int, bypass0: int, bypass1: int, max_flow: bool) -> int:
-        last_bypass[:] = [bypass0, bypass1]
-        mcf.set_arc_capacity(by0, bypass0)
-        mcf.set_arc_capacity(by1, bypass1)
+class _FlowModel:
+    """The network in an OR-Tools ``SimpleMinCostFlow``, re-solved with other supplies and bypass
+    capacities for each stage."""
+
+    def __init__(self, net: Network, keep_residual: bool) -> None:
+        from ortools.graph.python import min_cost_flow
+
+        self.mcf = min_cost_flow.SimpleMinCostFlow()
+        self.arcs = self.mcf.add_arcs_with_capacity_and_unit_cost(net.tails, net.heads, net.caps, net.costs)
+        self.by0, self.by1 = int(self.arcs[-2]), int(self.arcs[-1])
+        self.layout = net.layout
+        self.bypass = [net.n0, net.n1]  # the bypass capacities of the last run
+        if not keep_residual:  # OR-Tools holds its own copy; free ours before the solve
+            net.tails = net.heads = net.costs = net.caps = None  # type: ignore[assignment]
+
+    def run(self, sup0: int, sup1: int, sink: int, bypass0: int, bypass1: int, max_flow: bool) -> int:
+        """One solve with these supplies of ``S0``, ``S1`` and ``T`` and bypass capacities; the
+        maximum flow (``max_flow``: the most flow, at least cost among those), else ``sink``."""
+        mcf, lay = self.mcf, self.layout
+        self.bypass = [bypass0, bypass1]
+        mcf.set_arc_capacity(self.by0, bypass0)
+        mcf.set_arc_capacity(self.by1, bypass1)
         mcf.set_nodes_supplies(
             np.array([lay.s0, lay.s1, lay.sink], dtype=np.int32), np.array([sup0, sup1, -sink], np.int64)
         )
@@ -156,44 +172,56 @@ def solve_flow(
             )
         return int(mcf.maximum_flow()) if max_flow else sink
 
-    t1 = time.perf_counter()
-    if not lex:
-        if options.mode == "count":
-            run(n0, 0, n0, 0, 0, max_flow=True)
-        else:
-            run(n0, 0, n0, n0, 0, max_flow=False)
-    else:
-        k = run(0, n1, n1, 0, 0, max_flow=True)
-        if options.mode == "count":
-            total = run(n0, n1, w_n, 0, 0, max_flow=True)
-            run(total - k, k, total, 0, 0, max_flow=False)
-        else:
-            run(n0, k, n0 + k, n0, 0, max_flow=False)
-    stages["solve_flow"] = time.perf_counter() - t1
+    def outcome(
+        self,
+        net: Network,
+        n_edges: int,
+        scale: int,
+        rounding: float,
+        stages: dict[str, float],
+        keep_residual: bool,
+    ) -> FlowOutcome:
+        """The selected edges of the last run, and its residual graph when ``keep_residual``."""
+        e0, arcs = net.edge0, self.arcs
+        flows = self.mcf.flows(arcs) if keep_residual else self.mcf.flows(arcs[e0 : e0 + n_edges])
+        edge_flow = (flows[e0 : e0 + n_edges] if keep_residual else flows) > 0
+        out = FlowOutcome(
+            edge_flow=edge_flow,
+            int_objective=-int(self.mcf.optimal_cost()),
+            scale=scale,
+            rounding=rounding,
+            layout=self.layout,
+            stage_seconds=stages,
+            network=net,
+        )
+        if keep_residual:
+            net.caps[-2:] = self.bypass  # the residual graph is that of the final run
+            out.flows = flows
+        return out
 
-    flows = mcf.flows(arcs) if keep_residual else mcf.flows(arcs[e0 : e0 + problem.n_edges])
-    edge_flow = (flows[e0 : e0 + problem.n_edges] if keep_residual else flows) > 0
-    out = FlowOutcome(
-        edge_flow=edge_flow,
-        int_objective=-int(mcf.optimal_cost()),
-        scale=scale,
-        rounding=rounding,
-        layout=lay,
-        stage_seconds=stages,
-        network=net,
-    )
-    if keep_residual:
-        net.caps[-2:] = last_bypass  # the residual graph is that of the final run
-        out.flows = flows
-    if not options.scale and scale < safe:
-        # proven: optimum <= int_objective / scale + rounding * max_units; re-solve if that is loose
-        objective = float(weights[edge_flow].sum())
-        if out.bound(max_units) - objective > REL_TOL * max(abs(objective), 1e-12):
-            del mcf, out
-            return solve_flow(
-                problem, weights, dataclasses.replace(options, scale=safe), keep_residual=keep_residual
-            )
-    return out
+
+def _solve_stages(model: _FlowModel, n0: int, n1: int, w_n: int, lex: bool, mode: str) -> None:
+    """Mode and priority on one graph, exactly (module docstring): ``n0``/``n1`` workers hang off
+    ``S0``/``S1``; a bypass lets a source's workers stay unplaced."""
+    if not lex:
+        if mode == "count":
+            model.run(n0, 0, n0, 0, 0, max_flow=True)
+        else:
+            model.run(n0, 0, n0, n0, 0, max_flow=False)
+        return
+    k = model.run(0, n1, n1, 0, 0, max_flow=True)  # the most priority workers placeable
+    if mode == "count":
+        total = model.run(n0, n1, w_n, 0, 0, max_flow=True)
+        model.run(total - k, k, total, 0, 0, max_flow=False)
+    else:
+        model.run(n0, k, n0 + k, n0, 0, max_flow=False)
+
+
+def _loose(out: FlowOutcome, weights: np.ndarray, max_units: int) -> bool:
+    """Whether the proven bound (optimum <= int_objective / scale + rounding * max_units) leaves
+    a relative gap above ``REL_TOL``: then the flow is re-solved at the safe scale."""
+    objective = float(weights[out.edge_flow].sum())
+    return out.bound(max_units) - objective > REL_TOL * max(abs(objective), 1e-12)
 
 
 __all__ = ["FlowLayout", "FlowOutcome", "choose_scale", "integer_weights", "solve_flow"]

@@ -279,107 +279,177 @@ def members_exist(group: np.ndarray) -> bool:
     return bool(group.size and group.max() >= 0)
 
 
-def _fill(problem, weights, sel, group, options) -> np.ndarray:
-    """Add single (non-group) workers' edges, best first, while every rule holds."""
-    ew, ej = problem.edge_worker, problem.edge_job
-    w_free = np.ones(problem.n_workers, dtype=bool)
-    w_free[ew[sel]] = False
-    room = problem.job_openings - np.bincount(ej[sel], minlength=problem.n_jobs)
-    ent = problem.job_enterprise
-    k_n = problem.n_enterprises
-    ent_room = np.full(k_n, np.iinfo(np.int64).max // 4)
-    bed_room = np.full(k_n, np.iinfo(np.int64).max // 4)
-    if k_n and ent is not None:
-        se = ent[ej[sel]]
-        used = np.bincount(se[se >= 0], minlength=k_n)
-        if problem.enterprise_capacity is not None:
-            cap = problem.enterprise_capacity
-            ent_room = np.where(cap >= 0, cap - used, ent_room)
-        if options.enforce_dorm_beds and problem.enterprise_dorm_beds is not None:
-            need = sel & problem.edge_needs_dorm
-            ne = ent[ej[need]]
-            bused = np.bincount(ne[ne >= 0], minlength=k_n)
-            beds = problem.enterprise_dorm_beds
-            bed_room = np.where(beds >= 0, beds - bused, bed_room)
-    fair = problem.county_min_share is not None
-    if fair:
+_PLENTY = np.iinfo(np.int64).max // 4  # the room of an uncapped enterprise
+
+
+@dataclass
+class _Room:
+    """What a selection leaves: free workers, openings per job, places and beds per enterprise."""
+
+    worker_free: np.ndarray  # bool (W,)
+    openings: np.ndarray  # (J,)
+    places: np.ndarray  # (K,); _PLENTY when uncapped
+    beds: np.ndarray  # (K,); _PLENTY when uncapped or not enforced
+
+    @classmethod
+    def after(cls, problem: PlacementProblem, sel: np.ndarray, options: SolveOptions) -> _Room:
+        ew, ej = problem.edge_worker, problem.edge_job
+        worker_free = np.ones(problem.n_workers, dtype=bool)
+        worker_free[ew[sel]] = False
+        openings = problem.job_openings - np.bincount(ej[sel], minlength=problem.n_jobs)
+        ent, k_n = problem.job_enterprise, problem.n_enterprises
+        places = np.full(k_n, _PLENTY)
+        beds = np.full(k_n, _PLENTY)
+        if k_n and ent is not None:
+            se = ent[ej[sel]]
+            used = np.bincount(se[se >= 0], minlength=k_n)
+            if problem.enterprise_capacity is not None:
+                cap = problem.enterprise_capacity
+                places = np.where(cap >= 0, cap - used, places)
+            if options.enforce_dorm_beds and problem.enterprise_dorm_beds is not None:
+                ne = ent[ej[sel & problem.edge_needs_dorm]]
+                bused = np.bincount(ne[ne >= 0], minlength=k_n)
+                limit = problem.enterprise_dorm_beds
+                beds = np.where(limit >= 0, limit - bused, beds)
+        return cls(worker_free, openings, places, beds)
+
+    def has_place(self, k: int, bed: bool) -> bool:
+        """A place at enterprise ``k`` (-1: none), and a bed there if ``bed``."""
+        return k < 0 or (self.places[k] > 0 and not (bed and self.beds[k] <= 0))
+
+    def fits_group(self, k: int, n: int, beds_needed: int) -> bool:
+        """``n`` more placements at enterprise ``k`` (-1: none), ``beds_needed`` of them in beds."""
+        return k < 0 or (self.places[k] >= n and self.beds[k] >= beds_needed)
+
+    def take(self, sel: np.ndarray, e: int, w: int, j: int, k: int, bed: bool) -> None:
+        """Select edge ``e``: its worker, an opening, a place and (if it needs one) a bed."""
+        sel[e] = True
+        self.worker_free[w] = False
+        self.openings[j] -= 1
+        if k >= 0:
+            self.places[k] -= 1
+            if bed:
+                self.beds[k] -= 1
+
+
+def _place(problem: PlacementProblem, e: int, j: int) -> tuple[int, bool]:
+    """The enterprise (-1: none) of edge ``e`` into job ``j``, and whether it needs a bed there."""
+    k = int(problem.job_enterprise[j]) if problem.job_enterprise is not None else -1
+    return k, k >= 0 and problem.edge_needs_dorm is not None and bool(problem.edge_needs_dorm[e])
+
+
+@dataclass
+class _CountyShares:
+    """Placements per county against the share each must keep (county fairness)."""
+
+    index: np.ndarray  # county code → row, -1 = not registered
+    alpha: np.ndarray  # (C,) the least share of all placements
+    placed: np.ndarray  # (C,)
+
+    @classmethod
+    def after(cls, problem: PlacementProblem, sel: np.ndarray) -> _CountyShares:
         county = problem.worker_county
         counties, reg = np.unique(county[county >= 0], return_counts=True)
         alpha = float(problem.county_min_share) * reg / reg.sum()
-        cidx = np.full(int(county.max()) + 1, -1, dtype=np.int64)
-        cidx[counties] = np.arange(counties.size)
-        placed_c = np.bincount(cidx[county[ew[sel]][county[ew[sel]] >= 0]], minlength=counties.size)
-    need_e = problem.edge_needs_dorm if problem.edge_needs_dorm is not None else None
-    if not fair and members_exist(group):
-        # whole groups first: the enterprise where every member has a job with room
-        ek = enterprise_key(problem)
-        on = np.flatnonzero((group[ew] >= 0) & w_free[ew])
-        on = on[np.lexsort((-weights[on], group[ew[on]]))]
-        gs = group[ew[on]]
-        starts = np.flatnonzero(np.r_[True, gs[1:] != gs[:-1]]) if on.size else np.zeros(0, np.int64)
-        ends = np.r_[starts[1:], on.size] if on.size else np.zeros(0, np.int64)
-        for a, b in zip(starts.tolist(), ends.tolist(), strict=True):
-            edges = on[a:b]
-            mem = np.unique(ew[edges])
-            if mem.size != int((group == group[ew[edges[0]]]).sum()):
-                continue  # a member is placed already (or has no edge)
-            keys, n_mem = np.unique(
-                np.unique(np.stack([ek[ej[edges]], ew[edges]], axis=1), axis=0)[:, 0], return_counts=True
-            )
-            for key in keys[n_mem == mem.size].tolist():
-                picks: list[int] = []
-                taken: dict[int, int] = {}
-                for w in mem.tolist():
-                    mine = edges[(ew[edges] == w) & (ek[ej[edges]] == key)]  # best first
-                    for e in mine.tolist():
-                        j = int(ej[e])
-                        if room[j] - taken.get(j, 0) > 0:
-                            picks.append(e)
-                            taken[j] = taken.get(j, 0) + 1
-                            break
-                k = int(ent[int(ej[picks[0]])]) if picks and ent is not None else -1
-                beds_needed = sum(bool(need_e[e]) for e in picks) if need_e is not None else 0
-                if len(picks) < mem.size or (
-                    k >= 0 and (ent_room[k] < len(picks) or bed_room[k] < beds_needed)
-                ):
-                    continue
-                for e in picks:
-                    sel[e] = True
-                    w_free[int(ew[e])] = False
-                    room[int(ej[e])] -= 1
-                if k >= 0:
-                    ent_room[k] -= len(picks)
-                    bed_room[k] -= beds_needed
+        index = np.full(int(county.max()) + 1, -1, dtype=np.int64)
+        index[counties] = np.arange(counties.size)
+        placed_county = county[problem.edge_worker[sel]]
+        placed = np.bincount(index[placed_county[placed_county >= 0]], minlength=counties.size)
+        return cls(index, alpha, placed)
+
+    def admit(self, county: int) -> bool:
+        """Count one more placement from ``county`` if every county still keeps its share."""
+        c = int(self.index[county]) if county >= 0 else -1
+        if c < 0:
+            return True
+        total = int(self.placed.sum()) + 1
+        after = self.placed.copy()
+        after[c] += 1
+        if np.any(after < self.alpha * total - 1e-9):
+            return False
+        self.placed[c] += 1
+        return True
+
+
+def _fill(problem, weights, sel, group, options) -> np.ndarray:
+    """Add edges, best first, while every rule holds: whole groups (when there is no county
+    fairness), then single workers."""
+    room = _Room.after(problem, sel, options)
+    shares = _CountyShares.after(problem, sel) if problem.county_min_share is not None else None
+    if shares is None and members_exist(group):
+        _fill_groups(problem, weights, sel, group, room)
+    _fill_singles(problem, weights, sel, group, room, shares)
+    return sel
+
+
+def _fill_groups(problem, weights, sel, group, room: _Room) -> None:
+    """Each group with no member placed, into the first enterprise (by its best edges) where every
+    member has a job with an opening and the enterprise has places and beds for them all."""
+    ew, ej = problem.edge_worker, problem.edge_job
+    ek = enterprise_key(problem)
+    for edges in _group_edges(problem, weights, group, room):
+        members = np.unique(ew[edges])
+        if members.size != int((group == group[ew[edges[0]]]).sum()):
+            continue  # a member is placed already (or has no edge)
+        pairs = np.unique(np.stack([ek[ej[edges]], ew[edges]], axis=1), axis=0)
+        keys, n_mem = np.unique(pairs[:, 0], return_counts=True)
+        for key in keys[n_mem == members.size].tolist():
+            picks = _group_picks(problem, edges, members, ek, key, room)
+            if len(picks) < members.size:
+                continue
+            placed = [(e, int(ew[e]), int(ej[e]), *_place(problem, e, int(ej[e]))) for e in picks]
+            k = placed[0][3]  # one enterprise (or one job without any) for the whole group
+            if room.fits_group(k, len(placed), sum(bed for *_, bed in placed)):
+                for e, w, j, k, bed in placed:
+                    room.take(sel, e, w, j, k, bed)
                 break
-    cand = np.flatnonzero(~sel & w_free[ew] & (room[ej] > 0) & (group[ew] < 0) & (weights > 0))
+
+
+def _group_edges(problem, weights, group, room: _Room) -> list[np.ndarray]:
+    """The edges of free group members, one array per group, best weight first within each."""
+    ew = problem.edge_worker
+    on = np.flatnonzero((group[ew] >= 0) & room.worker_free[ew])
+    on = on[np.lexsort((-weights[on], group[ew[on]]))]
+    gs = group[ew[on]]
+    if not on.size:
+        return []
+    starts = np.flatnonzero(np.r_[True, gs[1:] != gs[:-1]])
+    ends = np.r_[starts[1:], on.size]
+    return [on[a:b] for a, b in zip(starts.tolist(), ends.tolist(), strict=True)]
+
+
+def _group_picks(problem, edges, members, ek, key: int, room: _Room) -> list[int]:
+    """Each member's best edge into enterprise ``key`` whose job has an opening left (after the
+    members before it); a member without one is missing from the list."""
+    ew, ej = problem.edge_worker, problem.edge_job
+    picks: list[int] = []
+    taken: dict[int, int] = {}
+    for w in members.tolist():
+        mine = edges[(ew[edges] == w) & (ek[ej[edges]] == key)]  # best first
+        for e in mine.tolist():
+            j = int(ej[e])
+            if room.openings[j] - taken.get(j, 0) > 0:
+                picks.append(e)
+                taken[j] = taken.get(j, 0) + 1
+                break
+    return picks
+
+
+def _fill_singles(problem, weights, sel, group, room: _Room, shares: _CountyShares | None) -> None:
+    """Single (non-group) workers' edges of positive weight, best first, each if it still fits
+    (and keeps every county's share)."""
+    ew, ej = problem.edge_worker, problem.edge_job
+    cand = np.flatnonzero(
+        ~sel & room.worker_free[ew] & (room.openings[ej] > 0) & (group[ew] < 0) & (weights > 0)
+    )
     cand = cand[np.argsort(-weights[cand], kind="stable")]
     for e in cand.tolist():
         w, j = int(ew[e]), int(ej[e])
-        if not w_free[w] or room[j] <= 0:
-            continue
-        k = int(ent[j]) if ent is not None else -1
-        if k >= 0 and ent_room[k] <= 0:
-            continue
-        bed = k >= 0 and need_e is not None and bool(need_e[e])
-        if bed and bed_room[k] <= 0:
-            continue
-        if fair:
-            c = int(cidx[county[w]]) if county[w] >= 0 else -1
-            if c >= 0:
-                total = int(placed_c.sum()) + 1
-                after = placed_c.copy()
-                after[c] += 1
-                if np.any(after < alpha * total - 1e-9):
-                    continue
-                placed_c[c] += 1
-        sel[e] = True
-        w_free[w] = False
-        room[j] -= 1
-        if k >= 0:
-            ent_room[k] -= 1
-            if bed:
-                bed_room[k] -= 1
-    return sel
+        if not room.worker_free[w] or room.openings[j] <= 0:
+            continue  # most candidates, once their worker is placed: nothing more to look up
+        k, bed = _place(problem, e, j)
+        if room.has_place(k, bed) and (shares is None or shares.admit(int(problem.worker_county[w]))):
+            room.take(sel, e, w, j, k, bed)
 
 
 __all__ = [

@@ -119,6 +119,26 @@ def groups_of(problem: PlacementProblem) -> tuple[np.ndarray, np.ndarray]:
     return members, g[members].astype(np.int64)
 
 
+@dataclass(frozen=True)
+class _Columns:
+    """Where each variable sits: ``x`` (E) | ``s`` (targets) | ``P`` (fairness) | ``y`` (group ×
+    enterprise) | ``z`` (groups), and the group data the rows need."""
+
+    targets: list[tuple[int, int]]  # (district, target), sorted
+    fair: bool
+    members: np.ndarray  # workers in groups of two or more
+    member_group: np.ndarray  # their group ids
+    group_of_worker: np.ndarray  # (W,) group id, -1 = in no group
+    gidx: np.ndarray  # group id → group index, -1 = no group of two or more
+    n_groups: int
+    y_pairs: np.ndarray  # (group index, enterprise key) where every member has an edge
+    s0: int
+    p0: int
+    y0: int
+    z0: int
+    n_var: int
+
+
 def solve_mip(
     problem: PlacementProblem,
     weights: np.ndarray,
@@ -135,25 +155,38 @@ def solve_mip(
     (:func:`optimizer.incumbent.complete_with_flow`), so a fractional LP value there never
     reaches the result.
     """
-    from scipy.optimize import LinearConstraint, milp
-
     t0 = time.perf_counter()
-    e_n, w_n = problem.n_edges, problem.n_workers
-    if e_n == 0:
+    if problem.n_edges == 0:
         return MipOutcome(np.zeros(0, bool), "OPTIMAL", 0.0, 0.0, 0.0)
+    # variables
+    cols = _columns(problem)
+    upper = np.ones(problem.n_edges, dtype=np.float64)  # x bounds; edges a group may not use close
+    # constraints
+    rows = _Rows()
+    _worker_rows(rows, problem, cols, upper)
+    _capacity_rows(rows, problem, options)
+    _target_rows(rows, problem, cols)
+    _fairness_rows(rows, problem, cols)
+    a, lb, ub = rows.build(cols.n_var)
+    integrality, bounds = _domains(problem, cols, upper, integer_edges)
+    # objective: one cost vector per lexicographic stage
+    stages = _stage_objectives(problem, weights, options, cols.n_var, cols.s0, len(cols.targets))
+    stage_seconds = {"build_mip": time.perf_counter() - t0}
+    # solve, then read the result only if the last stage has one
+    res, status = _solve_stages(a, lb, ub, integrality, bounds, stages, options, stage_seconds)
+    if res.x is None:
+        status = "TIME_LIMIT" if res.status == 1 else "INFEASIBLE"
+        return MipOutcome(None, status, 0.0, float("inf"), float("inf"), stage_seconds)
+    return _outcome(res, status, weights, problem.n_edges, stage_seconds)
+
+
+def _columns(problem: PlacementProblem) -> _Columns:
+    """The variable layout; ``y_gk`` only for enterprises where every member of ``g`` has an edge."""
     ew, ej = problem.edge_worker.astype(np.int64), problem.edge_job.astype(np.int64)
     targets = sorted((problem.district_targets or {}).items())
     fair = problem.county_min_share is not None
     members, member_group = groups_of(problem)
-
-    # variables: x (E) | s (targets) | P (fairness) | y (group × enterprise) | z (groups)
-    s0 = e_n
-    p0 = s0 + len(targets)
-    y0 = p0 + int(fair)
-    ent_key = enterprise_key(problem)
-    upper = np.ones(e_n, dtype=np.float64)
-    rows = _Rows()
-    group_of_worker = np.full(w_n, -1, dtype=np.int64)
+    group_of_worker = np.full(problem.n_workers, -1, dtype=np.int64)
     group_of_worker[members] = member_group
     gids = np.unique(member_group)
     gidx = np.full(int(gids.max()) + 1 if gids.size else 0, -1, np.int64)
@@ -161,92 +194,152 @@ def solve_mip(
     y_pairs = np.zeros((0, 2), np.int64)
     if gids.size:
         on = group_of_worker[ew] >= 0
-        eg, ek = gidx[group_of_worker[ew[on]]], ent_key[ej[on]]
+        eg, ek = gidx[group_of_worker[ew[on]]], enterprise_key(problem)[ej[on]]
         trip = np.unique(np.stack([eg, ek, ew[on]], axis=1), axis=0)
         pairs, n_mem = np.unique(trip[:, :2], axis=0, return_counts=True)
         size = np.bincount(gidx[member_group], minlength=gids.size)
         y_pairs = pairs[n_mem == size[pairs[:, 0]]]
+    s0 = problem.n_edges
+    p0 = s0 + len(targets)
+    y0 = p0 + int(fair)
     z0 = y0 + y_pairs.shape[0]
-    n_var = z0 + gids.size
+    return _Columns(
+        targets=targets,
+        fair=fair,
+        members=members,
+        member_group=member_group,
+        group_of_worker=group_of_worker,
+        gidx=gidx,
+        n_groups=gids.size,
+        y_pairs=y_pairs,
+        s0=s0,
+        p0=p0,
+        y0=y0,
+        z0=z0,
+        n_var=z0 + gids.size,
+    )
 
-    # each worker takes at most one job (group members: exactly z_g)
+
+def _worker_rows(rows: _Rows, problem: PlacementProblem, cols: _Columns, upper: np.ndarray) -> None:
+    """Each worker takes at most one job; a group member exactly ``z_g``, all in one enterprise.
+
+    Closes (``upper`` = 0) a member's edges into enterprises where not every member has an edge."""
+    ew, ej = problem.edge_worker.astype(np.int64), problem.edge_job.astype(np.int64)
+    group_of_worker, gidx = cols.group_of_worker, cols.gidx
     free = group_of_worker[ew] < 0
     free_w, free_row = np.unique(ew[free], return_inverse=True)
     rows.add(free_row, np.flatnonzero(free), 1.0, np.zeros(free_w.size), 1.0)
-    if gids.size:
-        on = np.flatnonzero(~free)
-        mem_row = np.searchsorted(members, ew[on])
-        rows.add(
-            np.r_[mem_row, np.arange(members.size)],
-            np.r_[on, z0 + gidx[member_group]],
-            np.r_[np.ones(on.size), -np.ones(members.size)],
-            np.zeros(members.size),
-            0.0,
-        )
-        # a member's edges into one allowed enterprise add up to y_gk; other enterprises are closed
-        base = int(ent_key.max()) + 1
-        key_e = gidx[group_of_worker[ew[on]]] * base + ent_key[ej[on]]
-        key_y = y_pairs[:, 0] * base + y_pairs[:, 1]
-        allowed = np.isin(key_e, key_y)
-        upper[on[~allowed]] = 0.0
-        on, key_e = on[allowed], key_e[allowed]
-        wk, wk_row = np.unique(np.stack([ew[on], key_e], axis=1), axis=0, return_inverse=True)
-        n_wk = wk.shape[0]
-        rows.add(
-            np.r_[wk_row.ravel(), np.arange(n_wk)],
-            np.r_[on, y0 + np.searchsorted(key_y, wk[:, 1])],
-            np.r_[np.ones(on.size), -np.ones(n_wk)],
-            np.zeros(n_wk),
-            0.0,
-        )
+    if not cols.n_groups:
+        return
+    members = cols.members
+    on = np.flatnonzero(~free)
+    mem_row = np.searchsorted(members, ew[on])
+    rows.add(
+        np.r_[mem_row, np.arange(members.size)],
+        np.r_[on, cols.z0 + gidx[cols.member_group]],
+        np.r_[np.ones(on.size), -np.ones(members.size)],
+        np.zeros(members.size),
+        0.0,
+    )
+    # a member's edges into one allowed enterprise add up to y_gk; other enterprises are closed
+    ent_key = enterprise_key(problem)
+    base = int(ent_key.max()) + 1
+    key_e = gidx[group_of_worker[ew[on]]] * base + ent_key[ej[on]]
+    key_y = cols.y_pairs[:, 0] * base + cols.y_pairs[:, 1]
+    allowed = np.isin(key_e, key_y)
+    upper[on[~allowed]] = 0.0
+    on, key_e = on[allowed], key_e[allowed]
+    wk, wk_row = np.unique(np.stack([ew[on], key_e], axis=1), axis=0, return_inverse=True)
+    n_wk = wk.shape[0]
+    rows.add(
+        np.r_[wk_row.ravel(), np.arange(n_wk)],
+        np.r_[on, cols.y0 + np.searchsorted(key_y, wk[:, 1])],
+        np.r_[np.ones(on.size), -np.ones(n_wk)],
+        np.zeros(n_wk),
+        0.0,
+    )
+
+
+def _capacity_rows(rows: _Rows, problem: PlacementProblem, options: SolveOptions) -> None:
+    """Job openings, enterprise capacity and (when enforced) dorm beds."""
+    e_n = problem.n_edges
+    ej = problem.edge_job.astype(np.int64)
     # job openings
     rows.add(ej, np.arange(e_n), 1.0, np.full(problem.n_jobs, -np.inf), problem.job_openings)
-    # enterprise capacity and dorm beds
-    if problem.n_enterprises and problem.job_enterprise is not None:
-        ent = problem.job_enterprise[ej].astype(np.int64)
-        has = ent >= 0
-        k_n = problem.n_enterprises
-        cap = problem.enterprise_capacity
-        if cap is not None:
-            ub = np.where(cap >= 0, cap, np.inf)
-            rows.add(ent[has], np.flatnonzero(has), 1.0, np.full(k_n, -np.inf), ub)
-        if dorm_active(problem, options):
-            need = has & problem.edge_needs_dorm
-            beds = problem.enterprise_dorm_beds
-            rows.add(
-                ent[need], np.flatnonzero(need), 1.0, np.full(k_n, -np.inf), np.where(beds >= 0, beds, np.inf)
-            )
-    # district targets: placements counted + shortfall >= target
-    for i, (d, q) in enumerate(targets):
-        cols = np.r_[np.flatnonzero(target_edges(problem, d)), s0 + i]
-        rows.add(np.zeros(cols.size, np.int64), cols, 1.0, [float(q)], np.inf)
-    # fairness: P = all placements of known-county workers; each county >= share * P * registered share
-    if fair:
-        county = problem.worker_county
-        known = np.flatnonzero(county[ew] >= 0)
+    if not (problem.n_enterprises and problem.job_enterprise is not None):
+        return
+    ent = problem.job_enterprise[ej].astype(np.int64)
+    has = ent >= 0
+    k_n = problem.n_enterprises
+    # enterprise capacity
+    cap = problem.enterprise_capacity
+    if cap is not None:
+        ub = np.where(cap >= 0, cap, np.inf)
+        rows.add(ent[has], np.flatnonzero(has), 1.0, np.full(k_n, -np.inf), ub)
+    # dorm beds: edges that need a bed, per enterprise
+    if dorm_active(problem, options):
+        need = has & problem.edge_needs_dorm
+        beds = problem.enterprise_dorm_beds
         rows.add(
-            np.zeros(known.size + 1, np.int64), np.r_[known, p0], np.r_[np.ones(known.size), -1.0], [0.0], 0.0
-        )
-        counties, reg = np.unique(county[county >= 0], return_counts=True)
-        alpha = float(problem.county_min_share) * reg / reg.sum()
-        crow = np.searchsorted(counties, county[ew[known]])
-        rows.add(
-            np.r_[crow, np.arange(counties.size)],
-            np.r_[known, np.full(counties.size, p0)],
-            np.r_[np.ones(known.size), -alpha],
-            np.zeros(counties.size),
-            np.inf,
+            ent[need], np.flatnonzero(need), 1.0, np.full(k_n, -np.inf), np.where(beds >= 0, beds, np.inf)
         )
 
-    a, lb, ub = rows.build(n_var)
-    integrality = np.ones(n_var, dtype=np.int8)
-    integrality[s0:y0] = 0
+
+def _target_rows(rows: _Rows, problem: PlacementProblem, cols: _Columns) -> None:
+    """District targets: placements counted + shortfall ``s_d`` >= target."""
+    for i, (d, q) in enumerate(cols.targets):
+        c = np.r_[np.flatnonzero(target_edges(problem, d)), cols.s0 + i]
+        rows.add(np.zeros(c.size, np.int64), c, 1.0, [float(q)], np.inf)
+
+
+def _fairness_rows(rows: _Rows, problem: PlacementProblem, cols: _Columns) -> None:
+    """County fairness: ``P`` = all placements of known-county workers; each county >= its
+    registered share × ``county_min_share`` × ``P``."""
+    if not cols.fair:
+        return
+    ew = problem.edge_worker.astype(np.int64)
+    p0 = cols.p0
+    county = problem.worker_county
+    known = np.flatnonzero(county[ew] >= 0)
+    rows.add(
+        np.zeros(known.size + 1, np.int64), np.r_[known, p0], np.r_[np.ones(known.size), -1.0], [0.0], 0.0
+    )
+    counties, reg = np.unique(county[county >= 0], return_counts=True)
+    alpha = float(problem.county_min_share) * reg / reg.sum()
+    crow = np.searchsorted(counties, county[ew[known]])
+    rows.add(
+        np.r_[crow, np.arange(counties.size)],
+        np.r_[known, np.full(counties.size, p0)],
+        np.r_[np.ones(known.size), -alpha],
+        np.zeros(counties.size),
+        np.inf,
+    )
+
+
+def _domains(
+    problem: PlacementProblem, cols: _Columns, upper: np.ndarray, integer_edges: np.ndarray | None
+) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
+    """Integrality and bounds: ``x``, ``y``, ``z`` binary (``x`` continuous off ``integer_edges``),
+    ``s`` in [0, target], ``P`` in [0, E]."""
+    e_n = problem.n_edges
+    integrality = np.ones(cols.n_var, dtype=np.int8)
+    integrality[cols.s0 : cols.y0] = 0
     if integer_edges is not None:
         integrality[:e_n][~integer_edges] = 0
-    hi = np.r_[upper, [float(q) for _, q in targets], [float(e_n)] * int(fair), np.ones(n_var - y0)]
-    bounds = (np.zeros(n_var), hi)
-    stages = _stage_objectives(problem, weights, options, n_var, s0, len(targets))
-    stage_seconds = {"build_mip": time.perf_counter() - t0}
+    hi = np.r_[
+        upper,
+        [float(q) for _, q in cols.targets],
+        [float(e_n)] * int(cols.fair),
+        np.ones(cols.n_var - cols.y0),
+    ]
+    return integrality, (np.zeros(cols.n_var), hi)
+
+
+def _solve_stages(a, lb, ub, integrality, bounds, stages, options: SolveOptions, stage_seconds):
+    """Each lexicographic stage in turn, every earlier optimum fixed as a row (within its
+    tolerance). Returns the last ``milp`` result and the status; a result without ``x`` is the
+    stage that found no solution in time."""
+    from scipy.optimize import LinearConstraint, milp
 
     deadline = None if options.time_limit_s is None else time.perf_counter() + options.time_limit_s
     extra_a: list[np.ndarray] = []
@@ -264,19 +357,17 @@ def solve_mip(
         res = milp(*args[:1], **_kw(args)) if deadline is None else _milp_with_hard_limit(args, deadline)
         stage_seconds[f"mip_{name}"] = time.perf_counter() - t1
         if res.x is None:
-            return MipOutcome(
-                None,
-                "TIME_LIMIT" if res.status == 1 else "INFEASIBLE",
-                0.0,
-                float("inf"),
-                float("inf"),
-                stage_seconds,
-            )
+            return res, status
         if res.status != 0:
             status = "TIME_LIMIT"
         extra_a.append(c)
         extra_ub.append(float(res.fun) + tol)
     assert res is not None
+    return res, status
+
+
+def _outcome(res, status: str, weights: np.ndarray, e_n: int, stage_seconds: dict[str, float]) -> MipOutcome:
+    """The selected edges, their score, and the bound HiGHS proved (never below the score)."""
     sel = res.x[:e_n] > 0.5
     objective = float(weights[sel].sum())
     dual = getattr(res, "mip_dual_bound", None)

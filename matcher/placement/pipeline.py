@@ -163,7 +163,7 @@ def run_placement(
     with timer.stage("features"):
         ctx = MatchContext.build(ds, options.year)
         w_texts = [worker_text(w) for w in ds.workers]
-        j_texts = [job_text(j, ds.enterprise_by_id[j.enterprise_id]) for j in ds.jobs]
+        j_texts = [job_text(j) for j in ds.jobs]
         sides = TextSides(
             worker_occupations=[worker_occupation_text(w) for w in ds.workers],
             worker_skills=[worker_skill_text(w) for w in ds.workers],

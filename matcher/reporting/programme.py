@@ -24,12 +24,13 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from matcher.csvsafe import xlsx_cell
 from matcher.dataset import Dataset
-from matcher.geo import TIANJIN_DISTRICTS, is_tianjin, place_name
+from matcher.geo import TIANJIN_DISTRICTS, PairingMap, is_tianjin, place_name
 from matcher.records import LOCAL_WORKSHOP_KINDS
 
 DISTRICT_TARGET = 1_000
@@ -54,6 +55,20 @@ def latest_placements(runs: Sequence[Mapping[str, Any]], assignments_of: Any) ->
     return placed
 
 
+@dataclass
+class _Tallies:
+    """The counts the figures are read from."""
+
+    openings_at: Counter[str]  # location → openings of the stored jobs there
+    workshop_at: Counter[str]  # location → openings at local workshops there
+    bases: set[str]  # employment-base enterprise ids
+    bases_in: Counter[str]  # location → employment bases
+    fairs_by: Counter[str]  # district → job fairs
+    placed_in: dict[str, Counter[str]]  # location → home county → placed
+    into_bases: Counter[str]  # location → placed into employment bases
+    placed_from: dict[str, Counter[str]]  # home county → "tianjin" / "home" / "other" → placed
+
+
 def programme_figures(
     ds: Dataset,
     year: int,
@@ -65,95 +80,20 @@ def programme_figures(
     from matcher.runs.followup import stable_rates
 
     pmap = ds.pairing_map(year)
-    openings_at: Counter[str] = Counter()
-    workshop_at: Counter[str] = Counter()
-    for j in ds.jobs:
-        where = ds.job_location(j)
-        openings_at[where] += j.openings
-        if ds.enterprise_by_id[j.enterprise_id].kind in LOCAL_WORKSHOP_KINDS:
-            workshop_at[where] += j.openings
-    bases = {e.enterprise_id for e in ds.enterprises if e.employment_base}
-    bases_in: Counter[str] = Counter(e.location_code for e in ds.enterprises if e.employment_base)
-    fairs_by: Counter[str] = Counter(f["district_code"] or "" for f in fairs)
-    by_district: dict[str, Counter[str]] = defaultdict(Counter)  # district → county → placed
-    into_bases: Counter[str] = Counter()
-    by_county: dict[str, Counter[str]] = defaultdict(Counter)  # county → "tianjin"/"home"/"other"
-    for a in placements.values():
-        where, home = a["location_code"], a["home_county_code"]
-        by_district[where][home] += 1
-        if a["enterprise_id"] in bases:
-            into_bases[where] += 1
-        by_county[home]["tianjin" if is_tianjin(where) else "home" if where == home else "other"] += 1
-    districts = []
-    for code, name in TIANJIN_DISTRICTS.items():
-        counties = sorted(pmap.counties_of_district.get(code, ()))
-        placed = by_district.get(code, Counter())
-        districts.append(
-            {
-                "district_code": code,
-                "district": name,
-                "paired_counties": [{"code": c, "name": place_name(c)} for c in counties],
-                "jobs_offered": openings_at[code],
-                "target": DISTRICT_TARGET if counties else 0,
-                "progress": round(openings_at[code] / DISTRICT_TARGET, 4) if counties else None,
-                "placed": sum(placed.values()),
-                "placed_from_paired": sum(n for c, n in placed.items() if c in counties),
-                "placed_by_county": {place_name(c): n for c, n in sorted(placed.items())},
-                "employment_bases": bases_in[code],
-                "placed_in_bases": into_bases[code],
-                "local_workshop_jobs": sum(workshop_at[c] for c in counties),
-                "job_fairs": fairs_by[code],
-            }
-        )
-    registered = Counter(w.home_county_code for w in ds.workers)
-    counties_out = [
-        {
-            "county_code": c,
-            "county": place_name(c),
-            "paired_districts": [place_name(d) for d in sorted(pmap.districts_of_county.get(c, ()))],
-            "registered": registered[c],
-            "placed": sum(by_county[c].values()),
-            "outflow_tianjin": by_county[c]["tianjin"],
-            "local": by_county[c]["home"],
-            "elsewhere": by_county[c]["other"],
-        }
-        for c in sorted(set(registered) | set(by_county))
-    ]
-    inflow = [
-        {
-            "district_code": d["district_code"],
-            "district": d["district"],
-            "inflow": d["placed"],
-            "from_counties": d["placed_by_county"],
-        }
-        for d in districts
-        if d["placed"]
-    ]
-    city_jobs = sum(openings_at[c] for c in TIANJIN_DISTRICTS)
-    n_placed = len(placements)
+    t = _tallies(ds, placements, fairs)
+    districts = [_district(code, name, pmap, t) for code, name in TIANJIN_DISTRICTS.items()]
+    counties = _counties(ds, pmap, t)
     return {
         "year": year,
         "generated_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "city": {
-            "jobs_offered": city_jobs,
-            "jobs_target": CITY_TARGET,
-            "jobs_progress": round(city_jobs / CITY_TARGET, 4),
-            "placed": n_placed,
-            "placed_in_tianjin": sum(c["outflow_tianjin"] for c in counties_out),
-            "placed_local": sum(c["local"] for c in counties_out),
-            "job_fairs": len(fairs),
-            "job_fairs_target": FAIR_TARGET,
-            "job_fairs_progress": round(len(fairs) / FAIR_TARGET, 4),
-            "fair_attendees": sum(f["n_attendees"] for f in fairs),
-            "fair_hires": sum(f["n_hires"] for f in fairs),
-        },
+        "city": _city(t, len(placements), counties, fairs),
         "districts": districts,
-        "counties": counties_out,
+        "counties": counties,
         "annual_flow_report": {
             "year": year,
             "due": dt.date(year + 1, 1, 20).isoformat(),
-            "outflow_by_county": counties_out,
-            "inflow_by_district": inflow,
+            "outflow_by_county": counties,
+            "inflow_by_district": _inflow(districts),
         },
         "job_fairs": [
             {**f, "held_on": str(f["held_on"]), "recorded_at": str(f.get("recorded_at", ""))} for f in fairs
@@ -165,9 +105,136 @@ def programme_figures(
     }
 
 
-def _sheet_rows(figures: Mapping[str, Any]) -> dict[str, tuple[list[str], list[list[Any]]]]:
+def _tallies(
+    ds: Dataset, placements: Mapping[str, Mapping[str, Any]], fairs: Sequence[Mapping[str, Any]]
+) -> _Tallies:
+    """Openings and bases by location, fairs by district, placements by place and home county."""
+    openings_at: Counter[str] = Counter()
+    workshop_at: Counter[str] = Counter()
+    for j in ds.jobs:
+        where = ds.job_location(j)
+        openings_at[where] += j.openings
+        if ds.enterprise_by_id[j.enterprise_id].kind in LOCAL_WORKSHOP_KINDS:
+            workshop_at[where] += j.openings
+    bases = {e.enterprise_id for e in ds.enterprises if e.employment_base}
+    t = _Tallies(
+        openings_at=openings_at,
+        workshop_at=workshop_at,
+        bases=bases,
+        bases_in=Counter(e.location_code for e in ds.enterprises if e.employment_base),
+        fairs_by=Counter(f["district_code"] or "" for f in fairs),
+        placed_in=defaultdict(Counter),
+        into_bases=Counter(),
+        placed_from=defaultdict(Counter),
+    )
+    for a in placements.values():
+        where, home = a["location_code"], a["home_county_code"]
+        t.placed_in[where][home] += 1
+        if a["enterprise_id"] in bases:
+            t.into_bases[where] += 1
+        t.placed_from[home]["tianjin" if is_tianjin(where) else "home" if where == home else "other"] += 1
+    return t
+
+
+def _district(code: str, name: str, pmap: PairingMap, t: _Tallies) -> dict[str, Any]:
+    """One district's progress: jobs offered against its target (only a paired district has one)."""
+    counties = sorted(pmap.counties_of_district.get(code, ()))
+    placed = t.placed_in.get(code, Counter())
+    return {
+        "district_code": code,
+        "district": name,
+        "paired_counties": [{"code": c, "name": place_name(c)} for c in counties],
+        "jobs_offered": t.openings_at[code],
+        "target": DISTRICT_TARGET if counties else 0,
+        "progress": round(t.openings_at[code] / DISTRICT_TARGET, 4) if counties else None,
+        "placed": sum(placed.values()),
+        "placed_from_paired": sum(n for c, n in placed.items() if c in counties),
+        "placed_by_county": {place_name(c): n for c, n in sorted(placed.items())},
+        "employment_bases": t.bases_in[code],
+        "placed_in_bases": t.into_bases[code],
+        "local_workshop_jobs": sum(t.workshop_at[c] for c in counties),
+        "job_fairs": t.fairs_by[code],
+    }
+
+
+def _counties(ds: Dataset, pmap: PairingMap, t: _Tallies) -> list[dict[str, Any]]:
+    """Each county with registered or placed workers: where its workers were placed (outflow)."""
+    registered = Counter(w.home_county_code for w in ds.workers)
+    return [
+        {
+            "county_code": c,
+            "county": place_name(c),
+            "paired_districts": [place_name(d) for d in sorted(pmap.districts_of_county.get(c, ()))],
+            "registered": registered[c],
+            "placed": sum(t.placed_from[c].values()),
+            "outflow_tianjin": t.placed_from[c]["tianjin"],
+            "local": t.placed_from[c]["home"],
+            "elsewhere": t.placed_from[c]["other"],
+        }
+        for c in sorted(set(registered) | set(t.placed_from))
+    ]
+
+
+def _inflow(districts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each district that received workers, and from which counties."""
+    return [
+        {
+            "district_code": d["district_code"],
+            "district": d["district"],
+            "inflow": d["placed"],
+            "from_counties": d["placed_by_county"],
+        }
+        for d in districts
+        if d["placed"]
+    ]
+
+
+def _city(
+    t: _Tallies, n_placed: int, counties: list[dict[str, Any]], fairs: Sequence[Mapping[str, Any]]
+) -> dict[str, Any]:
+    """The city's jobs offered and job fairs against their targets, and its placements."""
+    city_jobs = sum(t.openings_at[c] for c in TIANJIN_DISTRICTS)
+    return {
+        "jobs_offered": city_jobs,
+        "jobs_target": CITY_TARGET,
+        "jobs_progress": round(city_jobs / CITY_TARGET, 4),
+        "placed": n_placed,
+        "placed_in_tianjin": sum(c["outflow_tianjin"] for c in counties),
+        "placed_local": sum(c["local"] for c in counties),
+        "job_fairs": len(fairs),
+        "job_fairs_target": FAIR_TARGET,
+        "job_fairs_progress": round(len(fairs) / FAIR_TARGET, 4),
+        "fair_attendees": sum(f["n_attendees"] for f in fairs),
+        "fair_hires": sum(f["n_hires"] for f in fairs),
+    }
+
+
+_Sheet = tuple[list[str], list[list[Any]]]  # header, rows
+
+
+def _sheet_rows(figures: Mapping[str, Any]) -> dict[str, _Sheet]:
+    """The workbook's sheets in order: title → (header, rows)."""
+    flow = figures["annual_flow_report"]
+    stable = figures["stable_employment"]
+    names = figures.get("_enterprise_names", {})
+    return {
+        "总览": _overview_sheet(figures),
+        "各区进度": _district_sheet(figures["districts"]),
+        f"{flow['year']}年劳务输出": _outflow_sheet(flow["outflow_by_county"]),
+        f"{flow['year']}年劳务输入": _inflow_sheet(flow["inflow_by_district"]),
+        "专场招聘会": _fair_sheet(figures["job_fairs"]),
+        "稳定就业_企业": _stable_sheet(
+            stable["by_enterprise"], "enterprise_id", ["企业编号", "企业"], lambda k: names.get(k, k)
+        ),
+        "稳定就业_区": _stable_sheet(
+            stable["by_district"], "location_code", ["地区代码", "地区"], place_name
+        ),
+    }
+
+
+def _overview_sheet(figures: Mapping[str, Any]) -> _Sheet:
     c = figures["city"]
-    overview = [
+    rows = [
         ["年度", figures["year"], "", ""],
         ["全市提供岗位", c["jobs_offered"], c["jobs_target"], c["jobs_progress"]],
         ["专场招聘会", c["job_fairs"], c["job_fairs_target"], c["job_fairs_progress"]],
@@ -177,7 +244,26 @@ def _sheet_rows(figures: Mapping[str, Any]) -> dict[str, tuple[list[str], list[l
         ["招聘会参会人数", c["fair_attendees"], "", ""],
         ["招聘会录用人数", c["fair_hires"], "", ""],
     ]
-    districts = [
+    return ["指标", "完成", "目标", "完成率"], rows
+
+
+def _district_sheet(districts: Sequence[Mapping[str, Any]]) -> _Sheet:
+    head = [
+        "区代码",
+        "区",
+        "结对县",
+        "提供岗位",
+        "年度目标",
+        "完成率",
+        "安置人数",
+        "其中结对县劳动力",
+        "分县安置",
+        "就业基地数",
+        "就业基地安置",
+        "结对县扶贫车间等岗位",
+        "专场招聘会",
+    ]
+    rows = [
         [
             d["district_code"],
             d["district"],
@@ -193,10 +279,14 @@ def _sheet_rows(figures: Mapping[str, Any]) -> dict[str, tuple[list[str], list[l
             d["local_workshop_jobs"],
             d["job_fairs"],
         ]
-        for d in figures["districts"]
+        for d in districts
     ]
-    flow = figures["annual_flow_report"]
-    counties = [
+    return head, rows
+
+
+def _outflow_sheet(counties: Sequence[Mapping[str, Any]]) -> _Sheet:
+    head = ["县代码", "县", "结对区", "登记劳动力", "安置人数", "输出到天津", "就地就近", "其他"]
+    rows = [
         [
             x["county_code"],
             x["county"],
@@ -207,18 +297,27 @@ def _sheet_rows(figures: Mapping[str, Any]) -> dict[str, tuple[list[str], list[l
             x["local"],
             x["elsewhere"],
         ]
-        for x in flow["outflow_by_county"]
+        for x in counties
     ]
-    inflow = [
+    return head, rows
+
+
+def _inflow_sheet(inflow: Sequence[Mapping[str, Any]]) -> _Sheet:
+    rows = [
         [
             x["district_code"],
             x["district"],
             x["inflow"],
             "；".join(f"{k} {v}" for k, v in x["from_counties"].items()),
         ]
-        for x in flow["inflow_by_district"]
+        for x in inflow
     ]
-    fairs = [
+    return ["区代码", "区", "输入人数", "来源县"], rows
+
+
+def _fair_sheet(fairs: Sequence[Mapping[str, Any]]) -> _Sheet:
+    head = ["编号", "日期", "地点", "帮扶区", "结对县", "参会企业", "岗位数", "参会人数", "录用人数"]
+    rows = [
         [
             f["fair_id"],
             f["held_on"],
@@ -230,69 +329,38 @@ def _sheet_rows(figures: Mapping[str, Any]) -> dict[str, tuple[list[str], list[l
             f["n_attendees"],
             f["n_hires"],
         ]
-        for f in figures["job_fairs"]
+        for f in fairs
     ]
-    stable = figures["stable_employment"]
+    return head, rows
 
-    def rates(rows: list[dict[str, Any]], key: str, name: Any) -> list[list[Any]]:
-        return [
-            [
-                r[key],
-                name(r[key]),
-                r["placed"],
-                r["started"],
-                r["left"],
-                r["stayed_3m"],
-                r["stayed_6m"],
-                "" if r["rate_3m"] is None else r["rate_3m"],
-                "" if r["rate_6m"] is None else r["rate_6m"],
-            ]
-            for r in rows
+
+def _stable_sheet(rates: Sequence[Mapping[str, Any]], key: str, key_head: list[str], name: Any) -> _Sheet:
+    """Stable employment by ``key``: its code and ``name(code)``, then placed, started, left, stayed."""
+    head = [
+        *key_head,
+        "安置",
+        "到岗",
+        "离职",
+        "3个月在岗",
+        "6个月在岗",
+        "3个月稳定就业率",
+        "6个月稳定就业率",
+    ]
+    rows = [
+        [
+            r[key],
+            name(r[key]),
+            r["placed"],
+            r["started"],
+            r["left"],
+            r["stayed_3m"],
+            r["stayed_6m"],
+            "" if r["rate_3m"] is None else r["rate_3m"],
+            "" if r["rate_6m"] is None else r["rate_6m"],
         ]
-
-    rate_head = ["到岗", "离职", "3个月在岗", "6个月在岗", "3个月稳定就业率", "6个月稳定就业率"]
-    return {
-        "总览": (["指标", "完成", "目标", "完成率"], overview),
-        "各区进度": (
-            [
-                "区代码",
-                "区",
-                "结对县",
-                "提供岗位",
-                "年度目标",
-                "完成率",
-                "安置人数",
-                "其中结对县劳动力",
-                "分县安置",
-                "就业基地数",
-                "就业基地安置",
-                "结对县扶贫车间等岗位",
-                "专场招聘会",
-            ],
-            districts,
-        ),
-        f"{flow['year']}年劳务输出": (
-            ["县代码", "县", "结对区", "登记劳动力", "安置人数", "输出到天津", "就地就近", "其他"],
-            counties,
-        ),
-        f"{flow['year']}年劳务输入": (["区代码", "区", "输入人数", "来源县"], inflow),
-        "专场招聘会": (
-            ["编号", "日期", "地点", "帮扶区", "结对县", "参会企业", "岗位数", "参会人数", "录用人数"],
-            fairs,
-        ),
-        "稳定就业_企业": (
-            ["企业编号", "企业", "安置", *rate_head],
-            rates(
-                stable["by_enterprise"],
-                "enterprise_id",
-                lambda k: figures.get("_enterprise_names", {}).get(k, k),
-            ),
-        ),
-        "稳定就业_区": (
-            ["地区代码", "地区", "安置", *rate_head],
-            rates(stable["by_district"], "location_code", place_name),
-        ),
-    }
+        for r in rates
+    ]
+    return head, rows
 
 
 def write_report(figures: Mapping[str, Any], out: str | Path, *, chart: bool = True) -> dict[str, Path]:

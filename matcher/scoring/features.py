@@ -9,7 +9,7 @@ type them into notes (the store holds them masked already: this catches what cam
 from __future__ import annotations
 
 from matcher import pii
-from matcher.records import Enterprise, Job, Worker
+from matcher.records import Job, Worker
 
 
 def scrub(text: str) -> str:
@@ -35,7 +35,7 @@ def worker_text(worker: Worker) -> str:
     return _join(parts) or "求职"
 
 
-def job_text(job: Job, enterprise: Enterprise | None = None) -> str:
+def job_text(job: Job) -> str:
     """Posting text of ``job`` for embedding: title, then the description of the work."""
     parts = ["岗位：" + scrub(job.title)]
     if job.description:

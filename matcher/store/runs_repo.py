@@ -121,11 +121,6 @@ def run_unplaced(engine: Engine, run_id: str) -> list[dict[str, Any]]:
     return _rows(engine, RunUnplacedRow, run_id)
 
 
-def count_runs(engine: Engine) -> int:
-    with engine.connect() as conn:
-        return int(conn.execute(select(func.count()).select_from(PlacementRunRow)).scalar() or 0)
-
-
 def runs_in_year(engine: Engine, year: int) -> list[dict[str, Any]]:
     """Plan and re-match runs whose parameters name reference year ``year``, oldest first."""
     t = PlacementRunRow.__table__

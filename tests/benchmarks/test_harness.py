@@ -7,7 +7,17 @@ import json
 import pytest
 
 from benchmarks.__main__ import main as bench_main
-from benchmarks.harness import REGISTRY, SCALES, Benchmark, load_results, machine_info, resolve, run_benchmark
+from benchmarks.harness import (
+    REGISTRY,
+    ROOT,
+    SCALES,
+    Benchmark,
+    load_results,
+    machine_info,
+    portable_args,
+    resolve,
+    run_benchmark,
+)
 
 
 def test_every_registered_benchmark_has_arguments_for_every_scale():
@@ -40,6 +50,56 @@ def test_run_writes_an_envelope_around_the_result(tmp_path):
     assert on_disk["result"]["sizes"]["workers"] == 2000
     assert all(on_disk["result"]["files_identical_to_reference"].values())
     assert on_disk["peak_rss_mib"] > 0
+
+
+def test_a_labelled_run_is_a_variant_beside_the_registered_one(tmp_path):
+    extra = ["--jobs", "300"]
+    env = run_benchmark(
+        REGISTRY["generate"],
+        "T",
+        results_dir=tmp_path,
+        extra=extra,
+        label="j300",
+        echo=False,
+        machine={},
+        versions={},
+    )
+    assert env["status"] == "ok", env.get("error")
+    on_disk = json.loads((tmp_path / "generate_j300.json").read_text(encoding="utf-8"))
+    assert (on_disk["benchmark"], on_disk["variant_of"], on_disk["extra_args"]) == (
+        "generate_j300",
+        "generate",
+        extra,
+    )
+    assert on_disk["command"][-2:] == extra and on_disk["result"]["sizes"]["jobs"] == 300
+    assert on_disk["sizes"] is None  # the scale's declared sizes need not hold after extra arguments
+    assert not (tmp_path / "generate.json").exists()
+    with pytest.raises(ValueError):
+        run_benchmark(REGISTRY["generate"], "T", results_dir=tmp_path, label="../x", echo=False)
+
+
+def test_commands_are_recorded_without_machine_paths():
+    inside = str(ROOT / "benchmarks" / "results" / "tuned.toml")
+    args = [
+        "--config-out",
+        inside,
+        "--cache-dir",
+        "/tmp/lbcache",
+        "--models-dir=/var/m",
+        "/srv/x",
+        "--k",
+        "5",
+    ]
+    assert portable_args(args) == [
+        "--config-out",
+        "benchmarks/results/tuned.toml",
+        "--cache-dir",
+        "CACHE_DIR",
+        "--models-dir=MODELS_DIR",
+        "PATH",
+        "--k",
+        "5",
+    ]
 
 
 def test_a_missing_module_is_recorded_not_raised(tmp_path):

@@ -116,7 +116,7 @@ def test_summary_gives_reference_and_ratio(results_dir):
     from benchmarks.harness import load_results
 
     text = render(load_results(results_dir))
-    assert "| optimizer | S | ok | flow time / HiGHS LP (S) | n/a | HiGHS LP | 0.08 | — |" in text
+    assert "| optimizer | S | ok | flow time / HiGHS LP (S) |  | HiGHS LP | 0.08 | — |" in text
     assert "| pipeline | S | ok | cached run / cold run (time) |" in text
     assert "Machine: Test CPU, 2 cores, 24.0 GiB memory, GPU: none" in text
 
@@ -201,3 +201,79 @@ def test_api_section_puts_latencies_against_the_targets():
     hashed = [fig for fig, *_ in _api(r)[0]]
     assert not any(fig.startswith("new profile") or "post profiles" in fig for fig in hashed)
     assert "mixed: known p99 ms" in hashed
+
+
+def test_optimizer_section_gives_each_side_rule_run_and_the_gap_without_the_lp():
+    from benchmarks.report_sections import _optimizer
+
+    rule = {"solver": "highs_mip", "status": "OPTIMAL", "time_ratio_vs_plain": 3.0, "score_cost_rel": 0.01}
+    r = {
+        "sizes": {"L": {"n_workers": 10, "n_jobs": 2, "n_edges": 20, "proven_rel_gap": 5e-8}},
+        "side_rules": {"XS": {"size": "XS", "plain": {"seconds": 1.0}, "dorm_beds_crossing": rule}},
+    }
+    rows, body = _optimizer(r)
+    assert rows == [
+        ("proven rel. gap of the flow (L)", 5e-8, "its own bound", None),
+        ("side rules proven optimal (XS)", "1 of 1", "", None),
+    ]
+    assert "| L | 10 | 2 | 20 | 5.0e-08 | — | — |" in body
+    assert "Side rules at XS" in body and "| dorm_beds_crossing | highs_mip | OPTIMAL | 3 | 0.01 |" in body
+    assert "n/a" not in body
+    rules_only = _optimizer({"sizes": {}, "side_rules": r["side_rules"]})[1]
+    assert rules_only.startswith("Side rules at XS") and "| size |" not in rules_only  # no empty table
+
+
+def test_sections_say_where_figures_come_from_without_none_or_machine_paths(tmp_path):
+    from benchmarks.harness import load_results
+
+    cmd = ["python", "-m", "benchmarks.bench_candidates", "--cache-dir", "/tmp/x", "--ks", "10"]
+    earlier = {"date": "2026-11-28", "note": "Figures from an earlier run, not re-run."}
+    result = FIXTURES["candidates"]
+    extra = {"variant_of": "candidates", "extra_args": ["--cache-dir", "/tmp/x", "--ks", "10"]}
+    files = {
+        "candidates.json": envelope("candidates", result, started_at="2026-12-01T10:00:00+00:00"),
+        "candidates_x.json": envelope("candidates_x", result, **extra),
+        "candidates_y.json": envelope(
+            "candidates_y", result, started_at=None, earlier_run=earlier, command=cmd
+        ),
+        "bare.json": {"figure_ratio": 2.0},
+    }
+    for name, data in files.items():
+        (tmp_path / name).write_text(json.dumps(data), encoding="utf-8")
+    text = render(load_results(tmp_path))
+    assert "(scale S, seed 0, run 2026-12-01)" in text
+    assert "| candidates_x | S + args | ok |" in text
+    assert "`python -m benchmarks candidates --scale S --label x -- --cache-dir CACHE_DIR --ks 10`" in text
+    assert "`python -m benchmarks.bench_candidates --cache-dir CACHE_DIR --ks 10`" in text  # no extra_args
+    assert "run 2026-11-28)\n\n*Figures from an earlier run, not re-run.*" in text
+    assert (
+        "| bare | — | ok |" in text and "Run outside the harness: no command, scale or seed recorded." in text
+    )
+    assert "None" not in text and "n/a" not in text and "/tmp/" not in text
+
+
+def test_every_committed_result_comes_from_the_harness_and_renders_cleanly():
+    """benchmarks/results holds harness envelopes only (a run, or an earlier run converted and
+    saying so), and BENCHMARKS.md from them has no missing scale, n/a cell, machine path or empty table."""
+    from pathlib import Path
+
+    from benchmarks.harness import RESULTS_DIR, SCALES, load_results
+
+    results = load_results(RESULTS_DIR)
+    assert results
+    for name, env in results.items():
+        assert env["scale"] in SCALES and "extra_args" in env and env.get("command"), name
+        assert env.get("started_at") or dig_date(env), name
+        assert (env.get("machine") or {}).get("cores"), name
+        assert not any(Path(str(a)).is_absolute() for a in env["command"]), name
+    text = render(results)
+    for bad in ("scale None", "n/a", "/work/", "/tmp/", "Run outside the harness"):
+        assert bad not in text, bad
+    lines = text.splitlines()
+    for i, line in enumerate(lines):
+        if line.startswith("|---"):
+            assert i + 1 < len(lines) and lines[i + 1].startswith("| "), f"empty table under {lines[i - 1]}"
+
+
+def dig_date(env: dict) -> str | None:
+    return (env.get("earlier_run") or {}).get("date")
