@@ -388,7 +388,8 @@ def test_migration_0004_keeps_keys_and_audit_rows_and_allows_keyless_rows(url):
 
     from matcher.store.engine import MIGRATIONS
 
-    Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True)
+    if url.startswith("sqlite:///"):
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url)
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
