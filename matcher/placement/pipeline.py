@@ -113,7 +113,10 @@ def run_placement(
     with timer.stage("encode", len(w_texts) + len(j_texts)) as p:
         named = options.model if encoder is None else None  # a cluster's workers load it by name
         encoder = encoder or make_encoder(options.model, options.cache_dir)
+        before = getattr(encoder, "encoded_count", None)
         vecs = encode_texts(engine, encoder, w_texts + j_texts, p, model=named)
+        if before is not None:  # a re-run encodes only what changed: how much that was
+            info["texts_encoded"] = encoder.encoded_count - before
         wv, jv = vecs[: len(w_texts)], vecs[len(w_texts) :]
         del vecs
         model_id = encoder.model_id

@@ -44,6 +44,25 @@ def _ray() -> Any:
     return ray
 
 
+def _check_reachable(address: str, timeout_s: float = 5.0) -> None:
+    """A HOST:PORT address must answer within ``timeout_s`` (Ray itself would retry for minutes)."""
+    import socket
+
+    if address == "auto":
+        return
+    hostport = address.split("://", 1)[-1]
+    host, sep, port = hostport.rpartition(":")
+    if not sep or not port.isdigit() or not host:
+        raise ConfigError(f"--ray-address {address!r}: use HOST:PORT of the cluster's head, or auto")
+    try:
+        socket.create_connection((host, int(port)), timeout=timeout_s).close()
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot reach the Ray cluster at {address}: {exc.strerror or exc} "
+            "(is `ray start --head` running there?)"
+        ) from exc
+
+
 def _fault_once(stage: str, folder: str | None) -> None:
     """Fault injection for tests (``RayEngine(fault_dir=...)``): the first task of ``stage`` to
     start kills its own worker process (SIGKILL) mid-run, so Ray must retry it."""
@@ -150,6 +169,8 @@ class RayEngine:
             "include_dashboard": False,
         }
         local = self.address in (None, "local")
+        if not local:
+            _check_reachable(str(self.address))
         if local and self.num_cpus is not None:
             kwargs["num_cpus"] = self.num_cpus
         try:

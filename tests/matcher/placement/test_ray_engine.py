@@ -23,7 +23,7 @@ from matcher.store.runs_repo import record_run, run_assignments, run_unplaced  #
 from tests.fakes import FAKE_MIN_FIT, FakeEncoder  # noqa: E402
 
 YEAR = 2025
-pytestmark = pytest.mark.slow  # a Ray instance takes 10-30 s to start on a shared 2-core machine
+SLOW = pytest.mark.slow  # a Ray instance takes 10-30 s to start on a shared 2-core machine
 
 
 @pytest.fixture(scope="module")
@@ -70,6 +70,7 @@ def _store_rows(run, tmp_path, name):
         engine.dispose()
 
 
+@SLOW
 def test_ray_engine_gives_the_local_run(cluster, national, local_run, tmp_path):
     engine = RayEngine()
     run = run_placement(national, _options(), encoder=FakeEncoder(), engine=engine)
@@ -80,6 +81,7 @@ def test_ray_engine_gives_the_local_run(cluster, national, local_run, tmp_path):
     assert _store_rows(run, tmp_path, "ray.db") == _store_rows(local_run, tmp_path, "local.db")
 
 
+@SLOW
 def test_a_worker_killed_mid_run_is_retried_and_the_answer_is_the_same(
     cluster, national, local_run, tmp_path
 ):
@@ -95,3 +97,15 @@ def test_engine_names_and_addresses_are_checked():
         make_engine("spark")
     with pytest.raises(ConfigError, match="--ray-address needs --engine ray"):
         make_engine("local", "127.0.0.1:6379")
+    with pytest.raises(ConfigError, match="use HOST:PORT"):
+        make_engine("ray", "no-port-here")
+
+
+def test_an_unreachable_cluster_is_a_clear_error_not_a_hang():
+    import socket
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with pytest.raises(ConfigError, match=f"cannot reach the Ray cluster at 127.0.0.1:{port}"):
+        make_engine("ray", f"127.0.0.1:{port}")
