@@ -88,6 +88,7 @@ def _place(ds: Any, options: Any, encoder: Any, engine: Any) -> dict[str, Any]:
     from matcher.placement.pipeline import run_placement
     from matcher.runs.record import assignment_digest
 
+    before = _tree_rss_mib(os.getpid())
     meter = TreeMeter()
     run = run_placement(ds, options, meter, encoder=encoder, engine=engine)
     meter.close()
@@ -100,6 +101,7 @@ def _place(ds: Any, options: Any, encoder: Any, engine: Any) -> dict[str, Any]:
     per_s = {"encode": n_w + n_j, "retrieve_score": n_w, "solve": n_e}
     return {
         "stages": stages,
+        "rss_before_mb": round(before, 1),
         "total_seconds": round(sum(s["seconds"] for s in stages.values()), 3),
         "throughput_per_s": {
             k: round(n / max(stages[k]["seconds"], 1e-9), 1) for k, n in per_s.items() if k in stages
@@ -175,7 +177,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         data, about = generate_national(args.workers, args.jobs, seed=args.seed, year=args.year)
         write_national(data, about, root / "data", truth=False)
         del data
+        rss0 = _tree_rss_mib(os.getpid())
         ds = load_folder(root / "data")
+        result["dataset_rss_mb"] = round(_tree_rss_mib(os.getpid()) - rss0, 1)  # the records, held
         result["setup_seconds"] = round(time.perf_counter() - t0, 3)
         result["cities"] = [c["name"] for c in about["cities"]]
         options = PlaceOptions(year=args.year, k=args.k)
