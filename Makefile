@@ -21,8 +21,9 @@ $(VENV)/.installed: $(PY) pyproject.toml constraints.txt
 	$(PIP) install --quiet -c constraints.txt -e .
 	touch $@
 
+# dev tools and the ray extra: the tests start a local Ray cluster for the ray engine
 $(VENV)/.installed-dev: $(VENV)/.installed
-	$(PIP) install --quiet -c constraints.txt -e ".[dev,postgres]"
+	$(PIP) install --quiet -c constraints.txt -e ".[dev,postgres,ray]"
 	touch $@
 
 # System packages some tests drive for real: Debian's Chromium for the console's browser tests (no

@@ -193,6 +193,24 @@ REGISTRY: dict[str, Benchmark] = {
             seed=7,
         ),
         _b(
+            "ray",
+            "bench_ray",
+            "national sample, local engine vs Ray on this machine: stages, peak memory, same assignment",
+            args={
+                "T": "--workers 3000 --jobs 600 --k 20",
+                "S": "--workers 20000 --jobs 2000 --real-workers 1200 --real-jobs 200",
+                "M": "--workers 200000 --jobs 20000 --real-workers 3000 --real-jobs 600",
+                "L": "--workers 1000000 --jobs 100000 --real-workers 3000 --real-jobs 600",
+            },
+            sizes={
+                "T": _wj(3000, 600),
+                "S": _wj(20_000, 2_000),
+                "M": _wj(200_000, 20_000),
+                "L": _wj(10**6, 10**5),
+            },
+            seed=7,
+        ),
+        _b(
             "api",
             "bench_api",
             "HTTP recommendation latency and throughput under 32 clients (wrk) vs the in-process call",

@@ -573,6 +573,12 @@ def generic(r: dict[str, Any]) -> tuple[list[Row], str]:
     return [], table(["figure", "ratio"], flat[:40]) if flat else "No ratio figures found."
 
 
+def _ray(r: dict[str, Any]) -> tuple[list[Row], str]:
+    from benchmarks.report_ray import render_ray
+
+    return render_ray(r)
+
+
 RENDERERS: dict[str, Callable[[dict[str, Any]], tuple[list[Row], str]]] = {
     "generate": _generate,
     "import": _import,
@@ -586,4 +592,5 @@ RENDERERS: dict[str, Callable[[dict[str, Any]], tuple[list[Row], str]]] = {
     "tune": _tune,
     "pipeline": _pipeline,
     "api": _api,
+    "ray": _ray,
 }

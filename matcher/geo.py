@@ -2,17 +2,29 @@
 
 The built-in tables hold public facts (administrative codes, and the district–county pairings
 found in ``shared/data/tianjin_pairing``) so the product works without the shared data folder.
+
+Partner cities. A district belongs to the city of its code's first four digits (``1201`` Tianjin,
+``1101`` Beijing, ``3101`` Shanghai ...); a county's partner cities are those of the districts it
+is paired with. A worker who goes ``anywhere`` accepts every district of the partner cities of
+their home county (of Tianjin when the county has no pairing), so a national data set with several
+partner cities falls apart into one region per city. The districts of a city other than Tianjin
+come from the shipped national table of admin codes.
 """
 
 from __future__ import annotations
 
+import csv
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
 
 from matcher.records import Mobility, Pairing, Worker
 
 TIANJIN_PREFIX = "12"
+TIANJIN_CITY = "1201"
+_ADMIN_AREAS = Path(__file__).resolve().parent / "data" / "admin_areas.csv"
 
 TIANJIN_DISTRICTS: dict[str, str] = {
     "120101": "和平区",
@@ -98,6 +110,33 @@ def is_tianjin(code: str) -> bool:
     return code in TIANJIN_DISTRICTS
 
 
+def city_of(code: str) -> str:
+    """The city (4-digit code) an admin code belongs to: ``120102`` → ``1201``."""
+    return code[:4]
+
+
+@lru_cache(maxsize=1)
+def admin_names() -> dict[str, str]:
+    """Code → name of every county-level code in the shipped national table."""
+    with _ADMIN_AREAS.open(encoding="utf-8-sig", newline="") as fh:
+        return {row["code"]: row["name"] for row in csv.DictReader(fh) if row.get("code")}
+
+
+def is_partner_district(code: str) -> bool:
+    """Whether ``code`` may be the district side of a pairing: any Tianjin code (12xxxx, as
+    before), or a city district (…区) of the national table."""
+    return code.startswith(TIANJIN_PREFIX) or admin_names().get(code, "").endswith("区")
+
+
+@lru_cache(maxsize=64)
+def city_districts(city: str) -> frozenset[str]:
+    """Every district of partner city ``city`` (4-digit code): Tianjin's 16, else the city's codes
+    named …区 in the national table."""
+    if city == TIANJIN_CITY:
+        return ALL_DISTRICTS
+    return frozenset(c for c, name in admin_names().items() if city_of(c) == city and name.endswith("区"))
+
+
 def place_name(code: str | None) -> str:
     """A readable name for an admin code (the code itself when unknown)."""
     if not code:
@@ -106,7 +145,7 @@ def place_name(code: str | None) -> str:
         return TIANJIN_DISTRICTS[code]
     if code in PAIRED_COUNTIES:
         return PAIRED_COUNTIES[code][0]
-    return code
+    return admin_names().get(code, code)
 
 
 @dataclass(frozen=True)
@@ -134,6 +173,13 @@ class PairingMap:
     def is_paired(self, county: str, district: str) -> bool:
         return district in self.districts_of_county.get(county, frozenset())
 
+    def partner_districts(self, county: str) -> frozenset[str]:
+        """Every district of the partner cities of ``county`` (Tianjin's when it has no pairing)."""
+        cities = {city_of(d) for d in self.districts_of_county.get(county, frozenset())}
+        if not cities:
+            return ALL_DISTRICTS
+        return frozenset().union(*(city_districts(c) for c in sorted(cities)))
+
 
 ALL_DISTRICTS = frozenset(TIANJIN_DISTRICTS)
 
@@ -141,12 +187,13 @@ ALL_DISTRICTS = frozenset(TIANJIN_DISTRICTS)
 def accepted_locations(worker: Worker, pairing: PairingMap) -> frozenset[str]:
     """Where ``worker`` accepts a job (the location rule).
 
-    The home county always (local workshops, 就地就近); ``paired`` adds the Tianjin districts
-    paired with the home county; ``anywhere`` adds all 16 Tianjin districts; ``local`` adds none.
+    The home county always (local workshops, 就地就近); ``paired`` adds the districts paired with
+    the home county; ``anywhere`` adds every district of its partner city (all 16 of Tianjin for
+    Tianjin's counties and for a county without pairing); ``local`` adds none.
     """
     home = worker.home_county_code
     if worker.mobility is Mobility.local:
         return frozenset({home})
     if worker.mobility is Mobility.paired:
         return frozenset({home}) | pairing.districts_of_county.get(home, frozenset())
-    return frozenset({home}) | ALL_DISTRICTS
+    return frozenset({home}) | pairing.partner_districts(home)

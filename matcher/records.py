@@ -174,7 +174,8 @@ class Job(_Record):
 
 
 class Pairing(_Record):
-    """A pairing (结对关系): a Tianjin district helps a western county since ``since_year``."""
+    """A pairing (结对关系): a district of a partner city (Tianjin's, or another city's …区) helps a
+    western county since ``since_year``."""
 
     district_code: AdminCode
     county_code: AdminCode
@@ -182,9 +183,14 @@ class Pairing(_Record):
 
     @field_validator("district_code")
     @classmethod
-    def _tianjin(cls, v: str) -> str:
-        if not v.startswith("12"):
-            raise ValueError(f"district_code {v} is not a Tianjin district (12xxxx)")
+    def _partner_district(cls, v: str) -> str:
+        from matcher.geo import is_partner_district
+
+        if not is_partner_district(v):
+            raise ValueError(
+                f"district_code {v} is not a district of a partner city (a Tianjin code 12xxxx, or "
+                "another city's …区 in the national table of admin codes)"
+            )
         return v
 
 

@@ -147,6 +147,22 @@ def place(
             help="'openings JOB_ID +50' | 'relax target DISTRICT' | 'target DISTRICT N' (repeatable).",
         ),
     ] = None,
+    engine: Annotated[
+        str,
+        typer.Option(
+            "--engine",
+            help="local: this process | ray: a Ray cluster (pip install 'laborbridge[ray]'); "
+            "the same assignment either way.",
+        ),
+    ] = "local",
+    ray_address: Annotated[
+        str | None,
+        typer.Option(
+            "--ray-address",
+            help="With --engine ray: the cluster (HOST:PORT of its head, or auto for the one this "
+            "machine joined with `ray start`); default: a Ray instance on this machine for the run.",
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print run.json to standard output.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
 ) -> None:
@@ -155,6 +171,7 @@ def place(
     from api.settings import get_settings
     from matcher.errors import ConfigError
     from matcher.ingest import load_folder
+    from matcher.placement.engine import make_engine
     from matcher.placement.files import write_run
     from matcher.placement.options import DEFAULT_MIN_FIT, PlaceRequest
     from matcher.placement.pipeline import run_placement
@@ -163,6 +180,7 @@ def place(
     if (data_dir is None) == (db is None):
         raise ConfigError("give either DATA_DIR or --db URL (exactly one)")
     changes = [parse_change(t) for t in what_if_ or []]
+    runner = make_engine(engine, ray_address)  # a bad engine or an unreachable cluster fails first
     settings = get_settings()
     year = year or dt.date.today().year
 
@@ -210,7 +228,10 @@ def place(
             csco_path=settings.csco_path,
             exclude=exclude,
         )
-        run = run_placement(ds, options, progress)
+        try:
+            run = run_placement(ds, options, progress, engine=runner)
+        finally:
+            getattr(runner, "close", lambda: None)()
         run.seconds = {"load": load_s, **run.seconds}
         if changes:
             _what_if(run, changes, out, as_json)

@@ -13,20 +13,14 @@ from typing import Any
 
 import numpy as np
 
-from embeddings.encoder import MATCHING_KIND
 from matcher.dataset import Dataset
 from matcher.placement.options import HELD_EMPLOYED, HELD_NO_FIT, PlaceOptions
 from matcher.placement.progress import Progress, StageTimer, as_progress
-from matcher.scoring.candidates import Edges, TextSides, retrieve_candidates
+from matcher.scoring.candidates import Edges, TextSides
 from matcher.scoring.context import MatchContext
 from matcher.scoring.factors import SCORE_DECIMALS, ScoringConfig, fit_dense_range
 from matcher.scoring.features import job_text, worker_occupation_text, worker_skill_text, worker_text
 from matcher.scoring.occupations import OccupationSides, classify_data
-
-ENCODE_CHUNK = 4096
-
-
-RETRIEVE_CHUNK = 10_000
 
 
 @dataclass
@@ -50,6 +44,7 @@ class PlacementRun:
     job_code_predicted: np.ndarray | None = None  # bool (J,): the job's code came from its title
     scoring: ScoringConfig | None = None  # the scoring used (dense range fitted on the data)
     wishes: dict[str, Any] | None = None  # wish_fulfilment, once computed
+    engine: dict[str, Any] | None = None  # what ran it: the engine, regions and components
 
     @property
     def effective_scoring(self) -> ScoringConfig:
@@ -68,68 +63,6 @@ def make_encoder(model: str, cache_dir: str | None) -> Any:
 
     inner = load_encoder(model)
     return CachedEncoder(inner, cache_dir) if cache_dir else CachedEncoder(inner)
-
-
-def _encode_chunked(encoder: Any, texts: list[str], progress: Progress) -> np.ndarray:
-    parts = []
-    for start in range(0, len(texts), ENCODE_CHUNK):
-        chunk = texts[start : start + ENCODE_CHUNK]
-        # Both sides get the same prefix: the matching is symmetric (see embeddings.encoder).
-        parts.append(np.asarray(encoder.encode(chunk, kind=MATCHING_KIND), dtype=np.float32))
-        progress.advance(len(chunk))
-    if not parts:
-        return np.zeros((0, getattr(encoder, "dim", 1)), dtype=np.float32)
-    return np.concatenate(parts)
-
-
-def _retrieve_chunked(
-    ds: Dataset,
-    ctx: MatchContext,
-    wv: np.ndarray,
-    jv: np.ndarray,
-    sides: TextSides,
-    occupations: OccupationSides,
-    scoring: ScoringConfig,
-    options: PlaceOptions,
-    progress: Progress,
-) -> Edges:
-    """:func:`retrieve_candidates` over blocks of workers; each worker's edges do not depend on others."""
-    n = ctx.n_workers
-    if n <= RETRIEVE_CHUNK:
-        edges = retrieve_candidates(
-            ctx,
-            wv,
-            jv,
-            k=options.k,
-            config=scoring,
-            texts=sides,
-            occupations=occupations,
-            index_kind=options.index_kind,
-        )
-        progress.advance(n)
-        return edges
-    parts: list[Edges] = []
-    for start in range(0, n, RETRIEVE_CHUNK):
-        stop = min(n, start + RETRIEVE_CHUNK)
-        sub = TextSides(
-            worker_occupations=sides.worker_occupations[start:stop],
-            worker_skills=sides.worker_skills[start:stop],
-            job_titles=sides.job_titles,
-            job_descriptions=sides.job_descriptions,
-        )
-        e = retrieve_candidates(
-            ctx.with_workers(ds.workers[start:stop]),
-            wv[start:stop],
-            jv,
-            k=options.k,
-            config=scoring,
-            texts=sub,
-            occupations=occupations.worker_rows(slice(start, stop)),
-            index_kind=options.index_kind,
-        )
-        parts.append(Edges(e.worker + start, e.job, e.cosine, e.factors, e.score))
-        progress.advance(stop - start)
-    return Edges.concat(parts)
 
 
 def _drop_excluded(
@@ -152,13 +85,20 @@ def run_placement(
     options: PlaceOptions,
     progress: Progress | Callable[[str], None] | None = None,
     encoder: Any = None,
+    engine: Any = None,
 ) -> PlacementRun:
     """Run the whole placement on ``ds``; ``progress`` is told each stage and its advance.
 
     ``encoder`` (an :class:`embeddings.Encoder`) defaults to ``options.model`` behind the cache.
+    ``engine`` (:mod:`matcher.placement.engine`) runs the encoding, the retrieval and scoring and
+    the solving; the default runs them in this process. Every engine cuts the work the same way,
+    so the assignment is the same whichever runs it.
     """
-    from optimizer import solve
+    from matcher.placement.decompose import solve_in_pieces
+    from matcher.placement.engine import LocalEngine, encode_texts, retrieve_and_score
 
+    engine = engine or LocalEngine()
+    info: dict[str, Any] = dict(engine.describe())
     timer = StageTimer(as_progress(progress))
     with timer.stage("features"):
         ctx = MatchContext.build(ds, options.year)
@@ -171,9 +111,14 @@ def run_placement(
             job_descriptions=[j.description for j in ds.jobs],
         )
     with timer.stage("encode", len(w_texts) + len(j_texts)) as p:
+        named = options.model if encoder is None else None  # a cluster's workers load it by name
         encoder = encoder or make_encoder(options.model, options.cache_dir)
-        wv = _encode_chunked(encoder, w_texts, p)
-        jv = _encode_chunked(encoder, j_texts, p)
+        before = getattr(encoder, "encoded_count", None)
+        vecs = encode_texts(engine, encoder, w_texts + j_texts, p, model=named)
+        if before is not None:  # a re-run encodes only what changed: how much that was
+            info["texts_encoded"] = encoder.encoded_count - before
+        wv, jv = vecs[: len(w_texts)], vecs[len(w_texts) :]
+        del vecs
         model_id = encoder.model_id
     with timer.stage("occupations"):
         given_codes = ctx.job_code
@@ -183,7 +128,19 @@ def run_placement(
         codes = sides_occ.workers.top1()
         scoring = fit_dense_range(options.scoring, wv, jv)
     with timer.stage("retrieve_score", ctx.n_workers) as p:
-        edges = _retrieve_chunked(ds, ctx, wv, jv, sides, sides_occ, scoring, options, p)
+        edges = retrieve_and_score(
+            engine,
+            ctx,
+            wv,
+            jv,
+            sides,
+            sides_occ,
+            scoring,
+            options.k,
+            options.index_kind,
+            p,
+            on_regions=lambda n: info.update(regions=n),
+        )
         edges = _drop_excluded(ds, ctx, edges, options.exclude)
         edges = Edges(
             edges.worker, edges.job, edges.cosine, edges.factors, np.round(edges.score, SCORE_DECIMALS)
@@ -191,7 +148,8 @@ def run_placement(
         ctx, edges, held = hold_back(ctx, edges, options)
     with timer.stage("solve"):
         problem, solve_options = build_problem(ds, ctx, edges, options)
-        result = solve(problem, solve_options)
+        result = solve_in_pieces(problem, solve_options, engine)
+        info["components"] = int(result.stage_seconds.get("components", 0))
     run = PlacementRun(
         ds,
         options,
@@ -210,6 +168,7 @@ def run_placement(
     run.occupations = sides_occ
     run.job_code_predicted = given_codes < 0
     run.scoring = scoring
+    run.engine = info
     return run
 
 

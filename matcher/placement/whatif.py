@@ -106,7 +106,8 @@ class WhatIfResult:
 
 def what_if(run: PlacementRun, changes: list[Change]) -> WhatIfResult:
     """Re-solve ``run`` with ``changes`` applied; compare with ``run``'s own result."""
-    from optimizer import REASONS, solve
+    from matcher.placement.decompose import solve_in_pieces
+    from optimizer import REASONS
 
     ds, ctx = run.dataset, run.context
     openings = ctx.job_openings.copy()
@@ -128,7 +129,7 @@ def what_if(run: PlacementRun, changes: list[Change]) -> WhatIfResult:
     problem, options = build_problem(
         ds, ctx, run.edges, run.options, job_openings=openings, district_targets=targets
     )
-    new = solve(problem, options)
+    new = solve_in_pieces(problem, options)  # the same pieces as the base run: no tie moves
     base_a, new_a = np.asarray(run.result.assignment), np.asarray(new.assignment)
     score = edge_score_of(run)
     out = WhatIfResult(

@@ -6,11 +6,12 @@ assembles the tables and :mod:`matcher.sample.text` writes the words.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from matcher.geo import BUILTIN_PAIRINGS, TIANJIN_DISTRICTS
+from matcher.geo import BUILTIN_PAIRINGS, PAIRED_COUNTIES, TIANJIN_DISTRICTS
 from matcher.idcard import id_check_digits
 from matcher.sample import vocab as V
 from matcher.sample.arrays import Ragged, cat, choice_by_group, zfill
@@ -22,19 +23,41 @@ MIN_AGE, MAX_AGE = 18, 59
 
 @dataclass(frozen=True)
 class Geo:
+    """One partner city (Tianjin unless said otherwise), its districts and its paired counties."""
+
     districts: tuple[str, ...]
     counties: tuple[str, ...]  # paired counties with a pairing active in the year
     paired: np.ndarray  # (county, district) bool
+    city: str = "天津"  # the city's short name, as in enterprise names
+    names: Mapping[str, str] = field(default_factory=dict)  # names of codes outside matcher.geo's tables
+    weights: Mapping[str, float] = field(default_factory=dict)  # relative sizes, else the vocabulary's
+    core: frozenset[str] = V.CORE_DISTRICTS  # the city's central districts
+    pairings: tuple[tuple[str, str, int], ...] = BUILTIN_PAIRINGS  # written to pairings.csv
 
     @classmethod
     def for_year(cls, year: int) -> Geo:
-        active = [p for p in BUILTIN_PAIRINGS if p[2] <= year] or list(BUILTIN_PAIRINGS)
-        districts = tuple(TIANJIN_DISTRICTS)
+        return cls.of_city(year, tuple(TIANJIN_DISTRICTS), BUILTIN_PAIRINGS)
+
+    @classmethod
+    def of_city(
+        cls, year: int, districts: tuple[str, ...], pairings: tuple[tuple[str, str, int], ...], **kw: object
+    ) -> Geo:
+        """The city of ``districts`` with the counties of its ``pairings`` active in ``year``."""
+        active = [p for p in pairings if p[2] <= year] or list(pairings)
         counties = tuple(dict.fromkeys(c for _, c, _ in active))
         paired = np.zeros((len(counties), len(districts)), dtype=bool)
         for d, c, _ in active:
             paired[counties.index(c), districts.index(d)] = True
-        return cls(districts, counties, paired)
+        return cls(districts, counties, paired, pairings=pairings, **kw)  # type: ignore[arg-type]
+
+    def name(self, code: str) -> str:
+        """The name of a district or county of this city."""
+        if code in self.names:
+            return self.names[code]
+        return TIANJIN_DISTRICTS.get(code) or PAIRED_COUNTIES[code][0]
+
+    def weight(self, code: str, default: Mapping[str, float]) -> float:
+        return self.weights[code] if code in self.weights else default[code]
 
 
 def round100(x: np.ndarray) -> np.ndarray:
@@ -51,7 +74,9 @@ def normalise(w: np.ndarray) -> np.ndarray:
 
 def draw_workers(rng: np.random.Generator, n: int, geo: Geo) -> dict[str, np.ndarray]:
     occ = V.OCCUPATIONS
-    county = rng.choice(len(geo.counties), n, p=normalise([V.COUNTY_WEIGHTS[c] for c in geo.counties]))
+    county = rng.choice(
+        len(geo.counties), n, p=normalise([geo.weight(c, V.COUNTY_WEIGHTS) for c in geo.counties])
+    )
     female = (rng.random(n) < 0.45).astype(np.int64)
     age = MIN_AGE + np.floor(rng.beta(1.8, 1.6, n) * (MAX_AGE - MIN_AGE + 1)).astype(np.int64)
     band = (age >= 30).astype(np.int64) + (age >= 45)
@@ -195,12 +220,12 @@ def draw_enterprises(rng: np.random.Generator, n_jobs: int, geo: Geo, county_has
     if n_ent:
         k[-1] = n_jobs - (cum[n_ent - 2] if n_ent > 1 else 0)
     n_tj_sec = len(V.TIANJIN_SECTORS)
-    dw = np.array([V.DISTRICT_WEIGHTS[d] for d in geo.districts])
+    dw = np.array([geo.weight(d, V.DISTRICT_WEIGHTS) for d in geo.districts])
     district = rng.choice(len(geo.districts), n_ent, p=normalise(dw))
-    core = np.isin(np.array(geo.districts)[district], list(V.CORE_DISTRICTS)).astype(np.int64)
+    core = np.isin(np.array(geo.districts)[district], sorted(geo.core)).astype(np.int64)
     zone_w = np.array([[s[3][1] for s in V.TIANJIN_SECTORS], [s[3][0] for s in V.TIANJIN_SECTORS]])
     tj_sector = choice_by_group(rng, core, normalise(zone_w))
-    cw = np.array([V.COUNTY_WEIGHTS[c] for c in geo.counties], dtype=float)
+    cw = np.array([geo.weight(c, V.COUNTY_WEIGHTS) for c in geo.counties], dtype=float)
     if county_has_workers.any():  # a workshop only where someone lives who could take its jobs
         cw *= county_has_workers
     county = rng.choice(len(geo.counties), n_ent, p=normalise(cw))
@@ -250,7 +275,7 @@ def draw_jobs(rng: np.random.Generator, ent: dict, n_workers: int, geo: Geo) -> 
     # Outsourced security, cleaning and home-care staff often work in another district.
     outsourcing = [i for i, s in enumerate(V.TIANJIN_SECTORS) if s[0] in ("property", "housekeeping")]
     moves = tj & np.isin(ent["sector"][e], outsourcing) & (rng.random(n) < 0.2)
-    dw = normalise([V.DISTRICT_WEIGHTS[d] for d in geo.districts])
+    dw = normalise([geo.weight(d, V.DISTRICT_WEIGHTS) for d in geo.districts])
     elsewhere = rng.choice(len(geo.districts), n, p=dw)
     loc = np.where(moves, elsewhere, ent["loc"][e])
     lo, hi = wage[o, 0], wage[o, 1]

@@ -26,7 +26,6 @@ from pathlib import Path
 import numpy as np
 
 from matcher.errors import ConfigError
-from matcher.geo import BUILTIN_PAIRINGS
 from matcher.records import COLUMNS
 from matcher.sample import vocab as V
 from matcher.sample.arrays import Ragged, cat, zfill
@@ -91,12 +90,15 @@ def _ids(prefix: str, n: int, width: int) -> np.ndarray:
 # ---- assembly ----------------------------------------------------------------------------------
 
 
-def generate_sample(n_workers: int, n_jobs: int, seed: int = 0, year: int | None = None) -> SampleData:
+def generate_sample(
+    n_workers: int, n_jobs: int, seed: int = 0, year: int | None = None, *, geo: Geo | None = None
+) -> SampleData:
     """Generate a synthetic programme: ``n_workers`` workers and ``n_jobs`` job postings.
 
     Deterministic in ``(n_workers, n_jobs, seed, year)``; ``year`` (default: this year) is the
     reference for ages and for which pairings are active. Sum of openings is about 0.65 x workers
-    where the per-job caps allow (1-30 in Tianjin, 1-10 in the counties).
+    where the per-job caps allow (1-30 in Tianjin, 1-10 in the counties). ``geo`` is the partner
+    city (default: Tianjin and its built-in pairings; see :mod:`matcher.sample.national`).
     """
     year = dt.date.today().year if year is None else int(year)
     if n_workers < 0 or n_jobs < 0 or seed < 0:
@@ -104,7 +106,7 @@ def generate_sample(n_workers: int, n_jobs: int, seed: int = 0, year: int | None
     if n_jobs and not n_workers:
         raise ConfigError("jobs need at least one worker: every job must be satisfiable by someone")
     rng = np.random.Generator(np.random.PCG64(seed))
-    geo = Geo.for_year(year)
+    geo = geo or Geo.for_year(year)
     w = draw_workers(rng, n_workers, geo)
     has_workers = np.bincount(w["county"], minlength=len(geo.counties)) > 0
     ent = draw_enterprises(rng, n_jobs, geo, has_workers)
@@ -169,9 +171,9 @@ def generate_sample(n_workers: int, n_jobs: int, seed: int = 0, year: int | None
         group_id=np.where(w["group"] >= 0, np.strings.add("G", zfill(w["group"] + 1, 5)), ""),
     )
     pairings = dict(
-        district_code=np.array([p[0] for p in BUILTIN_PAIRINGS]),
-        county_code=np.array([p[1] for p in BUILTIN_PAIRINGS]),
-        since_year=np.array([p[2] for p in BUILTIN_PAIRINGS], dtype=np.int64),
+        district_code=np.array([p[0] for p in geo.pairings]),
+        county_code=np.array([p[1] for p in geo.pairings]),
+        since_year=np.array([p[2] for p in geo.pairings], dtype=np.int64),
     )
     truth = dict(
         worker_id=worker_ids,

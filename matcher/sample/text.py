@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from matcher.geo import PAIRED_COUNTIES, TIANJIN_DISTRICTS
 from matcher.sample import vocab as V
 
 if TYPE_CHECKING:
@@ -42,10 +41,10 @@ def enterprise_names(rng: np.random.Generator, ent: dict[str, np.ndarray], geo: 
     words = Ragged([s[1] for s in V.TIANJIN_SECTORS] + [s[1] for s in V.LOCAL_SECTORS])
     word = words.pick(ent["sector"], rng.random(n))
     brand = _brand(rng, n)
-    dshort = np.array([TIANJIN_DISTRICTS[d].removesuffix("新区").removesuffix("区") for d in geo.districts])
+    dshort = np.array([geo.name(d).removesuffix("新区").removesuffix("区") for d in geo.districts])
     cidx = np.where(ent["tj"], 0, ent["loc"] - nd)
-    cname = np.array([PAIRED_COUNTIES[c][0] for c in geo.counties])[cidx]
-    cshort = np.array([_county_short(PAIRED_COUNTIES[c][0]) for c in geo.counties])[cidx]
+    cname = np.array([geo.name(c) for c in geo.counties])[cidx]
+    cshort = np.array([_county_short(geo.name(c)) for c in geo.counties])[cidx]
     r = rng.random(n)
     city = np.where(r < 0.4, dshort[np.where(ent["tj"], ent["loc"], 0)], np.where(r < 0.7, "市", ""))
     suffix = np.where(rng.random(n) < 0.85, "有限公司", "有限责任公司")
@@ -61,10 +60,10 @@ def enterprise_names(rng: np.random.Generator, ent: dict[str, np.ndarray], geo: 
             kind == "cooperative",
         ],
         [
-            cat("天津", city, brand, word, suffix),
+            cat(geo.city, city, brand, word, suffix),
             cat(cname, village, "村", word, "扶贫车间"),
             cat(cname, community, "社区", word, "工厂"),
-            cat("天津", brand, word, cshort, "卫星工厂"),
+            cat(geo.city, brand, word, cshort, "卫星工厂"),
             cat(cname, brand, word, "专业合作社"),
         ],
         cat(cname, village, "村就业驿站"),
@@ -189,7 +188,7 @@ def worker_texts(
 
     # Employer of the employed: at home (workshop, cooperative, public post), in a programme
     # enterprise, or elsewhere in China.
-    cname = np.array([PAIRED_COUNTIES[c][0] for c in geo.counties])[w["county"]]
+    cname = np.array([geo.name(c) for c in geo.counties])[w["county"]]
     at_home = cat(cname, _one_of(rng, V.VILLAGES, n), _one_of(rng, V.HOME_EMPLOYERS, n))
     outside = cat(_one_of(rng, V.OUTSIDE_CITIES, n), _brand(rng, n), _one_of(rng, V.OUTSIDE_INDUSTRIES, n))
     if len(enterprise_names):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -202,11 +203,14 @@ def retrieve_candidates(
     occupations: OccupationSides | None = None,
     fetch_factor: int = 2,
     index_kind: str = "auto",
+    index: Any = None,
 ) -> Edges:
     """Top-k scored candidate jobs per worker, every edge passing the hard rules.
 
     Candidates come from the dense index (``fetch_factor`` × k nearest postings) and, with
-    ``occupations``, from the jobs of each wish's most likely code (k nearest).
+    ``occupations``, from the jobs of each wish's most likely code (k nearest). ``index`` is a
+    :class:`embeddings.index.VectorIndex` already fitted on ``job_vecs`` (ids = job positions,
+    partitions = ``ctx.job_location``), e.g. one shared by many calls; else one is fitted here.
     """
     from embeddings.index import VectorIndex
 
@@ -214,9 +218,10 @@ def retrieve_candidates(
     if ctx.n_workers == 0 or n_jobs == 0:
         return Edges.empty()
     fetch = min(n_jobs, max(k, k * fetch_factor))
-    index = VectorIndex(kind=index_kind).fit(
-        job_vecs, np.arange(n_jobs, dtype=np.int64), partitions=ctx.job_location
-    )
+    if index is None:
+        index = VectorIndex(kind=index_kind).fit(  # type: ignore[arg-type]
+            job_vecs, np.arange(n_jobs, dtype=np.int64), partitions=ctx.job_location
+        )
     _, ids = index.search(worker_vecs, fetch, allowed=allowed_lists(ctx))
     ew = np.repeat(np.arange(ctx.n_workers, dtype=np.int64), ids.shape[1])
     ej = ids.ravel().astype(np.int64)

@@ -31,9 +31,12 @@ def test_job_rejects_zero_openings_and_inverted_wages():
         Job(job_id="j", enterprise_id="e", title="保安", openings=1, wage_min=6000, wage_max=5000)
 
 
-def test_pairing_requires_tianjin_district():
-    with pytest.raises(ValidationError, match="not a Tianjin district"):
-        Pairing(district_code="110101", county_code="623024")
+def test_pairing_requires_a_district_of_a_partner_city():
+    # a county is not a district; Tianjin's districts and other cities' …区 are (national samples)
+    with pytest.raises(ValidationError, match="not a district of a partner city"):
+        Pairing(district_code="620821", county_code="623024")
+    assert Pairing(district_code="110101", county_code="130722").district_code == "110101"
+    assert Pairing(district_code="120102", county_code="623024").district_code == "120102"
 
 
 def test_to_row_round_trips_through_validation():

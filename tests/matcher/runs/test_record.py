@@ -234,11 +234,12 @@ def test_every_unplaced_worker_gets_a_hint_when_an_occupation_is_in_reach(small_
 
 
 def test_chunked_retrieval_gives_the_same_edges(small_ds, monkeypatch):
-    import matcher.placement.pipeline as placement
+    import matcher.placement.decompose as decompose
+    import matcher.placement.engine as engine
 
     whole = _run(small_ds)
-    monkeypatch.setattr(placement, "RETRIEVE_CHUNK", 7)
-    monkeypatch.setattr(placement, "ENCODE_CHUNK", 5)
+    monkeypatch.setattr(decompose, "RETRIEVE_CHUNK", 7)
+    monkeypatch.setattr(engine, "ENCODE_CHUNK", 5)
     chunked = _run(small_ds)
     assert np.array_equal(whole.edges.worker, chunked.edges.worker)
     assert np.array_equal(whole.edges.job, chunked.edges.job)
