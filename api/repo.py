@@ -133,7 +133,7 @@ def get_worker(engine: Engine, worker_id: str, scope: Scope) -> Worker:
         row = conn.execute(q).mappings().first()
     if row is None:
         raise NotFoundError(f"worker {worker_id} not found")
-    return from_db("workers", row)  # type: ignore[return-value]
+    return from_db("workers", row)
 
 
 def visible_worker(engine: Engine, dataset: Any, worker_id: str, scope: Scope) -> Worker:
@@ -175,7 +175,7 @@ def get_enterprise(engine: Engine, enterprise_id: str, scope: Scope) -> Enterpri
         row = conn.execute(q).mappings().first()
     if row is None:
         raise NotFoundError(f"enterprise {enterprise_id} not found")
-    return from_db("enterprises", row)  # type: ignore[return-value]
+    return from_db("enterprises", row)
 
 
 def get_job(engine: Engine, job_id: str, scope: Scope) -> Job:
@@ -184,7 +184,7 @@ def get_job(engine: Engine, job_id: str, scope: Scope) -> Job:
         row = conn.execute(q).mappings().first()
     if row is None:
         raise NotFoundError(f"job {job_id} not found")
-    return from_db("jobs", row)  # type: ignore[return-value]
+    return from_db("jobs", row)
 
 
 def get_record(engine: Engine, kind: str, record_id: str, scope: Scope) -> BaseModel:
