@@ -53,6 +53,7 @@ lint: install-dev
 
 test: install-dev system-deps
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 	$(VENV)/bin/python -m pytest -q
 
 # wrk, the load generator of the API benchmark (a C program: it leaves the cores to the server).

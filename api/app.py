@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI
 
@@ -22,6 +22,9 @@ from api.services import build_services
 from api.settings import Settings, get_settings
 from api.web import mount as mount_console
 
+if TYPE_CHECKING:
+    from embeddings.encoder import Encoder
+
 DESCRIPTION = """Job matching and optimal placement for labour-cooperation programmes.
 
 Authenticate with an API key (`laborbridge keys create --role ROLE`): `Authorization: Bearer KEY`
@@ -30,7 +33,7 @@ is written to the audit log."""
 
 
 def create_app(
-    settings: Settings | None = None, *, encoder: Any = None, fit_in_background: bool = True
+    settings: Settings | None = None, *, encoder: Encoder | None = None, fit_in_background: bool = True
 ) -> FastAPI:
     """The application over the store of ``settings``.
 

@@ -22,7 +22,7 @@ from typing import Any
 
 from sqlalchemy import Engine, insert, select
 
-from matcher.store.models import AuditRow
+from matcher.store.models import AuditRow, table_of
 
 log = logging.getLogger("laborbridge.audit")
 MAX_BATCH = 5000
@@ -120,7 +120,7 @@ class AuditLog:
             part = batch[i : i + MAX_BATCH]
             try:
                 with self.engine.begin() as conn:
-                    conn.execute(insert(AuditRow.__table__), part)
+                    conn.execute(insert(table_of(AuditRow)), part)
             except Exception:  # the log must never take a request down; say so loudly instead
                 log.exception("could not write %d audit rows", len(part))
         with self._idle:

@@ -40,7 +40,7 @@ from sqlalchemy import Engine, select, update
 from api.errors import RateLimited
 from matcher.errors import ConfigError, NotFoundError
 from matcher.geo import TIANJIN_DISTRICTS
-from matcher.store.models import ApiKeyRow, EnterpriseRow, WebSessionRow
+from matcher.store.models import ApiKeyRow, EnterpriseRow, WebSessionRow, table_of
 
 KEY_TAG = "lb_"
 PREFIX_LEN = len(KEY_TAG) + 8
@@ -179,7 +179,9 @@ def create_key(
         expires_at=None if expires_days is None else now + dt.timedelta(days=expires_days),
     )
     with engine.begin() as conn:
-        key_id = conn.execute(ApiKeyRow.__table__.insert().values(**values)).inserted_primary_key[0]
+        inserted = conn.execute(table_of(ApiKeyRow).insert().values(**values)).inserted_primary_key
+    assert inserted is not None  # a single-row INSERT: the new row's key
+    key_id = inserted[0]
     shown = {k: v for k, v in values.items() if k != "key_sha256"}
     return key, KeyInfo(id=key_id, **shown)  # type: ignore[arg-type]
 

@@ -14,7 +14,7 @@ more than the work itself.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Annotated
 
 from fastapi import Depends, Request, Security
@@ -76,7 +76,7 @@ async def authenticate(
 Caller = Annotated[Principal, Depends(authenticate)]
 
 
-def require(roles: Iterable[Role]) -> Callable[[Principal], Principal]:
+def require(roles: Iterable[Role]) -> Callable[[Principal], Awaitable[Principal]]:
     """A dependency that lets only ``roles`` through (403 for the others)."""
     allowed = frozenset(roles)
 

@@ -43,6 +43,7 @@ from api.repo import (
     visible_job_ids,
     worker_filter,
 )
+from matcher.dataset import Dataset
 from matcher.errors import ConfigError, NotFoundError
 from matcher.geo import builtin_pairings, place_name
 from matcher.scoring.features import scrub
@@ -200,7 +201,7 @@ def _without(table: Any, columns: Sequence[str]) -> Any:
 
 def run_export(
     engine: Engine,
-    dataset: Any,
+    dataset: Dataset,
     run_id: str,
     which: str,
     scope: Scope,
@@ -283,7 +284,7 @@ def run_export(
 
 
 # ----------------------------------------------------------------------------- the programme report
-def report_figures(engine: Engine, dataset: Any, year: int, scope: Scope) -> dict[str, Any]:
+def report_figures(engine: Engine, dataset: Dataset, year: int, scope: Scope) -> dict[str, Any]:
     """The programme figures of ``year`` (:func:`matcher.reporting.programme.programme_figures`); a district
     officer's page shows its own district's row only."""
     from matcher.reporting.programme import latest_placements, programme_figures
@@ -297,7 +298,9 @@ def report_figures(engine: Engine, dataset: Any, year: int, scope: Scope) -> dic
     return figures
 
 
-def report_export(engine: Engine, dataset: Any, year: int, scope: Scope, *, fmt: str = "xlsx") -> Download:
+def report_export(
+    engine: Engine, dataset: Dataset, year: int, scope: Scope, *, fmt: str = "xlsx"
+) -> Download:
     """The programme report of ``year`` (:mod:`matcher.reporting.programme`), city-wide: XLSX with its chart,
     or JSON; for the city administrator and the auditor only."""
     from matcher.reporting.programme import write_report

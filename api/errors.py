@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Mapping
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -36,11 +37,11 @@ class ApiError(Exception):
     """An error only the HTTP layer knows; ``status`` is its HTTP status code."""
 
     status = 500
-    headers: dict[str, str] | None = None
+    headers: Mapping[str, str] | None = None
     field: str | None = None
 
     def __init__(
-        self, detail: str, *, headers: dict[str, str] | None = None, field: str | None = None
+        self, detail: str, *, headers: Mapping[str, str] | None = None, field: str | None = None
     ) -> None:
         super().__init__(detail)
         self.detail = detail

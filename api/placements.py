@@ -13,7 +13,7 @@ import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, func, select
 
@@ -21,6 +21,9 @@ from api.auth import Role, Scope
 from matcher.errors import NotFoundError
 from matcher.placement.progress import Progress
 from matcher.store.models import RunAssignmentRow
+
+if TYPE_CHECKING:
+    from api.services import Services
 
 log = logging.getLogger("laborbridge.api")
 MAX_QUEUED = 8
@@ -65,7 +68,7 @@ class _Tracker(Progress):
 class PlacementRunner:
     """Queue and run placements on the store's records, one at a time."""
 
-    def __init__(self, services: Any) -> None:
+    def __init__(self, services: Services) -> None:
         self.services = services
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="placement")
         self._runs: dict[str, RunState] = {}

@@ -25,6 +25,7 @@ from sqlalchemy.sql import ColumnElement
 
 from api.auth import Role, Scope
 from api.errors import Forbidden
+from matcher.dataset import Dataset
 from matcher.errors import InputError, NotFoundError
 from matcher.geo import builtin_pairings
 from matcher.ingest.admin_codes import AdminCodes
@@ -133,10 +134,10 @@ def get_worker(engine: Engine, worker_id: str, scope: Scope) -> Worker:
         row = conn.execute(q).mappings().first()
     if row is None:
         raise NotFoundError(f"worker {worker_id} not found")
-    return from_db("workers", row)  # type: ignore[return-value]
+    return from_db("workers", row)
 
 
-def visible_worker(engine: Engine, dataset: Any, worker_id: str, scope: Scope) -> Worker:
+def visible_worker(engine: Engine, dataset: Dataset, worker_id: str, scope: Scope) -> Worker:
     """:func:`get_worker` on an in-memory copy of the store's records (``dataset``, current).
 
     A worker the scope sees by its home county alone comes from memory; every other id (unknown,
@@ -175,7 +176,7 @@ def get_enterprise(engine: Engine, enterprise_id: str, scope: Scope) -> Enterpri
         row = conn.execute(q).mappings().first()
     if row is None:
         raise NotFoundError(f"enterprise {enterprise_id} not found")
-    return from_db("enterprises", row)  # type: ignore[return-value]
+    return from_db("enterprises", row)
 
 
 def get_job(engine: Engine, job_id: str, scope: Scope) -> Job:
@@ -184,13 +185,17 @@ def get_job(engine: Engine, job_id: str, scope: Scope) -> Job:
         row = conn.execute(q).mappings().first()
     if row is None:
         raise NotFoundError(f"job {job_id} not found")
-    return from_db("jobs", row)  # type: ignore[return-value]
+    return from_db("jobs", row)
 
 
-def get_record(engine: Engine, kind: str, record_id: str, scope: Scope) -> BaseModel:
-    return {"workers": get_worker, "enterprises": get_enterprise, "jobs": get_job}[kind](
-        engine, record_id, scope
-    )
+def get_record(engine: Engine, kind: str, record_id: str, scope: Scope) -> Worker | Enterprise | Job:
+    if kind == "workers":
+        return get_worker(engine, record_id, scope)
+    if kind == "enterprises":
+        return get_enterprise(engine, record_id, scope)
+    if kind == "jobs":
+        return get_job(engine, record_id, scope)
+    raise KeyError(kind)
 
 
 def list_records(
@@ -249,7 +254,7 @@ def patch_record(
     key: bytes,
     admin: AdminCodes,
     origin: str,
-) -> tuple[BaseModel, ImportReport]:
+) -> tuple[Worker | Enterprise | Job, ImportReport]:
     """Apply ``changes`` to a visible record, validated as an imported row would be.
 
     A field that decides scope (:data:`~api.auth.SCOPE_FIELDS`: where an enterprise or a job is,

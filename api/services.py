@@ -24,7 +24,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO, Literal, overload
 
 from sqlalchemy import Engine, text
 
@@ -34,7 +34,19 @@ from api.errors import NotReady
 from api.sessions import SessionStore
 from api.settings import Settings
 from matcher.ingest.admin_codes import AdminCodes, load_admin_codes
-from matcher.records import Worker
+from matcher.records import Enterprise, Job, Worker
+
+if TYPE_CHECKING:
+    from api.downloads import Download
+    from api.placements import PlacementRunner
+    from embeddings.cache import CachedEncoder
+    from embeddings.encoder import Encoder
+    from embeddings.process import ProcessEncoder, ProcessPool
+    from matcher.dataset import Dataset
+    from matcher.ingest.report import ImportReport
+    from matcher.recommend.recommender import Recommender
+    from matcher.recommend.results import JobCandidates, Recommendation
+    from matcher.scoring.factors import ScoringConfig
 
 log = logging.getLogger("laborbridge.api")
 SWITCH_INTERVAL_S = 0.001
@@ -46,10 +58,10 @@ class RecommenderHolder:
     def __init__(
         self,
         engine: Engine,
-        encoder: Any,
+        encoder: Encoder,
         year: int,
         config_path: str | None = None,
-        profile_encoder: Any = None,
+        profile_encoder: Encoder | None = None,
         csco_path: str | None = None,
     ) -> None:
         self.engine = engine
@@ -58,7 +70,8 @@ class RecommenderHolder:
         self.year = year
         self.config_path = config_path
         self.csco_path = csco_path
-        self._fit: tuple[Any, int | None] = (None, None)  # (recommender, store generation), swapped whole
+        # (recommender, store generation), swapped whole
+        self._fit: tuple[Recommender | None, int | None] = (None, None)
         self.fitted_at: dt.datetime | None = None
         self.fits = 0  # fits swapped in so far
         self.error: str | None = None
@@ -92,15 +105,16 @@ class RecommenderHolder:
         log.info("recommender fitted: %d workers, %d jobs", len(ds.workers), len(ds.jobs))
 
     @property
-    def current(self) -> Any:
+    def current(self) -> Recommender | None:
         """The fitted recommender, or ``None`` before the first fit."""
         return self._fit[0]
 
     @current.setter
-    def current(self, rec: Any) -> None:  # tests swap it; a recommender set by hand has no generation
+    def current(self, rec: Recommender | None) -> None:
+        # tests swap it; a recommender set by hand has no generation
         self._fit = (rec, None)
 
-    def fitted_on(self, generation: int) -> Any:
+    def fitted_on(self, generation: int) -> Recommender | None:
         """The fitted recommender if it was fitted on store ``generation``, else ``None``."""
         rec, fitted = self._fit
         return rec if fitted is not None and fitted == generation else None
@@ -138,7 +152,8 @@ class RecommenderHolder:
         if t is not None:
             t.join(timeout)
 
-    def get(self) -> Any:
+    def get(self) -> Recommender:
+        """The fitted recommender; :class:`NotReady` before the first fit."""
         rec = self.current
         if rec is None:
             raise NotReady(
@@ -146,7 +161,7 @@ class RecommenderHolder:
             )
         return rec
 
-    def recommend(self, worker: Worker, k: int) -> Any:
+    def recommend(self, worker: Worker, k: int) -> Recommendation:
         """Top-``k`` jobs for a stored worker: its fitted vector when current, else as a profile."""
         rec = self.get()
         if rec.dataset_.worker_by_id.get(worker.worker_id) == worker:
@@ -168,11 +183,18 @@ class Services:
     audit: AuditLog
     recommender: RecommenderHolder
     admin: AdminCodes
-    placements: Any = None
-    model_process: Any = None  # the ProcessEncoder/ProcessPool running the model, if any (closed here)
+    placements: PlacementRunner | None = None  # set by the app (api.app): see runner
+    model_process: ProcessEncoder | ProcessPool | None = None  # running the model, if any (closed here)
     _counties: dict[str, frozenset[str]] = field(default_factory=dict)
     _generation: tuple[float, int] = (-math.inf, -1)  # (monotonic time read, store generation)
     _refit_for: int = -1
+
+    @property
+    def runner(self) -> PlacementRunner:
+        """The placement runs of this service (:class:`~api.placements.PlacementRunner`)."""
+        if self.placements is None:
+            raise NotReady("placement runs are not available: the service has not started")
+        return self.placements
 
     def start(self, *, background: bool = True) -> None:
         """Start the audit writer and fit the recommender (in a thread when ``background``)."""
@@ -234,7 +256,7 @@ class Services:
             self._generation = (now, gen)
         return gen
 
-    def current_fit(self) -> Any:
+    def current_fit(self) -> Recommender | None:
         """The fitted recommender when it holds the store's current records, else ``None``.
 
         A store written by another process (``laborbridge import`` beside the service) is noticed
@@ -246,7 +268,7 @@ class Services:
             self._refit(gen)
         return rec
 
-    def recommend(self, worker_id: str, k: int, scope: Scope) -> Any:
+    def recommend(self, worker_id: str, k: int, scope: Scope) -> Recommendation:
         """Top-``k`` jobs for a stored worker the caller sees (no encoding when the fit is current).
 
         With a current fit the worker, its scope and its vector are all in memory: no store read
@@ -256,14 +278,14 @@ class Services:
         known = self.recommend_known(worker_id, k, scope)
         return known if known is not None else self.recommend_stored(worker_id, k, scope)
 
-    def recommend_stored(self, worker_id: str, k: int, scope: Scope) -> Any:
+    def recommend_stored(self, worker_id: str, k: int, scope: Scope) -> Recommendation:
         """:meth:`recommend` from the stored record (read, compared with the fitted one, maybe
         encoded): the way when the fit is not current. Blocking: call it from a worker thread."""
         from api.repo import get_worker
 
         return self.recommender.recommend(get_worker(self.engine, worker_id, scope), k)
 
-    def recommend_known(self, worker_id: str, k: int, scope: Scope) -> Any:
+    def recommend_known(self, worker_id: str, k: int, scope: Scope) -> Recommendation | None:
         """:meth:`recommend` from memory when the fit is current (well under a millisecond: the
         routes call it on the event loop), else ``None`` (the caller goes the slow way, in a thread)."""
         from api.repo import visible_worker
@@ -273,7 +295,7 @@ class Services:
             return None
         return rec.recommend_one(visible_worker(self.engine, rec.dataset_, worker_id, scope).worker_id, k=k)
 
-    async def recommend_profile(self, profile: dict[str, Any], k: int) -> Any:
+    async def recommend_profile(self, profile: dict[str, Any], k: int) -> Recommendation:
         """Top-``k`` jobs for an ad-hoc profile (encoded once).
 
         The model runs from a worker thread (in its own process, see :func:`build_services`), so
@@ -287,7 +309,7 @@ class Services:
         vectors = await run_in_threadpool(rec.prepare_profiles, [worker], self.recommender.profile_encoder)
         return rec.recommend_one(worker, k=k, vector=vectors[0])
 
-    def candidates(self, job_id: str, k: int, scope: Scope) -> Any:
+    def candidates(self, job_id: str, k: int, scope: Scope) -> JobCandidates:
         """The ``k`` best workers for a job the caller sees, each in a recruiter's view; a district
         officer's from the workers it sees (:attr:`~api.auth.Scope.candidates_in_scope`)."""
         from dataclasses import replace
@@ -312,7 +334,21 @@ class Services:
             workers=tuple(found.workers[i] for i in keep),
         )
 
-    def edit(self, kind: str, record_id: str, changes: dict[str, Any], scope: Scope, origin: str) -> Any:
+    @overload
+    def edit(
+        self, kind: Literal["workers"], record_id: str, changes: dict[str, Any], scope: Scope, origin: str
+    ) -> Worker: ...
+    @overload
+    def edit(
+        self, kind: Literal["enterprises"], record_id: str, changes: dict[str, Any], scope: Scope, origin: str
+    ) -> Enterprise: ...
+    @overload
+    def edit(
+        self, kind: Literal["jobs"], record_id: str, changes: dict[str, Any], scope: Scope, origin: str
+    ) -> Job: ...
+    def edit(
+        self, kind: str, record_id: str, changes: dict[str, Any], scope: Scope, origin: str
+    ) -> Worker | Enterprise | Job:
         """Apply a validated partial record (PATCH) and refit in the background; the new record."""
         from api.repo import patch_record
 
@@ -323,7 +359,7 @@ class Services:
             self.records_changed()
         return record
 
-    def import_files(self, files: list[tuple[str, BinaryIO]], *, strict: bool = False) -> Any:
+    def import_files(self, files: list[tuple[str, BinaryIO]], *, strict: bool = False) -> ImportReport:
         """Import uploaded CSV/XLSX/JSON files (``(file name, content)``); the import report.
 
         The file name tells the record type, as on the command line; reports name the uploaded
@@ -343,7 +379,7 @@ class Services:
             self.records_changed()
         return report
 
-    def dataset(self) -> Any:
+    def dataset(self) -> Dataset:
         """The stored records: the fitted recommender's copy when there is one, else read now."""
         rec = self.recommender.current
         if rec is not None:
@@ -352,13 +388,15 @@ class Services:
 
         return dataset_from_engine(self.engine)
 
-    def run_list(self, run_id: str, which: str, scope: Scope, fmt: str, county: str | None = None) -> Any:
+    def run_list(
+        self, run_id: str, which: str, scope: Scope, fmt: str, county: str | None = None
+    ) -> Download:
         """A recorded run's list as a file to download (see :func:`api.downloads.run_export`)."""
         from api.downloads import run_export
 
         return run_export(self.engine, self.dataset(), run_id, which, scope, fmt=fmt, county=county)
 
-    def report(self, year: int, scope: Scope, fmt: str) -> Any:
+    def report(self, year: int, scope: Scope, fmt: str) -> Download:
         """The programme report of ``year`` as a file (see :func:`api.downloads.report_export`)."""
         from api.downloads import report_export
 
@@ -407,7 +445,7 @@ def limit_compute_threads(n: int) -> None:
         sys.modules["torch"].set_num_threads(n)
 
 
-def _strip_folder(report: Any, folder: str) -> None:
+def _strip_folder(report: ImportReport, folder: str) -> None:
     """Name files in a report as uploaded, without the temporary folder."""
     import dataclasses
 
@@ -445,7 +483,7 @@ def service_engine(engine: Engine) -> Engine:
     return sized
 
 
-def _scoring(path: str | None) -> tuple[Any, ...]:
+def _scoring(path: str | None) -> tuple[ScoringConfig, ...]:
     """``(ScoringConfig,)`` from the configured file, or ``()`` for the defaults."""
     if not path:
         return ()
@@ -454,7 +492,7 @@ def _scoring(path: str | None) -> tuple[Any, ...]:
     return (ScoringConfig.from_file(path),)
 
 
-def build_services(settings: Settings, *, encoder: Any = None) -> Services:
+def build_services(settings: Settings, *, encoder: Encoder | None = None) -> Services:
     """Open the store and build the services; ``encoder`` replaces the settings' model (tests)."""
     from embeddings.batching import BatchingEncoder
     from embeddings.cache import CachedEncoder
@@ -462,7 +500,7 @@ def build_services(settings: Settings, *, encoder: Any = None) -> Services:
 
     url, key = store_url_and_key(settings)
     engine = service_engine(open_engine(url))
-    model_process = None
+    model_process: ProcessEncoder | ProcessPool | None = None
     if encoder is None:
         encoder, model_process = service_encoder(settings)
     else:
@@ -501,7 +539,7 @@ def build_services(settings: Settings, *, encoder: Any = None) -> Services:
     return services
 
 
-def service_encoder(settings: Settings) -> tuple[Any, Any]:
+def service_encoder(settings: Settings) -> tuple[CachedEncoder, ProcessPool | None]:
     """The service's encoder, behind the embedding cache, and the process that runs the model
     (``None`` when ``api_encoder_process`` is off: the model then runs in this process)."""
     import functools

@@ -57,6 +57,7 @@ class BatchingEncoder:
                     self._cv.notify_all()
         if call.error is not None:
             raise call.error
+        assert call.result is not None  # done without an error: its run set the result
         return call.result
 
     def _take(self) -> list[_Call]:

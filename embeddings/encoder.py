@@ -170,7 +170,10 @@ class SentenceTransformerEncoder:
             getattr(self._model, "get_embedding_dimension", None)
             or self._model.get_sentence_embedding_dimension
         )
-        self.dim = int(get_dim())
+        dim = get_dim()
+        if dim is None:
+            raise ModelNotFoundError(f"{str(model)!r} is not an embedding model with a fixed size")
+        self.dim = int(dim)
         base = model_id or f"st:{path.name if path.exists() else str(model)}"
         self.model_id = base + _prefix_tag(self.prefixes)
 

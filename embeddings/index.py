@@ -234,7 +234,7 @@ class VectorIndex:
         for j, key in enumerate(keys):
             arrays[f"faiss_{j}"] = faiss.serialize_index(self.index_[key])
         with open(path, "wb") as fh:
-            np.savez(fh, **arrays)
+            np.savez(fh, allow_pickle=False, **arrays)
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> VectorIndex:
@@ -368,9 +368,12 @@ class VectorIndex:
         kind = self.kinds_[key]
         params: faiss.SearchParameters | None = None
         if kind == "hnsw":
-            params = faiss.SearchParametersHNSW(efSearch=max(self.ef_search, k))
+            # faiss's stubs (1.15) lack SearchParametersHNSW; the class is in the module
+            params = faiss.SearchParametersHNSW(efSearch=max(self.ef_search, k))  # type: ignore[attr-defined]
         elif kind == "ivf":
-            params = faiss.SearchParametersIVF(nprobe=self.nprobe)
+            ivf = faiss.SearchParametersIVF()
+            ivf.nprobe = self.nprobe
+            params = ivf
         if len(q) >= _SMALL_BATCH:
             return index.search(q, k, params=params)
         # A few queries: OpenMP start-up and spin-waiting cost more than the search itself, and

@@ -145,7 +145,9 @@ class LexicalIndex:
         return scores, idx
 
     def _counts(self, token_lists: Iterable[list[str]]) -> sp.csr_matrix:
-        indptr, indices, data = [0], [], []
+        indptr: list[int] = [0]
+        indices: list[int] = []
+        data: list[int] = []
         vocab = self.vocabulary_
         for tokens in token_lists:
             c = Counter(vocab[t] for t in tokens if t in vocab)
@@ -172,7 +174,10 @@ def fuse(dense: np.ndarray, lexical: np.ndarray | sp.spmatrix, weight: float) ->
     """
     if not 0.0 <= weight <= 1.0:
         raise ValueError(f"weight must be in [0, 1], got {weight}")
-    lex = lexical.toarray() if sp.issparse(lexical) else np.asarray(lexical)
+    if isinstance(lexical, np.ndarray) or not sp.issparse(lexical):
+        lex = np.asarray(lexical)
+    else:
+        lex = lexical.toarray()
     dense = np.asarray(dense, dtype=np.float32)
     if lex.shape != dense.shape:
         raise ValueError(f"dense {dense.shape} and lexical {lex.shape} scores must have the same shape")

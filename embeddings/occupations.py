@@ -32,6 +32,7 @@ from typing import Any, Self
 
 import numpy as np
 
+from embeddings.encoder import Encoder, Kind
 from embeddings.lexical import LexicalIndex, fuse, normalize_text
 
 __all__ = [
@@ -192,7 +193,7 @@ class OccupationClassifier:
 
     def __init__(
         self,
-        encoder: Any | None = None,
+        encoder: Encoder | None = None,
         *,
         lexical_weight: float = 0.1,
         definition_weight: float = 1.5,
@@ -209,7 +210,7 @@ class OccupationClassifier:
 
     @classmethod
     def from_csv(
-        cls, path: str | os.PathLike[str], encoder: Any | None = None, **params: Any
+        cls, path: str | os.PathLike[str], encoder: Encoder | None = None, **params: Any
     ) -> OccupationClassifier:
         """Construct and fit on a ``csco22.csv`` file."""
         return cls(encoder, **params).fit(load_csco(path))
@@ -243,10 +244,10 @@ class OccupationClassifier:
         self.doc_vectors_: np.ndarray | None = None
         self.def_vectors_: np.ndarray | None = None
         if self.encoder is not None:
-            self.doc_vectors_ = self._encode_cached(docs, "query")
+            self.doc_vectors_ = self._encode_cached(self.encoder, docs, "query")
             if self.definition_weight:
                 texts = [f"{o.name}：{o.definition}" if o.definition else o.name for o in self.occupations_]
-                self.def_vectors_ = self._encode_cached(texts, "passage")
+                self.def_vectors_ = self._encode_cached(self.encoder, texts, "passage")
         return self
 
     # ------------------------------------------------------------------ scoring
@@ -256,7 +257,7 @@ class OccupationClassifier:
         self._check_fitted()
         texts = [clean_title(t) if self.clean else normalize_text(t) for t in titles]
         out = {"lexical": self._max_per_code(self.lexical_.score_matrix(texts).toarray())}
-        if self.doc_vectors_ is not None:
+        if self.doc_vectors_ is not None and self.encoder is not None:
             q = self.encoder.encode(texts, kind="query")
             out["alias"] = self._max_per_code(q @ self.doc_vectors_.T)
             if self.def_vectors_ is not None:
@@ -300,15 +301,15 @@ class OccupationClassifier:
     def _max_per_code(self, doc_scores: np.ndarray) -> np.ndarray:
         return np.maximum.reduceat(np.asarray(doc_scores, dtype=np.float32), self.doc_starts_, axis=1)
 
-    def _encode_cached(self, texts: list[str], kind: str) -> np.ndarray:
-        model_id = str(getattr(self.encoder, "model_id", type(self.encoder).__name__))
+    def _encode_cached(self, encoder: Encoder, texts: list[str], kind: Kind) -> np.ndarray:
+        model_id = str(getattr(encoder, "model_id", type(encoder).__name__))
         key = hashlib.sha256("\x1e".join([model_id, kind, *texts]).encode()).hexdigest()[:24]
         path = Path(self.cache_dir) / f"occupations-{key}.npy" if self.cache_dir is not None else None
         if path is not None and path.is_file():
             vectors = np.load(path, allow_pickle=False)
             if vectors.shape[0] == len(texts):
                 return vectors
-        vectors = np.asarray(self.encoder.encode(texts, kind=kind), dtype=np.float32)
+        vectors = np.asarray(encoder.encode(texts, kind=kind), dtype=np.float32)
         if vectors.shape[0] != len(texts):
             raise ValueError(f"encoder returned {vectors.shape[0]} vectors for {len(texts)} texts")
         if path is not None:

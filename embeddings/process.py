@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from embeddings import errors
+from embeddings.encoder import Encoder
 from embeddings.errors import EmbeddingError, EncoderProcessError
 
 log = logging.getLogger(__name__)
@@ -39,7 +40,7 @@ class ProcessEncoder:
 
     def __init__(
         self,
-        factory: Callable[[], Any],
+        factory: Callable[[], Encoder],
         *,
         threads: int = 0,
         nice: int = 0,
@@ -143,7 +144,7 @@ class ProcessPool:
 
     def __init__(
         self,
-        factory: Callable[[], Any],
+        factory: Callable[[], Encoder],
         *,
         processes: int = 2,
         threads: int = 0,
@@ -208,7 +209,7 @@ class ProcessPool:
         self.close()
 
 
-def _serve(conn: Any, factory: Callable[[], Any], threads: int, nice: int = 0) -> None:
+def _serve(conn: Any, factory: Callable[[], Encoder], threads: int, nice: int = 0) -> None:
     """The child: build the encoder, then answer ``(texts, kind, batch_size)`` until ``None``."""
     try:
         if nice > 0 and hasattr(os, "nice"):

@@ -93,9 +93,12 @@ def _parse_bool(value: Any) -> Any:
 StrList = Annotated[tuple[str, ...], BeforeValidator(_split_list)]
 
 
-def _opt_int(ge: int = 0, le: int | None = None) -> Any:
-    """An optional integer in [ge, le]; a blank cell means ``None``."""
-    return Annotated[Annotated[int, Field(ge=ge, le=le)] | None, BeforeValidator(_blank_to_none)]
+# Optional integers in a range; a blank cell means ``None``.
+_Blank = BeforeValidator(_blank_to_none)
+OptNonNeg = Annotated[Annotated[int, Field(ge=0)] | None, _Blank]
+OptMinWage = Annotated[Annotated[int, Field(ge=0, le=1_000_000)] | None, _Blank]
+OptAge = Annotated[Annotated[int, Field(ge=0, le=120)] | None, _Blank]
+OptYear = Annotated[Annotated[int, Field(ge=1990, le=2100)] | None, _Blank]
 
 
 Bool = Annotated[bool, BeforeValidator(_parse_bool)]
@@ -121,7 +124,7 @@ class Worker(_Record):
     experience: str = ""
     desired_occupations: StrList = ()
     mobility: Mobility = Mobility.paired
-    min_wage: _opt_int(0, 1_000_000) = None
+    min_wage: OptMinWage = None
     employment_status: EmploymentStatus = EmploymentStatus.unemployed
     current_employer: str = ""
     group_id: str = ""
@@ -139,8 +142,8 @@ class Enterprise(_Record):
     kind: EnterpriseKind = EnterpriseKind.company
     location_code: AdminCode
     employment_base: Bool = False
-    capacity: _opt_int(0) = None
-    dorm_beds: _opt_int(0) = None
+    capacity: OptNonNeg = None
+    dorm_beds: OptNonNeg = None
 
     @property
     def is_local_workshop(self) -> bool:
@@ -156,11 +159,11 @@ class Job(_Record):
     description: str = ""
     occupation_code: Annotated[str, Field(pattern=r"^(\d-\d{2}-\d{2}-\d{2})?$")] = ""
     openings: Annotated[int, Field(ge=1)]
-    wage_min: _opt_int(0) = None
-    wage_max: _opt_int(0) = None
+    wage_min: OptNonNeg = None
+    wage_max: OptNonNeg = None
     location_code: Annotated[AdminCode | None, BeforeValidator(_blank_to_none)] = None
-    age_min: _opt_int(0, 120) = None
-    age_max: _opt_int(0, 120) = None
+    age_min: OptAge = None
+    age_max: OptAge = None
     gender: JobGender = JobGender.any
     accommodation: Bool = False
 
@@ -179,7 +182,7 @@ class Pairing(_Record):
 
     district_code: AdminCode
     county_code: AdminCode
-    since_year: _opt_int(1990, 2100) = None
+    since_year: OptYear = None
 
     @field_validator("district_code")
     @classmethod
@@ -240,7 +243,7 @@ class JobFair(_Record):
     place: str = ""
     district_code: Annotated[AdminCode | None, BeforeValidator(_blank_to_none)] = None
     county_code: AdminCode
-    enterprises: _opt_int(0) = None
-    jobs: _opt_int(0) = None
-    attendees: _opt_int(0) = None
-    hires: _opt_int(0) = None
+    enterprises: OptNonNeg = None
+    jobs: OptNonNeg = None
+    attendees: OptNonNeg = None
+    hires: OptNonNeg = None

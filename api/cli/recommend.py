@@ -5,11 +5,16 @@ from __future__ import annotations
 import datetime as dt
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from api.cli._app import app
+
+if TYPE_CHECKING:
+    from embeddings.encoder import Encoder
+    from matcher.recommend.recommender import Recommender
+    from matcher.records import Worker
 
 DataOpt = Annotated[
     Path | None, typer.Option("--data", help="Data folder (workers.csv, enterprises.csv, jobs.csv ...).")
@@ -24,7 +29,7 @@ ConfigOpt = Annotated[
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 
 
-def make_encoder() -> Any:
+def make_encoder() -> Encoder:
     """The settings' embedding model behind the persistent cache (tests replace this)."""
     from api.settings import get_settings
     from matcher.placement.pipeline import make_encoder as _make
@@ -33,7 +38,7 @@ def make_encoder() -> Any:
     return _make(settings.model, settings.cache_dir)
 
 
-def load_recommender(data: Path | None, db: str | None, year: int | None, config: Path | None) -> Any:
+def load_recommender(data: Path | None, db: str | None, year: int | None, config: Path | None) -> Recommender:
     """A :class:`matcher.recommend.recommender.Recommender` fitted on ``--data`` or ``--db``."""
     from matcher.errors import ConfigError
     from matcher.recommend.recommender import Recommender
@@ -56,7 +61,7 @@ def load_recommender(data: Path | None, db: str | None, year: int | None, config
     return Recommender(scoring, year=year, csco_path=get_settings().csco_path).fit(ds, make_encoder())
 
 
-def read_profile(path: Path) -> Any:
+def read_profile(path: Path) -> Worker:
     """One worker from a JSON object with the workers.csv fields (``worker_id`` may be left out)."""
     from pydantic import ValidationError
 
@@ -94,9 +99,13 @@ def recommend(
     """The top-k jobs for one worker, with score and explanation."""
     from matcher.errors import ConfigError
 
-    if (worker_id is None) == (profile_file is None):
+    query: str | Worker
+    if worker_id is not None and profile_file is None:
+        query = worker_id
+    elif profile_file is not None and worker_id is None:
+        query = read_profile(profile_file)
+    else:
         raise ConfigError("give exactly one of WORKER_ID or --profile-file F")
-    query = worker_id if profile_file is None else read_profile(profile_file)
     rec = load_recommender(data, db, year, config).recommend_one(query, k=k)
     out = rec.to_dict()
     if as_json:

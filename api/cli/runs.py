@@ -188,8 +188,8 @@ def diff_cmd(
         "objective", f"{d.objective_a:.6f} → {d.objective_b:.6f} ({d.objective_b - d.objective_a:+.6f})"
     )
     t.add_row("placed", f"{d.placed_a:,} → {d.placed_b:,} ({d.placed_b - d.placed_a:+,})")
-    for k, v in d.counts().items():
-        t.add_row(k.replace("_", " "), f"{v:,}")
+    for k, n in d.counts().items():
+        t.add_row(k.replace("_", " "), f"{n:,}")
     c.print(t)
     if d.identical:
         c.print("identical assignments")

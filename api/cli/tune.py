@@ -6,14 +6,17 @@ import datetime as dt
 import json
 import tempfile
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from api.cli._app import app
 
+if TYPE_CHECKING:
+    from embeddings.encoder import Encoder
 
-def make_encoder() -> Any:
+
+def make_encoder() -> Encoder:
     """The settings' embedding model behind the persistent cache (tests replace this)."""
     from api.settings import get_settings
     from matcher.placement.pipeline import make_encoder as _make
@@ -233,11 +236,11 @@ def _tune_from(
         url = store_url(db)
         engine = open_engine(url)
         try:
-            rows, run_ids = stored_outcomes(engine, runs)
+            outcome_rows, run_ids = stored_outcomes(engine, runs)
             ds = load_folder(data_dir) if data_dir is not None else dataset_from_engine(engine)
         finally:
             engine.dispose()
-        labelled = labelled_placements(rows, months)
+        labelled = labelled_placements(outcome_rows, months)
         shown = make_url(url).render_as_string(hide_password=True)
         source = f"outcomes of {len(run_ids)} run(s) in {shown}"
         rec = Recommender(base, year=year, fetch=k, csco_path=_csco()).fit(ds, make_encoder())

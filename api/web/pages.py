@@ -333,7 +333,7 @@ def runs(request: Request) -> Response:
 
     user = current_user(request)
     services = services_of(request)
-    items = services.placements.recent(50)
+    items = services.runner.recent(50)
     return render(
         request,
         "runs.html",
@@ -373,7 +373,7 @@ def start_run(
         "priority": "lexicographic" if rule_priority else "none",
     }
     body = PlacementRequest.model_validate(params)
-    state = services_of(request).placements.start(body.model_dump(exclude_none=True))
+    state = services_of(request).runner.start(body.model_dump(exclude_none=True))
     return _redirect(f"{PREFIX}/runs/{state.run_id}")
 
 
@@ -381,7 +381,7 @@ def start_run(
 def run(request: Request, run_id: str, after: Annotated[str | None, Query(max_length=64)] = None) -> Response:
     user = current_user(request)
     services = services_of(request)
-    status = services.placements.status_for(run_id[:64], user.scope)
+    status = services.runner.status_for(run_id[:64], user.scope)
     summary = status.get("summary") or {}
     reasons = sorted(
         ((r, n) for r, n in (summary.get("unplaced_reasons") or {}).items() if n), key=lambda kv: -kv[1]
@@ -389,7 +389,7 @@ def run(request: Request, run_id: str, after: Annotated[str | None, Query(max_le
     assignments: list[dict[str, Any]] = []
     nxt = None
     if status["status"] == "succeeded":
-        assignments, nxt = services.placements.assignments(status["id"], user.scope, after=after, limit=25)
+        assignments, nxt = services.runner.assignments(status["id"], user.scope, after=after, limit=25)
         if user.sees_workers:
             _audit(request, user, [a["worker_id"] for a in assignments], detail="console run")
     jobs = queries.names_of(services.engine, sorted({a["job_id"] for a in assignments}))
@@ -421,7 +421,7 @@ def run_download(
     gives the same key."""
     user = current_user(request)
     services = services_of(request)
-    status = services.placements.status(run_id[:64])
+    status = services.runner.status(run_id[:64])
     if status["status"] != "succeeded":
         raise InputError("the run has not finished yet")
     d = services.run_list(status["id"], what, user.scope, format, county=county)

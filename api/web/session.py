@@ -22,7 +22,7 @@ import hashlib
 import hmac
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from fastapi import Request, Response
 
@@ -30,6 +30,9 @@ from api.auth import SESSION_COOKIE, Principal, Role, Scope
 from api.errors import Forbidden, RateLimited
 from api.sessions import Session
 from api.web.i18n import LANG_COOKIE, pick_lang
+
+if TYPE_CHECKING:
+    from api.services import Services
 
 PREFIX = "/console"
 
@@ -64,7 +67,7 @@ class WebUser:
         return self.scope.sees_workers
 
 
-def services_of(request: Request) -> Any:
+def services_of(request: Request) -> Services:
     return request.app.state.services
 
 

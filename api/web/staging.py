@@ -65,7 +65,7 @@ class Staging:
         rejected = []
         for err in result.rejected:
             d = err.as_dict()
-            d["file"] = (d["file"] or "").replace(prefix, "")
+            d["file"] = (err.file or "").replace(prefix, "")
             rejected.append(d)
         files = [
             {"file": str(s.file).replace(prefix, ""), "kind": s.kind, "rows": s.rows} for s in result.sources

@@ -213,6 +213,12 @@ def _duplicates(
             )
 
 
+def _record_key(kind: str) -> Callable[[Loaded], str | None]:
+    """The key of a loaded ``kind`` record (:data:`KEYS`)."""
+    key = KEYS[kind]
+    return lambda item: key(item.record)
+
+
 def _unique_id_number(item: Loaded) -> str | None:
     idn = getattr(item.record, "id_number", "")
     return idn if idn and not is_masked("id_number", idn) else None
@@ -234,7 +240,7 @@ def check_set(
     failed = set(rejected_enterprises)
     for kind, items in loaded.items():
         bad: dict[int, None] = {}
-        checks = [(lambda it, k=kind: KEYS[k](it.record), KEY_FIELDS[kind].replace("county_code", "pairing"))]
+        checks = [(_record_key(kind), KEY_FIELDS[kind].replace("county_code", "pairing"))]
         if kind == "workers":
             checks.append((_unique_id_number, "ID number"))
         for key, what in checks:

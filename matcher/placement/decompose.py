@@ -111,7 +111,7 @@ class RegionJobs:
     """One region's jobs, everything scoring needs of them, and their FAISS index (built once)."""
 
     jobs: np.ndarray  # int64 job indices of the whole context
-    fields: dict[str, np.ndarray]  # the job_* arrays of the context, these rows
+    fields: dict[str, Any]  # the job_* arrays of the context, these rows
     vectors: np.ndarray
     titles: list[str]
     descriptions: list[str]
@@ -125,7 +125,7 @@ class WorkerBlock:
 
     region: int  # position in the list of regions
     workers: np.ndarray  # int64 worker indices of the whole context, ascending
-    fields: dict[str, np.ndarray]  # the worker_* arrays of the context, these rows
+    fields: dict[str, Any]  # the worker_* arrays of the context, these rows
     vectors: np.ndarray
     occupations: list[str]
     skills: list[str]

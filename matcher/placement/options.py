@@ -15,13 +15,17 @@ run takes (adding what the caller's settings decide: model, cache, CSCO table, s
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Annotated, Any, Literal, Self
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Self
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 from matcher.errors import ConfigError
 from matcher.geo import TIANJIN_DISTRICTS
 from matcher.scoring.factors import ScoringConfig
+
+if TYPE_CHECKING:
+    from embeddings.index import IndexKind
+    from optimizer.problem import Mode, Priority
 
 DEFAULT_K = 100
 """Candidate jobs per worker offered to the solver when neither ``--k``, a tuned configuration nor the
@@ -63,7 +67,7 @@ class RuleOptions:
     """(district code, placements of workers from its paired counties it should reach)."""
     county_share: float | None = None
     """Each county's share of placements is at least this fraction of its share of workers."""
-    priority: str = "none"
+    priority: Priority = "none"
     """``none``, ``lexicographic`` (most unemployed placed first) or ``weighted``."""
     priority_weight: float = 1.0
     groups: bool = False
@@ -95,8 +99,8 @@ class PlaceOptions:
     rule-passing edges at 10k workers / 2k jobs (benchmarks/bench_candidates.py)."""
     model: str = "default"
     cache_dir: str | None = None
-    mode: str = "score"
-    index_kind: str = "auto"
+    mode: Mode = "score"
+    index_kind: IndexKind = "auto"
     scoring: ScoringConfig = field(default_factory=ScoringConfig)
     csco_path: str | None = None
     """CSCO table for the occupation factor; ``None``: the shipped table."""
@@ -118,7 +122,7 @@ class PlaceOptions:
 
     def params(self) -> dict[str, Any]:
         """The parameters that shape the result, JSON-ready (``cache_dir`` left out: it does not)."""
-        out = {
+        out: dict[str, Any] = {
             "year": self.year,
             "k": self.k,
             "model": self.model,

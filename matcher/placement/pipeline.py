@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -22,6 +22,10 @@ from matcher.scoring.factors import SCORE_DECIMALS, ScoringConfig, fit_dense_ran
 from matcher.scoring.features import job_text, worker_occupation_text, worker_skill_text, worker_text
 from matcher.scoring.occupations import OccupationSides, classify_data
 
+if TYPE_CHECKING:
+    from embeddings.cache import CachedEncoder
+    from optimizer import PlacementProblem, PlacementResult, SolveOptions
+
 
 @dataclass
 class PlacementRun:
@@ -31,14 +35,14 @@ class PlacementRun:
     options: PlaceOptions
     context: MatchContext
     edges: Edges
-    result: Any  # optimizer.PlacementResult
+    result: PlacementResult
     model_id: str
     seconds: dict[str, float]
     occupation_table: str | None = None
     worker_codes: np.ndarray | None = None  # (W, MAX_CODES) wished CSCO code numbers, -1 padded
     occupation_names: dict[int, str] = field(default_factory=dict)
-    problem: Any = None  # optimizer.PlacementProblem that was solved
-    solve_options: Any = None  # optimizer.SolveOptions
+    problem: PlacementProblem | None = None  # the problem that was solved
+    solve_options: SolveOptions | None = None
     held_back: np.ndarray | None = None  # int8 (W,): 0, or a code of HELD_BACK_REASONS (see hold_back)
     occupations: OccupationSides | None = None  # code beliefs of wishes and job titles
     job_code_predicted: np.ndarray | None = None  # bool (J,): the job's code came from its title
@@ -56,7 +60,7 @@ class PlacementRun:
         return int((self.result.assignment >= 0).sum())
 
 
-def make_encoder(model: str, cache_dir: str | None) -> Any:
+def make_encoder(model: str, cache_dir: str | None) -> CachedEncoder:
     """The named model behind the persistent embedding cache."""
     from embeddings.cache import CachedEncoder
     from embeddings.encoder import load_encoder
@@ -247,8 +251,8 @@ def build_problem(
         **extra,
     )
     solve_options = SolveOptions(
-        mode=options.mode,  # type: ignore[arg-type]
-        priority=rules.priority,  # type: ignore[arg-type]
+        mode=options.mode,
+        priority=rules.priority,
         priority_weight=rules.priority_weight,
         enforce_dorm_beds=rules.dorm_beds,
         time_limit_s=rules.time_limit_s,

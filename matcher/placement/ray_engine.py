@@ -161,6 +161,9 @@ class RayEngine:
     # ---- cluster ----------------------------------------------------------------------------
     def _connect(self) -> None:
         ray = _ray()
+        local = self.address in (None, "local")
+        if not local:  # checked even when this process is already connected: a bad address is an error
+            _check_reachable(str(self.address))
         if ray.is_initialized():
             return
         env = {"TOKENIZERS_PARALLELISM": "false", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
@@ -170,9 +173,6 @@ class RayEngine:
             "include_dashboard": False,
             "logging_level": logging.WARNING,  # the command's own progress says what runs
         }
-        local = self.address in (None, "local")
-        if not local:
-            _check_reachable(str(self.address))
         if local and self.num_cpus is not None:
             kwargs["num_cpus"] = self.num_cpus
         try:
@@ -223,11 +223,11 @@ class RayEngine:
         gpus = int(self.resources().get("GPU", 0))
         use_gpu = gpus > 0 and model is not None
         if use_gpu:
-            size, per_actor = gpus, {"num_gpus": 1, "num_cpus": 1}
+            size, num_gpus, num_cpus = gpus, 1, 1
         else:
             nodes = [n for n in ray.nodes() if n.get("Alive")]
             cpus = [int(n.get("Resources", {}).get("CPU", 1)) for n in nodes] or [1]
-            size, per_actor = len(nodes) or 1, {"num_cpus": max(1, min(cpus))}
+            size, num_gpus, num_cpus = len(nodes) or 1, 0, max(1, min(cpus))
         size = max(1, min(size, len(chunks)))
         if model is None:
             _ship_by_value(encoder)
@@ -239,7 +239,8 @@ class RayEngine:
             batch_size=1,
             batch_format="numpy",
             compute=ActorPoolStrategy(size=size),
-            **per_actor,
+            num_cpus=num_cpus,
+            num_gpus=num_gpus or None,
         )
         dim = None
         for row in encoded.iter_rows():

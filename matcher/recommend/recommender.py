@@ -29,11 +29,11 @@ import os
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Self
+from typing import TYPE_CHECKING, Self
 
 import numpy as np
 
-from embeddings.encoder import MATCHING_KIND
+from embeddings.encoder import MATCHING_KIND, Encoder
 from matcher.dataset import Dataset
 from matcher.errors import NotFoundError
 from matcher.recommend.results import JobCandidates, Recommendation, ScoredItem, recruiter_view
@@ -64,6 +64,9 @@ from matcher.scoring.ngrams import NgramSets
 from matcher.scoring.occupations import OccupationSides
 from matcher.scoring.overlap import PairOverlap
 from matcher.scoring.skillgap import OpeningCounts, SkillSuggestion
+
+if TYPE_CHECKING:
+    from embeddings.index import IndexKind
 
 _CHUNK = 512  # worker rows scored at once in a batch (bounds the memory of the pair arrays)
 
@@ -117,7 +120,7 @@ class Recommender:
         fetch: int = 100,
         csco_path: str | os.PathLike[str] | None = None,
         title_model: str | os.PathLike[str] | None = None,
-        index_kind: str = "auto",
+        index_kind: IndexKind = "auto",
         gap_top: int = 3,
         precompute_k: int = 20,
         cache_size: int = 2048,
@@ -133,7 +136,7 @@ class Recommender:
         self.cache_size = cache_size
 
     # ------------------------------------------------------------------ fitting
-    def fit(self, dataset: Dataset, encoder: Any, *, placements: Mapping[str, str] | None = None) -> Self:
+    def fit(self, dataset: Dataset, encoder: Encoder, *, placements: Mapping[str, str] | None = None) -> Self:
         """Build the fitted state from ``dataset`` with ``encoder`` (an :class:`embeddings.Encoder`).
 
         ``placements`` (worker_id → job_id, e.g. an earlier assignment) marks those workers placed and
@@ -153,7 +156,7 @@ class Recommender:
         self.job_location_codes_ = [ds.job_location(j) for j in ds.jobs]
         self.worker_vectors_ = _encode(encoder, [worker_text(w) for w in ds.workers], encoder.dim)
         self.job_vectors_ = _encode(encoder, [job_text(j) for j in ds.jobs], encoder.dim)
-        self.index_ = VectorIndex(kind=self.index_kind).fit(  # type: ignore[arg-type]
+        self.index_ = VectorIndex(kind=self.index_kind).fit(
             self.job_vectors_ if ds.jobs else np.zeros((0, encoder.dim), np.float32),
             np.arange(ctx.n_jobs, dtype=np.int64),
             partitions=ctx.job_location,
@@ -224,7 +227,7 @@ class Recommender:
         self.penalty_ = congestion_penalty(applicants, self.openings_left_, cfg.congestion_lambda)
         return edges
 
-    def _fit_occupations(self, ds: Dataset, encoder: Any, config: ScoringConfig) -> None:
+    def _fit_occupations(self, ds: Dataset, encoder: Encoder, config: ScoringConfig) -> None:
         """Codes of wishes and uncoded job titles (the context's ``job_code`` gets the predictions);
         ``csco_path=""`` switches the occupation factor off (its weight is dropped)."""
         from matcher.scoring.occupations import MAX_CODES, Beliefs, OccupationSides, classify_data
@@ -249,7 +252,7 @@ class Recommender:
         self.worker_codes_ = self.occupations_.workers.top1()
 
     # ------------------------------------------------------------------ queries
-    def prepare_profiles(self, workers: Sequence[Worker], encoder: Any = None) -> np.ndarray:
+    def prepare_profiles(self, workers: Sequence[Worker], encoder: Encoder | None = None) -> np.ndarray:
         """All that new profiles need of the model, done now: their text vectors (returned) and their
         new wished phrases classified (kept). :meth:`recommend` with these ``vectors`` then runs
         without the model, so a service can encode in a worker thread and rank on its event loop.
@@ -285,7 +288,7 @@ class Recommender:
             for (i, _), rec in zip(known, recs, strict=True):
                 out[i] = rec
         if new:
-            side = self._profile_rows([w for _, w in new], vectors)  # type: ignore[misc]
+            side = self._profile_rows([w for _, w in new], vectors)
             rows = np.arange(len(new), dtype=np.int64)
             for (i, _), rec in zip(new, self._recommend_rows(side, rows, k), strict=True):
                 out[i] = rec
@@ -629,7 +632,7 @@ def _allowed(ctx: MatchContext, rows: np.ndarray) -> list[list[int]]:
     return allowed_lists(ctx, rows)
 
 
-def _encode(encoder: Any, texts: list[str], dim: int) -> np.ndarray:
+def _encode(encoder: Encoder, texts: list[str], dim: int) -> np.ndarray:
     if not texts:
         return np.zeros((0, dim), dtype=np.float32)
     return np.ascontiguousarray(encoder.encode(texts, kind=MATCHING_KIND), dtype=np.float32)

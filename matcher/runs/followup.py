@@ -64,9 +64,9 @@ def read_job_fairs(path: str | Path) -> list[JobFair]:
             out.append(JobFair.model_validate(scrub_fields("job_fairs", cells)))
         except ValidationError as exc:
             e = exc.errors()[0]
-            field = str(e["loc"][0]) if e["loc"] else None
+            bad_field = str(e["loc"][0]) if e["loc"] else None
             raise RecordError(
-                e["msg"], file=str(path), row=row, field=field, value=cells.get(field or "")
+                e["msg"], file=str(path), row=row, field=bad_field, value=cells.get(bad_field or "")
             ) from exc
     return out
 

@@ -116,7 +116,7 @@ def build_record(
     weights = run.effective_scoring.weights.vector()
     sel = np.flatnonzero(np.asarray(res.edge_selected))
     medians = factor_medians(edges.worker, edges.factors.values, ctx.n_workers)
-    assignments = []
+    assignments: list[dict[str, Any]] = []
     for e in sel:
         w, j = int(edges.worker[e]), int(edges.job[e])
         worker, job = ds.workers[w], ds.jobs[j]
@@ -152,10 +152,10 @@ def build_record(
     assignments.sort(key=lambda a: a["worker_id"])
     hint_of = skill_gap_hints(run) if hints else {}
     reasons = unplaced_reason_names(run)
-    unplaced = []
-    for w in np.flatnonzero(np.asarray(res.assignment) < 0):
-        worker = ds.workers[int(w)]
-        suggestions = hint_of.get(int(w), [])
+    unplaced: list[dict[str, Any]] = []
+    for w in np.flatnonzero(np.asarray(res.assignment) < 0).tolist():
+        worker = ds.workers[w]
+        suggestions = hint_of.get(w, [])
         unplaced.append(
             {
                 "worker_id": worker.worker_id,

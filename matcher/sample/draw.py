@@ -64,7 +64,7 @@ def round100(x: np.ndarray) -> np.ndarray:
     return (np.round(np.asarray(x) / 100.0) * 100).astype(np.int64)
 
 
-def normalise(w: np.ndarray) -> np.ndarray:
+def normalise(w: np.typing.ArrayLike) -> np.ndarray:
     w = np.asarray(w, dtype=float)
     return w / w.sum(axis=-1, keepdims=True)
 
@@ -327,9 +327,9 @@ def make_satisfiable(rng: np.random.Generator, jobs: dict, w: dict, geo: Geo) ->
     key = w["female"] * ages + w["age"]
     for m in (2, 1, 0):
         sel = w["mobility"] == m
-        per_county = np.zeros((len(geo.counties), 2 * ages))
-        np.add.at(per_county, (w["county"][sel], key[sel]), 1)
-        per_county = per_county.reshape(-1, 2, ages)
+        counts = np.zeros((len(geo.counties), 2 * ages))
+        np.add.at(counts, (w["county"][sel], key[sel]), 1)
+        per_county = counts.reshape(-1, 2, ages)
         cube[nd:] += per_county
         if m == 2:
             cube[:nd] += per_county.sum(axis=0)

@@ -18,6 +18,7 @@ from matcher.scoring.context import MatchContext
 from matcher.scoring.factors import FACTORS, EdgeFactors, ScoringConfig, dense_factor, wage_factor
 from matcher.scoring.ngrams import NgramSets
 from matcher.scoring.occupations import OccupationSides, occupation_match
+from matcher.scoring.overlap import PairOverlap
 
 
 @dataclass(frozen=True)
@@ -91,8 +92,8 @@ def compute_factors(
     *,
     texts: TextSides | None = None,
     occupations: OccupationSides | None = None,
-    lexical: NgramSets | None = None,
-    skills: NgramSets | None = None,
+    lexical: NgramSets | PairOverlap | None = None,
+    skills: NgramSets | PairOverlap | None = None,
 ) -> EdgeFactors:
     """Factor values for edges (ew, ej); see :mod:`matcher.scoring.factors` for each factor.
 

@@ -12,13 +12,13 @@ import hashlib
 import json
 from collections.abc import Iterator, Mapping
 from enum import Enum
-from typing import Any
+from typing import Any, Literal, overload
 
 from pydantic import BaseModel
-from sqlalchemy import BigInteger, FromClause, Integer, String
+from sqlalchemy import BigInteger, FromClause, Integer, RowMapping, String
 
 from matcher.pii import is_masked, mask, protect
-from matcher.records import LIST_SEPARATOR, RECORD_TYPES
+from matcher.records import LIST_SEPARATOR, RECORD_TYPES, Enterprise, Job, Pairing, Worker
 from matcher.store.models import BOOKKEEPING, RECORD_TABLES
 
 PERSONAL_PAIRS = {
@@ -26,6 +26,9 @@ PERSONAL_PAIRS = {
     "phone": ("phone_hash", "phone_masked"),
 }
 INT_MAX = 2**31 - 1  # an Integer column is 32 bits on PostgreSQL
+
+StoredRow = Mapping[str, Any] | RowMapping
+"""A row's values by column name: a dict, or a row as SQLAlchemy reads it (``.mappings()``)."""
 
 
 def unfit_values(table: FromClause, values: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
@@ -52,7 +55,7 @@ def record_field(column: str) -> str:
     return next((f for f, cols in PERSONAL_PAIRS.items() if column in cols), column)
 
 
-def record_key(kind: str, values: Mapping[str, Any]) -> str:
+def record_key(kind: str, values: StoredRow) -> str:
     """The record's key as one string (``district-county`` for a pairing)."""
     return "-".join(str(values[c]) for c in RECORD_TABLES[kind][1])
 
@@ -93,7 +96,17 @@ def keep_masked(new: dict[str, Any], old: Mapping[str, Any]) -> None:
         new["name"] = old["name"]
 
 
-def from_db(kind: str, row: Mapping[str, Any]) -> BaseModel:
+@overload
+def from_db(kind: Literal["workers"], row: StoredRow) -> Worker: ...
+@overload
+def from_db(kind: Literal["enterprises"], row: StoredRow) -> Enterprise: ...
+@overload
+def from_db(kind: Literal["jobs"], row: StoredRow) -> Job: ...
+@overload
+def from_db(kind: Literal["pairings"], row: StoredRow) -> Pairing: ...
+@overload
+def from_db(kind: str, row: StoredRow) -> BaseModel: ...
+def from_db(kind: str, row: StoredRow) -> BaseModel:
     """The record of a stored row; a worker's ``id_number`` and ``phone`` are the masked forms."""
     model = RECORD_TYPES[kind]
     values = {k: v for k, v in row.items() if k in model.model_fields}

@@ -20,7 +20,7 @@ from sqlalchemy.engine import make_url
 
 from matcher.errors import ConfigError
 from matcher.pii import KEY_FILE_NAME, key_fingerprint
-from matcher.store.models import StoreMeta
+from matcher.store.models import StoreMeta, table_of
 
 log = logging.getLogger(__name__)
 
@@ -121,7 +121,7 @@ def check_key(conn: Connection, key: bytes, *, record: bool = False) -> None:
     fp = key_fingerprint(key)
     stored = conn.execute(select(StoreMeta.value).where(StoreMeta.key == "key_fingerprint")).scalar()
     if stored is None and record:
-        conn.execute(StoreMeta.__table__.insert().values(key="key_fingerprint", value=fp))
+        conn.execute(table_of(StoreMeta).insert().values(key="key_fingerprint", value=fp))
     elif stored is not None and stored != fp:
         raise ConfigError(
             "this store was written with a different secret key (LABORBRIDGE_SECRET_KEY or the "

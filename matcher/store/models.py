@@ -29,6 +29,7 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, Date, DateTime, Float, ForeignKey, Integer, MetaData, String, Text
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.schema import Table
 from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import TypeDecorator
 
@@ -121,6 +122,18 @@ def bytewise(column: Any) -> Any:
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
+
+
+def table_of(model: type[Base]) -> Table:
+    """``model``'s table, typed as the :class:`Table` it is.
+
+    SQLAlchemy types ``__table__`` as any ``FromClause`` (a mapping may be to a join or a query),
+    which ``insert``, ``update`` and ``Table.insert`` do not take; every model here maps a table.
+    """
+    table = model.__table__
+    if not isinstance(table, Table):  # pragma: no cover - every model of this module maps a table
+        raise TypeError(f"{model.__name__} is not mapped to a table")
+    return table
 
 
 def _batch_fk(nullable: bool = False) -> Mapped[int]:

@@ -33,7 +33,7 @@ from matcher.store.convert import (
 )
 from matcher.store.engine import check_key, open_engine
 from matcher.store.models import RECORD_TABLES as TABLES
-from matcher.store.models import EnterpriseRow, ImportBatch, RecordChange, StoreMeta, WorkerRow
+from matcher.store.models import EnterpriseRow, ImportBatch, RecordChange, StoreMeta, WorkerRow, table_of
 
 ORDER = ("enterprises", "jobs", "workers", "pairings")  # parents before children (jobs → enterprises)
 CHUNK = 500  # ids per IN (...) query: far below every dialect's bound-parameter limit
@@ -51,7 +51,7 @@ def existing_enterprise_ids(engine: Engine) -> set[str]:
 
 
 def _existing(conn: Connection, kind: str, keys: list[str]) -> dict[str, dict[str, Any]]:
-    table = TABLES[kind][0].__table__
+    table = table_of(TABLES[kind][0])
     pk = TABLES[kind][1]
     if len(pk) > 1:  # pairings: a small table, read whole rather than a dialect-specific tuple IN
         rows = conn.execute(select(table)).mappings()
@@ -67,7 +67,7 @@ def _id_holders(conn: Connection, hashes: list[str]) -> dict[str, str]:
     out: dict[str, str] = {}
     for part in _chunks(hashes):
         q = select(WorkerRow.id_number_hash, WorkerRow.worker_id).where(WorkerRow.id_number_hash.in_(part))
-        out.update((h, w) for h, w in conn.execute(q))
+        out.update((h, w) for h, w in conn.execute(q) if h is not None)  # IN (...) matches no NULL
     return out
 
 
@@ -113,7 +113,7 @@ def _drop_unfit(
 ) -> list[tuple[Loaded, dict]]:
     """Reject a row holding a value its column cannot hold, and a job of an enterprise so rejected
     (unless the store already holds that enterprise)."""
-    table = TABLES[kind][0].__table__
+    table = table_of(TABLES[kind][0])
     stored: set[str] = set()
     if kind == "jobs":
         for part in _chunks(sorted(unfit)):
@@ -167,7 +167,7 @@ def _write(
     changed: list[tuple[Loaded, dict, dict]],
 ) -> None:
     model, pk = TABLES[kind]
-    table = model.__table__
+    table = table_of(model)
     if new:
         conn.execute(
             insert(table), [{**v, "created_batch_id": batch, "updated_batch_id": batch} for _, v in new]
@@ -182,7 +182,7 @@ def _write(
     ]
     if history:
         conn.execute(
-            insert(RecordChange.__table__),
+            insert(table_of(RecordChange)),
             [
                 {
                     "batch_id": batch,
@@ -241,16 +241,18 @@ def import_ingested(
         check_key(conn, key, record=True)
         counts = {"created": report.created, "updated": report.updated, "unchanged": report.unchanged}
         files = [{"file": s.file, "kind": s.kind, "rows": s.rows, "sha256": s.sha256} for s in result.sources]
-        batch = conn.execute(
-            insert(ImportBatch.__table__).values(
+        inserted = conn.execute(
+            insert(table_of(ImportBatch)).values(
                 started_at=started, files=files, counts=counts, n_rejected=len(report.rejected)
             )
-        ).inserted_primary_key[0]
+        ).inserted_primary_key
+        assert inserted is not None  # a single-row INSERT: the new row's key
+        batch = inserted[0]
         for kind, (new, changed) in plans.items():
             _write(conn, kind, batch, new, changed)
         conn.execute(
-            update(ImportBatch.__table__)
-            .where(ImportBatch.__table__.c.id == batch)
+            update(table_of(ImportBatch))
+            .where(table_of(ImportBatch).c.id == batch)
             .values(finished_at=dt.datetime.now(dt.UTC))
         )
     report.batch_id, report.written = batch, True

@@ -85,8 +85,8 @@ def resolve_run_id(engine: Engine, ref: str) -> str:
             return found
         # Any case, on every backend: SQLite's LIKE ignores the case of ASCII letters, PostgreSQL's not.
         prefix = func.lower(t.c.run_id).startswith(ref.lower(), autoescape=True)
-        ids = conn.execute(select(t.c.run_id).where(prefix).order_by(bytewise(t.c.run_id)).limit(3)).scalars()
-        ids = list(ids)
+        q = select(t.c.run_id).where(prefix).order_by(bytewise(t.c.run_id)).limit(3)
+        ids = list(conn.execute(q).scalars())
     if not ids:
         raise NotFoundError(f"no recorded run {ref!r}")
     if len(ids) > 1 and ref not in ids:

@@ -359,7 +359,7 @@ def tune(
     floor = min(min_k, max(ks))
     eligible = [r for r in by_k if r["k"] >= floor]
     best_k = max(r["ndcg_at_10"] for r in eligible)
-    k = min(r["k"] for r in eligible if r["ndcg_at_10"] >= best_k - k_tolerance)
+    k = min(int(r["k"]) for r in eligible if r["ndcg_at_10"] >= best_k - k_tolerance)
     tuned_cfg = base_cfg.model_copy(update={"weights": ScoreWeights(**weights)})
 
     base_vec = base_cfg.weights.vector()
@@ -369,10 +369,12 @@ def tune(
         "dense_only": on(edges[k], _vector({"dense": 1.0}), test),
         "lexical_only": on(edges[k], _vector({"lexical": 1.0}), test),
     }
-    kept_base = held["tuned"]["ndcg_at_10"] < held["base"]["ndcg_at_10"]
-    ref = held["base"]
-    for m in held.values():
-        m["ndcg_ratio_to_base"] = round(m["ndcg_at_10"] / ref["ndcg_at_10"], 4) if ref["ndcg_at_10"] else None
+    base_ndcg = held["base"]["ndcg_at_10"]
+    kept_base = held["tuned"]["ndcg_at_10"] < base_ndcg
+    held_out = {
+        name: {**m, "ndcg_ratio_to_base": round(m["ndcg_at_10"] / base_ndcg, 4) if base_ndcg else None}
+        for name, m in held.items()
+    }
     report = {
         "answer_key": "gain 2 exact true occupation, 1 same 小类, +1 if it also fits latent wage/place/dorm",
         "split": {"train_workers": int(len(train)), "held_out_workers": int(len(test)), "seed": seed},
@@ -385,7 +387,7 @@ def tune(
         "k_grid_train": by_k,
         "k_tolerance": k_tolerance,
         "chosen_k": k,
-        "held_out": held,
+        "held_out": held_out,
         "kept_base": kept_base,
         "search": {"random": n_random, "coordinate_rounds": n_rounds, "policy_factors_held": list(POLICY)},
     }
