@@ -70,35 +70,36 @@ def train(
     """A :class:`embeddings.title_model.TitleClassifier` fitted on ``examples`` and the table.
 
     A fit takes minutes on two cores, so benchmark fits are kept in the user cache, keyed by
-    everything that shapes them: the examples, the table's codes, the encoder, the parameters and the
-    training code itself (a changed ``title_model.py`` trains afresh).
+    everything that shapes their arrays: the examples, the table, the encoder, the parameters and the
+    fitting code (:func:`embeddings.title_model.fit_source`: the fitting path and ``clean_title``;
+    an edit of how a fitted model predicts keeps them). Every fit, fresh or cached, is returned as
+    loaded from its file, so both give the same answers.
     """
     import hashlib
-    import inspect
 
     import embeddings.title_model as tm
     from embeddings.cache import default_cache_dir
 
     folds = params.pop("calibrate_folds", 0)
+    fit_params = {k: v for k, v in vars(tm.TitleClassifier(None, **params)).items() if k != "encoder"}
     key = hashlib.sha256(
         repr(
             (
                 sorted(examples),
-                [o.code for o in occupations],
+                [(o.code, o.name, o.aliases) for o in occupations],
                 getattr(encoder, "model_id", None),
-                sorted(params.items()),
+                sorted(fit_params.items()),
                 folds,
-                inspect.getsource(tm),
+                tm.fit_source(folds > 1),
             )
         ).encode()
     ).hexdigest()[:20]
     path = default_cache_dir().parent / "title-models" / f"{key}.npz"
-    if path.is_file():
-        return tm.TitleClassifier.load(path, occupations, encoder)
-    clf = tm.TitleClassifier(encoder, **params).fit(occupations, examples, calibrate_folds=folds)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    clf.save(path)
-    return clf
+    if not path.is_file():
+        clf = tm.TitleClassifier(encoder, **params).fit(occupations, examples, calibrate_folds=folds)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        clf.save(path)
+    return tm.TitleClassifier.load(path, occupations, encoder)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import inspect
 import logging
 import os
 import zlib
@@ -352,6 +353,24 @@ class TitleClassifier:
     def _check_fitted(self) -> None:
         if not hasattr(self, "codes_"):
             raise RuntimeError("TitleClassifier is not fitted; call fit() or load() first")
+
+
+def fit_source(calibrated: bool) -> str:
+    """The source of everything that shapes the arrays a fit saves (a cache of fits keys on it): the
+    fitting path and the title cleaning (all of :mod:`embeddings.occupations`), and with temperature
+    calibration (``calibrated``) the prediction path too. An edit that only changes how a fitted
+    model predicts keeps uncalibrated fits valid."""
+    import embeddings.occupations as occupations
+    from embeddings.lexical import normalize_text
+
+    common = inspect.getsource(occupations) + inspect.getsource(normalize_text)
+    if calibrated:
+        return inspect.getsource(inspect.getmodule(fit_source)) + common  # type: ignore[arg-type]
+    parts = (
+        _grams, ngram_matrix, _train_softmax, _codes_sha, TitleClassifier.fit, TitleClassifier._fit_arrays,
+        TitleClassifier._tree, TitleClassifier._encode, TitleClassifier.save, TitleClassifier.load,
+    )  # fmt: skip
+    return f"{_N_BUCKETS} {_FORMAT}\n" + "".join(inspect.getsource(p) for p in parts) + common
 
 
 @functools.lru_cache(maxsize=4)

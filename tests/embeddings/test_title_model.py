@@ -92,3 +92,12 @@ def test_training_is_reproducible():
     a = TitleClassifier(None, **FAST).fit(TABLE, EXAMPLES, calibrate_folds=0)
     b = TitleClassifier(None, **FAST).fit(TABLE, EXAMPLES, calibrate_folds=0)
     np.testing.assert_array_equal(a.predict_proba(["保安"]), b.predict_proba(["保安"]))
+
+
+def test_a_cache_of_fits_keys_on_the_fitting_code_and_the_cleaning_not_on_prediction():
+    from embeddings.title_model import fit_source
+
+    src = fit_source(False)
+    assert "def _fit_arrays" in src and "def _train_softmax" in src and "def clean_title" in src
+    assert "def predict_proba" not in src  # an edit of how a fitted model predicts keeps the fits
+    assert "def predict_proba" in fit_source(True)  # calibration fits its temperature on predictions
