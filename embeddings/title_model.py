@@ -48,7 +48,7 @@ _FORMAT = 1
 
 def _grams(text: str) -> list[int]:
     text = text.lower()
-    out = []
+    out: list[int] = []
     for n in (1, 2, 3):
         out.extend(zlib.crc32(text[i : i + n].encode()) % _N_BUCKETS for i in range(len(text) - n + 1))
     return out
@@ -198,7 +198,8 @@ class TitleClassifier:
         """The temperature minimising the held-out log-loss of the summed channels."""
         keep = {k: v for k, v in vars(self).items() if k.endswith("_") and not k.startswith("_")}
         perm = np.random.default_rng(self.seed).permutation(len(labelled))
-        logits, gold = [], []
+        logits: list[np.ndarray] = []
+        gold: list[np.ndarray] = []
         for part in np.array_split(perm, folds):
             held = set(part.tolist())
             self._fit_arrays([x for i, x in enumerate(labelled) if i not in held], table)
@@ -297,6 +298,10 @@ class TitleClassifier:
             "ngram_bias": self.ngram_bias_.astype(np.float32),
         }
         if self.dense_weights_ is not None:
+            # fitted together with the dense weights (``_fit_dense``): set whenever they are
+            assert self.dense_mean_ is not None and self.dense_scale_ is not None
+            assert self.dense_bias_ is not None
+            assert self.example_vectors_ is not None and self.example_codes_ is not None
             arrays |= {
                 "dense_mean": self.dense_mean_.astype(np.float32),
                 "dense_scale": self.dense_scale_.astype(np.float32),
@@ -415,7 +420,10 @@ def _train_softmax(
     if sp.issparse(x):
         coo = x.tocoo()
         xt = torch.sparse_coo_tensor(
-            np.vstack([coo.row, coo.col]), coo.data.astype(np.float32), coo.shape, check_invariants=False
+            torch.from_numpy(np.vstack([coo.row, coo.col]).astype(np.int64)),
+            torch.from_numpy(coo.data.astype(np.float32)),
+            coo.shape,
+            check_invariants=False,
         ).coalesce()
         matmul = torch.sparse.mm
     else:

@@ -8,6 +8,7 @@ array here, so candidate edges can be checked and scored without a Python loop o
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 
@@ -154,9 +155,7 @@ class MatchContext:
         return self.job_location[ej] != self.worker_county[ew]
 
 
-def worker_columns(
-    workers: list[Worker], loc: dict[str, int], pmap: PairingMap, year: int
-) -> dict[str, np.ndarray]:
+def worker_columns(workers: list[Worker], loc: dict[str, int], pmap: PairingMap, year: int) -> dict[str, Any]:
     """The per-worker arrays of a :class:`MatchContext` (fields ``worker_*``)."""
     allowed = np.zeros((len(workers), len(loc)), dtype=bool)
     cache: dict[tuple[str, Mobility], list[int]] = {}

@@ -79,7 +79,7 @@ class Beliefs:
         """(N, S) the most likely code of each slot, -1 for an empty slot."""
         return self.codes[:, :, 0].copy()
 
-    def take(self, rows: np.ndarray) -> Beliefs:
+    def take(self, rows: slice | np.ndarray) -> Beliefs:
         return Beliefs(self.codes[rows], self.probs[rows])
 
     def coarse(self, divisor: int) -> Beliefs:

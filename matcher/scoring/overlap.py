@@ -65,7 +65,9 @@ class PairOverlap:
 
         Grams outside the vocabulary are shared with no job, but count in the left set's size.
         """
-        indptr, indices, sizes = [0], [], []
+        indptr: list[int] = [0]
+        indices: list[int] = []
+        sizes: list[int] = []
         vocab = self.vocabulary
         for text in texts:
             grams = {g for g in ngrams(text, self.n_max) if len(g) >= self.n_min}
