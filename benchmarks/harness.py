@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.registry import REGISTRY, SCALES, Benchmark, resolve
-from matcher.placement.summary import package_versions
+from matcher.versions import package_versions
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS_DIR = ROOT / "benchmarks" / "results"

@@ -134,18 +134,6 @@ def _sha256(*paths: Path) -> str:
     return digest.hexdigest()
 
 
-def _versions() -> dict[str, str]:
-    from importlib import metadata
-
-    out = {}
-    for name in ("laborbridge", "numpy", "scipy", "ortools"):
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            out[name] = "unknown"
-    return out
-
-
 @app.command("solve")
 def solve_command(
     edges: Annotated[Path, typer.Argument(help="CSV with worker_id, job_id, score.")],
@@ -168,6 +156,7 @@ def solve_command(
     import numpy as np
 
     from matcher.csvsafe import csv_writer
+    from matcher.versions import package_versions
     from optimizer import PlacementProblem, SolveOptions, solve
 
     if mode not in ("score", "count"):
@@ -219,7 +208,7 @@ def solve_command(
         "reasons": result.reason_counts(),
         "seconds": seconds,
         "input_sha256": _sha256(edges, capacities),
-        "versions": _versions(),
+        "versions": package_versions(("laborbridge", "numpy", "scipy", "ortools")),
     }
     (out / "run.json").write_text(json.dumps(run, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     if as_json:

