@@ -26,6 +26,8 @@ from optimizer.result import PlacementResult
 def _ent_caps(problem: PlacementProblem) -> tuple[list[int], list[int]]:
     if not problem.n_enterprises or problem.enterprise_capacity is None:
         return [-1] * problem.n_jobs, []
+    # validate() rejects enterprise_capacity without job_enterprise
+    assert problem.job_enterprise is not None
     ent = problem.job_enterprise.tolist()
     cap = problem.enterprise_capacity.tolist()
     return ent, [c if c >= 0 else 1 << 62 for c in cap]
@@ -147,6 +149,8 @@ def lp_reference(problem: PlacementProblem, weights: np.ndarray | None = None) -
     ]
     rhs = [np.ones(problem.n_workers), problem.job_openings.astype(np.float64)]
     if problem.n_enterprises and problem.enterprise_capacity is not None:
+        # validate() rejects enterprise_capacity without job_enterprise
+        assert problem.job_enterprise is not None
         ent = problem.job_enterprise[problem.edge_job]
         cap = problem.enterprise_capacity
         has = (ent >= 0) & (cap[np.maximum(ent, 0)] >= 0)

@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+from typing import TypedDict, Unpack
+
 import numpy as np
 
 from optimizer.problem import PlacementProblem
-from optimizer.result import BLOCKED_BY_RULE, NO_CANDIDATE, OUTSCORED, PLACED, ZERO_SCORE
+from optimizer.result import (
+    BLOCKED_BY_RULE,
+    NO_CANDIDATE,
+    OUTSCORED,
+    PLACED,
+    ZERO_SCORE,
+    PlacementResult,
+    RelaxedTarget,
+    gap_of,
+)
 
 _MAX_LISTED = 20
 
@@ -154,6 +165,25 @@ def unplaced_reasons(
     return reasons
 
 
+class PriceExtras(TypedDict, total=False):
+    """The flow's scale and shadow prices, when known (absent prices: NaN, see :func:`build_result`)."""
+
+    scale: int
+    job_shadow_price: np.ndarray
+    enterprise_shadow_price: np.ndarray | None
+    dorm_bed_shadow_price: np.ndarray | None
+
+
+class ResultExtras(PriceExtras, total=False):
+    """The optional :class:`~optimizer.result.PlacementResult` fields :func:`build_result` passes on
+    (absent: the field's default)."""
+
+    relaxed: tuple[RelaxedTarget, ...]
+    rules: dict[str, str]
+    wall_s: float
+    stage_seconds: dict[str, float]
+
+
 def build_result(
     problem: PlacementProblem,
     edge_sel: np.ndarray,
@@ -165,14 +195,12 @@ def build_result(
     bound: float | None = None,
     rules_active: bool = False,
     beds_active: bool = False,
-    **extra: object,
-):
+    **extra: Unpack[ResultExtras],
+) -> PlacementResult:
     """A :class:`~optimizer.result.PlacementResult` for a set of selected edges.
 
     Prices default to NaN (unknown); ``objective`` is the sum of ``weights`` (default: scores).
     """
-    from optimizer.result import PlacementResult, gap_of
-
     w = problem.edge_score if weights is None else weights
     assignment = np.full(problem.n_workers, -1, dtype=np.int32)
     assignment[problem.edge_worker[edge_sel]] = problem.edge_job[edge_sel]
@@ -200,4 +228,12 @@ def build_result(
     )
 
 
-__all__ = ["build_result", "check_feasible", "edge_index", "enterprise_key", "unplaced_reasons"]
+__all__ = [
+    "PriceExtras",
+    "ResultExtras",
+    "build_result",
+    "check_feasible",
+    "edge_index",
+    "enterprise_key",
+    "unplaced_reasons",
+]

@@ -118,8 +118,9 @@ def solve_flow(
     scale = int(options.scale) if options.scale else min(fast_scale(weights), safe)
     wint = integer_weights(weights, scale)
     rounding = float(np.abs(wint / float(scale) - weights).max()) if weights.size else 0.0
-    lex = options.priority == "lexicographic" and problem.worker_unemployed is not None
-    prio = problem.worker_unemployed if lex else np.zeros(w_n, dtype=bool)
+    unemployed = problem.worker_unemployed
+    lex = options.priority == "lexicographic" and unemployed is not None
+    prio = unemployed if lex and unemployed is not None else np.zeros(w_n, dtype=bool)
     # model: the network, loaded into OR-Tools
     net = build_network(problem, wint, prio, options)
     del wint

@@ -21,6 +21,7 @@ from __future__ import annotations
 import dataclasses
 import time
 from dataclasses import dataclass
+from typing import TypedDict
 
 import numpy as np
 
@@ -72,12 +73,22 @@ def target_rows(problem: PlacementProblem) -> SideRows:
 
 def fairness_rows(problem: PlacementProblem) -> SideRows:
     """County fairness as rows: placed_c − share_c · placed_known >= 0."""
-    county = problem.worker_county
+    county, min_share = problem.worker_county, problem.county_min_share
+    # only built for county fairness, which needs worker_county (PlacementProblem.validate)
+    assert county is not None and min_share is not None
     counties, reg = np.unique(county[county >= 0], return_counts=True)
-    alpha = float(problem.county_min_share) * reg / reg.sum()
+    alpha = float(min_share) * reg / reg.sum()
     ce = county[problem.edge_worker]
     row = np.where(ce >= 0, np.searchsorted(counties, ce), -1).astype(np.int64)
     return SideRows("county_fairness", row, np.zeros(counties.size), alpha, ce >= 0)
+
+
+class _CapacityChange(TypedDict, total=False):
+    """Capacity fields of the residual problem left after fixing edges (absent: unchanged)."""
+
+    enterprise_capacity: np.ndarray
+    enterprise_dorm_beds: np.ndarray
+    edge_needs_dorm: np.ndarray
 
 
 @dataclass
@@ -241,7 +252,7 @@ def complete_with_flow(
     taken[ew[keep]] = True
     free = ~fixed & ~taken[ew]
     openings = problem.job_openings - np.bincount(ej[keep], minlength=problem.n_jobs)
-    change: dict[str, object] = {}
+    change: _CapacityChange = {}
     ent = problem.job_enterprise
     if problem.n_enterprises and ent is not None:
         k_n = problem.n_enterprises
@@ -348,9 +359,11 @@ class _CountyShares:
 
     @classmethod
     def after(cls, problem: PlacementProblem, sel: np.ndarray) -> _CountyShares:
-        county = problem.worker_county
+        county, min_share = problem.worker_county, problem.county_min_share
+        # only built for county fairness, which needs worker_county (PlacementProblem.validate)
+        assert county is not None and min_share is not None
         counties, reg = np.unique(county[county >= 0], return_counts=True)
-        alpha = float(problem.county_min_share) * reg / reg.sum()
+        alpha = float(min_share) * reg / reg.sum()
         index = np.full(int(county.max()) + 1, -1, dtype=np.int64)
         index[counties] = np.arange(counties.size)
         placed_county = county[problem.edge_worker[sel]]

@@ -96,6 +96,8 @@ def dorm_plan(problem: PlacementProblem, options: SolveOptions) -> DormPlan | No
         return None
     k_n, j_n = problem.n_enterprises, problem.n_jobs
     ent, beds, need = problem.job_enterprise, problem.enterprise_dorm_beds, problem.edge_needs_dorm
+    # dorm_active checked all three are given
+    assert ent is not None and beds is not None and need is not None
     ent_c = np.maximum(ent, 0)
     n_edges_j = np.bincount(problem.edge_job, minlength=j_n)
     n_dorm_j = np.bincount(problem.edge_job[need], minlength=j_n)
@@ -167,6 +169,8 @@ def build_network(
         has = ent >= 0
         job_head[has] = after_ent[ent[has]]
     if plan is not None:
+        # a plan needs job_enterprise and beds >= 0 somewhere, so there are enterprises (k_n > 0)
+        assert ent is not None and problem.edge_needs_dorm is not None
         ent_c = np.maximum(ent, 0)
         to_dorm = (ent >= 0) & plan.job_level[ent_c] & _dorm_jobs(problem)
         job_head[to_dorm] = dorm_node[ent[to_dorm]]
@@ -199,12 +203,20 @@ def build_network(
             np.array([lay.sink, lay.sink], dtype=np.int32),
         ]
     )
+    ent_caps = np.zeros(0, np.int64)
+    if ent_ids.size:
+        assert problem.enterprise_capacity is not None  # ent_ids is only filled from the capacities
+        ent_caps = problem.enterprise_capacity[ent_ids]
+    dorm_beds = np.zeros(0, np.int64)
+    if dorm_ids.size:
+        assert problem.enterprise_dorm_beds is not None  # dorm_ids comes from a plan, which needs beds
+        dorm_beds = problem.enterprise_dorm_beds[dorm_ids]
     caps = np.concatenate(
         [
             np.ones(w_n + problem.n_edges, np.int64),
             problem.job_openings,
-            problem.enterprise_capacity[ent_ids] if ent_ids.size else np.zeros(0, np.int64),
-            problem.enterprise_dorm_beds[dorm_ids] if dorm_ids.size else np.zeros(0, np.int64),
+            ent_caps,
+            dorm_beds,
             np.array([n0, n1], np.int64),
         ]
     )

@@ -124,6 +124,7 @@ def shadow_prices(
         bed_price[net.dorm.crossing] = np.nan
         # the flow ignores crossing beds, so it cannot price the openings they may block
         ent = problem.job_enterprise
+        assert ent is not None  # a dorm plan exists only when job_enterprise is given
         job_price[(ent >= 0) & net.dorm.crossing[np.maximum(ent, 0)]] = np.nan
     return job_price, ent_price, bed_price
 

@@ -69,6 +69,7 @@ def solve_flow_pruned(problem: PlacementProblem, weights: np.ndarray, options: S
         stages[f"solve_flow_{round_}"] = time.perf_counter() - t1
         t1 = time.perf_counter()
         net = flow.network
+        assert net is not None  # keep_residual=True: the outcome carries its network
         graph = ResidualGraph(flow.layout.n_nodes, net.tails, net.heads, net.caps, net.costs, flow.flows)
         net.tails = net.heads = net.caps = net.costs = None  # type: ignore[assignment]
         flow.flows = None

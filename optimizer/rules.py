@@ -70,6 +70,8 @@ class _Rows:
 def target_edges(problem: PlacementProblem, d: int) -> np.ndarray:
     """Edges that count towards district ``d``'s target (job in ``d``, worker from a paired county)."""
     paired = np.fromiter((problem.district_paired_counties or {}).get(d, ()), dtype=np.int64)
+    # district targets need both arrays (PlacementProblem.validate)
+    assert problem.worker_county is not None and problem.job_district is not None
     county = problem.worker_county[problem.edge_worker]
     return (problem.job_district[problem.edge_job] == d) & np.isin(county, paired)
 
@@ -78,6 +80,9 @@ def rule_report(problem: PlacementProblem, edge_sel: np.ndarray, options: SolveO
     """Which non-flow rules are active, mapped to whether ``edge_sel`` satisfies them."""
     out: dict[str, bool] = {}
     if dorm_active(problem, options):
+        # dorm_active checked that these three are given
+        assert problem.edge_needs_dorm is not None and problem.job_enterprise is not None
+        assert problem.enterprise_dorm_beds is not None
         need = edge_sel & problem.edge_needs_dorm
         ent = problem.job_enterprise[problem.edge_job[need]]
         beds = problem.enterprise_dorm_beds
@@ -100,11 +105,13 @@ def rule_report(problem: PlacementProblem, edge_sel: np.ndarray, options: SolveO
 
 
 def _fairness_slack(problem: PlacementProblem, edge_sel: np.ndarray) -> np.ndarray:
-    county = problem.worker_county
+    county, min_share = problem.worker_county, problem.county_min_share
+    # called only with county_min_share given, which needs worker_county (PlacementProblem.validate)
+    assert county is not None and min_share is not None
     counties, reg = np.unique(county[county >= 0], return_counts=True)
     placed_c = np.bincount(county[problem.edge_worker[edge_sel]].clip(-1) + 1, minlength=county.max() + 2)[1:]
     total = float(placed_c.sum())
-    share = float(problem.county_min_share) * reg / reg.sum()
+    share = float(min_share) * reg / reg.sum()
     return placed_c[counties] - share * total
 
 
@@ -278,6 +285,8 @@ def _capacity_rows(rows: _Rows, problem: PlacementProblem, options: SolveOptions
         rows.add(ent[has], np.flatnonzero(has), 1.0, np.full(k_n, -np.inf), ub)
     # dorm beds: edges that need a bed, per enterprise
     if dorm_active(problem, options):
+        # dorm_active checked that needs and beds are given
+        assert problem.edge_needs_dorm is not None and problem.enterprise_dorm_beds is not None
         need = has & problem.edge_needs_dorm
         beds = problem.enterprise_dorm_beds
         rows.add(
@@ -299,13 +308,15 @@ def _fairness_rows(rows: _Rows, problem: PlacementProblem, cols: _Columns) -> No
         return
     ew = problem.edge_worker.astype(np.int64)
     p0 = cols.p0
-    county = problem.worker_county
+    county, min_share = problem.worker_county, problem.county_min_share
+    # cols.fair: county_min_share is given, which needs worker_county (PlacementProblem.validate)
+    assert county is not None and min_share is not None
     known = np.flatnonzero(county[ew] >= 0)
     rows.add(
         np.zeros(known.size + 1, np.int64), np.r_[known, p0], np.r_[np.ones(known.size), -1.0], [0.0], 0.0
     )
     counties, reg = np.unique(county[county >= 0], return_counts=True)
-    alpha = float(problem.county_min_share) * reg / reg.sum()
+    alpha = float(min_share) * reg / reg.sum()
     crow = np.searchsorted(counties, county[ew[known]])
     rows.add(
         np.r_[crow, np.arange(counties.size)],

@@ -15,7 +15,7 @@ import time
 
 import numpy as np
 
-from optimizer.check import build_result
+from optimizer.check import PriceExtras, build_result
 from optimizer.flow import FlowOutcome, solve_flow
 from optimizer.incumbent import complete_with_flow, fairness_rows, lagrangian, repair, target_rows
 from optimizer.prices import shadow_prices
@@ -76,17 +76,17 @@ def solve(problem: PlacementProblem, options: SolveOptions | None = None) -> Pla
     if all(report.values()):
         rules.update({name: "satisfied_by_flow" for name in report})
         t1 = time.perf_counter()
-        prices: dict[str, object] = {}
+        extra: PriceExtras = {}
         if options.shadow_prices:
             job_p, ent_p, bed_p = shadow_prices(p, flow)
-            prices = {"job_shadow_price": job_p, "enterprise_shadow_price": ent_p}
+            extra = {"job_shadow_price": job_p, "enterprise_shadow_price": ent_p}
             if bed_p is not None:
-                prices["dorm_bed_shadow_price"] = bed_p
+                extra["dorm_bed_shadow_price"] = bed_p
             stages["shadow_prices"] = time.perf_counter() - t1
         k_max = min(p.n_workers, int(p.job_openings.sum()))
         bound = flow.bound(k_max)
         sel, status, solver = flow.edge_flow, "OPTIMAL", "ortools_min_cost_flow"
-        extra = {"scale": flow.scale, **prices}
+        extra = {"scale": flow.scale, **extra}
     else:
         if plan is not None:
             report.setdefault("dorm_beds", False)
@@ -197,13 +197,14 @@ def _integer_edges(p: PlacementProblem, flow: FlowOutcome) -> np.ndarray:
     out = np.isin(p.edge_worker, members)
     plan = flow.network.dorm if flow.network is not None else None
     if plan is not None and plan.crossing.any():
+        assert p.job_enterprise is not None  # a dorm plan exists only when job_enterprise is given
         ent = p.job_enterprise[p.edge_job]
         out |= (ent >= 0) & plan.crossing[np.maximum(ent, 0)]
     return out
 
 
 def _rules_base(p: PlacementProblem, options: SolveOptions) -> dict[str, str]:
-    rules = {
+    rules: dict[str, str] = {
         "mode": options.mode,
         "priority": options.priority if p.worker_unemployed is not None else "none",
     }
