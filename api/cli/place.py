@@ -40,6 +40,18 @@ def parse_targets(
     return tuple(sorted(out.items()))
 
 
+FLAGS = {  # the request's fields as this command spells them, for its error messages
+    "k": "--k",
+    "year": "--year",
+    "mode": "--mode",
+    "min_fit": "--min-fit",
+    "rules.county_share": "--county-share",
+    "rules.priority": "--priority",
+    "rules.time_limit_s": "--time-limit",
+    "rules.district_targets": "--district-target",
+}
+
+
 @app.command("place")
 def place(
     out: Annotated[
@@ -199,8 +211,9 @@ def place(
         exclude: tuple[tuple[str, str], ...] = ()
         if rematch is not None:
             ds, exclude, rematch = _rematch(ds, target, rematch)
-        scoring, k = _scoring_config(config, k)
+        scoring, k_default = _scoring_config(config, None)
         request = PlaceRequest.checked(
+            FLAGS,
             k=k,
             year=year,
             mode=mode,
@@ -221,7 +234,7 @@ def place(
         )
         options = request.options(
             year=year,
-            k=k,
+            k=k_default,
             scoring=scoring,
             model=model or settings.model,
             cache_dir=cache_dir or settings.cache_dir,

@@ -6,7 +6,8 @@ A kill at any moment never leaves a half-written run beside another run's ``run.
 is written into a hidden folder inside the output folder, then the previous run's ``run.json`` goes,
 each new file is renamed into place (a rename is atomic), files of the previous run that this one
 does not write are removed, and ``run.json`` comes last. So ``run.json`` present means every file
-beside it belongs to that run and is whole; other files in the folder (a ``runs.db``) are left alone.
+beside it belongs to that run and is whole (each is fsynced before it is renamed); other files in
+the folder (a ``runs.db``) are left alone. Two writers to one folder take turns (a lock file).
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +33,7 @@ from matcher.scoring.factors import score_text
 RUN_FILES = ("assignments.csv", "unplaced.csv", "candidates.csv", "job_codes.csv", "rejected.csv", "run.json")
 """Every file a run may write (``run.json`` last); the swap removes a previous run's leftovers."""
 STAGE_PREFIX = ".run-partial-"
+LOCK_FILE = ".run.lock"
 
 
 def write_run(
@@ -40,25 +43,50 @@ def write_run(
     written to ``run.json``, with ``extra`` (e.g. the recorded run's id) added."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    for stale in out.glob(f"{STAGE_PREFIX}*"):  # left by a writer that was killed
-        shutil.rmtree(stale, ignore_errors=True)
-    stage = Path(tempfile.mkdtemp(prefix=STAGE_PREFIX, dir=out))
-    try:
-        summary = _write_files(run, stage, extra or {})
-        _swap_in(stage, out)
-    finally:
-        shutil.rmtree(stage, ignore_errors=True)
+    with _folder_lock(out):  # one writer per folder: a second waits, never sees half a swap
+        for stale in out.glob(f"{STAGE_PREFIX}*"):  # left by a writer that was killed
+            shutil.rmtree(stale, ignore_errors=True)
+        stage = Path(tempfile.mkdtemp(prefix=STAGE_PREFIX, dir=out))
+        try:
+            summary = _write_files(run, stage, extra or {})
+            _swap_in(stage, out)
+        finally:
+            shutil.rmtree(stage, ignore_errors=True)
     return summary
 
 
+@contextmanager
+def _folder_lock(out: Path) -> Iterator[None]:
+    """An exclusive lock on ``out/.run.lock`` while a run is written (where the OS has ``flock``)."""
+    try:
+        import fcntl
+    except ImportError:  # not on POSIX: one writer at a time is the user's to keep
+        yield
+        return
+    with (out / LOCK_FILE).open("a") as fh:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+
 def _swap_in(stage: Path, out: Path) -> None:
-    """Move the staged run's files into ``out``, ``run.json`` last (module docstring)."""
-    (out / "run.json").unlink(missing_ok=True)
+    """Move the staged run's files into ``out``, ``run.json`` last (module docstring).
+
+    A file of the previous run that this one does not write is removed only when the folder held a
+    run (its ``run.json``): a ``rejected.csv`` the user keeps in a fresh folder stays."""
+    for path in stage.iterdir():  # the files' bytes on disk before any rename names them
+        with path.open("rb") as fh:
+            os.fsync(fh.fileno())
+    previous = out / "run.json"
+    held_a_run = previous.exists()
+    previous.unlink(missing_ok=True)
     staged = {p.name for p in stage.iterdir()}
     for name in RUN_FILES[:-1]:
         if name in staged:
             os.replace(stage / name, out / name)
-        else:
+        elif held_a_run:
             (out / name).unlink(missing_ok=True)
     os.replace(stage / "run.json", out / "run.json")
     _sync_dir(out)

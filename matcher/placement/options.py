@@ -14,6 +14,7 @@ run takes (adding what the caller's settings decide: model, cache, CSCO table, s
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Annotated, Any, Literal, Self
 
@@ -165,7 +166,7 @@ class RuleRequest(BaseModel):
         dict[District, Annotated[int, Field(ge=0, le=1_000_000)]], Field(max_length=16)
     ] = Field(default_factory=dict)
     """District code → placements of workers from its paired counties it should reach."""
-    time_limit_s: Annotated[float, Field(gt=0, le=3600)] | None = None
+    time_limit_s: Annotated[float, Field(gt=0)] | None = None
     """Seconds for the side-rule MIP stages."""
     seed: int = 0
     """Solver seed (recorded)."""
@@ -189,7 +190,7 @@ class PlaceRequest(BaseModel):
 
     k: Annotated[int, Field(ge=1, le=2000)] | None = None
     """Candidate jobs per worker offered to the solver; ``None``: the caller's default (settings)."""
-    year: Annotated[int, Field(ge=2000, le=2100)] | None = None
+    year: Annotated[int, Field(ge=1950, le=2100)] | None = None
     """Reference year for ages and pairings; ``None``: the caller's (this year)."""
     mode: Literal["score", "count"] = "score"
     """``score``: maximise the total score; ``count``: most placements first, then score."""
@@ -202,14 +203,15 @@ class PlaceRequest(BaseModel):
     """Never place into a job scoring below this (reason ``no_fitting_job``)."""
 
     @classmethod
-    def checked(cls, **values: Any) -> Self:
-        """Validate ``values`` (flags of the CLI); a bad one is a :class:`ConfigError` naming it."""
+    def checked(cls, flags: Mapping[str, str] | None = None, **values: Any) -> Self:
+        """Validate ``values``; a bad one is a :class:`ConfigError` naming it (by its entry in
+        ``flags``, e.g. ``{"rules.time_limit_s": "--time-limit"}``, else by its field)."""
         try:
             return cls.model_validate(values)
         except ValidationError as exc:
             err = exc.errors()[0]
-            where = ".".join(str(x) for x in err["loc"]) or "request"
-            raise ConfigError(f"{where}: {err['msg']}") from exc
+            where = ".".join(str(x) for x in err["loc"][:2]) or "request"
+            raise ConfigError(f"{(flags or {}).get(where, where)}: {err['msg']}") from exc
 
     def options(
         self,

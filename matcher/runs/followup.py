@@ -16,6 +16,7 @@ is stayed / started among the outcomes known at that horizon.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -32,24 +33,31 @@ from matcher.records import JobFair, _parse_bool
 def read_rows(path: str | Path, kind: str) -> list[tuple[int, dict[str, str]]]:
     """``(row number, {column: cell})`` of each non-blank row of the side table ``kind``
     (:data:`~matcher.ingest.headers.SIDE_TABLES`), read by the importer's readers: CSV in any of its
-    encodings or the first sheet of a workbook, headers in English or Chinese, a title line allowed
-    above the header. A cell the reader cannot take (a formula) is a :class:`RecordError`."""
-    from matcher.ingest.readers import read_path
+    encodings (any suffix but a workbook's) or the first sheet of a workbook, headers in English or
+    Chinese, a title line allowed above the header. A cell the reader cannot take (a formula) is a
+    :class:`RecordError`; cells beyond the header are ignored, and a date with a time of day is read
+    as its date."""
+    from matcher.ingest.readers import read_csv, read_path
 
     path = Path(path)
     if not path.is_file():
         raise SchemaError("file not found", file=str(path))
-    for table in read_path(path, kind):
+    workbook = path.suffix.lower() in (".xlsx", ".xlsm")
+    for table in read_path(path, kind) if workbook else read_csv(path, kind):
         if table.error is not None:
             raise table.error
         rows = []
         for raw in table.rows:
-            if raw.problems:
-                column, value, reason = raw.problems[0]
-                raise RecordError(reason, file=str(path), row=raw.row, field=column or None, value=value)
-            rows.append((raw.row, raw.cells))
+            for column, value, reason in raw.problems:
+                if column:  # a problem without a column: cells beyond the header, not read
+                    raise RecordError(reason, file=str(path), row=raw.row, field=column, value=value)
+            cells = {c: v[:10] if _DATETIME.match(v) else v for c, v in raw.cells.items()}
+            rows.append((raw.row, cells))
         return rows
     raise SchemaError("no table in the file", file=str(path))
+
+
+_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
 
 
 def read_job_fairs(path: str | Path) -> list[JobFair]:

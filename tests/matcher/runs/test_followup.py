@@ -50,3 +50,17 @@ def test_a_missing_required_column_and_a_formula_are_named(tmp_path):
     with pytest.raises(RecordError) as err:
         read_outcomes(xlsx)
     assert (err.value.row, err.value.field) == (2, "started") and "formula" in err.value.reason
+
+
+def test_a_tsv_outcome_file_extra_cells_and_a_date_with_a_time_are_read(tmp_path):
+    path = tmp_path / "outcomes.tsv"
+    path.write_text("worker_id\tstarted\tstarted_on\nW1\t是\t2024-03-01\t多余\n", encoding="utf-8")
+    (row,) = read_outcomes(path)
+    assert row["worker_id"] == "W1" and row["started_on"] == dt.date(2024, 3, 1)
+    wb = Workbook()
+    wb.active.append(["fair_id", "held_on", "county_code"])
+    wb.active.append(["F2", dt.datetime(2024, 5, 1, 9, 30), "622921"])
+    xlsx = tmp_path / "fairs.xlsx"
+    wb.save(xlsx)
+    (fair,) = read_job_fairs(xlsx)
+    assert fair.held_on == dt.date(2024, 5, 1)

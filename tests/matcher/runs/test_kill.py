@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select, text
 
+from matcher.placement.files import write_run
 from matcher.placement.options import PlaceOptions
 from matcher.placement.pipeline import run_placement
 from matcher.runs.record import build_record
@@ -197,3 +198,17 @@ def test_a_kill_while_writing_a_run_folder_never_leaves_a_partial_run_beside_run
     assert json.loads(new["run.json"])["k"] == 6 and new != {**old, "runs.db": new["runs.db"]}
     for name, data in after.items():  # every file the kill left is one run's whole file
         assert data in (old.get(name), new.get(name)), name
+
+
+def test_a_fresh_folder_keeps_the_users_own_files_and_a_rerun_drops_only_its_own(tmp_path):
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "rejected.csv").write_text("the import's own rejected rows\n", encoding="utf-8")
+    run = run_placement(
+        small_dataset(), PlaceOptions(year=YEAR, k=6, min_fit=FAKE_MIN_FIT), encoder=FakeEncoder()
+    )
+    write_run(run, out)
+    assert (out / "rejected.csv").read_text(encoding="utf-8") == "the import's own rejected rows\n"
+    (out / "job_codes.csv").write_text("left by an earlier run\n", encoding="utf-8")
+    write_run(run, out)  # the folder now holds a run: a file this run does not write is its leftover
+    assert not (out / "job_codes.csv").exists() and (out / "run.json").exists()
