@@ -32,7 +32,7 @@ import numpy as np
 
 from matcher.scoring.candidates import Edges, TextSides, retrieve_candidates
 from matcher.scoring.context import MatchContext
-from matcher.scoring.factors import EdgeFactors, ScoringConfig
+from matcher.scoring.factors import ScoringConfig
 from matcher.scoring.occupations import Beliefs, OccupationSides
 
 RETRIEVE_CHUNK = 10_000
@@ -225,13 +225,7 @@ def sorted_edges(parts: Sequence[Edges]) -> Edges:
     order = np.lexsort((edges.job, edges.worker))
     if bool(np.all(order[1:] > order[:-1])):
         return edges
-    return Edges(
-        edges.worker[order],
-        edges.job[order],
-        edges.cosine[order],
-        EdgeFactors(edges.factors.values[order]),
-        edges.score[order],
-    )
+    return edges.take(order)
 
 
 # ---- components: solving -----------------------------------------------------------------------
