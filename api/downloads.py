@@ -63,7 +63,14 @@ RUN_LISTS = {
 """A run's lists, with the title their files are named by."""
 PERSONAL_COLUMNS = ("name", "id_number", "phone")
 """Left out of run lists for a caller who does not see workers (an enterprise: recruiter's view)."""
-_FREE_TEXT = ("education", "skills", "experience", "desired_occupations", "current_employer")
+_FREE_TEXT = (
+    "education",
+    "skills",
+    "experience",
+    "desired_occupations",
+    "current_employer",
+    "employer_contact",
+)
 _ASG = RunAssignmentRow.__table__
 _UNP = RunUnplacedRow.__table__
 _WRK = WorkerRow.__table__

@@ -8,6 +8,7 @@ candidates show a recruiter's view of each worker (no name, ID number, phone or 
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
 import pydantic_core
@@ -16,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from matcher.pii import is_masked, mask
 from matcher.placement.options import PlaceRequest
-from matcher.records import EmploymentStatus, EnterpriseKind, Gender, JobGender, Mobility
+from matcher.records import EmploymentStatus, EnterpriseKind, Gender, JobGender, Mobility, ServiceNeed
 from matcher.scoring.features import scrub
 
 MAX_PAGE = 200
@@ -108,6 +109,11 @@ class WorkerOut(Out):
     employment_status: EmploymentStatus
     current_employer: str
     group_id: str
+    service_needs: list[ServiceNeed] = []
+    work_location_code: str | None = None
+    employer_contact: str = Field(
+        "", description="The employer's contact person; phone numbers in it masked, as in all free text."
+    )
 
     @classmethod
     def of(cls, w: Any) -> WorkerOut:
@@ -128,6 +134,9 @@ class WorkerOut(Out):
             employment_status=w.employment_status,
             current_employer=scrub(w.current_employer),
             group_id=w.group_id,
+            service_needs=list(w.service_needs),
+            work_location_code=w.work_location_code,
+            employer_contact=scrub(w.employer_contact),
         )
 
 
@@ -139,6 +148,8 @@ class EnterpriseOut(Out):
     employment_base: bool
     capacity: int | None
     dorm_beds: int | None
+    contact_name: str = ""
+    contact_phone: str = ""
 
     @classmethod
     def of(cls, e: Any) -> EnterpriseOut:
@@ -159,6 +170,8 @@ class JobOut(Out):
     age_max: int | None
     gender: JobGender
     accommodation: bool
+    posted_on: dt.date | None = None
+    closes_on: dt.date | None = None
 
     @classmethod
     def of(cls, j: Any) -> JobOut:
@@ -186,6 +199,9 @@ class WorkerPatch(Strict):
     employment_status: EmploymentStatus | None = None
     current_employer: Short | None = None
     group_id: Annotated[str, Field(max_length=64)] | None = None
+    service_needs: Annotated[list[ServiceNeed], Field(max_length=4)] | None = None
+    work_location_code: AdminCode | None = None
+    employer_contact: Annotated[str, Field(max_length=128)] | None = None
 
 
 class EnterprisePatch(Strict):
@@ -195,6 +211,8 @@ class EnterprisePatch(Strict):
     employment_base: bool | None = None
     capacity: Annotated[int, Field(ge=0, le=10_000_000)] | None = None
     dorm_beds: Annotated[int, Field(ge=0, le=10_000_000)] | None = None
+    contact_name: Annotated[str, Field(max_length=64)] | None = None
+    contact_phone: Annotated[str, Field(max_length=32)] | None = None
 
 
 class JobPatch(Strict):
@@ -210,6 +228,8 @@ class JobPatch(Strict):
     age_max: Annotated[int, Field(ge=0, le=120)] | None = None
     gender: JobGender | None = None
     accommodation: bool | None = None
+    posted_on: dt.date | None = None
+    closes_on: dt.date | None = None
 
 
 # ----------------------------------------------------------------------------- recommendations

@@ -152,13 +152,25 @@ def protect(key: bytes, field: str, value: str) -> tuple[str | None, str]:
 
 # --------------------------------------------------------------------------- numbers in free text
 FREE_TEXT: dict[str, tuple[str, ...]] = {
-    "workers": ("education", "skills", "experience", "desired_occupations", "current_employer"),
+    "workers": (
+        "education",
+        "skills",
+        "experience",
+        "desired_occupations",
+        "current_employer",
+        "employer_contact",
+    ),
     "enterprises": ("name",),
     "jobs": ("title", "description"),
     "pairings": (),
     "job_fairs": ("place",),
 }
-"""Per record type, the fields people type into freely: :func:`scrub_fields` masks numbers in them."""
+"""Per record type, the fields people type into freely: :func:`scrub_fields` masks numbers in them.
+
+A worker's ``employer_contact`` (the survey's 联系方式 of an employed worker's employer) is one of
+them: it sits on the worker's record, so it follows the worker's rules (the store holds no phone
+in clear, whoever's; the contact person's name stays). The employer's contact to call is the
+enterprise record's ``contact_name``/``contact_phone``: business data, kept and exported as typed."""
 
 # Invisible format characters (Unicode category Cf: soft hyphen, zero-width space/joiners, direction
 # marks, word joiner, BOM, tags): ignored wherever they sit between the digits of a number.

@@ -12,7 +12,15 @@ from datetime import date
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 LIST_SEPARATOR = ";"
 _LIST_SPLIT = re.compile(r"[;；、|]")
@@ -45,6 +53,23 @@ class Mobility(StrEnum):
 class EmploymentStatus(StrEnum):
     unemployed = "unemployed"
     employed = "employed"
+
+
+class ServiceNeed(StrEnum):
+    """就业服务需求: what a surveyed worker asks the employment service for (several allowed)."""
+
+    training = "training"  # 职业培训
+    job_referral = "job_referral"  # 职业介绍
+    policy_consultation = "policy_consultation"  # 政策咨询
+    rights_protection = "rights_protection"  # 权益维护
+
+
+class FairType(StrEnum):
+    """The kind of a job fair: 定向 (for named enterprises), 专场 (dedicated), 网络 (online)."""
+
+    targeted = "targeted"
+    dedicated = "dedicated"
+    online = "online"
 
 
 class EnterpriseKind(StrEnum):
@@ -102,6 +127,42 @@ OptYear = Annotated[Annotated[int, Field(ge=1990, le=2100)] | None, _Blank]
 
 
 Bool = Annotated[bool, BeforeValidator(_parse_bool)]
+_DATE_PARTS = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?$")
+
+
+def _parse_date(value: Any) -> Any:
+    """A day as offices type it: ``2020-03-01``, ``2020/3/1``, ``2020.3.1``, ``2020年3月1日``,
+    ``20200301``; a time of day after it (``2020-03-01 00:00:00``, a workbook's date) is dropped.
+    Anything else goes on to pydantic, which names the field and the reason."""
+    if isinstance(value, str):
+        v = value.strip()
+        if not v:
+            return None
+        v = re.split(r"[T ]\d{1,2}:\d{2}", v, maxsplit=1)[0].strip()
+        if len(v) == 8 and v.isdigit():
+            v = f"{v[:4]}-{v[4:6]}-{v[6:]}"
+        m = _DATE_PARTS.match(v)
+        if m:
+            y, mo, d = (int(x) for x in m.groups())
+            try:
+                return date(y, mo, d)
+            except ValueError as exc:
+                raise ValueError(f"{value!r} is not a calendar date ({exc})") from None
+        return v
+    return value
+
+
+OptDate = Annotated[date | None, BeforeValidator(_parse_date)]
+_PHONE_CHARS = re.compile(r"^[0-9０-９+＋()（）\-－ ]+(?:(?:转|ext\.?|x)[0-9]{1,6})?$")
+
+
+def _contact_phone(value: str) -> str:
+    """An enterprise's phone as typed: a mobile or a landline (7 to 13 digits, separators allowed)."""
+    if value and not (_PHONE_CHARS.match(value) and 7 <= sum(c.isdigit() for c in value) <= 19):
+        raise ValueError("must be a phone number (digits, spaces, dashes; 转 and an extension allowed)")
+    return value
+
+
 AdminCode = Annotated[str, Field(pattern=_ADMIN_CODE.pattern)]
 
 
@@ -128,6 +189,16 @@ class Worker(_Record):
     employment_status: EmploymentStatus = EmploymentStatus.unemployed
     current_employer: str = ""
     group_id: str = ""
+    service_needs: Annotated[tuple[ServiceNeed, ...], BeforeValidator(_split_list)] = ()
+    work_location_code: Annotated[AdminCode | None, BeforeValidator(_blank_to_none)] = None
+    employer_contact: str = Field(default="", max_length=128, repr=False)
+    """联系方式 of an employed worker's employer: free text of the worker (phone and ID numbers in it
+    masked where it enters, see :data:`matcher.pii.FREE_TEXT`), out of ``repr`` and of the encoder's text."""
+
+    @field_validator("service_needs")
+    @classmethod
+    def _distinct_needs(cls, v: tuple[ServiceNeed, ...]) -> tuple[ServiceNeed, ...]:
+        return tuple(dict.fromkeys(v))
 
     def age(self, year: int) -> int:
         """Age in whole years at the reference ``year`` (birthdays ignored, as the survey does)."""
@@ -144,6 +215,14 @@ class Enterprise(_Record):
     employment_base: Bool = False
     capacity: OptNonNeg = None
     dorm_beds: OptNonNeg = None
+    contact_name: str = Field(default="", max_length=64)
+    contact_phone: Annotated[str, Field(max_length=32)] = ""
+    """The enterprise's contact person and phone (岗位供给清单's 联系方式): business data, not masked."""
+
+    @field_validator("contact_phone")
+    @classmethod
+    def _phone(cls, v: str) -> str:
+        return _contact_phone(v)
 
     @property
     def is_local_workshop(self) -> bool:
@@ -166,6 +245,17 @@ class Job(_Record):
     age_max: OptAge = None
     gender: JobGender = JobGender.any
     accommodation: Bool = False
+    posted_on: OptDate = None
+    """The day the job was offered (提供岗位): what the programme counts per district and year."""
+    closes_on: OptDate = None
+
+    @field_validator("closes_on")
+    @classmethod
+    def _closes_after_posting(cls, v: date | None, info: ValidationInfo) -> date | None:
+        posted = info.data.get("posted_on")
+        if v is not None and posted is not None and v < posted:
+            raise ValueError(f"closes_on {v} is before posted_on {posted}")
+        return v
 
     @model_validator(mode="after")
     def _ranges(self) -> Job:
@@ -232,7 +322,7 @@ def to_row(record: BaseModel) -> dict[str, str]:
 
 
 class JobFair(_Record):
-    """A dedicated job fair (专场招聘会) held for a paired county; not a placement input.
+    """A job fair (招聘会: 定向, 专场 or 网络) held for a paired county; not a placement input.
 
     Stored in its own table (``job_fairs``) by ``laborbridge fairs import`` and counted by the
     programme report against the 120-fair target.
@@ -243,7 +333,11 @@ class JobFair(_Record):
     place: str = ""
     district_code: Annotated[AdminCode | None, BeforeValidator(_blank_to_none)] = None
     county_code: AdminCode
+    fair_type: FairType = FairType.dedicated
     enterprises: OptNonNeg = None
     jobs: OptNonNeg = None
     attendees: OptNonNeg = None
+    intents: OptNonNeg = None
+    """达成意向人数: attendees who agreed with an employer at the fair (not yet hired)."""
     hires: OptNonNeg = None
+    """录用人数: attendees hired."""

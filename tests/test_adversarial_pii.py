@@ -334,9 +334,30 @@ def _legacy_store(tmp_path: Path, plants: Plants) -> tuple[str, Path, dict[str, 
                 hint_zh=raw["hint"], skill_gap={"suggestions": [{"title_zh": raw["gap"]}]},
             )
         )  # fmt: skip
+    engine.dispose()
+    _back_to(url, "0005_scrub_free_text")  # the later revisions' columns go: 0004 had none of them
+    engine = open_engine(url, migrate_schema=False)
+    with engine.begin() as conn:
         conn.execute(text("update alembic_version set version_num = '0004_sessions'"))
     engine.dispose()
     return url, data, raw
+
+
+def _back_to(url: str, revision: str) -> None:
+    """Downgrade the store at ``url`` to ``revision`` with its own migrations."""
+    from alembic import command
+    from alembic.config import Config
+
+    from matcher.store.engine import MIGRATIONS
+    from matcher.store.engine import open_engine as _open
+
+    engine = _open(url, migrate_schema=False)
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, revision)
+    engine.dispose()
 
 
 def _store_text(url: str) -> dict[str, str]:

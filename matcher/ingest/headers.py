@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from matcher.records import COLUMNS, REQUIRED_COLUMNS
+from matcher.records import COLUMNS, LIST_SEPARATOR, REQUIRED_COLUMNS, _split_list
 
 # kind -> canonical column -> Chinese aliases (first: the template's header).
 HEADER_ALIASES: dict[str, dict[str, tuple[str, ...]]] = {
@@ -33,6 +33,9 @@ HEADER_ALIASES: dict[str, dict[str, tuple[str, ...]]] = {
         "employment_status": ("就业状态", "是否就业"),
         "current_employer": ("就业单位", "现工作单位", "工作单位"),
         "group_id": ("同行组", "分组", "组号"),
+        "service_needs": ("就业服务需求", "服务需求"),
+        "work_location_code": ("就业地点代码", "就业地点", "就业地区代码"),
+        "employer_contact": ("就业单位联系方式", "单位联系方式", "用工单位联系方式"),
     },
     "enterprises": {
         "enterprise_id": ("企业编号", "单位编号"),
@@ -42,6 +45,8 @@ HEADER_ALIASES: dict[str, dict[str, tuple[str, ...]]] = {
         "employment_base": ("是否就业基地", "就业基地"),
         "capacity": ("吸纳上限", "用工容量"),
         "dorm_beds": ("宿舍床位", "床位数"),
+        "contact_name": ("联系人", "企业联系人"),
+        "contact_phone": ("联系电话", "企业联系电话", "联系方式"),
     },
     "jobs": {
         "job_id": ("岗位编号",),
@@ -57,6 +62,8 @@ HEADER_ALIASES: dict[str, dict[str, tuple[str, ...]]] = {
         "age_max": ("最高年龄", "年龄上限"),
         "gender": ("性别要求", "性别"),
         "accommodation": ("是否提供住宿", "提供住宿", "包住宿"),
+        "posted_on": ("发布日期", "提供日期", "岗位发布日期"),
+        "closes_on": ("截止日期", "招聘截止日期"),
     },
     "pairings": {
         "district_code": ("帮扶区代码", "区代码"),
@@ -82,10 +89,12 @@ SIDE_TABLES: dict[str, dict[str, tuple[str, ...]]] = {
         "place": ("地点", "举办地点"),
         "district_code": ("帮扶区代码", "区代码"),
         "county_code": ("结对县代码", "受援县代码", "县代码"),
+        "fair_type": ("招聘会类型", "类型"),
         "enterprises": ("参会企业数", "企业数"),
         "jobs": ("岗位数", "提供岗位数"),
         "attendees": ("参会人数", "入场人数"),
-        "hires": ("录用人数", "达成意向人数"),
+        "intents": ("达成意向人数", "意向人数"),
+        "hires": ("录用人数",),
     },
     "outcomes": {
         "worker_id": ("劳动力编号", "编号"),
@@ -138,7 +147,28 @@ VALUE_ALIASES: dict[tuple[str, str], dict[str, str]] = {
     ("enterprises", "employment_base"): _BOOL,
     ("jobs", "gender"): {"不限": "any", "男女不限": "any", **_GENDER},
     ("jobs", "accommodation"): _BOOL,
+    ("workers", "service_needs"): {
+        "职业培训": "training",
+        "技能培训": "training",
+        "培训": "training",
+        "职业介绍": "job_referral",
+        "岗位推荐": "job_referral",
+        "政策咨询": "policy_consultation",
+        "权益维护": "rights_protection",
+        "维权": "rights_protection",
+    },  # fmt: skip
+    ("job_fairs", "fair_type"): {
+        "专场": "dedicated",
+        "专场招聘会": "dedicated",
+        "定向": "targeted",
+        "定向招聘会": "targeted",
+        "网络": "online",
+        "网络招聘会": "online",
+        "线上": "online",
+    },  # fmt: skip
 }
+LIST_VALUES = frozenset({("workers", "service_needs")})
+"""Columns holding several values (``;``/``、`` separated), each value mapped on its own."""
 
 _NOTE = re.compile(r"[(（][^)）]*[)）]")
 _DROP = re.compile(r"[\s_\-*＊]+")
@@ -227,6 +257,12 @@ def canonical_value(kind: str, column: str, value: str) -> str:
     aliases = VALUE_ALIASES.get((kind, column))
     if not aliases or not value:
         return value
+    if (kind, column) in LIST_VALUES:
+        return LIST_SEPARATOR.join(_one_value(aliases, v) for v in _split_list(value))
+    return _one_value(aliases, value)
+
+
+def _one_value(aliases: dict[str, str], value: str) -> str:
     return aliases.get(value, aliases.get(value.lower(), value.lower() if value.isascii() else value))
 
 

@@ -29,6 +29,8 @@ TEXT_COLUMNS = frozenset(
         "district_code",
         "county_code",
         "occupation_code",
+        "work_location_code",
+        "contact_phone",
     }
 )
 NOTES: dict[str, str] = {
@@ -48,6 +50,13 @@ NOTES: dict[str, str] = {
     "min_wage": "元/月",
     "capacity": "留空表示不限",
     "location_code_jobs": "留空表示企业所在地",
+    "posted_on": "岗位发布（提供）日期，如 2020-03-01；按年统计各区提供岗位数",
+    "closes_on": "招聘截止日期，不早于发布日期；可留空",
+    "service_needs": "职业培训、职业介绍、政策咨询、权益维护，多项用 ; 或 、 分隔",
+    "work_location_code": "已就业者填写：就业地点的 6 位行政区划代码",
+    "employer_contact": "已就业者填写：就业单位联系人及电话（不是本人电话）",
+    "contact_name": "企业联系人（写入岗位供给清单）",
+    "contact_phone": "企业联系电话，手机或座机（写入岗位供给清单）",
 }
 
 

@@ -35,7 +35,7 @@ from matcher.records import PERSONAL_FIELDS, RECORD_TYPES
 # Blank cells that carry meaning and must reach the validator (they become None).
 KEEP_BLANK = frozenset({"min_wage", "capacity", "dorm_beds", "wage_min", "wage_max", "age_min", "age_max"})
 CODE_FIELDS: dict[str, tuple[str, ...]] = {
-    "workers": ("home_county_code",),
+    "workers": ("home_county_code", "work_location_code"),
     "enterprises": ("location_code",),
     "jobs": ("location_code",),
     "pairings": ("district_code", "county_code"),
@@ -123,6 +123,8 @@ def _pydantic_errors(kind: str, exc: ValidationError, cells: dict[str, str], fil
             msg = "must be a 6-digit admin code"
         elif e.get("type") == "string_pattern_mismatch" and fld == "occupation_code":
             msg = "must be a CSCO 2022 occupation code like 4-07-05-01"
+        elif str(e.get("type", "")).startswith(("date_", "datetime_")):
+            msg = "must be a date like 2020-03-01 (or 2020/3/1, 2020年3月1日)"
         yield _err(msg, file, row, fld, cells.get(fld or "", ""))
 
 

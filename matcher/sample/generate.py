@@ -131,6 +131,10 @@ def generate_sample(
         capacity=capacity,
         dorm_beds=dorm_beds,
     )
+    # The survey's and the programme's columns (issue 17) come from a stream of their own, so the
+    # columns above stay what they were for the same seed.
+    extra = np.random.Generator(np.random.PCG64([seed, 17]))
+    enterprises |= _contacts(extra, ent["tj"].astype(bool))
 
     occ_codes = np.array([o.code for o in V.OCCUPATIONS])
     titles = Ragged([o.titles for o in V.OCCUPATIONS]).pick(jobs["occ"], rng.random(len(jobs["occ"])))
@@ -149,6 +153,7 @@ def generate_sample(
         gender=JOB_GENDER[jobs["gender"]],
         accommodation=jobs["accommodation"],
     )
+    jobs_out |= _posting_dates(extra, len(jobs["occ"]), year)
 
     worker_ids = _ids("W", n_workers, 7)
     text = worker_texts(rng, w, geo, ent_names)
@@ -170,6 +175,7 @@ def generate_sample(
         current_employer=text["employer"],
         group_id=np.where(w["group"] >= 0, np.strings.add("G", zfill(w["group"] + 1, 5)), ""),
     )
+    workers |= _survey(extra, w, geo, workers["phone"])
     pairings = dict(
         district_code=np.array([p[0] for p in geo.pairings]),
         county_code=np.array([p[1] for p in geo.pairings]),
@@ -185,6 +191,65 @@ def generate_sample(
         signal=SIGNALS[w["signal"]],
     )
     return SampleData(workers, enterprises, jobs_out, pairings, truth, seed=seed, year=year)
+
+
+# ---- the programme's own columns -----------------------------------------------------------------
+NEEDS = np.array(["training", "job_referral", "policy_consultation", "rights_protection"])
+NEED_SHARE = np.array([0.5, 0.35, 0.3, 0.1])
+TITLES = np.array(["经理", "主任", "女士", "先生"])
+
+
+def _contact_names(rng: np.random.Generator, n: int) -> np.ndarray:
+    surnames = np.array(V.SURNAMES[:40])
+    return np.strings.add(
+        surnames[rng.integers(0, len(surnames), n)], TITLES[rng.integers(0, len(TITLES), n)]
+    )
+
+
+def _contacts(rng: np.random.Generator, tianjin: np.ndarray) -> dict[str, np.ndarray]:
+    """Each enterprise's contact person and office phone (a landline: 022 in Tianjin, a 09xx area
+    code in the counties)."""
+    n = len(tianjin)
+    area = np.where(tianjin, "022", cat("09", zfill(rng.integers(10, 100, n), 2)))
+    number = np.where(
+        tianjin,
+        zfill(rng.integers(20_000_000, 30_000_000, n), 8),
+        zfill(rng.integers(2_000_000, 9_000_000, n), 7),
+    )
+    return dict(contact_name=_contact_names(rng, n), contact_phone=cat(area, "-", number))
+
+
+def _posting_dates(rng: np.random.Generator, n: int, year: int) -> dict[str, np.ndarray]:
+    """Posted on a day of ``year``; about 60% also close, 30 to 120 days later."""
+    first = np.datetime64(f"{year}-01-01")
+    days = (np.datetime64(f"{year + 1}-01-01") - first).astype(np.int64)
+    posted = first + rng.integers(0, days, n)
+    closes = posted + rng.integers(30, 121, n)
+    return dict(
+        posted_on=posted.astype(np.str_),
+        closes_on=np.where(rng.random(n) < 0.6, closes.astype(np.str_), ""),
+    )
+
+
+def _survey(
+    rng: np.random.Generator, w: dict[str, np.ndarray], geo: Geo, own_phones: np.ndarray
+) -> dict[str, np.ndarray]:
+    """就业服务需求 of every worker; for the employed, where they work (at home: the home county;
+    away: not coded) and their employer's contact (never the worker's own phone)."""
+    n = len(w["county"])
+    picked = rng.random((n, len(NEEDS))) < NEED_SHARE
+    needs = np.array([";".join(NEEDS[row]) for row in picked] or [""], dtype=np.str_)[:n]
+    employed = w["employed"].astype(bool)
+    home = np.array(geo.counties, dtype=np.str_)[w["county"]]
+    contact_phone = phones(rng, n)
+    while (same := contact_phone == own_phones).any():  # a one-in-a-billion draw: draw again
+        contact_phone[same] = phones(rng, int(same.sum()))
+    contact = cat(_contact_names(rng, n), " ", contact_phone)
+    return dict(
+        service_needs=needs,
+        work_location_code=np.where(employed & ~w["to_tj"].astype(bool), home, ""),
+        employer_contact=np.where(employed, contact, ""),
+    )
 
 
 # ---- CSV ---------------------------------------------------------------------------------------

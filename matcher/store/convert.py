@@ -8,6 +8,7 @@ looks at them, and for exports, which must mask them anyway.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 from collections.abc import Iterator, Mapping
@@ -72,6 +73,8 @@ def to_db(kind: str, record: BaseModel, key: bytes) -> dict[str, Any]:
     for name, value in record.model_dump().items():
         if isinstance(value, Enum):
             value = value.value
+        elif isinstance(value, dt.date):
+            value = value.isoformat()  # stored as ISO text (see the jobs table)
         elif isinstance(value, tuple | list):
             value = LIST_SEPARATOR.join(value)
         if kind == "workers" and name in PERSONAL_PAIRS:

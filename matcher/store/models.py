@@ -194,6 +194,9 @@ class WorkerRow(Base):
     employment_status: Mapped[str] = mapped_column(String(16))
     current_employer: Mapped[str] = mapped_column(Text, default="")
     group_id: Mapped[str] = mapped_column(String(ID_LEN), default="")
+    service_needs: Mapped[str] = mapped_column(Text, default="")  # migration 0006_programme
+    work_location_code: Mapped[str | None] = mapped_column(String(CODE_LEN))
+    employer_contact: Mapped[str] = mapped_column(Text, default="")
     content_sha256: Mapped[str] = mapped_column(String(HASH_LEN))
     created_batch_id: Mapped[int] = _batch_fk()
     updated_batch_id: Mapped[int] = _batch_fk()
@@ -208,6 +211,8 @@ class EnterpriseRow(Base):
     employment_base: Mapped[bool] = mapped_column(Boolean)
     capacity: Mapped[int | None] = mapped_column(Integer)
     dorm_beds: Mapped[int | None] = mapped_column(Integer)
+    contact_name: Mapped[str] = mapped_column(Text, default="")  # migration 0006_programme
+    contact_phone: Mapped[str] = mapped_column(String(32), default="")
     content_sha256: Mapped[str] = mapped_column(String(HASH_LEN))
     created_batch_id: Mapped[int] = _batch_fk()
     updated_batch_id: Mapped[int] = _batch_fk()
@@ -228,6 +233,10 @@ class JobRow(Base):
     age_max: Mapped[int | None] = mapped_column(Integer)
     gender: Mapped[str] = mapped_column(String(16))
     accommodation: Mapped[bool] = mapped_column(Boolean)
+    # ISO dates as text (migration 0006_programme): a record's stored values stay JSON-plain, so its
+    # content hash and its change history take them as they are; ISO text sorts as the dates do.
+    posted_on: Mapped[str | None] = mapped_column(String(10), index=True)
+    closes_on: Mapped[str | None] = mapped_column(String(10))
     content_sha256: Mapped[str] = mapped_column(String(HASH_LEN))
     created_batch_id: Mapped[int] = _batch_fk()
     updated_batch_id: Mapped[int] = _batch_fk()
@@ -326,10 +335,24 @@ class JobFairRow(Base):
     place: Mapped[str] = mapped_column(Text, default="")
     district_code: Mapped[str | None] = mapped_column(String(CODE_LEN))
     county_code: Mapped[str] = mapped_column(String(CODE_LEN))
+    fair_type: Mapped[str] = mapped_column(String(16), default="dedicated")  # 0006_programme
     n_enterprises: Mapped[int] = mapped_column(Integer, default=0)
     n_jobs: Mapped[int] = mapped_column(Integer, default=0)
     n_attendees: Mapped[int] = mapped_column(Integer, default=0)
-    n_hires: Mapped[int] = mapped_column(Integer, default=0)
+    n_intents: Mapped[int] = mapped_column(Integer, default=0)  # 达成意向人数 (0006_programme)
+    n_hires: Mapped[int] = mapped_column(Integer, default=0)  # 录用人数
+    recorded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+
+class SupplyListSentRow(Base):
+    """A 岗位供给清单 sent to a paired county (migration 0006_programme): when, and what it held."""
+
+    __tablename__ = "supply_lists_sent"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    county_code: Mapped[str] = mapped_column(String(CODE_LEN), index=True)
+    sent_on: Mapped[dt.date] = mapped_column(Date, index=True)
+    n_jobs: Mapped[int] = mapped_column(Integer)
+    n_openings: Mapped[int] = mapped_column(Integer)
     recorded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
 
 

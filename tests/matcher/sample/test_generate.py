@@ -62,7 +62,7 @@ def test_headers_are_the_canonical_columns(folder):
     for name in ("workers", "enterprises", "jobs", "pairings"):
         assert HEADERS[name] == COLUMNS[name]
     assert HEADERS["workers"][:4] == ("worker_id", "name", "id_number", "phone")
-    assert HEADERS["jobs"][-2:] == ("gender", "accommodation")
+    assert HEADERS["jobs"][-2:] == ("posted_on", "closes_on")
     assert HEADERS["pairings"] == ("district_code", "county_code", "since_year")
     assert HEADERS["truth"][:4] == (
         "worker_id",

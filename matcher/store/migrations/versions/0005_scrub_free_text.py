@@ -22,7 +22,7 @@ from typing import Any
 import sqlalchemy as sa
 from alembic import op
 
-from matcher.pii import FREE_TEXT, scrub
+from matcher.pii import scrub
 from matcher.store.convert import content_hash
 
 revision = "0005_scrub_free_text"
@@ -30,12 +30,15 @@ down_revision = "0004_sessions"
 branch_labels = None
 depends_on = None
 
+# The free-text columns as they were at this revision (later ones come with later revisions).
+_WORKER_TEXT = ("education", "skills", "experience", "desired_occupations", "current_employer")
+
 # table -> (text columns, JSON columns, whether rows carry a content hash)
 TABLES: dict[str, tuple[tuple[str, ...], tuple[str, ...], bool]] = {
-    "workers": (FREE_TEXT["workers"], (), True),
-    "enterprises": (FREE_TEXT["enterprises"], (), True),
-    "jobs": (FREE_TEXT["jobs"], (), True),
-    "job_fairs": (FREE_TEXT["job_fairs"], (), False),
+    "workers": (_WORKER_TEXT, (), True),
+    "enterprises": (("name",), (), True),
+    "jobs": (("title", "description"), (), True),
+    "job_fairs": (("place",), (), False),
     "record_changes": ((), ("changes",), False),
     "run_assignments": (("explanation_zh", "explanation_en"), (), False),
     "run_unplaced": (("hint_zh", "hint_en"), ("skill_gap",), False),
