@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     the table that ships with laborbridge."""
     scoring_config: str | None = None
     """Scoring configuration file (TOML/JSON, e.g. from ``laborbridge tune``) for ``serve``."""
+    lang: str = "zh"
+    """Language of the command line's tables (``place``'s summary, ``runs list``/``diff``, ``fairs
+    import``): ``zh`` (default) or ``en``; ``--json`` output is the same in both."""
 
     # --- HTTP service (api/app.py) ---
     api_year: int | None = None

@@ -329,7 +329,7 @@ class JobFair(_Record):
     """
 
     fair_id: Annotated[str, Field(min_length=1, max_length=64)]
-    held_on: date
+    held_on: Annotated[date, BeforeValidator(_parse_date)]
     place: str = ""
     district_code: Annotated[AdminCode | None, BeforeValidator(_blank_to_none)] = None
     county_code: AdminCode

@@ -1,9 +1,10 @@
 """``laborbridge place``: a batch placement from a data folder or the store, recorded in the store.
 
 Recording: with ``--db URL`` the run is recorded in that store; from a data folder it is recorded
-in ``sqlite:///<OUT>/runs.db`` (beside the run's files). ``--record-db URL`` records elsewhere,
-``--no-record`` not at all. ``--what-if`` re-solves with changed openings or targets and reports
-the change against the base run; it records nothing and writes only ``what_if.json``.
+in the folder's own store, ``sqlite:///<DATA_DIR>/runs.db``, so every run of one folder (whatever
+its ``--out``) is in one store for ``runs list``/``diff`` and ``report``. ``--record-db URL``
+records elsewhere, ``--no-record`` not at all. ``--what-if`` re-solves with changed openings or
+targets and reports the change against the base run; it records nothing and writes only ``what_if.json``.
 """
 
 from __future__ import annotations
@@ -18,6 +19,9 @@ from typing import Annotated, Any
 import typer
 
 from api.cli._app import app
+
+RUNS_DB = "runs.db"
+"""The store a data folder's runs are recorded in, inside the folder (unless --db or --record-db)."""
 
 
 def parse_targets(
@@ -207,7 +211,7 @@ def place(
             assert data_dir is not None
             ds = load_folder(data_dir)
         load_s = round(time.perf_counter() - t0, 3)
-        target = record_db or db or f"sqlite:///{(out / 'runs.db').resolve()}"
+        target = record_db or db or f"sqlite:///{(Path(data_dir or '.') / RUNS_DB).resolve()}"
         exclude: tuple[tuple[str, str], ...] = ()
         if rematch is not None:
             ds, exclude, rematch = _rematch(ds, target, rematch)
@@ -338,41 +342,51 @@ def _what_if(run: Any, changes: list, out: Path, as_json: bool) -> None:
 
 
 def _print_summary(s: dict, out: Path) -> None:
+    """The run's summary table, in the command line's language (``LABORBRIDGE_LANG``)."""
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(title="laborbridge placement", show_header=False)
+    from api.cli._words import words
+
+    t = words()
+    table = Table(title=t("place.title"), show_header=False)
     table.add_column("", style="bold")
     table.add_column("")
+    wishes = s["wishes"]
+    unplaced = [f"{t('reason.' + k)} {v:,}" for k, v in s["unplaced_reasons"].items() if v]
     rows = [
-        ("workers", f"{s['n_workers']:,}"),
-        ("jobs", f"{s['n_jobs']:,}"),
-        ("openings", f"{s['n_openings']:,}"),
-        ("candidates", f"{s['n_candidates']:,} (k={s['k']})"),
-        ("placed", f"{s['n_placed']:,} ({s['n_placed'] / max(s['n_workers'], 1):.1%})"),
+        (t("place.workers"), f"{s['n_workers']:,}"),
+        (t("place.jobs"), f"{s['n_jobs']:,}"),
+        (t("place.openings"), f"{s['n_openings']:,}"),
+        (t("place.candidates"), f"{s['n_candidates']:,} (k={s['k']})"),
+        (t("place.placed"), f"{s['n_placed']:,} ({s['n_placed'] / max(s['n_workers'], 1):.1%})"),
         (
-            "placed in a wished occupation",
-            f"{s['wishes']['placed_in_wished']:,} of at most {s['wishes']['most_possible']:,}"
-            + (f" ({s['wishes']['share_of_possible']:.1%})" if s["wishes"]["share_of_possible"] else ""),
+            t("place.wished"),
+            t("place.wished_value", n=f"{wishes['placed_in_wished']:,}", most=f"{wishes['most_possible']:,}")
+            + (f" ({wishes['share_of_possible']:.1%})" if wishes["share_of_possible"] else ""),
         ),
-        ("jobs coded from their titles", f"{s.get('jobs_code_predicted', 0):,}"),
-        ("unplaced", ", ".join(f"{k} {v:,}" for k, v in s["unplaced_reasons"].items() if v) or "none"),
-        ("objective", f"{s['objective']:.6f}"),
-        ("bound", f"{s['bound']:.6f}"),
-        ("solver status", f"{s['status']} ({s['solver']})"),
-        ("model", s["model"]),
-        ("rejected rows", str(s["n_rejected_rows"])),
+        (t("place.coded"), f"{s.get('jobs_code_predicted', 0):,}"),
+        (t("place.unplaced"), "; ".join(unplaced) or t("place.none")),
+        (t("place.objective"), f"{s['objective']:.6f}"),
+        (t("place.bound"), f"{s['bound']:.6f}"),
+        (t("place.status"), f"{s['status']} ({s['solver']})"),
+        (t("place.model"), s["model"]),
+        (t("place.rejected"), str(s["n_rejected_rows"])),
     ]
     for name, state in s.get("rule_status", {}).items():
-        rows.append((f"rule: {name}", state))
+        rows.append((t("place.rule", name=name), state))
     for r in s.get("relaxed", []):
-        rows.append(
-            (f"relaxed: {r['constraint']}", f"{r['achieved']:.0f} of {r['target']:.0f} ({r['binding']})")
+        value = t(
+            "place.relaxed_value",
+            achieved=f"{r['achieved']:.0f}",
+            target=f"{r['target']:.0f}",
+            binding=r["binding"],
         )
-    rows += [(f"seconds: {k}", f"{v:.2f}") for k, v in s["seconds"].items()]
+        rows.append((t("place.relaxed", name=r["constraint"]), value))
+    rows += [(t("place.seconds", step=k), f"{v:.2f}") for k, v in s["seconds"].items()]
     if s.get("run_id"):
-        rows.append(("run id", f"{s['run_id']} in {s['record_db']}"))
-    rows.append(("output", str(out)))
+        rows.append((t("place.run_id"), t("place.run_in", run_id=s["run_id"], db=s["record_db"])))
+    rows.append((t("place.output"), str(out)))
     for a, b in rows:
         table.add_row(a, b)
     Console().print(table)

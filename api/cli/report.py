@@ -60,16 +60,41 @@ def fairs_import(
         str | None, typer.Option("--db", help="Store URL (default: settings, then data/laborbridge.db).")
     ] = None,
 ) -> None:
-    """Add or replace job fairs by id (fair_id, held_on, place, district_code, county_code, counts)."""
+    """Add or replace job fairs by id (fair_id, held_on, place, district_code, county_code, fair_type,
+    counts). Bad rows are reported (file, row, field, reason) and the good ones recorded, as by
+    ``import``; exit 1 when no row could be recorded."""
+    from api.cli._words import words
     from api.cli.runs import store_url
-    from matcher.runs.followup import fair_rows, read_job_fairs
+    from matcher.errors import RecordError
+    from matcher.runs.followup import fair_rows, load_job_fairs
     from matcher.store import open_engine
+    from matcher.store.convert import unfit_values
+    from matcher.store.models import JobFairRow, table_of
     from matcher.store.runs_repo import upsert_job_fairs
 
-    fairs = read_job_fairs(file)
-    engine = open_engine(store_url(db))
-    try:
-        n = upsert_job_fairs(engine, fair_rows(fairs))
-    finally:
-        engine.dispose()
-    print(f"recorded {n} job fairs")
+    t = words()
+    fairs, rejected = load_job_fairs(file)
+    rows = []
+    for row, fair in fairs:
+        (values,) = fair_rows([fair])
+        unfit = next(unfit_values(table_of(JobFairRow), values), None)
+        if unfit is None:
+            rows.append(values)
+        else:
+            col, reason = unfit
+            value = str(values[col])[:80]
+            rejected.append(RecordError(reason, file=str(file), row=row, field=col, value=value))
+    n = 0
+    if rows:
+        engine = open_engine(store_url(db))
+        try:
+            n = upsert_job_fairs(engine, rows)
+        finally:
+            engine.dispose()
+    print(t("fairs.recorded", n=n))
+    if rejected:
+        print(t("fairs.rejected", n=len(rejected)))
+        for e in sorted(rejected, key=lambda e: e.row or 0):
+            print(f"  {e}" + (f" [{e.value}]" if e.value else ""))
+    if not rows:
+        raise typer.Exit(1)

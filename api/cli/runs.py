@@ -1,8 +1,8 @@
 """``laborbridge runs list|show|diff|outcomes``: recorded placement runs and what changed between them.
 
 ``--db`` names the store (default: ``LABORBRIDGE_DB_URL``, else ``sqlite:///data/laborbridge.db``);
-a run placed from a folder is in ``sqlite:///<OUT>/runs.db``. A run is named by its id, a unique
-prefix of it, ``latest`` or ``latest~N``.
+runs placed from a data folder are in that folder's ``sqlite:///<DATA_DIR>/runs.db``. A run is
+named by its id, a unique prefix of it, ``latest`` or ``latest~N``.
 """
 
 from __future__ import annotations
@@ -53,6 +53,7 @@ def list_cmd(
     """The newest recorded runs."""
     from rich.table import Table
 
+    from api.cli._words import words
     from matcher.store.runs_repo import list_runs
 
     engine = _engine(db)
@@ -61,24 +62,15 @@ def list_cmd(
     if as_json:
         print(json.dumps(rows, default=str, ensure_ascii=False, indent=2))
         return
-    t = Table(title="recorded runs")
-    for col in (
-        "run id",
-        "created (UTC)",
-        "kind",
-        "status",
-        "placed",
-        "workers",
-        "objective",
-        "input",
-        "model",
-    ):
-        t.add_column(col)
+    w = words()
+    t = Table(title=w("runs.title"))
+    for col in ("id", "created", "kind", "status", "placed", "workers", "objective", "input", "model"):
+        t.add_column(w(f"runs.{col}"))
     for r in rows:
         t.add_row(
             r["run_id"],
             f"{r['created_at']:%Y-%m-%d %H:%M:%S}",
-            r["kind"],
+            w(f"runs.kind.{r['kind']}"),
             r["status"],
             f"{r['n_placed']:,}",
             f"{r['n_workers']:,}",
@@ -152,7 +144,6 @@ def diff_cmd(
     as_json: JsonOption = False,
 ) -> None:
     """What changed between two runs (workers newly placed, unplaced, moved) and why."""
-    from rich.table import Table
 
     from matcher.runs.diff import diff_runs
     from matcher.store.runs_repo import get_run, run_assignments, run_unplaced
@@ -170,36 +161,56 @@ def diff_cmd(
     if as_json:
         print(json.dumps(d.to_dict(), default=str, ensure_ascii=False, indent=2))
         return
+    _print_diff(d, ha, hb, workers)
+
+
+def _print_diff(d: Any, ha: dict[str, Any], hb: dict[str, Any], workers: int) -> None:
+    """The diff as two tables, in the command line's language (``LABORBRIDGE_LANG``)."""
+    from rich.table import Table
+
+    from api.cli._words import cli_lang, words
+
+    zh = cli_lang() == "zh"
+    w = words()
     c = _console()
     t = Table(title=f"{d.run_a} → {d.run_b}", show_header=False)
     t.add_column("", style="bold")
     t.add_column("")
-    t.add_row(
-        "input",
-        "same" if d.same_input else f"changed ({ha['input_sha256'][:12]} → {hb['input_sha256'][:12]})",
+    same = (
+        w("diff.same")
+        if d.same_input
+        else w("diff.changed", a=ha["input_sha256"][:12], b=hb["input_sha256"][:12])
     )
+    t.add_row(w("diff.input"), same)
     for k, v in d.params_changed.items():
-        t.add_row(f"parameter {k}", f"{v['a']} → {v['b']}")
+        t.add_row(w("diff.parameter", name=k), f"{v['a']} → {v['b']}")
     if d.model_changed:
-        t.add_row("model", f"{d.model_changed['a']} → {d.model_changed['b']}")
+        t.add_row(w("diff.model"), f"{d.model_changed['a']} → {d.model_changed['b']}")
     for k, v in d.versions_changed.items():
-        t.add_row(f"version {k}", f"{v['a']} → {v['b']}")
-    t.add_row(
-        "objective", f"{d.objective_a:.6f} → {d.objective_b:.6f} ({d.objective_b - d.objective_a:+.6f})"
-    )
-    t.add_row("placed", f"{d.placed_a:,} → {d.placed_b:,} ({d.placed_b - d.placed_a:+,})")
+        t.add_row(w("diff.version", name=k), f"{v['a']} → {v['b']}")
+    objective = f"{d.objective_a:.6f} → {d.objective_b:.6f} ({d.objective_b - d.objective_a:+.6f})"
+    t.add_row(w("diff.objective"), objective)
+    t.add_row(w("diff.placed"), f"{d.placed_a:,} → {d.placed_b:,} ({d.placed_b - d.placed_a:+,})")
     for k, n in d.counts().items():
-        t.add_row(k.replace("_", " "), f"{n:,}")
+        t.add_row(w(f"diff.{k}"), f"{n:,}")
     c.print(t)
     if d.identical:
-        c.print("identical assignments")
+        c.print(w("diff.identical"))
         return
-    w = Table(title=f"changed workers (first {min(workers, len(d.changes))} of {len(d.changes):,})")
-    for col in ("worker", "change", "job A", "job B", "score change", "why"):
-        w.add_column(col)
+    table = Table(title=w("diff.changes", n=min(workers, len(d.changes)), total=f"{len(d.changes):,}"))
+    for col in ("worker", "change", "job_a", "job_b", "score_change", "why"):
+        table.add_column(w(f"diff.{col}"))
     for ch in d.changes[:workers]:
-        w.add_row(ch.worker_id, ch.change, ch.job_a or "", ch.job_b or "", f"{ch.score_change:+.4f}", ch.why)
-    c.print(w)
+        why = (ch.why_zh or ch.why) if zh else ch.why
+        table.add_row(
+            ch.worker_id,
+            w(f"diff.{ch.change}"),
+            ch.job_a or "",
+            ch.job_b or "",
+            f"{ch.score_change:+.4f}",
+            why,
+        )
+    c.print(table)
 
 
 @runs_app.command("outcomes")

@@ -22,6 +22,7 @@ class WorkerChange:
     score_a: float | None
     score_b: float | None
     why: str
+    why_zh: str = ""
 
     @property
     def score_change(self) -> float:
@@ -37,6 +38,7 @@ class WorkerChange:
             "score_b": self.score_b,
             "score_change": round(self.score_change, SCORE_DECIMALS),
             "why": self.why,
+            "why_zh": self.why_zh,
         }
 
 
@@ -103,6 +105,14 @@ def dict_diff(a: Mapping[str, Any], b: Mapping[str, Any]) -> dict[str, dict[str,
     return {k: {"a": fa.get(k), "b": fb.get(k)} for k in sorted(set(fa) | set(fb)) if fa.get(k) != fb.get(k)}
 
 
+_MOVED = {
+    1: ("better-scoring job", "换到匹配度更高的岗位"),
+    -1: ("gave way to another worker", "让位于匹配度更高的人员"),
+    0: ("equal score", "匹配度相同"),
+}
+"""Why a worker moved, by the sign of the score change: (English, Chinese)."""
+
+
 def diff_runs(
     header_a: Mapping[str, Any],
     header_b: Mapping[str, Any],
@@ -110,7 +120,13 @@ def diff_runs(
     assigned_b: Iterable[Mapping[str, Any]],
     unplaced_b: Iterable[Mapping[str, Any]],
 ) -> RunDiff:
-    """Compare two stored runs (their ``placement_runs`` rows and assignment/unplaced rows)."""
+    """Compare two stored runs (their ``placement_runs`` rows and assignment/unplaced rows).
+
+    Each change says why in English (``why``) and Chinese (``why_zh``): a newly placed worker's
+    explanation, a newly unplaced worker's reason, or whether a move went to a better-scoring job.
+    """
+    from matcher.runs.record import REASON_ZH
+
     a = {r["worker_id"]: r for r in assigned_a}
     b = {r["worker_id"]: r for r in assigned_b}
     reason_b = {r["worker_id"]: r for r in unplaced_b}
@@ -122,23 +138,23 @@ def diff_runs(
         if ra is None:
             assert rb is not None
             changes.append(
-                WorkerChange(wid, "newly_placed", None, rb["job_id"], None, rb["score"], rb["explanation_en"])
-            )
+                WorkerChange(
+                    wid, "newly_placed", None, rb["job_id"], None, rb["score"], rb["explanation_en"],
+                    rb.get("explanation_zh", ""),
+                )
+            )  # fmt: skip
         elif rb is None:
             u = reason_b.get(wid, {})
             why = u.get("reason", "not in run B's input")
-            changes.append(WorkerChange(wid, "newly_unplaced", ra["job_id"], None, ra["score"], None, why))
+            why_zh = REASON_ZH.get(why, why) if u else "不在运行 B 的输入中"
+            changes.append(
+                WorkerChange(wid, "newly_unplaced", ra["job_id"], None, ra["score"], None, why, why_zh)
+            )
         else:
             delta = rb["score"] - ra["score"]
-            why = (
-                "better-scoring job"
-                if delta > 0
-                else "gave way to another worker"
-                if delta < 0
-                else "equal score"
-            )
+            why, why_zh = _MOVED[(delta > 0) - (delta < 0)]
             changes.append(
-                WorkerChange(wid, "moved", ra["job_id"], rb["job_id"], ra["score"], rb["score"], why)
+                WorkerChange(wid, "moved", ra["job_id"], rb["job_id"], ra["score"], rb["score"], why, why_zh)
             )
     ma, mb = header_a["model"], header_b["model"]
     return RunDiff(

@@ -4,7 +4,8 @@ Both files are small tables, CSV (UTF-8, BOM or GBK) or XLSX (first sheet), with
 Chinese headers:
 
 * job fairs: fair_id 招聘会编号, held_on 日期, place 地点, district_code 帮扶区代码, county_code
-  结对县代码, enterprises 参会企业数, jobs 岗位数, attendees 参会人数, hires 录用人数;
+  结对县代码, fair_type 招聘会类型 (专场 / 定向 / 网络; blank: 专场), enterprises 参会企业数, jobs 岗位数,
+  attendees 参会人数, intents 达成意向人数, hires 录用人数 (intents and hires are kept apart);
 * outcomes: worker_id 劳动力编号, started 是否到岗, started_on 到岗日期, left_after_days 离职天数,
   employed_3m 三个月在岗, employed_6m 六个月在岗 (blank: not known yet).
 
@@ -37,6 +38,15 @@ def read_rows(path: str | Path, kind: str) -> list[tuple[int, dict[str, str]]]:
     Chinese, a title line allowed above the header. A cell the reader cannot take (a formula) is a
     :class:`RecordError`; cells beyond the header are ignored, and a date with a time of day is read
     as its date."""
+    rows, errors = read_rows_kept(path, kind)
+    if errors:
+        raise errors[0]
+    return rows
+
+
+def read_rows_kept(path: str | Path, kind: str) -> tuple[list[tuple[int, dict[str, str]]], list[RecordError]]:
+    """As :func:`read_rows`, but a row with a cell the reader cannot take is one error in the list
+    returned beside the readable rows (a file that cannot be read at all still raises)."""
     from matcher.ingest.readers import read_csv, read_path
 
     path = Path(path)
@@ -46,14 +56,16 @@ def read_rows(path: str | Path, kind: str) -> list[tuple[int, dict[str, str]]]:
     for table in read_path(path, kind) if workbook else read_csv(path, kind):
         if table.error is not None:
             raise table.error
-        rows = []
+        rows, errors = [], []
         for raw in table.rows:
-            for column, value, reason in raw.problems:
-                if column:  # a problem without a column: cells beyond the header, not read
-                    raise RecordError(reason, file=str(path), row=raw.row, field=column, value=value)
+            bad = [(c, v, r) for c, v, r in raw.problems if c]  # no column: cells beyond the header
+            if bad:
+                column, value, reason = bad[0]
+                errors.append(RecordError(reason, file=str(path), row=raw.row, field=column, value=value))
+                continue
             cells = {c: v[:10] if _DATETIME.match(v) else v for c, v in raw.cells.items()}
             rows.append((raw.row, cells))
-        return rows
+        return rows, errors
     raise SchemaError("no table in the file", file=str(path))
 
 
@@ -61,22 +73,53 @@ _DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
 
 
 def read_job_fairs(path: str | Path) -> list[JobFair]:
-    """Job fairs from a file (see module doc)."""
-    out = []
-    for row, cells in read_rows(path, "job_fairs"):
-        for field, value in cells.items():
-            if bad := control_characters(value):
-                reason = f"control character {', '.join(bad)} is not allowed"
-                raise RecordError(reason, file=str(path), row=row, field=field, value=escape_controls(value))
+    """Job fairs from a file (see module doc); the first bad row raises its :class:`RecordError`."""
+    fairs, errors = load_job_fairs(path)
+    if errors:
+        raise errors[0]
+    return [f for _, f in fairs]
+
+
+def load_job_fairs(path: str | Path) -> tuple[list[tuple[int, JobFair]], list[RecordError]]:
+    """``(row, fair)`` of each valid job fair of a file, and an error (file, row, field, reason) for
+    each row rejected: a bad cell, or a ``fair_id`` that more than one row holds (every such row, as
+    an import does)."""
+    from matcher.ingest.headers import canonical_value
+
+    rows, errors = read_rows_kept(path, "job_fairs")
+    kept: list[tuple[int, JobFair]] = []
+    for row, cells in rows:
+        bad = next(((f, v) for f, v in cells.items() if control_characters(v)), None)
+        if bad is not None:
+            reason = f"control character {', '.join(control_characters(bad[1]))} is not allowed"
+            errors.append(
+                RecordError(reason, file=str(path), row=row, field=bad[0], value=escape_controls(bad[1]))
+            )
+            continue
+        if cells.get("fair_type"):
+            cells["fair_type"] = canonical_value("job_fairs", "fair_type", cells["fair_type"])
         try:
-            out.append(JobFair.model_validate(scrub_fields("job_fairs", cells)))
+            kept.append((row, JobFair.model_validate(scrub_fields("job_fairs", cells))))
         except ValidationError as exc:
             e = exc.errors()[0]
             bad_field = str(e["loc"][0]) if e["loc"] else None
-            raise RecordError(
-                e["msg"], file=str(path), row=row, field=bad_field, value=cells.get(bad_field or "")
-            ) from exc
-    return out
+            msg = str(e["msg"]).removeprefix("Value error, ")
+            if e["type"] == "enum" and bad_field == "fair_type":
+                msg += " (or 专场 / 定向 / 网络)"
+            elif str(e["type"]).startswith(("date_", "datetime_")):
+                msg = "must be a date like 2020-03-01 (or 2020/3/1, 2020年3月1日)"
+            elif e["type"] == "string_pattern_mismatch" and bad_field in ("county_code", "district_code"):
+                msg = "must be a 6-digit admin code"
+            errors.append(
+                RecordError(msg, file=str(path), row=row, field=bad_field, value=cells.get(bad_field or ""))
+            )
+    seen = Counter(f.fair_id for _, f in kept)
+    for row, f in kept:
+        if seen[f.fair_id] > 1:
+            reason = f"fair_id {f.fair_id} is on {seen[f.fair_id]} rows: which one is right cannot be told"
+            errors.append(RecordError(reason, file=str(path), row=row, field="fair_id", value=f.fair_id))
+    errors.sort(key=lambda e: e.row or 0)
+    return [(row, f) for row, f in kept if seen[f.fair_id] == 1], errors
 
 
 def fair_rows(fairs: Iterable[JobFair]) -> list[dict[str, Any]]:
@@ -88,9 +131,11 @@ def fair_rows(fairs: Iterable[JobFair]) -> list[dict[str, Any]]:
             "place": f.place,
             "district_code": f.district_code,
             "county_code": f.county_code,
+            "fair_type": f.fair_type.value,
             "n_enterprises": f.enterprises or 0,
             "n_jobs": f.jobs or 0,
             "n_attendees": f.attendees or 0,
+            "n_intents": f.intents or 0,
             "n_hires": f.hires or 0,
         }
         for f in fairs

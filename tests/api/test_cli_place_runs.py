@@ -114,7 +114,7 @@ def test_diff_shows_parameters_and_moved_workers(store):
     assert d["placed"]["change"] == d["counts"]["newly_placed"] - d["counts"]["newly_unplaced"]
 
 
-def test_place_from_a_folder_records_into_out_runs_db(store):
+def test_runs_of_one_data_folder_share_the_folders_store(store):
     runner, root, data, _ = store
     s = _json(
         runner,
@@ -132,8 +132,13 @@ def test_place_from_a_folder_records_into_out_runs_db(store):
             "--no-dorm-beds",
         ],
     )
-    assert (root / "f" / "runs.db").exists() and s["record_db"].endswith("runs.db")
+    assert (data / "runs.db").exists() and not (root / "f" / "runs.db").exists()
+    assert s["record_db"] == f"sqlite:///{(data / 'runs.db').resolve()}"
     assert s["rules"]["district_targets"] == {"120102": 3} and s["rules"]["dorm_beds"] is False
+    again = _json(runner, ["place", str(data), "--out", str(root / "f2"), "--k", "6", "--year", YEAR])
+    assert again["record_db"] == s["record_db"]  # another --out, the same store: one list, one diff
+    listed = _json(runner, ["runs", "list", "--db", s["record_db"]])
+    assert [r["run_id"] for r in listed][:2] == [again["run_id"], s["run_id"]]
     r = runner.invoke(
         app, ["place", str(data), "--out", str(root / "g"), "--k", "5", "--no-record", "--json"]
     )
