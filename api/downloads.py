@@ -295,10 +295,12 @@ def report_figures(engine: Engine, dataset: Dataset, year: int, scope: Scope) ->
     """The programme figures of ``year`` (:func:`matcher.reporting.programme.programme_figures`); a district
     officer's page shows its own district's row only."""
     from matcher.reporting.programme import latest_placements, programme_figures
-    from matcher.store.runs_repo import job_fairs, outcomes, run_assignments, runs_in_year
+    from matcher.store.runs_repo import job_fairs, outcomes, run_assignments, runs_in_year, supply_lists_sent
 
     placements = latest_placements(runs_in_year(engine, year), lambda rid: run_assignments(engine, rid))
-    figures = programme_figures(dataset, year, placements, job_fairs(engine, year), outcomes(engine))
+    figures = programme_figures(
+        dataset, year, placements, job_fairs(engine), outcomes(engine), supply_lists_sent(engine)
+    )
     figures["_enterprise_names"] = {e.enterprise_id: e.name for e in dataset.enterprises}
     if scope.role is Role.district_officer:
         figures["districts"] = [d for d in figures["districts"] if d["district_code"] == scope.district]

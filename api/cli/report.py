@@ -33,21 +33,25 @@ def report(
     from api.cli.runs import store_url
     from matcher.reporting.programme import latest_placements, programme_figures, write_report
     from matcher.store import dataset_from_engine, open_engine
-    from matcher.store.runs_repo import job_fairs, outcomes, run_assignments, runs_in_year
+    from matcher.store.runs_repo import job_fairs, outcomes, run_assignments, runs_in_year, supply_lists_sent
 
     engine = open_engine(store_url(db))
     try:
         ds = dataset_from_engine(engine)
         placements = latest_placements(runs_in_year(engine, year), lambda rid: run_assignments(engine, rid))
-        figures = programme_figures(ds, year, placements, job_fairs(engine, year), outcomes(engine))
+        figures = programme_figures(
+            ds, year, placements, job_fairs(engine), outcomes(engine), supply_lists_sent(engine)
+        )
         figures["_enterprise_names"] = {e.enterprise_id: e.name for e in ds.enterprises}
     finally:
         engine.dispose()
     written = write_report(figures, out or Path(f"report_{year}.xlsx"), chart=chart)
     c = figures["city"]
+    p = figures["programme"]
     print(
-        f"{year}: jobs offered {c['jobs_offered']:,}/{c['jobs_target']:,}, placed {c['placed']:,}, "
-        f"job fairs {c['job_fairs']}/{c['job_fairs_target']}"
+        f"{year}: jobs offered {c['jobs_offered']:,} in {year}, {c['jobs_offered_cumulative']:,} since "
+        f"{p['start']} of {c['jobs_target']:,} by {p['end']}; placed {c['placed']:,}; job fairs (专场) "
+        f"{c['job_fairs_cumulative']} of {c['job_fairs_target']}"
     )
     for p in written.values():
         print(p)

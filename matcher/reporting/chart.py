@@ -87,8 +87,8 @@ def progress_chart(figures: Mapping[str, Any], path: str | Path) -> Path:
         ax.legend(loc="lower right")
         for row, (label, done, goal) in enumerate(
             (
-                ("全市提供岗位", city["jobs_offered"], city["jobs_target"]),
-                ("专场招聘会", city["job_fairs"], city["job_fairs_target"]),
+                ("全市提供岗位（累计）", city["jobs_offered_cumulative"], city["jobs_target"]),
+                ("专场招聘会（累计）", city["job_fairs_cumulative"], city["job_fairs_target"]),
             )
         ):
             a = fig.add_subplot(grid[row, 1])

@@ -1,16 +1,22 @@
 """The programme report: progress of each district and of the city against the programme's targets.
 
-Figures for year Y, from the store:
+Figures for year Y, from the store, counted as the plan (津人社办发〔2018〕273号) counts them:
 
-* **jobs offered** by a district: openings of the stored jobs located in it (the current supply
-  list; records carry no posting date), against the 1,000-a-year target per district;
+* **jobs offered** (提供岗位) by a district in Y: openings of the stored jobs located in it and
+  posted (``posted_on``) in Y, against the 1,000-a-year target per district; also cumulative since
+  the programme began (2018) and, apart, the openings of jobs with no posting date (counted in no
+  year);
 * **placed**: the assignments of the latest recorded run of each input (reference year Y), so a
   rerun on the same input replaces the earlier run and another season's batch adds to it; a
   worker in several batches counts once, as the latest placed them (a re-match after leaving
   replaces the first placement); by district, by county, from paired counties, into bases;
 * **local workshop jobs**: openings at 扶贫车间/社区工厂/卫星工厂/就业驿站 in a district's paired counties;
-* **job fairs** held in Y (``laborbridge fairs import``), against the city's 120;
-* the city's jobs offered against 50,000;
+* **job fairs** held in Y (``laborbridge fairs import``), by type (专场/定向/网络), with 达成意向人数
+  and 录用人数 apart; the 专场 fairs since 2018 against the city's cumulative 120 by 2020;
+* the city's jobs offered since 2018 against its cumulative 50,000 by 2020 (and those of Y alone);
+* **placements** (安置) always in their own column, never added to jobs offered;
+* per county: registered workers, their **service needs** (就业服务需求) and the **supply lists
+  sent** to it (``laborbridge export supply --sent``);
 * the annual labour **outflow/inflow** report due 20 January of Y+1: per county, workers placed
   away (in Tianjin) and at home; per district, workers received and from which counties;
 * **stable employment** from recorded outcomes, by enterprise and by district.
@@ -34,8 +40,16 @@ from matcher.geo import TIANJIN_DISTRICTS, PairingMap, is_tianjin, place_name
 from matcher.records import LOCAL_WORKSHOP_KINDS
 
 DISTRICT_TARGET = 1_000
+"""Jobs each paired district offers its paired counties a year."""
 CITY_TARGET = 50_000
+"""Jobs the city offers by the end of the programme, 2018–2020 together."""
 FAIR_TARGET = 120
+"""专场招聘会 the city holds by the end of the programme, 2018–2020 together."""
+PROGRAMME_START = 2018
+PROGRAMME_END = 2020
+TARGET_FAIR_TYPE = "dedicated"
+"""The fair type the 120 counts (专场); 定向 and 网络 fairs are shown beside it."""
+NEEDS = ("training", "job_referral", "policy_consultation", "rights_protection")
 
 
 def latest_placements(runs: Sequence[Mapping[str, Any]], assignments_of: Any) -> dict[str, dict[str, Any]]:
@@ -59,11 +73,13 @@ def latest_placements(runs: Sequence[Mapping[str, Any]], assignments_of: Any) ->
 class _Tallies:
     """The counts the figures are read from."""
 
-    openings_at: Counter[str]  # location → openings of the stored jobs there
+    openings_at: Counter[str]  # location → openings of the jobs there posted in the year
+    openings_cum_at: Counter[str]  # location → openings posted from the programme's start to the year
+    undated_at: Counter[str]  # location → openings of jobs without a posting date
     workshop_at: Counter[str]  # location → openings at local workshops there
     bases: set[str]  # employment-base enterprise ids
     bases_in: Counter[str]  # location → employment bases
-    fairs_by: Counter[str]  # district → job fairs
+    fairs_by: Counter[str]  # district → job fairs of the year
     placed_in: dict[str, Counter[str]]  # location → home county → placed
     into_bases: Counter[str]  # location → placed into employment bases
     placed_from: dict[str, Counter[str]]  # home county → "tianjin" / "home" / "other" → placed
@@ -75,18 +91,27 @@ def programme_figures(
     placements: Mapping[str, Mapping[str, Any]],
     fairs: Sequence[Mapping[str, Any]],
     outcomes: Sequence[Mapping[str, Any]] = (),
+    lists_sent: Sequence[Mapping[str, Any]] = (),
 ) -> dict[str, Any]:
-    """Every figure of the report (see module doc), JSON-ready."""
+    """Every figure of the report (see module doc), JSON-ready.
+
+    ``fairs``: the recorded job fairs of any year (those of ``year`` make the year's figures, those
+    since 2018 the cumulative ones); ``lists_sent``: the supply lists recorded as sent (any year).
+    """
     from matcher.runs.followup import stable_rates
 
     pmap = ds.pairing_map(year)
-    t = _tallies(ds, placements, fairs)
+    start = min(PROGRAMME_START, year)
+    of_year = [f for f in fairs if _year(f["held_on"]) == year]
+    since_start = [f for f in fairs if start <= _year(f["held_on"]) <= year]
+    t = _tallies(ds, year, placements, of_year)
     districts = [_district(code, name, pmap, t) for code, name in TIANJIN_DISTRICTS.items()]
-    counties = _counties(ds, pmap, t)
+    counties = _counties(ds, pmap, t, [x for x in lists_sent if _year(x["sent_on"]) == year])
     return {
         "year": year,
         "generated_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "city": _city(t, len(placements), counties, fairs),
+        "programme": {"start": start, "end": PROGRAMME_END},
+        "city": _city(t, len(placements), counties, of_year, since_start),
         "districts": districts,
         "counties": counties,
         "annual_flow_report": {
@@ -96,7 +121,7 @@ def programme_figures(
             "inflow_by_district": _inflow(districts),
         },
         "job_fairs": [
-            {**f, "held_on": str(f["held_on"]), "recorded_at": str(f.get("recorded_at", ""))} for f in fairs
+            {**f, "held_on": str(f["held_on"]), "recorded_at": str(f.get("recorded_at", ""))} for f in of_year
         ],
         "stable_employment": {
             "by_enterprise": stable_rates(outcomes, "enterprise_id"),
@@ -105,20 +130,36 @@ def programme_figures(
     }
 
 
+def _year(day: Any) -> int:
+    """The year of a date, or of its ISO text."""
+    return day.year if isinstance(day, dt.date) else int(str(day)[:4])
+
+
 def _tallies(
-    ds: Dataset, placements: Mapping[str, Mapping[str, Any]], fairs: Sequence[Mapping[str, Any]]
+    ds: Dataset, year: int, placements: Mapping[str, Mapping[str, Any]], fairs: Sequence[Mapping[str, Any]]
 ) -> _Tallies:
-    """Openings and bases by location, fairs by district, placements by place and home county."""
+    """Openings offered by location (in ``year``, since the programme's start, undated), bases,
+    the year's fairs by district, placements by place and home county."""
+    start = min(PROGRAMME_START, year)
     openings_at: Counter[str] = Counter()
+    openings_cum_at: Counter[str] = Counter()
+    undated_at: Counter[str] = Counter()
     workshop_at: Counter[str] = Counter()
     for j in ds.jobs:
         where = ds.job_location(j)
-        openings_at[where] += j.openings
+        if j.posted_on is None:
+            undated_at[where] += j.openings
+        elif start <= j.posted_on.year <= year:
+            openings_cum_at[where] += j.openings
+            if j.posted_on.year == year:
+                openings_at[where] += j.openings
         if ds.enterprise_by_id[j.enterprise_id].kind in LOCAL_WORKSHOP_KINDS:
             workshop_at[where] += j.openings
     bases = {e.enterprise_id for e in ds.enterprises if e.employment_base}
     t = _Tallies(
         openings_at=openings_at,
+        openings_cum_at=openings_cum_at,
+        undated_at=undated_at,
         workshop_at=workshop_at,
         bases=bases,
         bases_in=Counter(e.location_code for e in ds.enterprises if e.employment_base),
@@ -145,6 +186,8 @@ def _district(code: str, name: str, pmap: PairingMap, t: _Tallies) -> dict[str, 
         "district": name,
         "paired_counties": [{"code": c, "name": place_name(c)} for c in counties],
         "jobs_offered": t.openings_at[code],
+        "jobs_offered_cumulative": t.openings_cum_at[code],
+        "jobs_undated": t.undated_at[code],
         "target": DISTRICT_TARGET if counties else 0,
         "progress": round(t.openings_at[code] / DISTRICT_TARGET, 4) if counties else None,
         "placed": sum(placed.values()),
@@ -157,9 +200,18 @@ def _district(code: str, name: str, pmap: PairingMap, t: _Tallies) -> dict[str, 
     }
 
 
-def _counties(ds: Dataset, pmap: PairingMap, t: _Tallies) -> list[dict[str, Any]]:
-    """Each county with registered or placed workers: where its workers were placed (outflow)."""
+def _counties(
+    ds: Dataset, pmap: PairingMap, t: _Tallies, lists_sent: Sequence[Mapping[str, Any]]
+) -> list[dict[str, Any]]:
+    """Each paired county, and each other with registered or placed workers: where its workers were
+    placed (outflow), what they asked the employment service for, the supply lists it was sent."""
     registered = Counter(w.home_county_code for w in ds.workers)
+    needs: dict[str, Counter[str]] = defaultdict(Counter)
+    for w in ds.workers:
+        needs[w.home_county_code].update(str(n) for n in w.service_needs)
+    sent: dict[str, list[str]] = defaultdict(list)
+    for x in lists_sent:
+        sent[x["county_code"]].append(str(x["sent_on"]))
     return [
         {
             "county_code": c,
@@ -170,8 +222,11 @@ def _counties(ds: Dataset, pmap: PairingMap, t: _Tallies) -> list[dict[str, Any]
             "outflow_tianjin": t.placed_from[c]["tianjin"],
             "local": t.placed_from[c]["home"],
             "elsewhere": t.placed_from[c]["other"],
+            "service_needs": {n: needs[c][n] for n in NEEDS},
+            "supply_lists_sent": len(sent[c]),
+            "supply_lists_sent_on": sorted(sent[c]),
         }
-        for c in sorted(set(registered) | set(t.placed_from))
+        for c in sorted(set(registered) | set(t.placed_from) | set(pmap.districts_of_county))
     ]
 
 
@@ -190,177 +245,39 @@ def _inflow(districts: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _city(
-    t: _Tallies, n_placed: int, counties: list[dict[str, Any]], fairs: Sequence[Mapping[str, Any]]
+    t: _Tallies,
+    n_placed: int,
+    counties: list[dict[str, Any]],
+    fairs: Sequence[Mapping[str, Any]],
+    fairs_since_start: Sequence[Mapping[str, Any]],
 ) -> dict[str, Any]:
-    """The city's jobs offered and job fairs against their targets, and its placements."""
+    """The city's jobs offered and 专场 fairs, of the year and since the programme's start, against
+    the cumulative targets; its placements apart; the year's fairs by type, intents and hires."""
     city_jobs = sum(t.openings_at[c] for c in TIANJIN_DISTRICTS)
+    city_cum = sum(t.openings_cum_at[c] for c in TIANJIN_DISTRICTS)
+    counted = [f for f in fairs if f.get("fair_type", TARGET_FAIR_TYPE) == TARGET_FAIR_TYPE]
+    counted_cum = [f for f in fairs_since_start if f.get("fair_type", TARGET_FAIR_TYPE) == TARGET_FAIR_TYPE]
+    by_type = Counter(f.get("fair_type", TARGET_FAIR_TYPE) for f in fairs)
     return {
         "jobs_offered": city_jobs,
+        "jobs_offered_cumulative": city_cum,
+        "jobs_undated": sum(t.undated_at[c] for c in TIANJIN_DISTRICTS),
         "jobs_target": CITY_TARGET,
-        "jobs_progress": round(city_jobs / CITY_TARGET, 4),
+        "jobs_progress": round(city_cum / CITY_TARGET, 4),
         "placed": n_placed,
         "placed_in_tianjin": sum(c["outflow_tianjin"] for c in counties),
         "placed_local": sum(c["local"] for c in counties),
-        "job_fairs": len(fairs),
+        "job_fairs": len(counted),
+        "job_fairs_cumulative": len(counted_cum),
+        "job_fairs_by_type": {k: by_type[k] for k in ("dedicated", "targeted", "online")},
         "job_fairs_target": FAIR_TARGET,
-        "job_fairs_progress": round(len(fairs) / FAIR_TARGET, 4),
+        "job_fairs_progress": round(len(counted_cum) / FAIR_TARGET, 4),
         "fair_attendees": sum(f["n_attendees"] for f in fairs),
+        "fair_intents": sum(f.get("n_intents", 0) for f in fairs),
         "fair_hires": sum(f["n_hires"] for f in fairs),
+        "service_needs": {n: sum(c["service_needs"][n] for c in counties) for n in NEEDS},
+        "supply_lists_sent": sum(c["supply_lists_sent"] for c in counties),
     }
-
-
-_Sheet = tuple[list[str], list[list[Any]]]  # header, rows
-
-
-def _sheet_rows(figures: Mapping[str, Any]) -> dict[str, _Sheet]:
-    """The workbook's sheets in order: title → (header, rows)."""
-    flow = figures["annual_flow_report"]
-    stable = figures["stable_employment"]
-    names = figures.get("_enterprise_names", {})
-    return {
-        "总览": _overview_sheet(figures),
-        "各区进度": _district_sheet(figures["districts"]),
-        f"{flow['year']}年劳务输出": _outflow_sheet(flow["outflow_by_county"]),
-        f"{flow['year']}年劳务输入": _inflow_sheet(flow["inflow_by_district"]),
-        "专场招聘会": _fair_sheet(figures["job_fairs"]),
-        "稳定就业_企业": _stable_sheet(
-            stable["by_enterprise"], "enterprise_id", ["企业编号", "企业"], lambda k: names.get(k, k)
-        ),
-        "稳定就业_区": _stable_sheet(
-            stable["by_district"], "location_code", ["地区代码", "地区"], place_name
-        ),
-    }
-
-
-def _overview_sheet(figures: Mapping[str, Any]) -> _Sheet:
-    c = figures["city"]
-    rows = [
-        ["年度", figures["year"], "", ""],
-        ["全市提供岗位", c["jobs_offered"], c["jobs_target"], c["jobs_progress"]],
-        ["专场招聘会", c["job_fairs"], c["job_fairs_target"], c["job_fairs_progress"]],
-        ["安置人数", c["placed"], "", ""],
-        ["其中在津就业", c["placed_in_tianjin"], "", ""],
-        ["其中就地就近", c["placed_local"], "", ""],
-        ["招聘会参会人数", c["fair_attendees"], "", ""],
-        ["招聘会录用人数", c["fair_hires"], "", ""],
-    ]
-    return ["指标", "完成", "目标", "完成率"], rows
-
-
-def _district_sheet(districts: Sequence[Mapping[str, Any]]) -> _Sheet:
-    head = [
-        "区代码",
-        "区",
-        "结对县",
-        "提供岗位",
-        "年度目标",
-        "完成率",
-        "安置人数",
-        "其中结对县劳动力",
-        "分县安置",
-        "就业基地数",
-        "就业基地安置",
-        "结对县扶贫车间等岗位",
-        "专场招聘会",
-    ]
-    rows = [
-        [
-            d["district_code"],
-            d["district"],
-            "、".join(x["name"] for x in d["paired_counties"]),
-            d["jobs_offered"],
-            d["target"],
-            d["progress"] if d["progress"] is not None else "",
-            d["placed"],
-            d["placed_from_paired"],
-            "；".join(f"{k} {v}" for k, v in d["placed_by_county"].items()),
-            d["employment_bases"],
-            d["placed_in_bases"],
-            d["local_workshop_jobs"],
-            d["job_fairs"],
-        ]
-        for d in districts
-    ]
-    return head, rows
-
-
-def _outflow_sheet(counties: Sequence[Mapping[str, Any]]) -> _Sheet:
-    head = ["县代码", "县", "结对区", "登记劳动力", "安置人数", "输出到天津", "就地就近", "其他"]
-    rows = [
-        [
-            x["county_code"],
-            x["county"],
-            "、".join(x["paired_districts"]),
-            x["registered"],
-            x["placed"],
-            x["outflow_tianjin"],
-            x["local"],
-            x["elsewhere"],
-        ]
-        for x in counties
-    ]
-    return head, rows
-
-
-def _inflow_sheet(inflow: Sequence[Mapping[str, Any]]) -> _Sheet:
-    rows = [
-        [
-            x["district_code"],
-            x["district"],
-            x["inflow"],
-            "；".join(f"{k} {v}" for k, v in x["from_counties"].items()),
-        ]
-        for x in inflow
-    ]
-    return ["区代码", "区", "输入人数", "来源县"], rows
-
-
-def _fair_sheet(fairs: Sequence[Mapping[str, Any]]) -> _Sheet:
-    head = ["编号", "日期", "地点", "帮扶区", "结对县", "参会企业", "岗位数", "参会人数", "录用人数"]
-    rows = [
-        [
-            f["fair_id"],
-            f["held_on"],
-            f["place"],
-            place_name(f["district_code"]),
-            place_name(f["county_code"]),
-            f["n_enterprises"],
-            f["n_jobs"],
-            f["n_attendees"],
-            f["n_hires"],
-        ]
-        for f in fairs
-    ]
-    return head, rows
-
-
-def _stable_sheet(rates: Sequence[Mapping[str, Any]], key: str, key_head: list[str], name: Any) -> _Sheet:
-    """Stable employment by ``key``: its code and ``name(code)``, then placed, started, left, stayed."""
-    head = [
-        *key_head,
-        "安置",
-        "到岗",
-        "离职",
-        "3个月在岗",
-        "6个月在岗",
-        "3个月稳定就业率",
-        "6个月稳定就业率",
-    ]
-    rows = [
-        [
-            r[key],
-            name(r[key]),
-            r["placed"],
-            r["started"],
-            r["left"],
-            r["stayed_3m"],
-            r["stayed_6m"],
-            "" if r["rate_3m"] is None else r["rate_3m"],
-            "" if r["rate_6m"] is None else r["rate_6m"],
-        ]
-        for r in rates
-    ]
-    return head, rows
 
 
 def write_report(figures: Mapping[str, Any], out: str | Path, *, chart: bool = True) -> dict[str, Path]:
@@ -369,6 +286,8 @@ def write_report(figures: Mapping[str, Any], out: str | Path, *, chart: bool = T
 
     from openpyxl import Workbook
     from openpyxl.styles import Font
+
+    from matcher.reporting.sheets import sheet_rows
 
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -379,7 +298,7 @@ def write_report(figures: Mapping[str, Any], out: str | Path, *, chart: bool = T
     )
     wb = Workbook()
     wb.remove(wb.active)
-    for title, (head, rows) in _sheet_rows(figures).items():
+    for title, (head, rows) in sheet_rows(figures).items():
         ws = wb.create_sheet(title[:31])
         ws.append(head)
         for cell in ws[1]:

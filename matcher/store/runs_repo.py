@@ -1,4 +1,4 @@
-"""Placement runs, job fairs and placement outcomes in the store.
+"""Placement runs, job fairs, supply lists sent and placement outcomes in the store.
 
 :func:`record_run` writes a :class:`~matcher.runs.record.RunRecord` in one transaction: the run row, its
 assignments and its unplaced workers appear together or not at all, so a process killed while
@@ -22,6 +22,7 @@ from matcher.store.models import (
     PlacementRunRow,
     RunAssignmentRow,
     RunUnplacedRow,
+    SupplyListSentRow,
     bytewise,
 )
 
@@ -157,6 +158,29 @@ def job_fairs(engine: Engine, year: int | None = None) -> list[dict[str, Any]]:
     q = select(t).order_by(t.c.held_on, bytewise(t.c.fair_id))
     if year is not None:
         q = q.where(t.c.held_on >= dt.date(year, 1, 1), t.c.held_on <= dt.date(year, 12, 31))
+    with engine.connect() as conn:
+        return [dict(r) for r in conn.execute(q).mappings()]
+
+
+# ------------------------------------------------------------------------- supply lists sent
+def record_supply_lists_sent(engine: Engine, sent: Iterable[Mapping[str, Any]]) -> int:
+    """Record 岗位供给清单 sent (``county_code``, ``sent_on``, ``n_jobs``, ``n_openings``); how many."""
+    now = dt.datetime.now(dt.UTC)
+    rows = [{**s, "recorded_at": now} for s in sent]
+    _check_fit(SupplyListSentRow, rows, "county_code")
+    with engine.begin() as conn:
+        for chunk in _batches(rows):
+            conn.execute(insert(SupplyListSentRow), list(chunk))
+    return len(rows)
+
+
+def supply_lists_sent(engine: Engine, year: int | None = None) -> list[dict[str, Any]]:
+    """Supply lists recorded as sent (in ``year`` when given), by date and county."""
+    t = SupplyListSentRow.__table__
+    q = select(t.c.county_code, t.c.sent_on, t.c.n_jobs, t.c.n_openings, t.c.recorded_at)
+    q = q.order_by(t.c.sent_on, bytewise(t.c.county_code), t.c.id)
+    if year is not None:
+        q = q.where(t.c.sent_on >= dt.date(year, 1, 1), t.c.sent_on <= dt.date(year, 12, 31))
     with engine.connect() as conn:
         return [dict(r) for r in conn.execute(q).mappings()]
 
