@@ -87,6 +87,18 @@ def export_command(
     year: Annotated[
         int | None, typer.Option("--year", help="Lists: reference year (default: the run's).")
     ] = None,
+    sent: Annotated[
+        bool,
+        typer.Option(
+            "--sent",
+            help="Lists: record the supply lists as sent to their counties (in the --db store), so "
+            "the programme report counts them.",
+        ),
+    ] = False,
+    sent_on: Annotated[
+        str | None,
+        typer.Option("--sent-on", help="Lists: the date the supply lists are sent (default: today)."),
+    ] = None,
 ) -> None:
     """Export records or a run's lists. ID numbers and phones are always masked (120101********123X,
     138****5678)."""
@@ -99,11 +111,27 @@ def export_command(
             raise ConfigError("--unmasked and --headers are for records; lists are masked and in Chinese")
         if out is None:
             raise ConfigError("export lists needs --out FOLDER")
-        write_lists(out, run, db, data, records_db, year, fmt or "both")
+        write_lists(out, run, db, data, records_db, year, fmt or "both", sent=sent, sent_on=_day(sent_on))
         return
-    if run is not None or data is not None or records_db is not None or year is not None:
-        raise ConfigError("--run, --data, --records-db and --year are for export lists")
+    if run is not None or data is not None or records_db is not None or year is not None or sent or sent_on:
+        raise ConfigError("--run, --data, --records-db, --year, --sent and --sent-on are for export lists")
     _export_records(kind, fmt or "csv", out, db, headers, unmasked)
+
+
+def _day(text: str | None) -> Any:
+    """``--sent-on`` as a date (office spellings as in the import); ``None`` when not given."""
+    from pydantic import TypeAdapter, ValidationError
+
+    from matcher.errors import ConfigError
+    from matcher.records import OptDate
+
+    if text is None:
+        return None
+    try:
+        return TypeAdapter(OptDate).validate_python(text)
+    except ValidationError as exc:
+        reason = str(exc.errors()[0]["msg"]).removeprefix("Value error, ")
+        raise ConfigError(f"--sent-on {text!r}: must be a date like 2020-03-01 ({reason})") from None
 
 
 def _export_records(
@@ -172,24 +200,27 @@ def write_lists(
     records_db: str | None,
     year: int | None,
     fmt: str,
+    *,
+    sent: bool = False,
+    sent_on: Any = None,
 ) -> None:
-    """Write placement lists (per district, per enterprise), job supply lists and the unplaced list."""
+    """Write placement lists (per district, per enterprise), job supply lists and the unplaced list;
+    ``sent``: record the supply lists as sent on ``sent_on`` (default: today) in the ``db`` store."""
     import datetime as dt
 
     from api.cli.runs import store_url
     from matcher.errors import ConfigError
     from matcher.geo import place_name
-    from matcher.reporting.exports import write_grouped, write_run_exports
+    from matcher.reporting.exports import supply_tables, write_grouped, write_run_exports
 
     formats = LIST_FORMATS.get(fmt)
     if formats is None:
         raise ConfigError(f"--format must be csv, xlsx or both, not {fmt!r}")
     if run is None:
-        from matcher.reporting.exports import supply_tables
-
         ds = load_records(data, records_db or db, None)
         y = year or dt.date.today().year
-        supply = {f"{c} {place_name(c)}": t for c, t in supply_tables(ds, y).items()}
+        tables = supply_tables(ds, y, sent_on=sent_on or dt.date.today())
+        supply = {f"{c} {place_name(c)}": t for c, t in tables.items()}
         out.mkdir(parents=True, exist_ok=True)
         written = write_grouped(supply, "岗位供给清单", out, formats)
     else:
@@ -206,6 +237,24 @@ def write_lists(
             print("warning: the records changed since this run; lists show today's records", file=sys.stderr)
         y = year or header["params"]["year"]
         predicted = header["summary"].get("job_codes_predicted")
-        written = write_run_exports(ds, y, placed, unplaced, out, formats, predicted)
+        tables = supply_tables(ds, y, placed, predicted, sent_on=sent_on or dt.date.today())
+        written = write_run_exports(ds, y, placed, unplaced, out, formats, predicted, supply=tables)
     for p in written:
         print(p)
+    if sent:
+        _record_sent(tables, sent_on or dt.date.today(), db)
+
+
+def _record_sent(tables: Any, day: Any, db: str | None) -> None:
+    from api.cli._words import words
+    from api.cli.runs import store_url
+    from matcher.reporting.exports import supply_sent
+    from matcher.store import open_engine
+    from matcher.store.runs_repo import record_supply_lists_sent
+
+    engine = open_engine(store_url(db))
+    try:
+        n = record_supply_lists_sent(engine, supply_sent(tables, day))
+    finally:
+        engine.dispose()
+    print(words()("supply.sent", n=n, date=day.isoformat()), file=sys.stderr)

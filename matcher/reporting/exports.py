@@ -1,19 +1,22 @@
 """Lists the offices send out, as CSV and XLSX with Chinese headers and personal data masked.
 
 * 安置名单 (placement lists) of a recorded run, per district and per enterprise;
-* 岗位供给清单 (job supply list) for each paired county: the open jobs in its paired Tianjin
-  districts and in its local workshops that at least one of its workers could take (location,
-  age and gender rules), with wage, accommodation and contact;
+* 岗位供给清单 (job supply list) for every paired county, sent before any run: the open jobs in
+  its paired districts and in its local workshops that its workers could take (location, age and
+  gender rules; a county with no workers in the data gets every such opening), with wage,
+  accommodation, the enterprise's contact person and phone, and the date the list is sent; a job
+  closed (``closes_on``) before that date is left out;
 * 未安置名单 (unplaced list) with the reason and the skill-gap hint.
 
-Records have no contact column, so the supply list's 联系方式 is the enterprise's name and
-location (the county office forwards enquiries to the enterprise through the paired district).
-Names, ID numbers and phones are always masked (张*, 620503********1234, 138****5678).
+Workers' names, ID numbers and phones are always masked (张*, 620503********1234, 138****5678).
+An enterprise's contact person and phone are business data, written as recorded (every cell still
+guarded against formula injection by :mod:`matcher.csvsafe`).
 CSV files are UTF-8 with a byte-order mark, so Excel and LibreOffice both read the Chinese text.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
@@ -92,7 +95,9 @@ SUPPLY_COLUMNS = (
     ("age", "年龄要求"),
     ("gender", "性别要求"),
     ("fit_workers", "本县适合人数"),
-    ("contact", "联系方式"),
+    ("contact_name", "联系人"),
+    ("contact_phone", "联系电话"),
+    ("sent_on", "发送日期"),
 )
 UNPLACED_COLUMNS = (
     ("worker_id", "劳动力编号"),
@@ -193,22 +198,27 @@ def supply_tables(
     year: int,
     assignments: Iterable[Mapping[str, Any]] = (),
     predicted: Mapping[str, Sequence[Any]] | None = None,
+    *,
+    sent_on: dt.date | None = None,
 ) -> dict[str, Table]:
-    """岗位供给清单 per paired county code (see module doc); openings left after ``assignments``.
+    """岗位供给清单 of every paired county code (see module doc), sent on ``sent_on`` (default:
+    today); openings left after ``assignments`` (none: the list before any run).
 
     ``predicted``: job id → (code, confidence) a run predicted for jobs without a code (shown as
     ``4-07-05-01（预测 0.82）``)."""
     from matcher.scoring.factors import age_gender_ok
 
+    sent_on = sent_on or dt.date.today()
     ctx = MatchContext.build(ds, year)
     pmap = ctx.pairing
-    if pmap is None or ctx.n_jobs == 0:
+    if pmap is None:
         return {}
     loc = {c: i for i, c in enumerate(ctx.location_codes)}
     taken: dict[str, int] = defaultdict(int)
     for a in assignments:
         taken[a["job_id"]] += 1
     left = np.array([j.openings - taken.get(j.job_id, 0) for j in ds.jobs], dtype=np.int64)
+    is_open = np.array([j.closes_on is None or j.closes_on >= sent_on for j in ds.jobs], dtype=bool)
     workshop = np.array(
         [ds.enterprise_by_id[j.enterprise_id].kind in LOCAL_WORKSHOP_KINDS for j in ds.jobs], dtype=bool
     )
@@ -217,24 +227,36 @@ def supply_tables(
         by_county[int(c)].append(i)
     out: dict[str, Table] = {}
     for county in sorted(pmap.districts_of_county):
-        if county not in loc or loc[county] not in by_county:
-            continue
         places = [loc[d] for d in pmap.districts_of_county[county] if d in loc]
         in_district = np.isin(ctx.job_location, np.array(places, dtype=np.int32))
-        local = (ctx.job_location == loc[county]) & workshop
-        jobs = np.flatnonzero((in_district | local) & (left > 0))
-        if jobs.size == 0:
-            continue
-        fit = _fit_counts(ctx, np.array(by_county[loc[county]]), jobs, age_gender_ok)
+        local = (ctx.job_location == loc[county]) & workshop if county in loc else np.zeros_like(workshop)
+        jobs = np.flatnonzero((in_district | local) & (left > 0) & is_open)
+        own = by_county.get(loc.get(county, -1), [])
+        if own and jobs.size:
+            fit: list[int | str] = list(_fit_counts(ctx, np.array(own), jobs, age_gender_ok))
+        else:
+            fit = [""] * jobs.size  # no worker of the county in the data: every opening goes on the list
         rows = [
-            _supply_row(ds, int(j), int(left[j]), int(n), predicted)
+            {**_supply_row(ds, int(j), int(left[j]), n, predicted), "sent_on": sent_on.isoformat()}
             for j, n in zip(jobs, fit, strict=True)
-            if n > 0
+            if n != 0
         ]
         rows.sort(key=lambda r: (r["location_code"] != county, r["location_code"], r["job_id"]))
-        if rows:
-            out[county] = Table(SUPPLY_COLUMNS, rows)
+        out[county] = Table(SUPPLY_COLUMNS, rows)
     return out
+
+
+def supply_sent(tables: Mapping[str, Table], sent_on: dt.date) -> list[dict[str, Any]]:
+    """What to record of supply lists sent on ``sent_on``: per county, its jobs and openings."""
+    return [
+        {
+            "county_code": county,
+            "sent_on": sent_on,
+            "n_jobs": len(t.rows),
+            "n_openings": sum(int(r["openings_left"]) for r in t.rows),
+        }
+        for county, t in tables.items()
+    ]
 
 
 def _fit_counts(ctx: MatchContext, workers: np.ndarray, jobs: np.ndarray, age_gender_ok: Any) -> np.ndarray:
@@ -269,7 +291,7 @@ def occupation_text(job: Job, predicted: Mapping[str, Sequence[Any]] | None = No
 
 
 def _supply_row(
-    ds: Dataset, j: int, left: int, fit: int, predicted: Mapping[str, Sequence[Any]] | None = None
+    ds: Dataset, j: int, left: int, fit: int | str, predicted: Mapping[str, Sequence[Any]] | None = None
 ) -> dict[str, Any]:
     job = ds.jobs[j]
     ent = ds.enterprise_by_id[job.enterprise_id]
@@ -290,7 +312,8 @@ def _supply_row(
         "age": age_text(job),
         "gender": GENDER_ZH[job.gender.value],
         "fit_workers": fit,
-        "contact": f"{ent.name}（{place_name(ent.location_code)}）",
+        "contact_name": ent.contact_name,
+        "contact_phone": ent.contact_phone,
     }
 
 
@@ -379,9 +402,11 @@ def write_run_exports(
     out_dir: str | Path,
     formats: Sequence[str] = ("csv", "xlsx"),
     predicted: Mapping[str, Sequence[Any]] | None = None,
+    supply: Mapping[str, Table] | None = None,
 ) -> list[Path]:
     """Write the placement lists, the supply lists and the unplaced list of a run into ``out_dir``;
-    ``predicted``: the run's predicted codes of uncoded jobs (``summary["job_codes_predicted"]``)."""
+    ``predicted``: the run's predicted codes of uncoded jobs (``summary["job_codes_predicted"]``);
+    ``supply``: the supply lists already made (default: made here, sent today)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     placed = placement_table(ds, assignments)
@@ -389,7 +414,9 @@ def write_run_exports(
     written += write_grouped(
         group_rows(placed, "enterprise_id", "enterprise_name"), "安置名单_按企业", out, formats
     )
-    supply = {f"{c} {place_name(c)}": t for c, t in supply_tables(ds, year, assignments, predicted).items()}
-    written += write_grouped(supply, "岗位供给清单", out, formats)
+    if supply is None:
+        supply = supply_tables(ds, year, assignments, predicted)
+    named = {f"{c} {place_name(c)}": t for c, t in supply.items()}
+    written += write_grouped(named, "岗位供给清单", out, formats)
     written += write_grouped({"未安置名单": unplaced_table(ds, unplaced)}, "未安置名单", out, formats)
     return written

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import os
 import shutil
 import subprocess
@@ -62,9 +63,9 @@ def test_placement_lists_hold_every_assignment_once(exported):
 
 def test_supply_list_matches_the_rules_worker_by_worker():
     ds = small_dataset()
-    tables = supply_tables(ds, YEAR)
-    assert tables
+    tables = supply_tables(ds, YEAR, sent_on=dt.date(YEAR, 1, 5))
     pmap = ds.pairing_map(YEAR)
+    assert set(tables) == set(pmap.districts_of_county)  # every paired county, workers or not
     for county, table in tables.items():
         workers = [w.worker_id for w in ds.workers if w.home_county_code == county]
         for row in table.rows:
@@ -73,9 +74,13 @@ def test_supply_list_matches_the_rules_worker_by_worker():
             workshop = ds.enterprise_by_id[job.enterprise_id].is_local_workshop
             assert pmap.is_paired(county, where) or (where == county and workshop)
             fits = sum(1 for w in workers if check_placement(ds, YEAR, [(w, job.job_id)]) == [])
-            assert row["fit_workers"] == fits > 0
-            assert row["contact"].startswith(ds.enterprise_by_id[job.enterprise_id].name)
+            assert row["fit_workers"] == (fits if workers else "") and (fits > 0 or not workers)
+            ent = ds.enterprise_by_id[job.enterprise_id]
+            assert (row["contact_name"], row["contact_phone"]) == (ent.contact_name, ent.contact_phone)
+            assert row["sent_on"] == f"{YEAR}-01-05"
         assert list(table.headers) == [h for _, h in SUPPLY_COLUMNS]
+    without_workers = [c for c in tables if not any(w.home_county_code == c for w in ds.workers)]
+    assert without_workers and any(tables[c].rows for c in without_workers)
 
 
 def test_supply_list_counts_openings_left_after_the_run(exported):
@@ -123,3 +128,29 @@ def test_libreoffice_reads_every_sheet_with_the_chinese_text(exported, tmp_path)
                 theirs = tmp_path / "conv" / f"{f.stem}.csv"
             assert theirs.exists(), (theirs, sorted(p.name for p in (tmp_path / "conv").iterdir()))
             assert _csv(theirs) == _csv(ours), ours
+
+
+def test_supply_list_contacts_are_written_as_typed_but_never_as_a_formula(tmp_path):
+    from dataclasses import replace
+
+    from matcher.reporting.exports import write_grouped
+
+    ds = small_dataset()
+    contact = {"e1": ('=HYPERLINK("http://x")', "+86 138 0013 8000"), "e2": ("@SUM(A1)", "022-2345 6789")}
+    enterprises = [
+        e.model_copy(
+            update={"contact_name": contact[e.enterprise_id][0], "contact_phone": contact[e.enterprise_id][1]}
+        )
+        if e.enterprise_id in contact
+        else e
+        for e in ds.enterprises
+    ]
+    ds = replace(ds, enterprises=enterprises)
+    tables = supply_tables(ds, YEAR)
+    (path,) = write_grouped({"河东": tables["623024"]}, "岗位供给清单", tmp_path, ("csv",))
+    rows = _csv(path)
+    head = rows[0]
+    names = {r[head.index("联系人")] for r in rows[1:]}
+    phones = {r[head.index("联系电话")] for r in rows[1:]}
+    assert '\'=HYPERLINK("http://x")' in names and "'+86 138 0013 8000" in phones  # quoted, not run
+    assert not any(n.startswith(("=", "@", "+")) for n in names | phones)
