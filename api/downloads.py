@@ -169,13 +169,12 @@ def pairings(engine: Engine) -> list[tuple[str, str]]:
 
 
 def supply_counties(engine: Engine, scope: Scope) -> list[tuple[str, str]]:
-    """Paired counties with registered workers whose supply list the caller may download, as
-    ``(code, name)``: none for a caller who does not see workers."""
+    """Paired counties whose supply list the caller may download, as ``(code, name)``: every one
+    in its scope, workers in the store or not (the list goes out before any worker is matched);
+    none for a caller who does not see workers."""
     if not scope.sees_workers:
         return []
-    with engine.connect() as conn:
-        registered = set(conn.execute(select(_WRK.c.home_county_code).distinct()).scalars())
-    counties = {c for _, c in pairings(engine)} & registered
+    counties = {c for _, c in pairings(engine)}
     if scope.counties is not None:
         counties &= set(scope.counties)
     return sorted((c, place_name(c)) for c in counties)

@@ -86,6 +86,28 @@ def test_officer_patches_a_worker_and_the_change_is_validated(client, world):
     assert away.status_code == 403 and away.json()["errors"][0]["field"] == "home_county_code"
 
 
+def test_the_worker_survey_and_a_jobs_dates_are_edited_like_any_field(client, world):
+    h = auth(world, "district_officer")
+    change = {
+        "service_needs": ["training", "rights_protection"],
+        "employer_contact": "王经理 13912340009",
+    }
+    r = client.patch(f"/workers/{world.worker_own}", json=change, headers=h)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["service_needs"] == ["training", "rights_protection"]
+    assert body["employer_contact"].startswith("王经理") and "13912340009" not in r.text  # masked on entry
+    bad = client.patch(f"/workers/{world.worker_own}", json={"service_needs": ["挖矿"]}, headers=h)
+    assert bad.status_code == 422
+    admin = auth(world, "city_admin")
+    r = client.patch(
+        f"/jobs/{world.job_own}", json={"posted_on": "2026-03-01", "closes_on": "2026-02-01"}, headers=admin
+    )
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "closes_on"
+    r = client.patch(f"/jobs/{world.job_own}", json={"posted_on": "2026-03-01"}, headers=admin)
+    assert r.status_code == 200 and r.json()["posted_on"] == "2026-03-01"
+
+
 def test_enterprise_edits_its_job_but_cannot_hand_it_to_another(client, world):
     h = auth(world, "enterprise")
     r = client.patch(f"/jobs/{world.job_own}", json={"openings": 7}, headers=h)

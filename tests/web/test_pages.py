@@ -342,3 +342,29 @@ def test_every_console_download_writes_an_audit_row(client, world: World):
     details = {r["detail"] for r in _audit_rows_after(client, last)}
     for path, detail in paths.items():
         assert any(d.startswith(detail) for d in details), (path, details)
+
+
+def test_pages_show_the_survey_posting_dates_and_enterprise_contacts(client, world: World):
+    """The worker survey, a job's posting dates and an enterprise's contact (issue 17), in the
+    office's words; the employer contact of a worker shows masked numbers only."""
+    from matcher.store import load_dataset
+
+    sign_in(client, world.keys["city_admin"])
+    ds = load_dataset(world.url)
+    worker = next(w for w in ds.workers if w.service_needs and w.employment_status.value == "employed")
+    r = client.get(f"/console/workers/{worker.worker_id}")
+    assert r.status_code == 200
+    _no_pii(r.text)
+    needs = {"training": "职业培训", "job_referral": "职业介绍", "policy_consultation": "政策咨询",
+             "rights_protection": "权益维护"}  # fmt: skip
+    shown = re.search(r'data-testid="service-needs">([^<]*)<', r.text)
+    assert shown and shown.group(1) == "、".join(needs[n.value] for n in worker.service_needs)
+    assert 'data-testid="employer-contact">' in r.text
+    job = next(j for j in ds.jobs if j.posted_on is not None)
+    assert (
+        f'data-testid="posted-on">{job.posted_on.isoformat()}<'
+        in client.get(f"/console/jobs/{job.job_id}").text
+    )
+    ent = next(e for e in ds.enterprises if e.contact_phone)
+    page = client.get(f"/console/enterprises/{ent.enterprise_id}").text
+    assert f'data-testid="contact-phone">{ent.contact_phone}<' in page and ent.contact_name in page
