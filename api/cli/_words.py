@@ -67,7 +67,10 @@ ZH: dict[str, str] = {
     "diff.why": "原因",
     "fairs.recorded": "已记录 {n} 场招聘会",
     "fairs.rejected": "被拒绝的行：{n}",
-    "supply.written": "已写出 {n} 个县的岗位供给清单",
+    "report.line": (
+        "{year}年：提供岗位 {offered}，{start}年以来累计 {cumulative}（{end}年目标 {target}）；"
+        "安置 {placed}；专场招聘会累计 {fairs} / {fair_target}"
+    ),
     "supply.sent": "已记录发送：{n} 个县，发送日期 {date}",
 }
 
@@ -128,7 +131,10 @@ EN: dict[str, str] = {
     "diff.why": "why",
     "fairs.recorded": "recorded {n} job fairs",
     "fairs.rejected": "rejected: {n}",
-    "supply.written": "supply lists written for {n} counties",
+    "report.line": (
+        "{year}: jobs offered {offered} in {year}, {cumulative} since {start} of {target} by {end}; "
+        "placed {placed}; job fairs (专场) {fairs} of {fair_target}"
+    ),
     "supply.sent": "recorded as sent: {n} counties on {date}",
 }
 

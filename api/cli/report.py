@@ -30,6 +30,7 @@ def report(
     ] = True,
 ) -> None:
     """Progress per district and for the city against the targets, job fairs, the annual flow report."""
+    from api.cli._words import words
     from api.cli.runs import store_url
     from matcher.reporting.programme import latest_placements, programme_figures, write_report
     from matcher.store import dataset_from_engine, open_engine
@@ -48,11 +49,19 @@ def report(
     written = write_report(figures, out or Path(f"report_{year}.xlsx"), chart=chart)
     c = figures["city"]
     p = figures["programme"]
-    print(
-        f"{year}: jobs offered {c['jobs_offered']:,} in {year}, {c['jobs_offered_cumulative']:,} since "
-        f"{p['start']} of {c['jobs_target']:,} by {p['end']}; placed {c['placed']:,}; job fairs (专场) "
-        f"{c['job_fairs_cumulative']} of {c['job_fairs_target']}"
+    line = words()(
+        "report.line",
+        year=year,
+        offered=f"{c['jobs_offered']:,}",
+        cumulative=f"{c['jobs_offered_cumulative']:,}",
+        start=p["start"],
+        end=p["end"],
+        target=f"{c['jobs_target']:,}",
+        placed=f"{c['placed']:,}",
+        fairs=c["job_fairs_cumulative"],
+        fair_target=c["job_fairs_target"],
     )
+    print(line)
     for p in written.values():
         print(p)
 

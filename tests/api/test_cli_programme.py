@@ -88,6 +88,7 @@ def test_report_counts_the_sample_jobs_in_their_year_only(store, tmp_path):
         out = tmp_path / f"r{year}.xlsx"
         r = runner.invoke(app, ["report", "--year", str(year), "--db", url, "--out", str(out), "--no-chart"])
         assert r.exit_code == 0, r.output
+        assert f"{year}年：提供岗位" in r.stdout  # the office's language by default
         figures[year] = json.loads(out.with_suffix(".json").read_text(encoding="utf-8"))
     assert figures[YEAR]["city"]["jobs_offered"] > 0 and figures[YEAR - 1]["city"]["jobs_offered"] == 0
     assert figures[YEAR]["city"]["jobs_offered_cumulative"] == figures[YEAR]["city"]["jobs_offered"]

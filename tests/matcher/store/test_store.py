@@ -429,3 +429,39 @@ def test_migration_0004_keeps_keys_and_audit_rows_and_allows_keyless_rows(url):
             "ix_audit_log_worker_id",
         }
     engine.dispose()
+
+
+def test_migration_0006_keeps_every_record_and_a_reimport_finds_them_unchanged(folder, url):
+    """A store written at 0005 (records hashed without the programme's columns) upgrades in place:
+    the new columns empty, every row kept, and importing the same files again changes nothing."""
+    from sqlalchemy import MetaData, Table, update
+
+    from matcher.store.convert import content_hash
+
+    assert import_paths(url, [folder], key=KEY).written
+    engine = open_engine(url)
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0005_scrub_free_text")
+        for name in ("workers", "enterprises", "jobs"):  # the hashes 0005's importer wrote
+            table = Table(name, MetaData(), autoload_with=conn)
+            assert "posted_on" not in table.c and "contact_phone" not in table.c
+            pk = list(table.primary_key.columns)
+            for row in conn.execute(select(table)).mappings().all():
+                conn.execute(
+                    update(table)
+                    .where(*(c == row[c.name] for c in pk))
+                    .values(content_sha256=content_hash(dict(row)))
+                )
+        counts = {n: conn.execute(text(f"SELECT count(*) FROM {n}")).scalar() for n in ("workers", "jobs")}
+    engine.dispose()
+    engine = open_engine(url)  # migrates to the newest revision
+    with engine.connect() as conn:
+        assert {n: conn.execute(text(f"SELECT count(*) FROM {n}")).scalar() for n in counts} == counts
+        assert conn.execute(text("SELECT count(*) FROM jobs WHERE posted_on IS NOT NULL")).scalar() == 0
+        assert "supply_lists_sent" in inspect(conn).get_table_names()
+    engine.dispose()
+    report = import_paths(url, [folder], key=KEY)
+    assert report.unchanged["workers"] == counts["workers"] and not report.written
