@@ -39,8 +39,9 @@ class Settings(BaseSettings):
     scoring_config: str | None = None
     """Scoring configuration file (TOML/JSON, e.g. from ``laborbridge tune``) for ``serve``."""
     lang: str = "zh"
-    """Language of the command line's tables (``place``'s summary, ``runs list``/``diff``, ``fairs
-    import``): ``zh`` (default) or ``en``; ``--json`` output is the same in both."""
+    """Language of what the command line prints for people (``place``'s summary, ``report``'s line,
+    ``runs list``/``diff``, ``fairs import``): ``zh`` (default) or ``en``; ``--json`` output is the
+    same in both."""
 
     # --- HTTP service (api/app.py) ---
     api_year: int | None = None

@@ -157,7 +157,8 @@ _PHONE_CHARS = re.compile(r"^[0-9０-９+＋()（）\-－ ]+(?:(?:转|ext\.?|x)[
 
 
 def _contact_phone(value: str) -> str:
-    """An enterprise's phone as typed: a mobile or a landline (7 to 13 digits, separators allowed)."""
+    """An enterprise's phone as typed: a mobile or a landline, 7 to 19 digits with an extension
+    (spaces, dashes, brackets and a leading + allowed)."""
     if value and not (_PHONE_CHARS.match(value) and 7 <= sum(c.isdigit() for c in value) <= 19):
         raise ValueError("must be a phone number (digits, spaces, dashes; 转 and an extension allowed)")
     return value
