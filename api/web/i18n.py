@@ -559,6 +559,10 @@ _REASONS_ZH: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"^unknown enterprise_id"), "岗位所属的用人单位不存在"),
     (re.compile(r"^wage_min .* greater than wage_max"), "最低月薪高于最高月薪"),
     (re.compile(r"^age_min .* greater than age_max"), "最低年龄高于最高年龄"),
+    (re.compile(r"^closes_on .* is before posted_on"), "截止日期早于发布日期"),
+    (re.compile(r"is not a calendar date"), "日期不存在"),
+    (re.compile(r"^must be a date like"), "日期格式不正确（如 2020-03-01、2020/3/1、2020年3月1日）"),
+    (re.compile(r"^must be a phone number"), "联系电话格式不正确"),
     (re.compile(r"(?i)required|missing"), "必填项缺失"),
     (re.compile(r"formula"), "单元格含公式，请粘贴为数值"),
 ]

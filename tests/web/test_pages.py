@@ -196,6 +196,25 @@ def test_import_reasons_read_in_chinese_and_stay_as_written_in_english():
     assert reason_text("unknown admin code 999999 (not a county)", "zh") == "行政区划代码 999999 不存在"
 
 
+def test_date_and_contact_reasons_of_an_import_read_in_chinese(tmp_path):
+    from matcher.ingest import ingest
+
+    (tmp_path / "enterprises.csv").write_text(
+        "enterprise_id,name,location_code,contact_phone\ne1,河东物业,120102,找王经理\n", encoding="utf-8"
+    )
+    (tmp_path / "jobs.csv").write_text(
+        "job_id,enterprise_id,title,openings,posted_on,closes_on\n"
+        "j1,e1,保安,1,2019-02-30,\nj2,e1,保安,1,soon,\nj3,e1,保安,1,2019-05-01,2019-04-01\n",
+        encoding="utf-8",
+    )
+    result = ingest([tmp_path / "enterprises.csv", tmp_path / "jobs.csv"])
+    zh = {(e.row, e.field): reason_text(e.reason, "zh") for e in result.rejected}
+    assert zh[(2, "contact_phone")] == "联系电话格式不正确"
+    assert zh[(2, "posted_on")] == "日期不存在"
+    assert zh[(3, "posted_on")].startswith("日期格式不正确")
+    assert zh[(4, "closes_on")] == "截止日期早于发布日期"
+
+
 def test_console_rate_limit_answers_429_with_retry_after_in_seconds(client, world: World):
     sign_in(client, world.keys["auditor"])
     services = client.app.state.services
