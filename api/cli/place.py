@@ -117,7 +117,13 @@ def place(
     ] = None,
     county_share: Annotated[
         float | None,
-        typer.Option("--county-share", min=0.0, max=1.0, help="Each county gets >= F × its fair share."),
+        typer.Option(
+            "--county-share",
+            min=0.0,
+            max=1.0,
+            help="County fairness: each county's target is F × its fair share; worst county first (max–min), "
+            "a target out of reach relaxed and reported.",
+        ),
     ] = None,
     priority: Annotated[
         str, typer.Option("--priority", help="none | lexicographic (unemployed first) | weighted.")
@@ -126,7 +132,10 @@ def place(
         bool, typer.Option("--groups/--no-groups", help="Co-villager groups go to one enterprise together.")
     ] = False,
     time_limit: Annotated[
-        float | None, typer.Option("--time-limit", min=0.001, help="Seconds for the side-rule MIP stages.")
+        float | None,
+        typer.Option(
+            "--time-limit", min=0.001, help="Seconds for the side rules after the flow (default 120)."
+        ),
     ] = None,
     seed: Annotated[int, typer.Option("--seed", help="Solver seed (recorded).")] = 0,
     include_employed: Annotated[
@@ -358,7 +367,7 @@ def _print_summary(s: dict, out: Path) -> None:
         ("jobs coded from their titles", f"{s.get('jobs_code_predicted', 0):,}"),
         ("unplaced", ", ".join(f"{k} {v:,}" for k, v in s["unplaced_reasons"].items() if v) or "none"),
         ("objective", f"{s['objective']:.6f}"),
-        ("bound", f"{s['bound']:.6f}"),
+        ("bound", f"{s['bound']:.6f} (gap {s.get('gap', 0.0):.2e})"),
         ("solver status", f"{s['status']} ({s['solver']})"),
         ("model", s["model"]),
         ("rejected rows", str(s["n_rejected_rows"])),

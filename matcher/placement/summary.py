@@ -166,7 +166,7 @@ def top_shadow_prices(run: PlacementRun, n: int = 20) -> list[dict[str, Any]]:
 
 
 def _named(relaxed: dict[str, Any], codes: list[str]) -> dict[str, Any]:
-    """A relaxed target with the solver's district index replaced by the district code."""
+    """A relaxed target with the solver's district or county index replaced by its code."""
     import re
 
     def code(m: re.Match[str]) -> str:
@@ -176,7 +176,7 @@ def _named(relaxed: dict[str, Any], codes: list[str]) -> dict[str, Any]:
     out = dict(relaxed)
     for key in ("constraint", "binding"):
         if isinstance(out.get(key), str):
-            out[key] = re.sub(r"(district_target\[|district )(\d+)", code, out[key])
+            out[key] = re.sub(r"(district_target\[|district |county_share\[|county )(\d+)", code, out[key])
     return out
 
 
