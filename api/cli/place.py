@@ -86,7 +86,10 @@ def place(
         ),
     ] = False,
     year: Annotated[
-        int | None, typer.Option("--year", help="Reference year for ages (default: this year).")
+        int | None,
+        typer.Option(
+            "--year", help="Reference year for ages and pairings (default: the data's year, else this year)."
+        ),
     ] = None,
     model: Annotated[
         str | None, typer.Option("--model", help="Embedding model name or path (default: settings).")
@@ -203,7 +206,6 @@ def place(
     changes = [parse_change(t) for t in what_if_ or []]
     runner = make_engine(engine, ray_address)  # a bad engine or an unreachable cluster fails first
     settings = get_settings()
-    year = year or dt.date.today().year
 
     with progress_for(quiet or as_json) as progress:
         progress.start("load")
@@ -216,6 +218,7 @@ def place(
             assert data_dir is not None
             ds = load_folder(data_dir)
         load_s = round(time.perf_counter() - t0, 3)
+        year = year or ds.data_year() or dt.date.today().year
         target = record_db or db or f"sqlite:///{(out / 'runs.db').resolve()}"
         exclude: tuple[tuple[str, str], ...] = ()
         if rematch is not None:
@@ -372,6 +375,16 @@ def _print_summary(s: dict, out: Path) -> None:
         ("model", s["model"]),
         ("rejected rows", str(s["n_rejected_rows"])),
     ]
+    if s.get("unplaced_rules"):
+        rows.append(("unplaced by rule", ", ".join(f"{k} {v:,}" for k, v in s["unplaced_rules"].items())))
+    for p in s.get("pairings_after_year", []):
+        rows.append(
+            (
+                "pairing after --year",
+                f"{p['district_code']} ↔ {p['county_code']} starts {p['since_year']} "
+                f"(year {s['year']}): not counted",
+            )
+        )
     for name, state in s.get("rule_status", {}).items():
         rows.append((f"rule: {name}", state))
     for r in s.get("relaxed", []):

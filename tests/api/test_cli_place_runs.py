@@ -139,7 +139,7 @@ def test_place_from_a_folder_records_into_out_runs_db(store):
     )
     assert r.exit_code == 0 and not (root / "g" / "runs.db").exists()
     with (root / "f" / "unplaced.csv").open() as fh:
-        assert next(csv.reader(fh)) == ["worker_id", "reason"]
+        assert next(csv.reader(fh)) == ["worker_id", "reason", "rule", "guidance_zh", "guidance_en"]
 
 
 def test_what_if_reports_the_change_and_records_nothing(store):
