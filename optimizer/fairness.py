@@ -45,7 +45,8 @@ class CountyPlan:
 
     counties: np.ndarray  # int64 (C,): county ids with registered workers
     target: np.ndarray  # int64 (C,): ceil(share × fair share of the plain placements)
-    reach: np.ndarray  # int64 (C,): most of the county's workers placeable alone (>= target: not probed)
+    reach: np.ndarray  # int64 (C,): most of the county's workers placeable alone (a lower bound
+    # where the target was met without probing it)
     floor: np.ndarray  # int64 (C,): placements every county gets at the max–min level
     level: float  # least fraction of its reachable target any county gets (1.0: every one met)
     edge_sel: np.ndarray  # bool (E,): the fair assignment of the flow
@@ -92,9 +93,11 @@ def fair_flow(
     plain_sel: np.ndarray,
     *,
     deadline: float | None = None,
+    plain_bound: float | None = None,
 ) -> CountyPlan:
     """The lexicographic max–min county assignment (module docstring); ``plain_sel`` is the plain
-    flow optimum whose placements the fair shares divide. Past ``deadline`` the search keeps the
+    flow optimum whose placements the fair shares divide (``plain_bound`` its proven bound). When
+    it meets every target it is the answer, with no probe. Past ``deadline`` the search keeps the
     best level proven so far (``complete`` False)."""
     county, share = problem.worker_county, problem.county_min_share
     assert county is not None and share is not None  # validated: fairness needs worker_county
@@ -102,8 +105,13 @@ def fair_flow(
     counties, reg = np.unique(county[county >= 0], return_counts=True)
     row = np.full(problem.n_workers, -1, dtype=np.int64)
     row[county >= 0] = np.searchsorted(counties, county[county >= 0])
-    total = int(county_placed(problem, counties, plain_sel).sum())
+    placed = county_placed(problem, counties, plain_sel)
+    total = int(placed.sum())
     target = np.ceil(float(share) * total * reg / max(int(reg.sum()), 1) - 1e-9).astype(np.int64)
+    if np.all(placed >= target):  # the plain optimum meets every target: nothing to trade
+        bound = float(weights[plain_sel].sum()) if plain_bound is None else plain_bound
+        c64 = counties.astype(np.int64)
+        return CountyPlan(c64, target, placed.astype(np.int64), target, 1.0, plain_sel, bound, True, 0)
     known = row[problem.edge_worker] >= 0
     probe = _Probe(problem, known, row, options)
     # the floors as they are, else each county's reach, then the level search

@@ -72,7 +72,10 @@ def solve(problem: PlacementProblem, options: SolveOptions | None = None) -> Pla
     if p.county_min_share is not None:
         t1 = time.perf_counter()
         deadline = None if options.time_limit_s is None else t0 + options.time_limit_s
-        fair = fair_flow(p, weights, options, flow.edge_flow, deadline=deadline)
+        k_max = min(p.n_workers, int(p.job_openings.sum()))
+        fair = fair_flow(
+            p, weights, options, flow.edge_flow, deadline=deadline, plain_bound=flow.bound(k_max)
+        )
         p = dataclasses.replace(p, county_floors=fair.floors()).validate()
         stages["fairness"] = time.perf_counter() - t1
     report = rule_report(p, flow.edge_flow if fair is None else fair.edge_sel, options)
