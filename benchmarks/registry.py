@@ -199,8 +199,8 @@ REGISTRY: dict[str, Benchmark] = {
             args={
                 "T": "--workers 400 --jobs 100 --model hashing",
                 "S": "--workers 400 --jobs 100 --model default",
-                "M": "--workers 100000 --jobs 20000 --model hashing --k 50",
-                "L": "--workers 100000 --jobs 20000 --model hashing --k 100",
+                "M": "--workers 100000 --jobs 20000 --model hashing --k 50 --shares 0.3 0.5 0.8 1.0",
+                "L": "--workers 100000 --jobs 20000 --model hashing --k 100 --shares 0.3 0.5 0.8 1.0",
             },
             sizes={
                 "T": _wj(400, 100),
