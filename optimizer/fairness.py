@@ -128,9 +128,8 @@ def fair_flow(
     level = _level(floor, goal)
     # then the score: the floors carry a bonus over any total score
     tiers = CountyTiers(row, floor)
+    # the weights carry a weighted priority's bonus; a lexicographic one goes to the MIP (solve)
     final = dataclasses.replace(options, shadow_prices=False, priority="none")
-    if options.priority == "weighted":
-        final = dataclasses.replace(final, priority="weighted")
     out = solve_flow(problem, weights, final, tiers=tiers)
     bound = out.bound(min(problem.n_workers, int(problem.job_openings.sum())))
     return CountyPlan(
