@@ -119,10 +119,12 @@ def fair_flow(
     goal = target
     complete = True
     if target.any() and not probe.feasible(target):
-        for i in np.flatnonzero(target > 0).tolist():
+        edge_row = row[problem.edge_worker]
+        for i in np.flatnonzero(target > 0).tolist():  # each county alone: its own edges only
             only = np.zeros_like(target)
             only[i] = target[i]
-            reach[i] = probe.placed(only)
+            reach[i] = _Probe(problem, edge_row == i, row, options).placed(only)
+            probe.runs += 1
         goal = np.minimum(target, reach)
     floor, complete = _max_min(probe, goal, deadline)
     level = _level(floor, goal)
