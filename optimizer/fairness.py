@@ -11,7 +11,8 @@ relaxed to the reach; the rest of the target is reported as its shortfall
 *Max–min.* The level ``t`` is the least fraction of its (reachable) target any county gets. It is
 raised as far as the openings allow by a binary search over the fractions where some county's
 floor ``ceil(t · target_c)`` changes; each probe is a max flow over the counties' workers alone
-(``S0 → county (floor) → worker → job → T``): the floors are jointly placeable iff it saturates.
+(``S0 → county (floor) → worker → job → T``, one graph whose floor capacities each probe sets):
+the floors are jointly placeable iff it saturates.
 
 *Then the score.* One min-cost flow where each county's first ``floor_c`` placements carry a bonus
 larger than any total score (:class:`~optimizer.network.CountyTiers`): the floors are met, and the
@@ -33,8 +34,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from optimizer.errors import SolverError
 from optimizer.flow import solve_flow
-from optimizer.network import CountyTiers
+from optimizer.network import CountyTiers, build_network
 from optimizer.problem import PlacementProblem, SolveOptions
 from optimizer.result import RelaxedTarget
 
@@ -112,18 +114,17 @@ def fair_flow(
         bound = float(weights[plain_sel].sum()) if plain_bound is None else plain_bound
         c64 = counties.astype(np.int64)
         return CountyPlan(c64, target, placed.astype(np.int64), target, 1.0, plain_sel, bound, True, 0)
-    known = row[problem.edge_worker] >= 0
-    probe = _Probe(problem, known, row, options)
+    edge_row = row[problem.edge_worker]
+    probe = _Probe(problem, edge_row >= 0, row, counties.size, options)
     # the floors as they are, else each county's reach, then the level search
     reach = np.full(counties.size, np.iinfo(np.int64).max // 4, dtype=np.int64)
     goal = target
     complete = True
     if target.any() and not probe.feasible(target):
-        edge_row = row[problem.edge_worker]
         for i in np.flatnonzero(target > 0).tolist():  # each county alone: its own edges only
             only = np.zeros_like(target)
             only[i] = target[i]
-            reach[i] = _Probe(problem, edge_row == i, row, options).placed(only)
+            reach[i] = _Probe(problem, edge_row == i, row, counties.size, options).placed(only)
             probe.runs += 1
         goal = np.minimum(target, reach)
     floor, complete = _max_min(probe, goal, deadline)
@@ -140,34 +141,54 @@ def fair_flow(
 
 
 class _Probe:
-    """Max flows over the known-county workers' edges with county floors and nothing beyond."""
+    """Max flows over some known-county workers' edges with county floors and nothing beyond:
+    the graph (``S0 → county → worker → job → T``, no bypass) is built once; each probe only
+    sets the floor capacities and re-solves."""
 
-    def __init__(self, problem: PlacementProblem, known: np.ndarray, row: np.ndarray, options: SolveOptions):
+    def __init__(
+        self,
+        problem: PlacementProblem,
+        edges: np.ndarray,
+        row: np.ndarray,
+        n_rows: int,
+        options: SolveOptions,
+    ):
+        from ortools.graph.python import max_flow
+
         need = problem.edge_needs_dorm
-        self.sub = dataclasses.replace(
+        sub = dataclasses.replace(
             problem,
-            edge_worker=problem.edge_worker[known],
-            edge_job=problem.edge_job[known],
-            edge_score=np.zeros(int(known.sum())),
-            edge_needs_dorm=None if need is None else need[known],
+            edge_worker=problem.edge_worker[edges],
+            edge_job=problem.edge_job[edges],
+            edge_score=np.zeros(int(edges.sum())),
+            edge_needs_dorm=None if need is None else need[edges],
             worker_group=None,
             job_district=None,
             district_targets=None,
             district_paired_counties=None,
             county_min_share=None,
         ).validate()
-        self.row = row
-        self.options = dataclasses.replace(
-            options, mode="count", priority="none", shadow_prices=False, scale=1
+        tiers = CountyTiers(row, np.zeros(n_rows, dtype=np.int64), rest=False)
+        plain = dataclasses.replace(options, mode="count", priority="none", shadow_prices=False)
+        net = build_network(
+            sub, np.zeros(sub.n_edges, np.int64), np.zeros(sub.n_workers, dtype=bool), plain, tiers
         )
+        caps = net.caps.copy()
+        caps[-2:] = 0  # no bypass: only placements reach the sink
+        self.flow = max_flow.SimpleMaxFlow()
+        arcs = self.flow.add_arcs_with_capacity(net.tails, net.heads, caps)
+        self.floor_arcs = arcs[arcs.size - 2 - n_rows : arcs.size - 2]  # the tier arcs, before the bypass
+        self.s0, self.sink = net.layout.s0, net.layout.sink
         self.runs = 0
 
     def placed(self, floor: np.ndarray) -> int:
         """The most placements that fit under ``floor`` per county."""
         self.runs += 1
-        tiers = CountyTiers(self.row, floor.astype(np.int64), rest=False)
-        out = solve_flow(self.sub, self.sub.edge_score, self.options, tiers=tiers)
-        return int(out.edge_flow.sum())
+        self.flow.set_arcs_capacity(self.floor_arcs, floor.astype(np.int64))
+        status = self.flow.solve(self.s0, self.sink)
+        if status != self.flow.OPTIMAL:
+            raise SolverError(f"max flow returned {status.name}")
+        return int(self.flow.optimal_flow())
 
     def feasible(self, floor: np.ndarray) -> bool:
         return self.placed(floor) >= int(floor.sum())
