@@ -102,7 +102,8 @@ class PlacementRunner:
             tracker.start("load")
             ds = dataset_from_engine(s.engine)
             options = PlaceRequest.model_validate(state.params).options(
-                year=s.recommender.year,
+                # the configured year, else the data's own, else the recommender's (this year)
+                year=s.settings.api_year or ds.data_year() or s.recommender.year,
                 k=s.settings.k,
                 model=s.settings.model,
                 cache_dir=s.settings.cache_dir,

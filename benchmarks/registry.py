@@ -193,6 +193,24 @@ REGISTRY: dict[str, Benchmark] = {
             seed=7,
         ),
         _b(
+            "fairness",
+            "bench_fairness",
+            "county fairness (max–min) at shares 0.3/0.5/0.8 vs the plain flow on the same edges",
+            args={
+                "T": "--workers 400 --jobs 100 --model hashing",
+                "S": "--workers 400 --jobs 100 --model default",
+                "M": "--workers 100000 --jobs 20000 --model hashing --k 50 --shares 0.3 0.5 0.8 1.0",
+                "L": "--workers 100000 --jobs 20000 --model hashing --k 100 --shares 0.3 0.5 0.8 1.0",
+            },
+            sizes={
+                "T": _wj(400, 100),
+                "S": _wj(400, 100),
+                "M": _wj(100_000, 20_000),
+                "L": _wj(100_000, 20_000),
+            },
+            seed=0,
+        ),
+        _b(
             "ray",
             "bench_ray",
             "national sample, local engine vs Ray on this machine: stages, peak memory, same assignment",

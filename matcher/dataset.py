@@ -41,6 +41,12 @@ class Dataset:
     def pairing_map(self, year: int | None = None) -> PairingMap:
         return PairingMap.from_pairings(self.pairings, year)
 
+    def data_year(self) -> int | None:
+        """The year the data speaks of, when its records carry dates: the latest year a job was
+        posted in (``posted_on``). ``None`` without dated records: callers then use this year."""
+        years = [j.posted_on.year for j in self.jobs if j.posted_on is not None]
+        return max(years) if years else None
+
     def job_location(self, job: Job) -> str:
         """The job's location: its own code, else its enterprise's."""
         return job.location_code or self.enterprise_by_id[job.enterprise_id].location_code

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from optimizer.errors import SolverError
-from optimizer.network import FlowLayout, Network, build_network
+from optimizer.network import CountyTiers, FlowLayout, Network, build_network
 from optimizer.problem import PlacementProblem, SolveOptions
 
 _MAX_DIGITS = 12
@@ -48,6 +48,7 @@ class FlowOutcome:
     stage_seconds: dict[str, float]
     network: Network | None = None  # with its arc arrays when ``keep_residual``
     flows: np.ndarray | None = None
+    tier_bonus: int = 0  # integer bonus per county floor placement (county tiers), else 0
 
     def bound(self, max_units: int) -> float:
         """Proven upper bound on the real-weight optimum of the same stage (score units)."""
@@ -103,26 +104,32 @@ def solve_flow(
     options: SolveOptions,
     *,
     keep_residual: bool = False,
+    tiers: CountyTiers | None = None,
 ) -> FlowOutcome:
     """Solve the flow core (openings, enterprise capacity, mode, lexicographic priority).
 
     ``weights`` are per-edge objective weights in score units (score, plus the weighted priority
     bonus). Returns the selected edges; ignores dorm beds, targets, fairness and groups.
+    ``tiers`` (county fairness, :mod:`optimizer.fairness`) puts county nodes with floor bonuses
+    between ``S0`` and the workers; the scale is then kept low enough for the bonus to fit.
     """
     t0 = time.perf_counter()
     stages: dict[str, float] = {}
     # data: integer weights at a scale, worker classes (S1 = priority, lexicographic only)
     w_n = problem.n_workers
     max_units = int(min(w_n, int(problem.job_openings.sum())))
-    safe = choose_scale(weights, w_n + problem.n_jobs + 2 * problem.n_enterprises + 3, max_units)
+    n_nodes = w_n + problem.n_jobs + 2 * problem.n_enterprises + 3
+    safe = choose_scale(weights, n_nodes, max_units)
+    if tiers is not None:
+        safe = min(safe, _tier_scale(weights, problem.n_workers, n_nodes + tiers.n_rows))
     scale = int(options.scale) if options.scale else min(fast_scale(weights), safe)
     wint = integer_weights(weights, scale)
     rounding = float(np.abs(wint / float(scale) - weights).max()) if weights.size else 0.0
     unemployed = problem.worker_unemployed
-    lex = options.priority == "lexicographic" and unemployed is not None
+    lex = options.priority == "lexicographic" and unemployed is not None and tiers is None
     prio = unemployed if lex and unemployed is not None else np.zeros(w_n, dtype=bool)
     # model: the network, loaded into OR-Tools
-    net = build_network(problem, wint, prio, options)
+    net = build_network(problem, wint, prio, options, tiers)
     del wint
     model = _FlowModel(net, keep_residual)
     stages["build_flow"] = time.perf_counter() - t0
@@ -132,12 +139,27 @@ def solve_flow(
     stages["solve_flow"] = time.perf_counter() - t1
     # results
     out = model.outcome(net, problem.n_edges, scale, rounding, stages, keep_residual)
+    if tiers is not None:  # the score alone: floor arcs fill before the rest (they cost less)
+        out.int_objective -= out.tier_bonus * tiers.units(problem.edge_worker, out.edge_flow)
     if not options.scale and scale < safe and _loose(out, weights, max_units):
         del model, out
         return solve_flow(
-            problem, weights, dataclasses.replace(options, scale=safe), keep_residual=keep_residual
+            problem,
+            weights,
+            dataclasses.replace(options, scale=safe),
+            keep_residual=keep_residual,
+            tiers=tiers,
         )
     return out
+
+
+def _tier_scale(weights: np.ndarray, n_workers: int, n_nodes: int) -> int:
+    """Largest power of ten at which the county-tier bonus (more than the best total score) and
+    its multiples stay inside OR-Tools' int64 range (see :func:`choose_scale`)."""
+    total = max(float(weights.max()) if weights.size else 0.0, 1e-12) * max(n_workers, 1)
+    limit = 2.0**60 / max(n_nodes + 2, n_workers + 1) / total
+    digits = int(np.floor(np.log10(limit))) if limit >= 1 else 0
+    return 10 ** max(0, min(digits, _MAX_DIGITS))
 
 
 class _FlowModel:
@@ -194,6 +216,7 @@ class _FlowModel:
             layout=self.layout,
             stage_seconds=stages,
             network=net,
+            tier_bonus=net.tier_bonus,
         )
         if keep_residual:
             net.caps[-2:] = self.bypass  # the residual graph is that of the final run

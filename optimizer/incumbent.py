@@ -1,19 +1,18 @@
 """Good feasible assignments for the MIP rules, fast: a Lagrangian flow for district targets and a
 greedy repair for the rest. They seed and back up the MIP of :mod:`optimizer.rules`.
 
-*District targets, county fairness.* Both are rows ``a_r·x >= b_r`` (:class:`SideRows`). Add
+*District targets, county floors.* Both are rows ``a_r·x >= b_r`` (:class:`SideRows`). Add
 ``Σ_r λ_r a_r`` (``λ >= 0``) to the edge weights and solve the flow. For any ``λ``,
 ``L(λ) = max_x w·x + Σ_r λ_r (a_r·x − b_r)`` over flow-feasible ``x`` bounds every assignment
 that meets all rows with the same stage totals (its penalty term is ``>= 0``). So a flow optimum
 ``x_λ`` that meets every row, with equality wherever ``λ_r > 0``, has ``w·x_λ = L(λ)`` and is
 optimal: a certificate, checked, never assumed. ``λ`` is searched per row by doubling, then
 bisection; if no certificate comes, the best assignment that meets the rows and ``min L(λ)``
-are still an incumbent and a bound (fairness shares are fractional, so equality is rare there:
-it mostly yields the incumbent and the bound).
+are still an incumbent and a bound.
 
 *Repair.* Drop the fewest, lowest-weight placements that break a hard rule (split groups,
-crossing dorm beds, county fairness), then add free edges best weight first while every rule
-still holds.
+crossing dorm beds), then add free edges best weight first while every rule still holds. County
+floors (from the max–min of :mod:`optimizer.fairness`) are soft, like district targets.
 """
 
 from __future__ import annotations
@@ -29,37 +28,29 @@ from optimizer.check import enterprise_key
 from optimizer.flow import solve_flow
 from optimizer.network import dorm_plan
 from optimizer.problem import PlacementProblem, SolveOptions
-from optimizer.rules import groups_of, target_edges
+from optimizer.rules import county_edges, groups_of, target_edges
 
 _MAX_ROUNDS = 60
 
 
 @dataclass
 class SideRows:
-    """Rows ``lhs_r(x) >= b_r`` with ``lhs_r(x) = #{e in x: row[e] = r} − alpha_r · #{e in x: pool[e]}``.
+    """Rows ``lhs_r(x) >= b_r`` with ``lhs_r(x) = #{e in x: row[e] = r}``.
 
-    District targets: ``row`` = the district an edge counts for, no pool. County fairness:
-    ``row`` = the worker's county, ``pool`` = every known-county edge, ``alpha`` = the shares.
+    District targets: ``row`` = the district an edge counts for; county floors: ``row`` = the
+    worker's county.
     """
 
     name: str
     row: np.ndarray  # int64 (E,), -1 = in no row
     b: np.ndarray  # float64 (R,)
-    alpha: np.ndarray | None = None  # float64 (R,)
-    pool: np.ndarray | None = None  # bool (E,)
 
     def lhs(self, sel: np.ndarray) -> np.ndarray:
         r = self.row[sel]
-        out = np.bincount(r[r >= 0], minlength=self.b.size).astype(np.float64)
-        if self.alpha is not None and self.pool is not None:
-            out -= self.alpha * float(self.pool[sel].sum())
-        return out
+        return np.bincount(r[r >= 0], minlength=self.b.size).astype(np.float64)
 
     def bonus(self, lam: np.ndarray) -> np.ndarray:
-        out = np.where(self.row >= 0, lam[np.maximum(self.row, 0)], 0.0)
-        if self.alpha is not None and self.pool is not None:
-            out -= float(lam @ self.alpha) * self.pool
-        return out
+        return np.where(self.row >= 0, lam[np.maximum(self.row, 0)], 0.0)
 
 
 def target_rows(problem: PlacementProblem) -> SideRows:
@@ -72,15 +63,12 @@ def target_rows(problem: PlacementProblem) -> SideRows:
 
 
 def fairness_rows(problem: PlacementProblem) -> SideRows:
-    """County fairness as rows: placed_c − share_c · placed_known >= 0."""
-    county, min_share = problem.worker_county, problem.county_min_share
-    # only built for county fairness, which needs worker_county (PlacementProblem.validate)
-    assert county is not None and min_share is not None
-    counties, reg = np.unique(county[county >= 0], return_counts=True)
-    alpha = float(min_share) * reg / reg.sum()
-    ce = county[problem.edge_worker]
-    row = np.where(ce >= 0, np.searchsorted(counties, ce), -1).astype(np.int64)
-    return SideRows("county_fairness", row, np.zeros(counties.size), alpha, ce >= 0)
+    """County floors as rows: placed_c >= floor_c."""
+    floors = sorted((problem.county_floors or {}).items())
+    row = np.full(problem.n_edges, -1, dtype=np.int64)
+    for i, (c, _) in enumerate(floors):
+        row[county_edges(problem, c)] = i
+    return SideRows("county_fairness", row, np.array([float(f) for _, f in floors]))
 
 
 class _CapacityChange(TypedDict, total=False):
@@ -189,8 +177,6 @@ def repair(
     plan = dorm_plan(problem, options)
     if plan is not None and plan.crossing.any():
         sel = _drop_over(problem, weights, sel, group, plan.crossing)
-    if problem.county_min_share is not None:
-        sel = _fair_drop(problem, weights, sel, group)
     return _fill(problem, weights, sel, group, options)
 
 
@@ -206,34 +192,6 @@ def _drop_over(problem, weights, sel, group, crossing) -> np.ndarray:
             sel[drop] = False
             sel &= ~np.isin(group[problem.edge_worker], g[g >= 0])
     return sel
-
-
-def _fair_drop(problem, weights, sel, group) -> np.ndarray:
-    """Keep, per county, at least ``alpha_c * T`` placements for the largest total ``T`` that allows."""
-    county = problem.worker_county
-    counties, reg = np.unique(county[county >= 0], return_counts=True)
-    alpha = float(problem.county_min_share) * reg / reg.sum()
-    ce = np.searchsorted(counties, county[problem.edge_worker])
-    known = sel & (county[problem.edge_worker] >= 0)
-    placed = np.bincount(ce[known], minlength=counties.size)
-    ratio = np.where(alpha > 0, placed / np.maximum(alpha, 1e-300), np.inf)
-    total = int(np.floor(min(float(ratio.min()), float(placed.sum())) + 1e-9))
-    while total > 0 and int(np.ceil(alpha * total - 1e-9).sum()) > total:
-        total -= 1
-    need = np.ceil(alpha * total - 1e-9).astype(np.int64)
-    idx = np.flatnonzero(known)
-    order = idx[np.lexsort((-weights[idx], ce[idx]))]  # by county, best first
-    start = np.searchsorted(ce[order], np.arange(counties.size))
-    rank = np.arange(order.size) - start[ce[order]]
-    must = order[rank < need[ce[order]]]
-    rest = order[rank >= need[ce[order]]]
-    rest = rest[np.argsort(-weights[rest], kind="stable")][: max(total - must.size, 0)]
-    keep = np.zeros_like(sel)
-    keep[must] = keep[rest] = True
-    dropped = known & ~keep
-    out = (sel & ~known) | keep
-    g = group[problem.edge_worker[dropped]]
-    return out & ~np.isin(group[problem.edge_worker], g[g >= 0])
 
 
 def complete_with_flow(
@@ -349,49 +307,12 @@ def _place(problem: PlacementProblem, e: int, j: int) -> tuple[int, bool]:
     return k, k >= 0 and problem.edge_needs_dorm is not None and bool(problem.edge_needs_dorm[e])
 
 
-@dataclass
-class _CountyShares:
-    """Placements per county against the share each must keep (county fairness)."""
-
-    index: np.ndarray  # county code → row, -1 = not registered
-    alpha: np.ndarray  # (C,) the least share of all placements
-    placed: np.ndarray  # (C,)
-
-    @classmethod
-    def after(cls, problem: PlacementProblem, sel: np.ndarray) -> _CountyShares:
-        county, min_share = problem.worker_county, problem.county_min_share
-        # only built for county fairness, which needs worker_county (PlacementProblem.validate)
-        assert county is not None and min_share is not None
-        counties, reg = np.unique(county[county >= 0], return_counts=True)
-        alpha = float(min_share) * reg / reg.sum()
-        index = np.full(int(county.max()) + 1, -1, dtype=np.int64)
-        index[counties] = np.arange(counties.size)
-        placed_county = county[problem.edge_worker[sel]]
-        placed = np.bincount(index[placed_county[placed_county >= 0]], minlength=counties.size)
-        return cls(index, alpha, placed)
-
-    def admit(self, county: int) -> bool:
-        """Count one more placement from ``county`` if every county still keeps its share."""
-        c = int(self.index[county]) if county >= 0 else -1
-        if c < 0:
-            return True
-        total = int(self.placed.sum()) + 1
-        after = self.placed.copy()
-        after[c] += 1
-        if np.any(after < self.alpha * total - 1e-9):
-            return False
-        self.placed[c] += 1
-        return True
-
-
 def _fill(problem, weights, sel, group, options) -> np.ndarray:
-    """Add edges, best first, while every rule holds: whole groups (when there is no county
-    fairness), then single workers."""
+    """Add edges, best first, while every rule holds: whole groups, then single workers."""
     room = _Room.after(problem, sel, options)
-    shares = _CountyShares.after(problem, sel) if problem.county_min_share is not None else None
-    if shares is None and members_exist(group):
+    if members_exist(group):
         _fill_groups(problem, weights, sel, group, room)
-    _fill_singles(problem, weights, sel, group, room, shares)
+    _fill_singles(problem, weights, sel, group, room)
     return sel
 
 
@@ -448,9 +369,8 @@ def _group_picks(problem, edges, members, ek, key: int, room: _Room) -> list[int
     return picks
 
 
-def _fill_singles(problem, weights, sel, group, room: _Room, shares: _CountyShares | None) -> None:
-    """Single (non-group) workers' edges of positive weight, best first, each if it still fits
-    (and keeps every county's share)."""
+def _fill_singles(problem, weights, sel, group, room: _Room) -> None:
+    """Single (non-group) workers' edges of positive weight, best first, each if it still fits."""
     ew, ej = problem.edge_worker, problem.edge_job
     cand = np.flatnonzero(
         ~sel & room.worker_free[ew] & (room.openings[ej] > 0) & (group[ew] < 0) & (weights > 0)
@@ -461,7 +381,7 @@ def _fill_singles(problem, weights, sel, group, room: _Room, shares: _CountyShar
         if not room.worker_free[w] or room.openings[j] <= 0:
             continue  # most candidates, once their worker is placed: nothing more to look up
         k, bed = _place(problem, e, j)
-        if room.has_place(k, bed) and (shares is None or shares.admit(int(problem.worker_county[w]))):
+        if room.has_place(k, bed):
             room.take(sel, e, w, j, k, bed)
 
 

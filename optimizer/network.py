@@ -1,6 +1,6 @@
 """The min-cost-flow network of a placement problem, built vectorised.
 
-Nodes, in this order: workers, jobs, enterprise nodes, dorm nodes, ``S0``, ``S1``, ``T``::
+Nodes, in this order: workers, jobs, enterprise nodes, dorm nodes, county nodes, ``S0``, ``S1``, ``T``::
 
     S0/S1 ──1──► worker ──1, −w_e──► job ──openings──► [dorm_k ──beds──►] [enterprise ──capacity──►] T
       └──────────────────────── bypass (unplaced workers, cost 0) ─────────────────────────────────┘
@@ -17,6 +17,11 @@ whenever the capacity sets stay *laminar* (nested or disjoint) at that enterpris
 
 Any other enterprise (``edge_needs_dorm`` varying within two or more of its jobs) is *crossing*;
 its beds are left to the MIP of :mod:`optimizer.rules` (the network then is a relaxation).
+
+County fairness (:mod:`optimizer.fairness`) hangs a county's workers off a county node instead of
+``S0``: ``S0 ──floor_c, −bonus──► county_c`` carries the first ``floor_c`` placements of county ``c``
+with a bonus larger than any total score, and ``S0 ──n_c, 0──► county_c`` the rest (left out in the
+feasibility probes, which place up to the floors and no more).
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ class FlowLayout:
     n_jobs: int
     n_ent: int  # enterprise nodes (binding capacities only)
     n_dorm: int = 0  # dorm nodes (laminar, binding beds only)
+    n_county: int = 0  # county nodes (county fairness only)
 
     @property
     def job0(self) -> int:
@@ -50,8 +56,12 @@ class FlowLayout:
         return self.ent0 + self.n_ent
 
     @property
-    def s0(self) -> int:
+    def county0(self) -> int:
         return self.dorm0 + self.n_dorm
+
+    @property
+    def s0(self) -> int:
+        return self.county0 + self.n_county
 
     @property
     def s1(self) -> int:
@@ -118,6 +128,34 @@ def dorm_plan(problem: PlacementProblem, options: SolveOptions) -> DormPlan | No
     return DormPlan(job_level, edge_level_job, binding & ~job_level & ~single)
 
 
+@dataclass(frozen=True)
+class CountyTiers:
+    """County nodes between ``S0`` and the workers (see the module docstring)."""
+
+    worker_row: np.ndarray  # int64 (W,): the worker's county node row, -1 = hangs off S0
+    floor: np.ndarray  # int64 (C,): placements per county that carry the bonus
+    rest: bool = True  # a county may place more than its floor (at no bonus)
+
+    @property
+    def n_rows(self) -> int:
+        return int(self.floor.shape[0])
+
+    def placed(self, edge_worker: np.ndarray, edge_sel: np.ndarray) -> np.ndarray:
+        """Placements per county row of a selection."""
+        r = self.worker_row[edge_worker[edge_sel]]
+        return np.bincount(r[r >= 0], minlength=self.n_rows)
+
+    def units(self, edge_worker: np.ndarray, edge_sel: np.ndarray) -> int:
+        """Placements of a selection that count towards the floors."""
+        return int(np.minimum(self.placed(edge_worker, edge_sel), self.floor).sum())
+
+    def bonus(self, wint: np.ndarray, edge_worker: np.ndarray, n_workers: int) -> int:
+        """Integer bonus per floor placement: more than the best total score of any assignment."""
+        best = np.zeros(n_workers, dtype=np.int64)
+        np.maximum.at(best, edge_worker, np.maximum(wint, 0))
+        return int(best.sum()) + 1
+
+
 @dataclass
 class Network:
     """Arc arrays (blocks: sources W, edges E, jobs J, enterprises, dorms, bypasses 2) and maps."""
@@ -133,6 +171,7 @@ class Network:
     dorm: DormPlan | None
     n0: int
     n1: int
+    tier_bonus: int = 0  # integer bonus per floor placement (county tiers), 0 without
 
     @property
     def edge0(self) -> int:
@@ -140,9 +179,14 @@ class Network:
 
 
 def build_network(
-    problem: PlacementProblem, wint: np.ndarray, prio: np.ndarray, options: SolveOptions
+    problem: PlacementProblem,
+    wint: np.ndarray,
+    prio: np.ndarray,
+    options: SolveOptions,
+    tiers: CountyTiers | None = None,
 ) -> Network:
-    """The network for integer edge weights ``wint``; ``prio`` marks workers hung off ``S1``."""
+    """The network for integer edge weights ``wint``; ``prio`` marks workers hung off ``S1``;
+    ``tiers`` hangs counties' workers off county nodes (never together with ``prio``)."""
     w_n, j_n, k_n = problem.n_workers, problem.n_jobs, problem.n_enterprises
     ent = problem.job_enterprise if k_n else None
     plan = dorm_plan(problem, options)
@@ -155,7 +199,8 @@ def build_network(
         ent_open = np.bincount(ent[ent >= 0], weights=problem.job_openings[ent >= 0], minlength=k_n)
         ent_ids = np.flatnonzero((cap >= 0) & (cap <= ent_open))  # <=: one more opening may bind
     dorm_ids = np.flatnonzero(plan.in_flow) if plan is not None else np.zeros(0, dtype=np.int64)
-    lay = FlowLayout(w_n, j_n, ent_ids.size, dorm_ids.size)
+    n_county = tiers.n_rows if tiers is not None else 0
+    lay = FlowLayout(w_n, j_n, ent_ids.size, dorm_ids.size, n_county)
     ent_node[ent_ids] = lay.ent0 + np.arange(ent_ids.size)
     dorm_node = np.full(k_n, -1, dtype=np.int64)
     dorm_node[dorm_ids] = lay.dorm0 + np.arange(dorm_ids.size)
@@ -184,12 +229,15 @@ def build_network(
 
     n1 = int(prio.sum())
     n0 = w_n - n1
+    source = np.where(prio, lay.s1, lay.s0).astype(np.int64)
+    tier_tails, tier_heads, tier_caps, tier_costs, bonus = _tier_arcs(problem, wint, lay, tiers, source)
     tails = np.concatenate(
         [
-            np.where(prio, lay.s1, lay.s0).astype(np.int32),
+            source.astype(np.int32),
             problem.edge_worker,
             np.arange(j_n, dtype=np.int32) + np.int32(lay.job0),
             np.arange(lay.n_ent + lay.n_dorm, dtype=np.int32) + np.int32(lay.ent0),
+            tier_tails,
             np.array([lay.s0, lay.s1], dtype=np.int32),
         ]
     )
@@ -200,6 +248,7 @@ def build_network(
             job_head.astype(np.int32),
             np.full(lay.n_ent, lay.sink, np.int32),
             dorm_head.astype(np.int32),
+            tier_heads,
             np.array([lay.sink, lay.sink], dtype=np.int32),
         ]
     )
@@ -217,19 +266,49 @@ def build_network(
             problem.job_openings,
             ent_caps,
             dorm_beds,
+            tier_caps,
             np.array([n0, n1], np.int64),
         ]
     )
     costs = np.zeros(caps.shape[0], dtype=np.int64)
     costs[w_n : w_n + problem.n_edges] = -wint
+    costs[caps.shape[0] - 2 - tier_costs.size : caps.shape[0] - 2] = tier_costs
     node_arc = np.full(lay.n_nodes, -1, dtype=np.int64)
     first = w_n + problem.n_edges
-    node_arc[lay.job0 : lay.s0] = first + np.arange(j_n + lay.n_ent + lay.n_dorm)
-    return Network(lay, tails, heads, caps, costs, node_arc, ent_node, dorm_node, plan, n0, n1)
+    node_arc[lay.job0 : lay.county0] = first + np.arange(j_n + lay.n_ent + lay.n_dorm)
+    return Network(lay, tails, heads, caps, costs, node_arc, ent_node, dorm_node, plan, n0, n1, bonus)
+
+
+def _tier_arcs(
+    problem: PlacementProblem,
+    wint: np.ndarray,
+    lay: FlowLayout,
+    tiers: CountyTiers | None,
+    source: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
+    """County tiers: re-hang their workers (``source`` changed in place) and the arcs
+    ``S0 → county`` (floor at the bonus, then the rest at no bonus); empty without tiers."""
+    if tiers is None:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty.astype(np.int32), empty.astype(np.int32), empty, empty, 0
+    rows = tiers.worker_row
+    on = rows >= 0
+    source[on] = lay.county0 + rows[on]
+    c_n = tiers.n_rows
+    nodes = (lay.county0 + np.arange(c_n)).astype(np.int32)
+    bonus = tiers.bonus(wint, problem.edge_worker, problem.n_workers)
+    tails = np.full(c_n, lay.s0, dtype=np.int32)
+    caps, costs, heads = [tiers.floor.astype(np.int64)], [np.full(c_n, -bonus, np.int64)], [nodes]
+    if tiers.rest:
+        caps.append(np.bincount(rows[on], minlength=c_n).astype(np.int64))
+        costs.append(np.zeros(c_n, np.int64))
+        heads.append(nodes)
+        tails = np.r_[tails, tails]
+    return tails, np.concatenate(heads), np.concatenate(caps), np.concatenate(costs), bonus
 
 
 def _dorm_jobs(problem: PlacementProblem) -> np.ndarray:
     return np.bincount(problem.edge_job[problem.edge_needs_dorm], minlength=problem.n_jobs) > 0
 
 
-__all__ = ["DormPlan", "FlowLayout", "Network", "build_network", "dorm_active", "dorm_plan"]
+__all__ = ["CountyTiers", "DormPlan", "FlowLayout", "Network", "build_network", "dorm_active", "dorm_plan"]

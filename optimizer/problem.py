@@ -54,6 +54,8 @@ class PlacementProblem:
     district_targets: Mapping[int, int] | None = None
     district_paired_counties: Mapping[int, frozenset[int]] | None = None
     county_min_share: float | None = None
+    county_floors: Mapping[int, int] | None = None  # county id → placements it should reach (soft);
+    # set by :func:`optimizer.solve` from ``county_min_share`` (:mod:`optimizer.fairness`)
     _checked: list[bool] = field(default_factory=list, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:

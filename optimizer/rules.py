@@ -7,10 +7,11 @@ groups (all-or-nothing) come here only when the flow relaxation breaks them and 
 certificate settles them; see :func:`optimizer.solve`.
 
 Model (data → variables → constraints → objective, as in the OR-Tools samples):
-``x_e`` binary per edge; ``s_d >= 0`` shortfall per district target (the target is soft and
-reported when relaxed); ``P`` total placements (fairness); ``y_gk`` group ``g`` goes to enterprise
-``k``; ``z_g`` group ``g`` is placed. Lexicographic objectives are solved in stages, each stage
-fixing the previous optimum: shortfall → unemployed placed → workers placed → score.
+``x_e`` binary per edge; ``s_d >= 0`` shortfall per district target and per county floor (both
+soft and reported when relaxed; the floors come from the max–min of :mod:`optimizer.fairness`);
+``y_gk`` group ``g`` goes to enterprise ``k``; ``z_g`` group ``g`` is placed. Lexicographic
+objectives are solved in stages, each stage fixing the previous optimum: shortfall → unemployed
+placed → workers placed → score.
 """
 
 from __future__ import annotations
@@ -93,8 +94,8 @@ def rule_report(problem: PlacementProblem, edge_sel: np.ndarray, options: SolveO
             int((edge_sel & target_edges(problem, d)).sum()) >= int(q)
             for d, q in problem.district_targets.items()
         )
-    if problem.county_min_share is not None:
-        out["county_fairness"] = bool(np.all(_fairness_slack(problem, edge_sel) >= -1e-9))
+    if problem.county_floors:
+        out["county_fairness"] = county_shortfall(problem, edge_sel) == 0
     if groups_of(problem)[0].size:
         from optimizer.check import _group_violations
 
@@ -104,15 +105,18 @@ def rule_report(problem: PlacementProblem, edge_sel: np.ndarray, options: SolveO
     return out
 
 
-def _fairness_slack(problem: PlacementProblem, edge_sel: np.ndarray) -> np.ndarray:
-    county, min_share = problem.worker_county, problem.county_min_share
-    # called only with county_min_share given, which needs worker_county (PlacementProblem.validate)
-    assert county is not None and min_share is not None
-    counties, reg = np.unique(county[county >= 0], return_counts=True)
-    placed_c = np.bincount(county[problem.edge_worker[edge_sel]].clip(-1) + 1, minlength=county.max() + 2)[1:]
-    total = float(placed_c.sum())
-    share = float(min_share) * reg / reg.sum()
-    return placed_c[counties] - share * total
+def county_edges(problem: PlacementProblem, c: int) -> np.ndarray:
+    """Edges of workers from county ``c`` (they count towards its floor)."""
+    assert problem.worker_county is not None  # floors come with county fairness, which needs it
+    return problem.worker_county[problem.edge_worker] == c
+
+
+def county_shortfall(problem: PlacementProblem, edge_sel: np.ndarray) -> int:
+    """Placements missing from the county floors in ``edge_sel`` (summed over counties)."""
+    return sum(
+        max(0, int(f) - int((edge_sel & county_edges(problem, c)).sum()))
+        for c, f in (problem.county_floors or {}).items()
+    )
 
 
 def groups_of(problem: PlacementProblem) -> tuple[np.ndarray, np.ndarray]:
@@ -128,11 +132,11 @@ def groups_of(problem: PlacementProblem) -> tuple[np.ndarray, np.ndarray]:
 
 @dataclass(frozen=True)
 class _Columns:
-    """Where each variable sits: ``x`` (E) | ``s`` (targets) | ``P`` (fairness) | ``y`` (group ×
-    enterprise) | ``z`` (groups), and the group data the rows need."""
+    """Where each variable sits: ``x`` (E) | ``s`` (targets) | ``s`` (county floors) | ``y`` (group
+    × enterprise) | ``z`` (groups), and the group data the rows need."""
 
     targets: list[tuple[int, int]]  # (district, target), sorted
-    fair: bool
+    floors: list[tuple[int, int]]  # (county, floor), sorted
     members: np.ndarray  # workers in groups of two or more
     member_group: np.ndarray  # their group ids
     group_of_worker: np.ndarray  # (W,) group id, -1 = in no group
@@ -177,7 +181,8 @@ def solve_mip(
     a, lb, ub = rows.build(cols.n_var)
     integrality, bounds = _domains(problem, cols, upper, integer_edges)
     # objective: one cost vector per lexicographic stage
-    stages = _stage_objectives(problem, weights, options, cols.n_var, cols.s0, len(cols.targets))
+    n_soft = len(cols.targets) + len(cols.floors)
+    stages = _stage_objectives(problem, weights, options, cols.n_var, cols.s0, n_soft)
     stage_seconds = {"build_mip": time.perf_counter() - t0}
     # solve, then read the result only if the last stage has one
     res, status = _solve_stages(a, lb, ub, integrality, bounds, stages, options, stage_seconds)
@@ -191,7 +196,7 @@ def _columns(problem: PlacementProblem) -> _Columns:
     """The variable layout; ``y_gk`` only for enterprises where every member of ``g`` has an edge."""
     ew, ej = problem.edge_worker.astype(np.int64), problem.edge_job.astype(np.int64)
     targets = sorted((problem.district_targets or {}).items())
-    fair = problem.county_min_share is not None
+    floors = sorted((problem.county_floors or {}).items())
     members, member_group = groups_of(problem)
     group_of_worker = np.full(problem.n_workers, -1, dtype=np.int64)
     group_of_worker[members] = member_group
@@ -208,11 +213,11 @@ def _columns(problem: PlacementProblem) -> _Columns:
         y_pairs = pairs[n_mem == size[pairs[:, 0]]]
     s0 = problem.n_edges
     p0 = s0 + len(targets)
-    y0 = p0 + int(fair)
+    y0 = p0 + len(floors)
     z0 = y0 + y_pairs.shape[0]
     return _Columns(
         targets=targets,
-        fair=fair,
+        floors=floors,
         members=members,
         member_group=member_group,
         group_of_worker=group_of_worker,
@@ -302,36 +307,17 @@ def _target_rows(rows: _Rows, problem: PlacementProblem, cols: _Columns) -> None
 
 
 def _fairness_rows(rows: _Rows, problem: PlacementProblem, cols: _Columns) -> None:
-    """County fairness: ``P`` = all placements of known-county workers; each county >= its
-    registered share × ``county_min_share`` × ``P``."""
-    if not cols.fair:
-        return
-    ew = problem.edge_worker.astype(np.int64)
-    p0 = cols.p0
-    county, min_share = problem.worker_county, problem.county_min_share
-    # cols.fair: county_min_share is given, which needs worker_county (PlacementProblem.validate)
-    assert county is not None and min_share is not None
-    known = np.flatnonzero(county[ew] >= 0)
-    rows.add(
-        np.zeros(known.size + 1, np.int64), np.r_[known, p0], np.r_[np.ones(known.size), -1.0], [0.0], 0.0
-    )
-    counties, reg = np.unique(county[county >= 0], return_counts=True)
-    alpha = float(min_share) * reg / reg.sum()
-    crow = np.searchsorted(counties, county[ew[known]])
-    rows.add(
-        np.r_[crow, np.arange(counties.size)],
-        np.r_[known, np.full(counties.size, p0)],
-        np.r_[np.ones(known.size), -alpha],
-        np.zeros(counties.size),
-        np.inf,
-    )
+    """County floors: the county's placements + shortfall ``s_c`` >= its floor."""
+    for i, (c, f) in enumerate(cols.floors):
+        col = np.r_[np.flatnonzero(county_edges(problem, c)), cols.p0 + i]
+        rows.add(np.zeros(col.size, np.int64), col, 1.0, [float(f)], np.inf)
 
 
 def _domains(
     problem: PlacementProblem, cols: _Columns, upper: np.ndarray, integer_edges: np.ndarray | None
 ) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
     """Integrality and bounds: ``x``, ``y``, ``z`` binary (``x`` continuous off ``integer_edges``),
-    ``s`` in [0, target], ``P`` in [0, E]."""
+    ``s`` in [0, target or floor]."""
     e_n = problem.n_edges
     integrality = np.ones(cols.n_var, dtype=np.int8)
     integrality[cols.s0 : cols.y0] = 0
@@ -340,7 +326,7 @@ def _domains(
     hi = np.r_[
         upper,
         [float(q) for _, q in cols.targets],
-        [float(e_n)] * int(cols.fair),
+        [float(f) for _, f in cols.floors],
         np.ones(cols.n_var - cols.y0),
     ]
     return integrality, (np.zeros(cols.n_var), hi)
@@ -430,14 +416,16 @@ def _milp_with_hard_limit(args: tuple, deadline: float):
 
 
 def lex_key(problem: PlacementProblem, sel: np.ndarray, weights: np.ndarray, options: SolveOptions) -> tuple:
-    """The staged objective of a selection as a tuple to maximise: −shortfall, unemployed, count, score."""
+    """The staged objective of a selection as a tuple to maximise: −shortfall (district targets
+    and county floors), unemployed, count, score."""
     out: list[float] = []
-    if problem.district_targets:
+    if problem.district_targets or problem.county_floors:
         out.append(
             -sum(
                 max(0, int(q) - int((sel & target_edges(problem, d)).sum()))
-                for d, q in problem.district_targets.items()
+                for d, q in (problem.district_targets or {}).items()
             )
+            - county_shortfall(problem, sel)
         )
     if options.priority == "lexicographic" and problem.worker_unemployed is not None:
         out.append(int(problem.worker_unemployed[problem.edge_worker[sel]].sum()))
@@ -469,4 +457,13 @@ def _stage_objectives(problem, weights, options, n_var, s0, n_targets):
     return out
 
 
-__all__ = ["MipOutcome", "groups_of", "lex_key", "rule_report", "solve_mip", "target_edges"]
+__all__ = [
+    "MipOutcome",
+    "county_edges",
+    "county_shortfall",
+    "groups_of",
+    "lex_key",
+    "rule_report",
+    "solve_mip",
+    "target_edges",
+]

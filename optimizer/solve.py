@@ -2,10 +2,11 @@
 
 Order of work: validate → canonical edge order (so the same problem gives the same assignment
 whatever order its edges came in) → exact flow core (openings, capacities, laminar dorm beds) →
-if the flow optimum already satisfies every other active rule it is optimal for the restricted
-problem too (it optimises a relaxation), else :func:`_side_rules` (Lagrangian flow, repaired
-incumbent, MIP in the time left) → reasons, prices, relaxed targets → result in the caller's
-edge order.
+county fairness as a max–min on the flow (:mod:`optimizer.fairness`; its floors become soft rows
+for the side rules) → if the flow optimum already satisfies every other active rule it is optimal
+for the restricted problem too (it optimises a relaxation), else :func:`_side_rules` (Lagrangian
+flow, repaired incumbent, MIP in the time left) → reasons, prices, relaxed targets and counties →
+result in the caller's edge order.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import time
 import numpy as np
 
 from optimizer.check import PriceExtras, build_result
+from optimizer.fairness import CountyPlan, fair_flow
 from optimizer.flow import FlowOutcome, solve_flow
 from optimizer.incumbent import complete_with_flow, fairness_rows, lagrangian, repair, target_rows
 from optimizer.prices import shadow_prices
@@ -50,8 +52,8 @@ def solve(problem: PlacementProblem, options: SolveOptions | None = None) -> Pla
     """Optimal placement under the active rules; never raises for unmet targets.
 
     Unmet district targets are relaxed (minimum total shortfall first) and listed in
-    ``result.relaxed`` with the binding constraint. Malformed input raises
-    :class:`~optimizer.errors.ProblemError`.
+    ``result.relaxed`` with the binding constraint, as are counties placed below their fair share
+    (``county_share[c]``). Malformed input raises :class:`~optimizer.errors.ProblemError`.
     """
     t0 = time.perf_counter()
     options = options or SolveOptions()
@@ -66,17 +68,35 @@ def solve(problem: PlacementProblem, options: SolveOptions | None = None) -> Pla
     else:
         flow = solve_flow(p, weights, options, keep_residual=options.shadow_prices)
     stages.update(flow.stage_seconds)
-    report = rule_report(p, flow.edge_flow, options)
+    fair: CountyPlan | None = None
+    if p.county_min_share is not None:
+        t1 = time.perf_counter()
+        deadline = None if options.time_limit_s is None else t0 + options.time_limit_s
+        k_max = min(p.n_workers, int(p.job_openings.sum()))
+        fair = fair_flow(
+            p, weights, options, flow.edge_flow, deadline=deadline, plain_bound=flow.bound(k_max)
+        )
+        p = dataclasses.replace(p, county_floors=fair.floors()).validate()
+        stages["fairness"] = time.perf_counter() - t1
+    report = rule_report(p, flow.edge_flow if fair is None else fair.edge_sel, options)
+    # the max–min flow ignores the lexicographic priority: then the staged MIP takes both
+    lex_fair = fair is not None and options.priority == "lexicographic"
     rules = _rules_base(p, options)
     plan = flow.network.dorm if flow.network is not None else None
     if plan is not None and not plan.crossing.any():
         report.pop("dorm_beds", None)  # laminar: the flow enforces every bed limit exactly
         rules["dorm_beds"] = "flow"
     relaxed: tuple[RelaxedTarget, ...] = ()
-    if all(report.values()):
+    if fair is not None and all(report.values()) and not lex_fair:
+        rules.update({name: "satisfied_by_flow" for name in report})
+        rules["county_fairness"] = "max_min_flow"
+        sel, solver, bound = fair.edge_sel, "fair_flow", fair.bound
+        status = "OPTIMAL" if fair.complete else "FEASIBLE"
+        extra: PriceExtras = {}
+    elif all(report.values()) and not lex_fair:
         rules.update({name: "satisfied_by_flow" for name in report})
         t1 = time.perf_counter()
-        extra: PriceExtras = {}
+        extra = {}
         if options.shadow_prices:
             job_p, ent_p, bed_p = shadow_prices(p, flow)
             extra = {"job_shadow_price": job_p, "enterprise_shadow_price": ent_p}
@@ -90,7 +110,8 @@ def solve(problem: PlacementProblem, options: SolveOptions | None = None) -> Pla
     else:
         if plan is not None:
             report.setdefault("dorm_beds", False)
-        sel, status, solver, bound = _side_rules(p, weights, options, flow, stages, t0)
+        start = None if fair is None else fair.edge_sel
+        sel, status, solver, bound = _side_rules(p, weights, options, flow, stages, t0, start)
         how = {
             "highs_mip": "enforced_mip",
             "lagrangian_flow": "enforced_lagrangian",
@@ -99,6 +120,8 @@ def solve(problem: PlacementProblem, options: SolveOptions | None = None) -> Pla
         rules.update({name: how[solver] for name in report})
         relaxed = _relaxed_targets(p, sel, options)
         extra = {}
+    if fair is not None:
+        relaxed += fair.relaxed(p, sel)
     if perm is not None:
         original = np.zeros(problem.n_edges, dtype=bool)
         original[perm] = sel
@@ -129,10 +152,12 @@ def _side_rules(
     flow: FlowOutcome,
     stages: dict[str, float],
     t0: float,
+    start: np.ndarray | None = None,
 ) -> tuple[np.ndarray, str, str, float]:
     """Selection, status, solver and bound when the flow optimum breaks a side rule.
 
-    Order: the Lagrangian flow for district targets or county fairness (optimal when its
+    ``start`` (the max–min county assignment) seeds the repair instead of the flow optimum.
+    Order: the Lagrangian flow for district targets or county floors (optimal when its
     certificate holds) → a repaired incumbent → the staged MIP within the remaining time → the
     better of MIP and incumbent by the staged objective. Not proven optimal → ``FEASIBLE``
     with the gap to a relaxation bound.
@@ -142,7 +167,7 @@ def _side_rules(
     family = None
     if p.district_targets:
         family = target_rows(p)
-    elif p.county_min_share is not None:
+    elif p.county_floors:
         family = fairness_rows(p)
     if family is not None:
         t1 = time.perf_counter()
@@ -163,7 +188,7 @@ def _side_rules(
     integer_edges = _integer_edges(p, flow) if network_rest else None
     t1 = time.perf_counter()
     if incumbent is None:
-        incumbent = repair(p, weights, flow.edge_flow, options)
+        incumbent = repair(p, weights, flow.edge_flow if start is None else start, options)
         if integer_edges is not None:  # keep the repaired groups, place everyone else exactly
             incumbent = complete_with_flow(p, weights, options, incumbent, integer_edges)
     stages["repair"] = time.perf_counter() - t1

@@ -90,7 +90,10 @@ def place(
         ),
     ] = False,
     year: Annotated[
-        int | None, typer.Option("--year", help="Reference year for ages (default: this year).")
+        int | None,
+        typer.Option(
+            "--year", help="Reference year for ages and pairings (default: the data's year, else this year)."
+        ),
     ] = None,
     model: Annotated[
         str | None, typer.Option("--model", help="Embedding model name or path (default: settings).")
@@ -121,7 +124,13 @@ def place(
     ] = None,
     county_share: Annotated[
         float | None,
-        typer.Option("--county-share", min=0.0, max=1.0, help="Each county gets >= F × its fair share."),
+        typer.Option(
+            "--county-share",
+            min=0.0,
+            max=1.0,
+            help="County fairness: each county's target is F × its fair share; worst county first (max–min), "
+            "a target out of reach relaxed and reported.",
+        ),
     ] = None,
     priority: Annotated[
         str, typer.Option("--priority", help="none | lexicographic (unemployed first) | weighted.")
@@ -130,7 +139,10 @@ def place(
         bool, typer.Option("--groups/--no-groups", help="Co-villager groups go to one enterprise together.")
     ] = False,
     time_limit: Annotated[
-        float | None, typer.Option("--time-limit", min=0.001, help="Seconds for the side-rule MIP stages.")
+        float | None,
+        typer.Option(
+            "--time-limit", min=0.001, help="Seconds for the side rules after the flow (default 120)."
+        ),
     ] = None,
     seed: Annotated[int, typer.Option("--seed", help="Solver seed (recorded).")] = 0,
     include_employed: Annotated[
@@ -198,7 +210,6 @@ def place(
     changes = [parse_change(t) for t in what_if_ or []]
     runner = make_engine(engine, ray_address)  # a bad engine or an unreachable cluster fails first
     settings = get_settings()
-    year = year or dt.date.today().year
 
     with progress_for(quiet or as_json) as progress:
         progress.start("load")
@@ -211,6 +222,7 @@ def place(
             assert data_dir is not None
             ds = load_folder(data_dir)
         load_s = round(time.perf_counter() - t0, 3)
+        year = year or ds.data_year() or dt.date.today().year
         target = record_db or db or f"sqlite:///{(Path(data_dir or '.') / RUNS_DB).resolve()}"
         exclude: tuple[tuple[str, str], ...] = ()
         if rematch is not None:
@@ -368,11 +380,23 @@ def _print_summary(s: dict, out: Path) -> None:
         (t("place.coded"), f"{s.get('jobs_code_predicted', 0):,}"),
         (t("place.unplaced"), "; ".join(unplaced) or t("place.none")),
         (t("place.objective"), f"{s['objective']:.6f}"),
-        (t("place.bound"), f"{s['bound']:.6f}"),
+        (t("place.bound"), t("place.bound_value", bound=f"{s['bound']:.6f}", gap=f"{s.get('gap', 0.0):.2e}")),
         (t("place.status"), f"{s['status']} ({s['solver']})"),
         (t("place.model"), s["model"]),
         (t("place.rejected"), str(s["n_rejected_rows"])),
     ]
+    if s.get("unplaced_rules"):
+        by_rule = ", ".join(f"{k} {v:,}" for k, v in s["unplaced_rules"].items())
+        rows.append((t("place.unplaced_rules"), by_rule))
+    for p in s.get("pairings_after_year", []):
+        value = t(
+            "place.pairing_late_value",
+            district=p["district_code"],
+            county=p["county_code"],
+            since=p["since_year"],
+            year=s["year"],
+        )
+        rows.append((t("place.pairing_late"), value))
     for name, state in s.get("rule_status", {}).items():
         rows.append((t("place.rule", name=name), state))
     for r in s.get("relaxed", []):

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from matcher.csvsafe import csv_writer
+from matcher.placement.guidance import unplaced_guidance
 from matcher.placement.pipeline import PlacementRun
 from matcher.placement.summary import edge_score_of, predicted_job_codes, run_summary, unplaced_reason_names
 from matcher.scoring.context import code_number
@@ -119,11 +120,14 @@ def _write_files(run: PlacementRun, out: Path, extra: Mapping[str, Any]) -> dict
             score = edge_of[(int(w), int(assignment[w]))]
             wr.writerow([ds.workers[w].worker_id, job.job_id, job.enterprise_id, score_text(score)])
     reasons = unplaced_reason_names(run)
+    guide = unplaced_guidance(run)
     with (out / "unplaced.csv").open("w", newline="", encoding="utf-8") as fh:
         wr = csv_writer(fh, lineterminator="\n")
-        wr.writerow(["worker_id", "reason"])
-        for w in np.flatnonzero(assignment < 0):
-            wr.writerow([ds.workers[w].worker_id, reasons[w]])
+        wr.writerow(["worker_id", "reason", "rule", "guidance_zh", "guidance_en"])
+        for u in np.flatnonzero(assignment < 0).tolist():
+            g = guide.get(u)
+            row = [g.rule, g.zh, g.en] if g else ["", "", ""]
+            wr.writerow([ds.workers[u].worker_id, reasons[u], *row])
     with (out / "candidates.csv").open("w", newline="", encoding="utf-8") as fh:
         wr = csv_writer(fh, lineterminator="\n")
         wr.writerow(["worker_id", "job_id", "score"])

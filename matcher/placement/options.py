@@ -52,6 +52,13 @@ NO_FITTING_JOB = "no_fitting_job"
 """Unplaced reason: the worker had candidate jobs, but every one scored below ``min_fit``."""
 
 
+DEFAULT_TIME_LIMIT_S = 120.0
+"""Seconds a run's side rules get when the request names none (the county max–min search, the
+Lagrangian rounds and the MIP stages after the flow): the best assignment found by then is kept,
+with status ``FEASIBLE`` and its gap. Without a default, one county share on the sample ran for
+over 24 minutes (issue 17)."""
+
+
 HELD_EMPLOYED, HELD_NO_FIT = 1, 2
 
 
@@ -67,13 +74,16 @@ class RuleOptions:
     district_targets: tuple[tuple[str, int], ...] = ()
     """(district code, placements of workers from its paired counties it should reach)."""
     county_share: float | None = None
-    """Each county's share of placements is at least this fraction of its share of workers."""
+    """County fairness (:mod:`optimizer.fairness`): each county's target is this fraction of its
+    fair share (its share of the workers × the placements of the plain run); the worst county is
+    raised first, a target out of reach is relaxed and reported, nobody is levelled down."""
     priority: Priority = "none"
     """``none``, ``lexicographic`` (most unemployed placed first) or ``weighted``."""
     priority_weight: float = 1.0
     groups: bool = False
     """Co-villager groups (``group_id``) go together to one enterprise, or not at all."""
-    time_limit_s: float | None = None
+    time_limit_s: float | None = DEFAULT_TIME_LIMIT_S
+    """Seconds for the side rules after the flow (``None``: no limit)."""
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -161,13 +171,14 @@ class RuleRequest(BaseModel):
     priority: Literal["none", "lexicographic", "weighted"] = "none"
     """``lexicographic``: most unemployed placed first; ``weighted``: a bonus for the unemployed."""
     county_share: Annotated[float, Field(ge=0, le=1)] | None = None
-    """Each paired county gets at least this share of its fair share of the placements."""
+    """County fairness: each paired county's target is this share of its fair share of the
+    placements; the worst county is raised first (max–min), a target out of reach is relaxed."""
     district_targets: Annotated[
         dict[District, Annotated[int, Field(ge=0, le=1_000_000)]], Field(max_length=16)
     ] = Field(default_factory=dict)
     """District code → placements of workers from its paired counties it should reach."""
     time_limit_s: Annotated[float, Field(gt=0)] | None = None
-    """Seconds for the side-rule MIP stages."""
+    """Seconds for the side rules after the flow; ``None``: ``DEFAULT_TIME_LIMIT_S``."""
     seed: int = 0
     """Solver seed (recorded)."""
 
@@ -178,7 +189,7 @@ class RuleRequest(BaseModel):
             county_share=self.county_share,
             priority=self.priority,
             groups=self.groups,
-            time_limit_s=self.time_limit_s,
+            time_limit_s=self.time_limit_s or DEFAULT_TIME_LIMIT_S,
             seed=self.seed,
         )
 

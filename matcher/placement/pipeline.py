@@ -49,6 +49,7 @@ class PlacementRun:
     scoring: ScoringConfig | None = None  # the scoring used (dense range fitted on the data)
     wishes: dict[str, Any] | None = None  # wish_fulfilment, once computed
     engine: dict[str, Any] | None = None  # what ran it: the engine, regions and components
+    guidance: dict[int, Any] | None = None  # unplaced worker → Guidance, once computed (guidance.py)
 
     @property
     def effective_scoring(self) -> ScoringConfig:

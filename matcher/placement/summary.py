@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from matcher.placement.guidance import pairings_after_year
 from matcher.placement.options import HELD_BACK_REASONS, HELD_EMPLOYED
 from matcher.placement.pipeline import PlacementRun
 from matcher.scoring.factors import SCORE_DECIMALS
@@ -30,6 +31,8 @@ def run_summary(run: PlacementRun) -> dict[str, Any]:
         "n_openings": int(run.context.job_openings.sum()),
         "n_placed": run.n_placed,
         "unplaced_reasons": unplaced_reason_counts(run),
+        "unplaced_rules": unplaced_rule_counts(run),
+        "pairings_after_year": pairings_after_year(run),
         "n_candidates": len(run.edges),
         "n_rejected_rows": len(run.dataset.rejected),
         "k": run.options.k,
@@ -150,6 +153,17 @@ def unplaced_reason_counts(run: PlacementRun) -> dict[str, int]:
     return counts
 
 
+def unplaced_rule_counts(run: PlacementRun) -> dict[str, int]:
+    """Unplaced workers per rule that held them back (:mod:`matcher.placement.guidance`)."""
+    from matcher.placement.guidance import unplaced_guidance
+
+    counts: dict[str, int] = {}
+    for g in unplaced_guidance(run).values():
+        if g.rule:
+            counts[g.rule] = counts.get(g.rule, 0) + 1
+    return dict(sorted(counts.items()))
+
+
 def top_shadow_prices(run: PlacementRun, n: int = 20) -> list[dict[str, Any]]:
     """Where one more opening helps most: the ``n`` jobs with the highest shadow price (empty when
     prices were not computed)."""
@@ -166,7 +180,7 @@ def top_shadow_prices(run: PlacementRun, n: int = 20) -> list[dict[str, Any]]:
 
 
 def _named(relaxed: dict[str, Any], codes: list[str]) -> dict[str, Any]:
-    """A relaxed target with the solver's district index replaced by the district code."""
+    """A relaxed target with the solver's district or county index replaced by its code."""
     import re
 
     def code(m: re.Match[str]) -> str:
@@ -176,7 +190,7 @@ def _named(relaxed: dict[str, Any], codes: list[str]) -> dict[str, Any]:
     out = dict(relaxed)
     for key in ("constraint", "binding"):
         if isinstance(out.get(key), str):
-            out[key] = re.sub(r"(district_target\[|district )(\d+)", code, out[key])
+            out[key] = re.sub(r"(district_target\[|district |county_share\[|county )(\d+)", code, out[key])
     return out
 
 

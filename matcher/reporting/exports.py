@@ -108,7 +108,7 @@ UNPLACED_COLUMNS = (
     ("mobility", "流动意愿"),
     ("desired", "意向工种"),
     ("reason", "未安置原因"),
-    ("hint", "技能提升建议"),
+    ("hint", "原因说明与建议（含技能提升）"),
 )
 
 
@@ -180,7 +180,8 @@ def group_rows(table: Table, key: str, label: str) -> dict[str, Table]:
 
 
 def unplaced_table(ds: Dataset, unplaced: Iterable[Mapping[str, Any]]) -> Table:
-    """Every unplaced worker of a run (masked) with the reason in Chinese and the skill-gap hint."""
+    """Every unplaced worker of a run (masked) with the reason in Chinese and the hint: the rule
+    behind the reason, what would help (:mod:`matcher.placement.guidance`) and skill-gap training."""
     rows = [
         {
             **_worker_cells(ds, u["worker_id"]),

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from matcher.placement.guidance import unplaced_guidance
 from matcher.placement.pipeline import PlacementRun
 from matcher.placement.summary import predicted_job_codes, run_summary, unplaced_reason_names
 from matcher.scoring.explain import explain, factor_medians
@@ -147,18 +148,26 @@ def build_record(
         )
     assignments.sort(key=lambda a: a["worker_id"])
     hint_of = skill_gap_hints(run) if hints else {}
+    guide = unplaced_guidance(run)
     reasons = unplaced_reason_names(run)
     unplaced: list[dict[str, Any]] = []
     for w in np.flatnonzero(np.asarray(res.assignment) < 0).tolist():
         worker = ds.workers[w]
         suggestions = hint_of.get(w, [])
+        g = guide.get(w)
+        first_zh, first_en = ([g.zh], [g.en]) if g else ([], [])
         unplaced.append(
             {
                 "worker_id": worker.worker_id,
                 "home_county_code": worker.home_county_code,
                 "reason": reasons[w],
-                "hint_zh": "；".join(s["training_zh"] for s in suggestions),
-                "hint_en": "; ".join(s["training_en"] for s in suggestions),
+                # the rule and what would help first, then the skill-gap training
+                "hint_zh": "；".join(
+                    [*([g.zh] if g and g.zh else []), *(s["training_zh"] for s in suggestions)]
+                ),
+                "hint_en": "; ".join(
+                    [*([g.en] if g and g.en else []), *(s["training_en"] for s in suggestions)]
+                ),
                 "skill_gap": suggestions or None,
             }
         )

@@ -144,7 +144,7 @@ def test_runs_of_one_data_folder_share_the_folders_store(store):
     )
     assert r.exit_code == 0 and not (root / "g" / "runs.db").exists()
     with (root / "f" / "unplaced.csv").open() as fh:
-        assert next(csv.reader(fh)) == ["worker_id", "reason"]
+        assert next(csv.reader(fh)) == ["worker_id", "reason", "rule", "guidance_zh", "guidance_en"]
 
 
 def test_what_if_reports_the_change_and_records_nothing(store):

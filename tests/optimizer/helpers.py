@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from optimizer import PlacementProblem, SolveOptions
 from optimizer.check import enterprise_key
-from optimizer.rules import target_edges
+from optimizer.rules import county_shortfall, target_edges
 from optimizer.solve import edge_weights
 
 
@@ -50,12 +50,13 @@ def key(problem: PlacementProblem, sel: np.ndarray, options: SolveOptions) -> tu
     """The lexicographic objective of a selection, to maximise."""
     w = edge_weights(problem, options)
     out = []
-    if problem.district_targets:
+    if problem.district_targets or problem.county_floors:
         out.append(
             -sum(
                 max(0, q - int((sel & target_edges(problem, d)).sum()))
-                for d, q in problem.district_targets.items()
+                for d, q in (problem.district_targets or {}).items()
             )
+            - county_shortfall(problem, sel)
         )
     if options.priority == "lexicographic" and problem.worker_unemployed is not None:
         out.append(int(problem.worker_unemployed[problem.edge_worker[sel]].sum()))
@@ -65,8 +66,9 @@ def key(problem: PlacementProblem, sel: np.ndarray, options: SolveOptions) -> tu
     return tuple(out)
 
 
-def brute_force(problem: PlacementProblem, options: SolveOptions, check) -> tuple:
-    """Best lexicographic key over every feasible assignment (``check`` = check_feasible)."""
+def brute_force(problem: PlacementProblem, options: SolveOptions, check, admit=lambda sel: True) -> tuple:
+    """Best lexicographic key over every feasible assignment (``check`` = check_feasible) that
+    ``admit`` lets through."""
     by_worker = [np.flatnonzero(problem.edge_worker == i) for i in range(problem.n_workers)]
     best = None
     sel = np.zeros(problem.n_edges, dtype=bool)
@@ -77,7 +79,7 @@ def brute_force(problem: PlacementProblem, options: SolveOptions, check) -> tupl
         if i == problem.n_workers:
             a = np.full(problem.n_workers, -1)
             a[problem.edge_worker[sel]] = problem.edge_job[sel]
-            if check(problem, a, enforce_dorm_beds=options.enforce_dorm_beds) or not is_fair(problem, sel):
+            if check(problem, a, enforce_dorm_beds=options.enforce_dorm_beds) or not admit(sel):
                 return
             k = key(problem, sel, options)
             if best is None or k > best:
@@ -95,13 +97,33 @@ def brute_force(problem: PlacementProblem, options: SolveOptions, check) -> tupl
     return best
 
 
-def is_fair(problem: PlacementProblem, sel: np.ndarray) -> bool:
+def with_floors(problem: PlacementProblem, options: SolveOptions) -> PlacementProblem:
+    """The problem with the county floors the max–min puts on it (as :func:`optimizer.solve` does)."""
+    from optimizer.fairness import fair_flow
+    from optimizer.flow import solve_flow
+
+    if problem.county_min_share is None:
+        return problem
+    w = edge_weights(problem, options)
+    plain = solve_flow(problem, w, dataclasses.replace(options, shadow_prices=False)).edge_flow
+    plan = fair_flow(problem, w, options, plain)
+    return dataclasses.replace(problem, county_floors=plan.floors())
+
+
+def fairness_reported(problem: PlacementProblem, result) -> bool:
+    """Every county placed below its target is listed in ``result.relaxed`` with its shortfall."""
     if problem.county_min_share is None:
         return True
+    listed = {r.constraint: r for r in result.relaxed if r.constraint.startswith("county_share[")}
     county = problem.worker_county
-    counties, reg = np.unique(county[county >= 0], return_counts=True)
-    placed = np.array([(county[problem.edge_worker[sel]] == c).sum() for c in counties])
-    return bool(np.all(placed >= problem.county_min_share * reg / reg.sum() * placed.sum() - 1e-9))
+    placed = county[result.assignment >= 0]
+    for c in np.unique(county[county >= 0]).tolist():
+        r = listed.get(f"county_share[{c}]")
+        if r is not None and r.achieved != int((placed == c).sum()):
+            return False
+        if r is not None and r.shortfall != r.target - r.achieved:
+            return False
+    return True
 
 
 @st.composite
@@ -191,4 +213,13 @@ def lp_fixed(
     return float(-res.fun)
 
 
-__all__ = ["brute_force", "dorm_problems", "enterprise_key", "is_fair", "key", "lp_fixed", "problems"]
+__all__ = [
+    "brute_force",
+    "dorm_problems",
+    "enterprise_key",
+    "fairness_reported",
+    "key",
+    "lp_fixed",
+    "problems",
+    "with_floors",
+]

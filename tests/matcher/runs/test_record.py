@@ -201,6 +201,7 @@ def test_assignment_digest_ignores_order():
 
 
 def test_every_unplaced_worker_gets_a_hint_when_an_occupation_is_in_reach(small_ds):
+    from matcher.placement.guidance import unplaced_guidance
     from matcher.reporting.exports import unplaced_table
     from matcher.scoring.factors import age_gender_ok
 
@@ -225,8 +226,11 @@ def test_every_unplaced_worker_gets_a_hint_when_an_occupation_is_in_reach(small_
             ctx.job_gender,
         )
         reach &= ~np.isin(ctx.job_code, wished)
-        assert bool(hint[u["worker_id"]]) == bool(reach.any()), u
-        assert bool(u["hint_zh"]) == bool(reach.any())
+        # the skill-gap part; the hint also carries the rule and the guidance (matcher.placement.guidance)
+        assert bool(u["skill_gap"]) == bool(reach.any()), u
+        guide = unplaced_guidance(run).get(w)
+        assert bool(hint[u["worker_id"]]) == bool(reach.any() or (guide and guide.zh)), u
+        assert bool(u["hint_zh"]) == bool(hint[u["worker_id"]])
         if reach.any():
             hinted.add(u["reason"])
     # Workers whose jobs in reach were all taken by the run get hints too.
