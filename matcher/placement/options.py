@@ -116,6 +116,9 @@ class PlaceOptions:
     """Also move employed workers (已就业); off by default: the programme stabilises their jobs."""
     min_fit: float = DEFAULT_MIN_FIT
     """Candidate edges scoring below this are dropped before solving (0 <= min_fit < 1)."""
+    certify: bool = True
+    """Price out every rule-passing pair missing from the top-k graph (:mod:`matcher.placement.pricing`),
+    so the answer is optimal over all of them, not only over the top k; off: the top-k optimum."""
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.min_fit < 1.0:
@@ -134,6 +137,7 @@ class PlaceOptions:
             "exclude": [list(p) for p in self.exclude],
             "include_employed": self.include_employed,
             "min_fit": self.min_fit,
+            "certify": self.certify,
         }
         out["rules"]["district_targets"] = {c: n for c, n in self.rules.district_targets}
         return out
