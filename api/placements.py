@@ -232,7 +232,18 @@ def assignments_page(
 
 
 # ----------------------------------------------------------------------------- a run's summary, scoped
-RUN_PARAMS = ("year", "mode", "k", "min_fit", "include_employed", "rules", "status", "solver", "model")
+RUN_PARAMS = (
+    "year",
+    "mode",
+    "k",
+    "min_fit",
+    "include_employed",
+    "rules",
+    "status",
+    "solver",
+    "model",
+    "certificate",
+)
 """What an enterprise reads of a run's summary, besides its own figures."""
 
 

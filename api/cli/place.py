@@ -85,6 +85,14 @@ def place(
             "--prices/--no-prices", help="Compute shadow prices: where one more opening helps most."
         ),
     ] = False,
+    certify: Annotated[
+        bool,
+        typer.Option(
+            "--certify/--no-certify",
+            help="Price out every rule-passing pair beyond the top k (default), so the answer is "
+            "optimal over all of them; --no-certify: optimal over the top-k candidates only.",
+        ),
+    ] = True,
     year: Annotated[
         int | None, typer.Option("--year", help="Reference year for ages (default: this year).")
     ] = None,
@@ -229,6 +237,7 @@ def place(
                 "seed": seed,
             },
             shadow_prices=prices,
+            certify=certify,
             include_employed=include_employed,
             min_fit=DEFAULT_MIN_FIT if min_fit is None else min_fit,
         )
@@ -360,6 +369,7 @@ def _print_summary(s: dict, out: Path) -> None:
         ("objective", f"{s['objective']:.6f}"),
         ("bound", f"{s['bound']:.6f}"),
         ("solver status", f"{s['status']} ({s['solver']})"),
+        ("certificate", (s.get("certificate") or {}).get("statement", "off (optimal over the top-k graph)")),
         ("model", s["model"]),
         ("rejected rows", str(s["n_rejected_rows"])),
     ]

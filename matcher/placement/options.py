@@ -205,6 +205,8 @@ class PlaceRequest(BaseModel):
     """Also move employed workers (已就业); off: they keep their jobs (reason ``employed_kept``)."""
     min_fit: Annotated[float, Field(ge=0, lt=1)] = DEFAULT_MIN_FIT
     """Never place into a job scoring below this (reason ``no_fitting_job``)."""
+    certify: bool = True
+    """Price out every rule-passing pair beyond the top k: the answer is optimal over all of them."""
 
     @classmethod
     def checked(cls, flags: Mapping[str, str] | None = None, **values: Any) -> Self:
@@ -242,4 +244,5 @@ class PlaceRequest(BaseModel):
             shadow_prices=self.shadow_prices,
             include_employed=self.include_employed,
             min_fit=self.min_fit,
+            certify=self.certify,
         )

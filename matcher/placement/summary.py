@@ -46,6 +46,7 @@ def run_summary(run: PlacementRun) -> dict[str, Any]:
         "jobs_code_predicted": int(run.job_code_predicted.sum()) if run.job_code_predicted is not None else 0,
         "wishes": wish_fulfilment(run),
         "solver": r.solver,
+        "certificate": run.certificate.to_dict() if run.certificate is not None else None,
         "engine": run.engine or {"engine": "local"},
         "seconds": run.seconds,
         "input_sha256": run.dataset.input_sha256,
