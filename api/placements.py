@@ -104,6 +104,7 @@ class PlacementRunner:
             options = PlaceRequest.model_validate(state.params).options(
                 year=s.recommender.year,
                 k=s.settings.k,
+                k_auto="k" not in s.settings.model_fields_set,
                 model=s.settings.model,
                 cache_dir=s.settings.cache_dir,
                 csco_path=s.settings.csco_path,

@@ -224,7 +224,7 @@ class VectorIndex:
         out_r, out_s, out_i = [], [], []
         for key, parts in rows_of.items():
             rows = np.sort(np.concatenate(parts))
-            lims, d, sl = self.index_[key].range_search(queries[rows], float(radius))
+            lims, d, sl = self._faiss_range(key, queries[rows], float(radius))
             r = np.repeat(rows, np.diff(lims).astype(np.int64))
             sl = sl.astype(np.int64)
             ok = self.alive_[sl] if sl.size else np.zeros(0, dtype=bool)
@@ -411,6 +411,18 @@ class VectorIndex:
         if d.shape[1] != k or self.dead_[key]:
             return _merge_topk(d, sl, k)
         return d, sl
+
+    def _faiss_range(
+        self, key: int, q: np.ndarray, radius: float
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        # One thread: a range search is one pass over the partition (BLAS does the work), and
+        # OpenMP start-up and spin-waiting per call cost more than it on a loaded machine.
+        threads = faiss.omp_get_max_threads()
+        faiss.omp_set_num_threads(1)
+        try:
+            return self.index_[key].range_search(q, radius)
+        finally:
+            faiss.omp_set_num_threads(threads)
 
     def _faiss_search(self, key: int, q: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         index = self.index_[key]

@@ -219,7 +219,7 @@ def place(
         exclude: tuple[tuple[str, str], ...] = ()
         if rematch is not None:
             ds, exclude, rematch = _rematch(ds, target, rematch)
-        scoring, k_default = _scoring_config(config, None)
+        scoring, k_default, k_auto = _scoring_config(config, None)
         request = PlaceRequest.checked(
             FLAGS,
             k=k,
@@ -244,6 +244,7 @@ def place(
         options = request.options(
             year=year,
             k=k_default,
+            k_auto=k_auto,
             scoring=scoring,
             model=model or settings.model,
             cache_dir=cache_dir or settings.cache_dir,
@@ -388,14 +389,18 @@ def _print_summary(s: dict, out: Path) -> None:
     Console().print(table)
 
 
-def _scoring_config(path: Path | None, k: int | None) -> tuple[Any, int]:
+def _scoring_config(path: Path | None, k: int | None) -> tuple[Any, int, bool]:
     """The scoring configuration and k: ``--k`` wins, then the file's ``[candidates] k``, then the
-    ``k`` setting (``LABORBRIDGE_K``)."""
+    ``k`` setting (``LABORBRIDGE_K``); and whether none of them gave it (a certified run then
+    picks k from the data)."""
     from api.settings import get_settings
     from matcher.scoring.factors import ScoringConfig
 
+    settings = get_settings()
+    unset = "k" not in settings.model_fields_set
     if path is None:
-        return ScoringConfig(), k or get_settings().k
+        return ScoringConfig(), k or settings.k, k is None and unset
     from matcher.tuning.search import read_k
 
-    return ScoringConfig.from_file(path), k or read_k(path) or get_settings().k
+    file_k = read_k(path)
+    return ScoringConfig.from_file(path), k or file_k or settings.k, k is None and not file_k and unset

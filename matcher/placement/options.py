@@ -119,6 +119,9 @@ class PlaceOptions:
     certify: bool = True
     """Price out every rule-passing pair missing from the top-k graph (:mod:`matcher.placement.pricing`),
     so the answer is optimal over all of them, not only over the top k; off: the top-k optimum."""
+    k_auto: bool = False
+    """``k`` was not given: with ``certify``, the run picks it from the data
+    (:func:`matcher.placement.pricing.auto_k`; k is then a speed knob only)."""
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.min_fit < 1.0:
@@ -138,6 +141,7 @@ class PlaceOptions:
             "include_employed": self.include_employed,
             "min_fit": self.min_fit,
             "certify": self.certify,
+            "k_auto": self.k_auto,
         }
         out["rules"]["district_targets"] = {c: n for c, n in self.rules.district_targets}
         return out
@@ -229,11 +233,14 @@ class PlaceRequest(BaseModel):
         csco_path: str | None = None,
         scoring: ScoringConfig | None = None,
         exclude: tuple[tuple[str, str], ...] = (),
+        k_auto: bool = False,
     ) -> PlaceOptions:
-        """The run's options: this request, with ``year`` and ``k`` where it leaves them open."""
+        """The run's options: this request, with ``year`` and ``k`` where it leaves them open;
+        ``k_auto``: the caller's ``k`` is only a default, and a certified run may pick its own."""
         return PlaceOptions(
             year=self.year or year,
             k=self.k or k,
+            k_auto=self.k is None and k_auto,
             model=model,
             cache_dir=cache_dir,
             mode=self.mode,

@@ -133,6 +133,12 @@ def run_placement(
         )
         codes = sides_occ.workers.top1()
         scoring = fit_dense_range(options.scoring, wv, jv)
+    k, chosen = options.k, "given"
+    if options.k_auto and options.certify:
+        from matcher.placement.pricing import auto_k
+
+        k, chosen = auto_k(ctx, eligible_workers(ctx, options)), "from the data"
+    info["k"], info["k_chosen"] = k, chosen
     with timer.stage("retrieve_score", ctx.n_workers) as p:
         edges = retrieve_and_score(
             engine,
@@ -142,7 +148,7 @@ def run_placement(
             sides,
             sides_occ,
             scoring,
-            options.k,
+            k,
             options.index_kind,
             p,
             on_regions=lambda n: info.update(regions=n),
@@ -156,7 +162,7 @@ def run_placement(
     if options.certify:
         with timer.stage("price_out"):
             edges, held, certificate, result = price_out(
-                ds, ctx, edges, held, options, engine, wv, jv, sides, sides_occ, scoring
+                ds, ctx, edges, held, replace(options, k=k), engine, wv, jv, sides, sides_occ, scoring
             )
     with timer.stage("solve"):
         problem, solve_options = build_problem(ds, ctx, edges, options)
@@ -188,6 +194,13 @@ def run_placement(
     return run
 
 
+def eligible_workers(ctx: MatchContext, options: PlaceOptions) -> np.ndarray:
+    """Bool (W,): the workers a run may place (the employed only with ``include_employed``)."""
+    if options.include_employed:
+        return np.ones(ctx.n_workers, dtype=bool)
+    return np.asarray(ctx.worker_unemployed, dtype=bool).copy()
+
+
 def price_out(
     ds: Dataset,
     ctx: MatchContext,
@@ -208,9 +221,7 @@ def price_out(
     from matcher.placement.decompose import solve_in_pieces
     from matcher.placement.pricing import PairPricer, certify, count_rule_passing, flow_core
 
-    eligible = (
-        np.ones(ctx.n_workers, dtype=bool) if options.include_employed else ctx.worker_unemployed.copy()
-    )
+    eligible = eligible_workers(ctx, options)
     exclude = None
     if options.exclude:
         w_idx = {w.worker_id: i for i, w in enumerate(ds.workers)}

@@ -31,7 +31,15 @@ from typing import Any, cast
 
 import numpy as np
 
-from matcher.scoring.candidates import Edges, TextSides, allowed_lists, compute_factors, pair_cosines
+from matcher.scoring.candidates import (
+    Edges,
+    TextSides,
+    allowed_lists,
+    compute_factors,
+    context_factors,
+    pair_cosines,
+    text_factors,
+)
 from matcher.scoring.context import MatchContext
 from matcher.scoring.factors import FACTORS, SCORE_DECIMALS, EdgeFactors, ScoringConfig
 from matcher.scoring.ngrams import NgramSets
@@ -112,6 +120,26 @@ class Certificate:
         }
 
 
+AUTO_K_MIN, AUTO_K_MAX = 10, 100
+
+
+def auto_k(ctx: MatchContext, eligible: np.ndarray) -> int:
+    """k for a certified run when none was given: ``AUTO_K_PER_DEMAND`` candidates per unit of
+    demand (eligible workers per opening), within [``AUTO_K_MIN``, ``AUTO_K_MAX``].
+
+    With pricing out k only sets the speed: too small and more pairs come back in pricing rounds
+    (each a solve and a search), too large and retrieval and the solves grow. The more workers
+    compete for each opening, the deeper into its list a worker must look; BENCHMARKS.md
+    (``certify``) measures the rule against fixed k.
+    """
+    openings = max(int(ctx.job_openings.sum()), 1)
+    demand = int(eligible.sum()) / openings
+    return int(np.clip(np.ceil(AUTO_K_PER_DEMAND * demand), AUTO_K_MIN, AUTO_K_MAX))
+
+
+AUTO_K_PER_DEMAND = 10
+
+
 def count_rule_passing(ctx: MatchContext, eligible: np.ndarray) -> int:
     """Pairs the hard rules allow for the ``eligible`` workers, counted by class, never listed.
 
@@ -171,6 +199,10 @@ class PairPricer:
         job_side = [f"{t} {d}" for t, d in zip(sides.job_titles, sides.job_descriptions, strict=True)]
         self.skills_ = NgramSets(2, 2).fit(sides.worker_skills, job_side)
         self.allowed_ = allowed_lists(ctx)
+        # every pair bounded so far: its bound and (NaN until needed) its exact score
+        self.pool_keys_ = np.zeros(0, np.int64)
+        self.pool_bound_ = np.zeros(0)
+        self.pool_exact_ = np.zeros(0)
         # jobs by (occupation group, location)
         n_loc = max(len(ctx.location_codes), 1)
         jg = occupations.level("jobs", _GROUP_DIVISOR).codes[:, 0, :]
@@ -211,7 +243,7 @@ class PairPricer:
         n = np.searchsorted(self.group_keys_, key, side="right") - lo
         at = np.arange(int(n.sum())) - np.repeat(np.cumsum(n) - n - lo, n)
         ew = rows[wg[np.repeat(wi, n), 0]].astype(np.int64)
-        return np.unique(ew * self.ctx.n_jobs + self.group_jobs_[at])
+        return ew * self.ctx.n_jobs + self.group_jobs_[at]  # with repeats: the caller sorts them out
 
     def _dense_pairs(self, rows: np.ndarray, alpha: np.ndarray, index: Any) -> np.ndarray:
         """Keys of the pairs of ``rows`` over the augmented inner-product threshold: one FAISS
@@ -243,7 +275,8 @@ class PairPricer:
         return np.concatenate(out) if out else np.zeros(0, np.int64)
 
     # ---- score and test ----------------------------------------------------------------------
-    def _score(self, ew: np.ndarray, ej: np.ndarray, upper: bool) -> tuple[np.ndarray, EdgeFactors]:
+    def _factors(self, ew: np.ndarray, ej: np.ndarray, upper: bool) -> tuple[np.ndarray, EdgeFactors]:
+        """Cosines and factors of pairs; ``upper``: the n-gram factors at their bound of 1."""
         cos = pair_cosines(self.wv, self.jv, ew, ej)
         full = cast(Any, _FullOverlap()) if upper else None
         factors = compute_factors(
@@ -258,40 +291,106 @@ class PairPricer:
         )
         return cos, factors
 
-    def _test(self, keys: np.ndarray, duals: Any, bonus: np.ndarray) -> tuple[Edges, int]:
-        """The pairs of ``keys`` that pass every rule and fail the duals' test, scored."""
+    def _scores(self, values: np.ndarray) -> np.ndarray:
+        return np.round(EdgeFactors(values).scores(self.scoring.weights), SCORE_DECIMALS)
+
+    def _bounded_and_exact(
+        self,
+        ew: np.ndarray,
+        ej: np.ndarray,
+        occupation: np.ndarray,
+        wanted: Callable[[np.ndarray, np.ndarray], np.ndarray],
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Each pair's bound and, where ``wanted(bound, rows)`` says so, its exact score (else NaN).
+
+        Three steps, each on what the one before leaves: the factors read off the records exactly
+        with the rest at their best (occupation 0 where the pair shares no occupation group:
+        ``occupation`` False); then the cosine and the occupation factor exactly; then the n-gram
+        factors, which makes the score exact.
+        """
+        col = {f: i for i, f in enumerate(FACTORS)}
+        bound = np.empty(ew.size)
+        exact = np.full(ew.size, np.nan)
+        for s in range(0, ew.size, _PAIR_CHUNK):
+            rows = np.arange(s, min(s + _PAIR_CHUNK, ew.size))
+            w, j = ew[rows], ej[rows]
+            values = np.ones((rows.size, len(FACTORS)), dtype=np.float32)
+            context_factors(values, self.ctx, w, j, self.scoring)
+            values[:, col["occupation"]] = occupation[rows]
+            b = EdgeFactors(values).scores(self.scoring.weights) + 1e-6  # scores keep 6 decimals
+            bound[rows] = b
+            at = np.flatnonzero(wanted(b, rows))
+            if not at.size:
+                continue
+            rows, w, j = rows[at], w[at], j[at]
+            _, f = self._factors(w, j, upper=True)
+            b = f.scores(self.scoring.weights) + 1e-6
+            bound[rows] = b
+            at = np.flatnonzero(wanted(b, rows))
+            if at.size:
+                values = f.values[at].copy()  # the exact n-gram factors on the rows that need them
+                text_factors(values, w[at], j[at], self.lexical_, self.skills_)
+                exact[rows[at]] = self._scores(values)
+        return bound, exact
+
+    def _test(
+        self, keys: np.ndarray, occupation_keys: np.ndarray, duals: Any, bonus: np.ndarray
+    ) -> tuple[np.ndarray, int]:
+        """Keys of the pairs of ``keys`` that pass every rule and fail the duals' test; and how
+        many pairs were scored exactly. Bounds and exact scores are kept for later rounds."""
         ctx = self.ctx
         ew, ej = keys // ctx.n_jobs, keys % ctx.n_jobs
         ok = self.eligible[ew] & ctx.hard_rules(ew, ej)
         if self.exclude.size:
             ok &= ~np.isin(ew * self.n_ent + ctx.job_enterprise[ej], self.exclude)
-        ew, ej = ew[ok], ej[ok]
-        parts: list[Edges] = []
+        keys, ew, ej = keys[ok], ew[ok], ej[ok]
+
+        def beats(weight: np.ndarray, rows: np.ndarray) -> np.ndarray:
+            need = self._needs(ew[rows], ej[rows])
+            return (weight >= self.min_fit - 1e-9) & (
+                duals.gains(ew[rows], ej[rows], weight + bonus[ew[rows]], need) > 0
+            )
+
+        known = _isin_sorted(keys, self.pool_keys_)
+        bound = np.empty(keys.size)
+        exact = np.full(keys.size, np.nan)
+        if known.any():
+            at = np.searchsorted(self.pool_keys_, keys[known])
+            bound[known], exact[known] = self.pool_bound_[at], self.pool_exact_[at]
+        new = np.flatnonzero(~known)
         scored = 0
-        for s in range(0, ew.size, _PAIR_CHUNK):
-            w, j = ew[s : s + _PAIR_CHUNK], ej[s : s + _PAIR_CHUNK]
-            need = self._needs(w, j)
-            _, bound = self._score(w, j, upper=True)
-            b = bound.scores(self.scoring.weights)
-            keep = (b >= self.min_fit - 1e-9) & (duals.gains(w, j, b + bonus[w] + 1e-6, need) > 0)
-            w, j = w[keep], j[keep]
-            if not w.size:
-                continue
-            scored += int(w.size)
-            cos, factors = self._score(w, j, upper=False)
-            score = np.round(factors.scores(self.scoring.weights), SCORE_DECIMALS)
-            bad = (score >= self.min_fit) & (duals.gains(w, j, score + bonus[w], self._needs(w, j)) > 0)
-            if bad.any():
-                parts.append(
-                    Edges(
-                        w[bad].astype(np.int32),
-                        j[bad].astype(np.int32),
-                        cos[bad],
-                        EdgeFactors(factors.values[bad]),
-                        score[bad],
-                    )
-                )
-        return Edges.concat(parts), scored
+        if new.size:
+            occupation = _isin_sorted(keys[new], occupation_keys)
+            bound[new], exact[new] = self._bounded_and_exact(
+                ew[new], ej[new], occupation, lambda b, rows: beats(b, new[rows])
+            )
+            scored += int(np.isfinite(exact[new]).sum())
+        late = np.flatnonzero(known & np.isnan(exact))  # bounded before, worth scoring now
+        late = late[beats(bound[late], late)]
+        if late.size:
+            _, f = self._factors(ew[late], ej[late], upper=False)
+            exact[late] = self._scores(f.values)
+            scored += int(late.size)
+        self._remember(keys, bound, exact)
+        has = np.flatnonzero(np.isfinite(exact))
+        return keys[has[beats(exact[has], has)]], scored
+
+    def _remember(self, keys: np.ndarray, bound: np.ndarray, exact: np.ndarray) -> None:
+        """Merge (keys, bounds, exact scores) into the pool (sorted by key; newer values win)."""
+        all_keys = np.concatenate([keys, self.pool_keys_])
+        order = np.argsort(all_keys, kind="stable")  # this round's first among equal keys
+        all_keys = all_keys[order]
+        first = np.r_[True, all_keys[1:] != all_keys[:-1]]
+        self.pool_keys_ = all_keys[first]
+        self.pool_bound_ = np.concatenate([bound, self.pool_bound_])[order][first]
+        self.pool_exact_ = np.concatenate([exact, self.pool_exact_])[order][first]
+
+    def edges_of(self, keys: np.ndarray) -> Edges:
+        """Scored edges of the pairs ``keys`` (sorted ``w * J + j``), as the placement scores them."""
+        ew = (keys // self.ctx.n_jobs).astype(np.int32)
+        ej = (keys % self.ctx.n_jobs).astype(np.int32)
+        cos, factors = self._factors(ew, ej, upper=False)
+        return Edges(ew, ej, cos, factors, self._scores(factors.values))
 
     def _needs(self, w: np.ndarray, j: np.ndarray) -> np.ndarray | None:
         if not self.needs_dorm:
@@ -314,25 +413,27 @@ class PairPricer:
         best = self.w_dense + self.w_occupation + float(self.job_best_.max(initial=0.0))
         v_min = float(duals.job_price().min(initial=0.0))
         rows_all = np.flatnonzero(self.eligible & (alpha + v_min < best))
-        parts: list[Edges] = []
+        parts: list[np.ndarray] = []
         scored = 0
         for s in range(0, rows_all.size, _BLOCK):
             rows = rows_all[s : s + _BLOCK]
-            keys = np.unique(
+            occupation = _sorted_unique(self._occupation_pairs(rows))
+            keys = _sorted_unique(
                 np.concatenate(
-                    [
-                        self._occupation_pairs(rows),
-                        self._dense_pairs(rows, alpha, index),
-                        self._free_pairs(rows, alpha, beta),
-                    ]
+                    [occupation, self._dense_pairs(rows, alpha, index), self._free_pairs(rows, alpha, beta)]
                 )
             )
             keys = keys[~_isin_sorted(keys, present)]
-            found, n = self._test(keys, duals, bonus)
+            found, n = self._test(keys, occupation, duals, bonus)
             scored += n
-            if len(found):
-                parts.append(found)
-        return Edges.concat(parts), scored
+            parts.append(found)
+        return self.edges_of(np.sort(np.concatenate(parts))) if parts else Edges.empty(), scored
+
+
+def _sorted_unique(keys: np.ndarray) -> np.ndarray:
+    """``np.unique`` of int64 keys by sorting (faster than its hashing at these sizes)."""
+    keys = np.sort(keys)
+    return keys[np.r_[True, keys[1:] != keys[:-1]]] if keys.size else keys
 
 
 def _isin_sorted(keys: np.ndarray, sorted_ref: np.ndarray) -> np.ndarray:
@@ -435,9 +536,13 @@ def flow_core(problem: Any, options: Any) -> tuple[Any, Any, bool]:
 
 
 __all__ = [
+    "AUTO_K_MAX",
+    "AUTO_K_MIN",
+    "AUTO_K_PER_DEMAND",
     "MAX_ROUNDS",
     "Certificate",
     "PairPricer",
+    "auto_k",
     "certify",
     "count_rule_passing",
     "edge_keys",

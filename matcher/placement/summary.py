@@ -32,7 +32,7 @@ def run_summary(run: PlacementRun) -> dict[str, Any]:
         "unplaced_reasons": unplaced_reason_counts(run),
         "n_candidates": len(run.edges),
         "n_rejected_rows": len(run.dataset.rejected),
-        "k": run.options.k,
+        "k": (run.engine or {}).get("k", run.options.k),
         "year": run.options.year,
         "mode": run.options.mode,
         "rules": run.options.params()["rules"],
