@@ -31,7 +31,7 @@ import numpy as np
 from benchmarks import write_json
 from benchmarks.bench_candidates import all_pairs, load_encoder, score_pairs, text_sides
 from matcher.ingest import load_folder
-from matcher.placement.options import PlaceOptions
+from matcher.placement.options import DEFAULT_K, PlaceOptions
 from matcher.placement.pipeline import build_problem, hold_back, run_placement
 from matcher.sample.generate import generate_sample, write_sample
 from matcher.scoring.features import job_text, worker_text
@@ -51,6 +51,8 @@ def _arm(run: Any) -> dict[str, Any]:
         "placed": run.n_placed,
         "edges": len(run.edges),
         "status": run.result.status,
+        "k": (run.engine or {}).get("k", run.options.k),
+        "k_chosen": (run.engine or {}).get("k_chosen"),
         "seconds": round(sum(run.seconds.get(k, 0.0) for k in _STAGES), 3),
         "stage_seconds": s,
     }
@@ -93,11 +95,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         ds = load_folder(tmp)
     del data
     encoder = load_encoder(args.model, args.cache_dir)
-    base = PlaceOptions(year=args.year, k=args.k, mode=args.mode, model=args.model)
+    # no --k: the plain arm uses the product's top-k default, the certified arm picks k from the data
+    base = PlaceOptions(
+        year=args.year, k=args.k or DEFAULT_K, k_auto=args.k is None, mode=args.mode, model=args.model
+    )
     plain_run = run_placement(ds, dataclasses.replace(base, certify=False), encoder=encoder)
     plain = _arm(plain_run)
     del plain_run
-    print(f"plain top-{args.k}: {json.dumps(plain)}", flush=True)
+    print(f"plain top-{plain['k']}: {json.dumps(plain)}", flush=True)
     cert_run = run_placement(ds, base, encoder=encoder)
     cert = _arm(cert_run)
     assert cert_run.certificate is not None
@@ -119,7 +124,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     out: dict[str, Any] = {
         "encoder": {"name": args.model, "model_id": encoder.model_id},
         "mode": args.mode,
-        "k": args.k,
+        "k": {"plain_top_k": plain["k"], "certified": cert["k"], "certified_k_chosen": cert["k_chosen"]},
         "sizes": {
             "workers": len(ds.workers),
             "jobs": len(ds.jobs),
@@ -152,7 +157,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     p.add_argument("--jobs", type=int, default=2_000)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--year", type=int, default=2025)
-    p.add_argument("--k", type=int, default=50)
+    p.add_argument(
+        "--k", type=int, default=None, help="both arms' k (default: product default / from the data)"
+    )
     p.add_argument("--mode", choices=("score", "count"), default="score")
     p.add_argument("--model", default="hashed", help="hashed (cheap stand-in) | default | a folder")
     p.add_argument("--cache-dir", default=None)

@@ -575,9 +575,10 @@ def generic(r: dict[str, Any]) -> tuple[list[Row], str]:
 
 def _certify(r: dict[str, Any]) -> tuple[list[Row], str]:
     sizes = f"{fmt(dig(r, 'sizes', 'workers'))} x {fmt(dig(r, 'sizes', 'jobs'))}"
+    k_cert, k_plain = dig(r, "k", "certified"), dig(r, "k", "plain_top_k")
     rows: list[Row] = [
         (
-            f"certified time / plain top-{r.get('k')} ({sizes})",
+            f"certified (k={k_cert}) time / plain top-{k_plain} ({sizes})",
             None,
             "plain top-k",
             r.get("time_ratio_certified_to_plain"),

@@ -20,6 +20,11 @@ Every pair found is bounded (lexical and skills factors at 1, the rest exact), t
 the placement's own code and tested against the duals exactly; those that fail are added to the
 graph and the problem is solved again, until none is left (:func:`certify`). The run then is optimal
 over all ``N`` pairs the hard rules allow (``N`` counted by class, never enumerated).
+
+Every engine solves the graph component by component (:mod:`matcher.placement.decompose`, the Ray
+engine on its cluster); the duals are read once from the merged assignment, over the whole network
+(a missing pair may join two components), by the same function whichever engine solved it, so the
+certificate covers each component and the pairs between them alike.
 """
 
 from __future__ import annotations
@@ -376,7 +381,10 @@ class PairPricer:
         return keys[has[beats(exact[has], has)]], scored
 
     def _remember(self, keys: np.ndarray, bound: np.ndarray, exact: np.ndarray) -> None:
-        """Merge (keys, bounds, exact scores) into the pool (sorted by key; newer values win)."""
+        """Merge (keys, bounds, exact scores) into the pool (sorted by key; newer values win).
+        A pair whose bound is below the minimum fit can never be added: it is not kept."""
+        fits = bound >= self.min_fit - 1e-9
+        keys, bound, exact = keys[fits], bound[fits], exact[fits]
         all_keys = np.concatenate([keys, self.pool_keys_])
         order = np.argsort(all_keys, kind="stable")  # this round's first among equal keys
         all_keys = all_keys[order]
