@@ -243,7 +243,6 @@ RUN_PARAMS = (
     "status",
     "solver",
     "model",
-    "certificate",
 )
 """What an enterprise reads of a run's summary, besides its own figures."""
 

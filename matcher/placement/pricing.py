@@ -388,7 +388,7 @@ class PairPricer:
         all_keys = np.concatenate([keys, self.pool_keys_])
         order = np.argsort(all_keys, kind="stable")  # this round's first among equal keys
         all_keys = all_keys[order]
-        first = np.r_[True, all_keys[1:] != all_keys[:-1]]
+        first = np.r_[True, all_keys[1:] != all_keys[:-1]] if all_keys.size else np.zeros(0, dtype=bool)
         self.pool_keys_ = all_keys[first]
         self.pool_bound_ = np.concatenate([bound, self.pool_bound_])[order][first]
         self.pool_exact_ = np.concatenate([exact, self.pool_exact_])[order][first]
