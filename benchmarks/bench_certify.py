@@ -106,7 +106,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     cert_run = run_placement(ds, base, encoder=encoder)
     cert = _arm(cert_run)
     assert cert_run.certificate is not None
-    cert["certificate"] = cert_run.certificate.to_dict()
+    cert["certificate"] = cert_run.certificate.to_dict(seconds=True)
     print(f"certified: {json.dumps(cert)}", flush=True)
     n_pairs = cert_run.certificate.rule_passing_pairs
     need_gib = n_pairs * _BYTES_PER_EDGE / 2**30

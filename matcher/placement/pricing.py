@@ -108,8 +108,11 @@ class Certificate:
             )
         return f"not certified over all {n} rule-passing pairs: {self.reason}"
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
+    def to_dict(self, seconds: bool = False) -> dict[str, Any]:
+        """JSON-ready; ``seconds``: with the timings (how it ran), which ``run.json`` keeps in its
+        own ``seconds`` (stage ``price_out``) so that one answer gives one ``run.json``."""
+        timing = ("solve_s", "price_s")
+        out = {
             "status": self.status,
             "statement": self.line(),
             "rule_passing_pairs": self.rule_passing_pairs,
@@ -120,9 +123,11 @@ class Certificate:
             "flow_objective": None if self.flow_objective is None else round(self.flow_objective, 6),
             "gap": None if self.gap is None else round(self.gap, 6),
             "reason": self.reason,
-            "seconds": round(self.seconds, 3),
-            "round_log": self.round_log,
+            "round_log": [{k: v for k, v in r.items() if seconds or k not in timing} for r in self.round_log],
         }
+        if seconds:
+            out["seconds"] = round(self.seconds, 3)
+        return out
 
 
 AUTO_K_MIN, AUTO_K_MAX = 10, 100
