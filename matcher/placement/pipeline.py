@@ -259,7 +259,7 @@ def price_out(
             whole[0] = False
         return core, core_options, result
 
-    n_pairs = count_rule_passing(ctx, eligible)
+    n_pairs = count_rule_passing(ctx, eligible, exclude)
     edges, _, _, result, cert = certify(edges, pricer, solve_graph, k=options.k, rule_passing_pairs=n_pairs)
     has = np.bincount(edges.worker, minlength=ctx.n_workers) > 0
     held = np.where(has & (held == HELD_NO_FIT), 0, held).astype(np.int8)

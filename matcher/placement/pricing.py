@@ -150,12 +150,25 @@ def auto_k(ctx: MatchContext, eligible: np.ndarray) -> int:
 AUTO_K_PER_DEMAND = 10
 
 
-def count_rule_passing(ctx: MatchContext, eligible: np.ndarray) -> int:
+def count_rule_passing(ctx: MatchContext, eligible: np.ndarray, exclude: np.ndarray | None = None) -> int:
     """Pairs the hard rules allow for the ``eligible`` workers, counted by class, never listed.
 
     Workers fall into classes of (accepted places, age, gender) and jobs into (place, age limits,
-    gender); every class pair is checked once and counted as the product of the class sizes.
+    gender); every class pair is checked once and counted as the product of the class sizes. The
+    pairs of ``exclude`` (keys ``worker * n_enterprises + enterprise``) are taken off.
     """
+    total = _count_by_class(ctx, eligible)
+    if exclude is not None and exclude.size:
+        n_ent = max(int(ctx.enterprise_base.shape[0]), 1)
+        keys = np.unique(exclude)
+        ew = np.repeat(keys // n_ent, ctx.n_jobs)
+        ej = np.tile(np.arange(ctx.n_jobs), keys.size)
+        hit = (ctx.job_enterprise[ej] == np.repeat(keys % n_ent, ctx.n_jobs)) & eligible[ew]
+        total -= int(ctx.hard_rules(ew[hit], ej[hit]).sum())
+    return total
+
+
+def _count_by_class(ctx: MatchContext, eligible: np.ndarray) -> int:
     w = np.flatnonzero(eligible)
     if w.size == 0 or ctx.n_jobs == 0:
         return 0

@@ -116,8 +116,15 @@ def test_rule_passing_pairs_are_counted_exactly(sample):
     eligible = ctx.worker_unemployed
     ew = np.repeat(np.arange(ctx.n_workers), ctx.n_jobs)
     ej = np.tile(np.arange(ctx.n_jobs), ctx.n_workers)
-    brute = int((ctx.hard_rules(ew, ej) & eligible[ew]).sum())
-    assert count_rule_passing(ctx, eligible) == brute
+    ok = ctx.hard_rules(ew, ej) & eligible[ew]
+    assert count_rule_passing(ctx, eligible) == int(ok.sum())
+    n_ent = len(run.dataset.enterprises)
+    first = int(np.flatnonzero(ok)[0])
+    w0, e0 = int(ew[first]), int(ctx.job_enterprise[ej[first]])
+    exclude = np.array([w0 * n_ent + e0], dtype=np.int64)  # one enterprise off for one worker
+    off = ok & (ew == w0) & (ctx.job_enterprise[ej] == e0)
+    assert off.any()
+    assert count_rule_passing(ctx, eligible, exclude) == int(ok.sum()) - int(off.sum())
 
 
 def test_district_target_reports_the_flow_certificate_and_gap(sample):
@@ -173,3 +180,17 @@ def test_the_check_fails_on_wrong_duals(sample):
     assert len(found) > 0
     assert not np.isin(edge_keys(found, run.context.n_jobs), present).any()
     assert (found.score >= run.options.min_fit).all()
+
+
+def test_pricing_never_adds_an_excluded_pair(sample):
+    run = run_placement(sample, _options(), encoder=FakeEncoder())
+    a = run.result.assignment
+    placed = np.flatnonzero(a >= 0)
+    w = int(placed[0])
+    worker = run.dataset.workers[w].worker_id
+    ent = run.dataset.jobs[int(a[w])].enterprise_id
+    again = run_placement(sample, _options(exclude=((worker, ent),)), encoder=FakeEncoder())
+    assert again.certificate is not None and again.certificate.status == "optimal"
+    ents = {e.enterprise_id: i for i, e in enumerate(again.dataset.enterprises)}
+    w_edges = again.edges.job[again.edges.worker == w]
+    assert not (again.context.job_enterprise[w_edges] == ents[ent]).any()
