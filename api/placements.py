@@ -105,6 +105,7 @@ class PlacementRunner:
                 # the configured year, else the data's own, else the recommender's (this year)
                 year=s.settings.api_year or ds.data_year() or s.recommender.year,
                 k=s.settings.k,
+                k_auto="k" not in s.settings.model_fields_set,
                 model=s.settings.model,
                 cache_dir=s.settings.cache_dir,
                 csco_path=s.settings.csco_path,
@@ -233,7 +234,17 @@ def assignments_page(
 
 
 # ----------------------------------------------------------------------------- a run's summary, scoped
-RUN_PARAMS = ("year", "mode", "k", "min_fit", "include_employed", "rules", "status", "solver", "model")
+RUN_PARAMS = (
+    "year",
+    "mode",
+    "k",
+    "min_fit",
+    "include_employed",
+    "rules",
+    "status",
+    "solver",
+    "model",
+)
 """What an enterprise reads of a run's summary, besides its own figures."""
 
 

@@ -110,6 +110,24 @@ REGISTRY: dict[str, Benchmark] = {
             seed=0,
         ),
         _b(
+            "certify",
+            "bench_certify",
+            "pricing out to optimality over all rule-passing pairs vs the plain top-k solve and all edges",
+            args={
+                "T": "--workers 400 --jobs 100 --k 5",
+                "S": "--workers 10000 --jobs 2000",
+                "M": "--workers 20000 --jobs 4000",
+                "L": "--workers 100000 --jobs 20000",
+            },
+            sizes={
+                "T": _wj(400, 100),
+                "S": _wj(10_000, 2_000),
+                "M": _wj(20_000, 4_000),
+                "L": _wj(100_000, 20_000),
+            },
+            seed=0,
+        ),
+        _b(
             "retrieval",
             "bench_retrieval",
             "FAISS exact vs HNSW vs IVF; location filter strategies",

@@ -632,6 +632,53 @@ def _fairness(r: dict[str, Any]) -> tuple[list[Row], str]:
     return rows, body
 
 
+def _certify(r: dict[str, Any]) -> tuple[list[Row], str]:
+    sizes = f"{fmt(dig(r, 'sizes', 'workers'))} x {fmt(dig(r, 'sizes', 'jobs'))}"
+    k_cert, k_plain = dig(r, "k", "certified"), dig(r, "k", "plain_top_k")
+    rows: list[Row] = [
+        (
+            f"certified (k={k_cert}) time / plain top-{k_plain} ({sizes})",
+            None,
+            "plain top-k",
+            r.get("time_ratio_certified_to_plain"),
+        ),
+    ]
+    if r.get("time_ratio_certified_to_all_edges") is not None:
+        rows.append(
+            (
+                f"certified time / all edges ({sizes})",
+                None,
+                "all edges",
+                r["time_ratio_certified_to_all_edges"],
+            )
+        )
+    arms = [("plain top-k", r.get("plain_top_k", {})), ("certified", r.get("certified", {}))]
+    ref = r.get("all_edges", {})
+    body_rows = [
+        [name, a.get("edges"), a.get("objective"), a.get("placed"), a.get("seconds")] for name, a in arms
+    ]
+    if "objective" in ref:
+        body_rows.append(
+            ["all edges", ref.get("edges"), ref.get("objective"), ref.get("placed"), ref.get("seconds")]
+        )
+    body = table(["graph", "edges", "objective", "placed", "seconds (retrieve+price+solve)"], body_rows)
+    cert = dig(r, "certified", "certificate") or {}
+    added, scored = fmt(r.get("edges_added")), fmt(cert.get("candidates_scored"))
+    body += (
+        f"\n\n{cert.get('statement', '')}. Rounds {r.get('rounds')}, edges added {added}, pairs scored "
+        f"exactly {scored} of {fmt(dig(r, 'sizes', 'rule_passing_pairs'))}; "
+        f"plain top-k objective loss {r.get('plain_objective_loss_rel')}."
+    )
+    if "skipped" in ref:
+        body += f" All-edges reference skipped: {ref['skipped']}."
+    else:
+        body += (
+            f" Certified minus all-edges objective: {r.get('certified_minus_all_edges_objective')}, "
+            f"placed: {r.get('certified_placed_minus_all_edges')}."
+        )
+    return rows, body
+
+
 def _ray(r: dict[str, Any]) -> tuple[list[Row], str]:
     from benchmarks.report_ray import render_ray
 
@@ -643,6 +690,7 @@ RENDERERS: dict[str, Callable[[dict[str, Any]], tuple[list[Row], str]]] = {
     "import": _import,
     "optimizer": _optimizer,
     "candidates": _candidates,
+    "certify": _certify,
     "retrieval": _retrieval,
     "encode": _encode,
     "classify": _classify,

@@ -29,6 +29,16 @@ ZH: dict[str, str] = {
     "place.pairing_late": "晚于 --year 的结对",
     "place.pairing_late_value": "{district} ↔ {county} 自 {since} 年起（本次 {year} 年）：未计入",
     "place.status": "求解状态",
+    "place.certificate": "最优性证明",
+    "place.certificate_off": "未做（仅在前 k 个候选中最优）",
+    "place.cert_optimal": (
+        "在全部 {n} 个符合硬性规则的配对中最优（定价 {rounds} 轮，在前 {k} 候选图上补充 {added} 条边）"
+    ),
+    "place.cert_flow_bound": (
+        "流核心在全部 {n} 个符合规则的配对中最优（定价 {rounds} 轮，补充 {added} 条边）；"
+        "附加规则下与其最优值 {flow} 的差距至多 {gap}"
+    ),
+    "place.cert_none": "未能在全部 {n} 个符合规则的配对上证明最优：{reason}",
     "place.model": "模型",
     "place.rejected": "被拒绝的数据行",
     "place.rule": "规则：{name}",
@@ -97,6 +107,18 @@ EN: dict[str, str] = {
     "place.pairing_late": "pairing after --year",
     "place.pairing_late_value": "{district} ↔ {county} starts {since} (year {year}): not counted",
     "place.status": "solver status",
+    "place.certificate": "certificate",
+    "place.certificate_off": "off (optimal over the top-k graph)",
+    "place.cert_optimal": (
+        "optimal over all {n} rule-passing pairs "
+        "({rounds} pricing round(s), {added} edge(s) added to the top-{k} graph)"
+    ),
+    "place.cert_flow_bound": (
+        "flow core optimal over all {n} rule-passing pairs "
+        "({rounds} pricing round(s), {added} edge(s) added); "
+        "side rules enforced with a gap of at most {gap} to its optimum {flow}"
+    ),
+    "place.cert_none": "not certified over all {n} rule-passing pairs: {reason}",
     "place.model": "model",
     "place.rejected": "rejected rows",
     "place.rule": "rule: {name}",

@@ -13,6 +13,7 @@ import datetime as dt
 import json
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -89,6 +90,14 @@ def place(
             "--prices/--no-prices", help="Compute shadow prices: where one more opening helps most."
         ),
     ] = False,
+    certify: Annotated[
+        bool,
+        typer.Option(
+            "--certify/--no-certify",
+            help="Price out every rule-passing pair beyond the top k (default), so the answer is "
+            "optimal over all of them; --no-certify: optimal over the top-k candidates only.",
+        ),
+    ] = True,
     year: Annotated[
         int | None,
         typer.Option(
@@ -227,7 +236,7 @@ def place(
         exclude: tuple[tuple[str, str], ...] = ()
         if rematch is not None:
             ds, exclude, rematch = _rematch(ds, target, rematch)
-        scoring, k_default = _scoring_config(config, None)
+        scoring, k_default, k_auto = _scoring_config(config, None)
         request = PlaceRequest.checked(
             FLAGS,
             k=k,
@@ -245,12 +254,14 @@ def place(
                 "seed": seed,
             },
             shadow_prices=prices,
+            certify=certify,
             include_employed=include_employed,
             min_fit=DEFAULT_MIN_FIT if min_fit is None else min_fit,
         )
         options = request.options(
             year=year,
             k=k_default,
+            k_auto=k_auto,
             scoring=scoring,
             model=model or settings.model,
             cache_dir=cache_dir or settings.cache_dir,
@@ -353,6 +364,25 @@ def _what_if(run: Any, changes: list, out: Path, as_json: bool) -> None:
     print(f"details: {out / 'what_if.json'} (nothing recorded)", file=sys.stderr)
 
 
+def _certificate_text(t: Callable[..., str], cert: dict[str, Any] | None) -> str:
+    """What pricing out proved, in the office's language (run.json keeps the English statement)."""
+    if not cert:
+        return t("place.certificate_off")
+    words = {
+        "n": f"{cert['rule_passing_pairs']:,}",
+        "rounds": cert["rounds"],
+        "added": f"{cert['edges_added']:,}",
+        "k": cert["k"],
+    }
+    if cert["status"] == "optimal":
+        return t("place.cert_optimal", **words)
+    if cert["status"] == "flow_bound":
+        return t(
+            "place.cert_flow_bound", gap=f"{cert['gap']:.6f}", flow=f"{cert['flow_objective']:.6f}", **words
+        )
+    return t("place.cert_none", reason=cert.get("reason") or "", **words)
+
+
 def _print_summary(s: dict, out: Path) -> None:
     """The run's summary table, in the command line's language (``LABORBRIDGE_LANG``)."""
     from rich.console import Console
@@ -382,6 +412,7 @@ def _print_summary(s: dict, out: Path) -> None:
         (t("place.objective"), f"{s['objective']:.6f}"),
         (t("place.bound"), t("place.bound_value", bound=f"{s['bound']:.6f}", gap=f"{s.get('gap', 0.0):.2e}")),
         (t("place.status"), f"{s['status']} ({s['solver']})"),
+        (t("place.certificate"), _certificate_text(t, s.get("certificate"))),
         (t("place.model"), s["model"]),
         (t("place.rejected"), str(s["n_rejected_rows"])),
     ]
@@ -416,14 +447,18 @@ def _print_summary(s: dict, out: Path) -> None:
     Console().print(table)
 
 
-def _scoring_config(path: Path | None, k: int | None) -> tuple[Any, int]:
+def _scoring_config(path: Path | None, k: int | None) -> tuple[Any, int, bool]:
     """The scoring configuration and k: ``--k`` wins, then the file's ``[candidates] k``, then the
-    ``k`` setting (``LABORBRIDGE_K``)."""
+    ``k`` setting (``LABORBRIDGE_K``); and whether none of them gave it (a certified run then
+    picks k from the data)."""
     from api.settings import get_settings
     from matcher.scoring.factors import ScoringConfig
 
+    settings = get_settings()
+    unset = "k" not in settings.model_fields_set
     if path is None:
-        return ScoringConfig(), k or get_settings().k
+        return ScoringConfig(), k or settings.k, k is None and unset
     from matcher.tuning.search import read_k
 
-    return ScoringConfig.from_file(path), k or read_k(path) or get_settings().k
+    file_k = read_k(path)
+    return ScoringConfig.from_file(path), k or file_k or settings.k, k is None and not file_k and unset

@@ -126,6 +126,12 @@ class PlaceOptions:
     """Also move employed workers (已就业); off by default: the programme stabilises their jobs."""
     min_fit: float = DEFAULT_MIN_FIT
     """Candidate edges scoring below this are dropped before solving (0 <= min_fit < 1)."""
+    certify: bool = True
+    """Price out every rule-passing pair missing from the top-k graph (:mod:`matcher.placement.pricing`),
+    so the answer is optimal over all of them, not only over the top k; off: the top-k optimum."""
+    k_auto: bool = False
+    """``k`` was not given: with ``certify``, the run picks it from the data
+    (:func:`matcher.placement.pricing.auto_k`; k is then a speed knob only)."""
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.min_fit < 1.0:
@@ -144,6 +150,8 @@ class PlaceOptions:
             "exclude": [list(p) for p in self.exclude],
             "include_employed": self.include_employed,
             "min_fit": self.min_fit,
+            "certify": self.certify,
+            "k_auto": self.k_auto,
         }
         out["rules"]["district_targets"] = {c: n for c, n in self.rules.district_targets}
         return out
@@ -212,6 +220,8 @@ class PlaceRequest(BaseModel):
     """Also move employed workers (已就业); off: they keep their jobs (reason ``employed_kept``)."""
     min_fit: Annotated[float, Field(ge=0, lt=1)] = DEFAULT_MIN_FIT
     """Never place into a job scoring below this (reason ``no_fitting_job``)."""
+    certify: bool = True
+    """Price out every rule-passing pair beyond the top k: the answer is optimal over all of them."""
 
     @classmethod
     def checked(cls, flags: Mapping[str, str] | None = None, **values: Any) -> Self:
@@ -234,11 +244,14 @@ class PlaceRequest(BaseModel):
         csco_path: str | None = None,
         scoring: ScoringConfig | None = None,
         exclude: tuple[tuple[str, str], ...] = (),
+        k_auto: bool = False,
     ) -> PlaceOptions:
-        """The run's options: this request, with ``year`` and ``k`` where it leaves them open."""
+        """The run's options: this request, with ``year`` and ``k`` where it leaves them open;
+        ``k_auto``: the caller's ``k`` is only a default, and a certified run may pick its own."""
         return PlaceOptions(
             year=self.year or year,
             k=self.k or k,
+            k_auto=self.k is None and k_auto,
             model=model,
             cache_dir=cache_dir,
             mode=self.mode,
@@ -249,4 +262,5 @@ class PlaceRequest(BaseModel):
             shadow_prices=self.shadow_prices,
             include_employed=self.include_employed,
             min_fit=self.min_fit,
+            certify=self.certify,
         )

@@ -15,6 +15,7 @@ import numpy as np
 
 from matcher.dataset import Dataset
 from matcher.placement.options import HELD_EMPLOYED, HELD_NO_FIT, PlaceOptions
+from matcher.placement.pricing import Certificate
 from matcher.placement.progress import Progress, StageTimer, as_progress
 from matcher.scoring.candidates import Edges, TextSides
 from matcher.scoring.context import MatchContext
@@ -50,6 +51,7 @@ class PlacementRun:
     wishes: dict[str, Any] | None = None  # wish_fulfilment, once computed
     engine: dict[str, Any] | None = None  # what ran it: the engine, regions and components
     guidance: dict[int, Any] | None = None  # unplaced worker → Guidance, once computed (guidance.py)
+    certificate: Certificate | None = None  # what pricing out proved (options.certify)
 
     @property
     def effective_scoring(self) -> ScoringConfig:
@@ -132,6 +134,12 @@ def run_placement(
         )
         codes = sides_occ.workers.top1()
         scoring = fit_dense_range(options.scoring, wv, jv)
+    k, chosen = options.k, "given"
+    if options.k_auto and options.certify:
+        from matcher.placement.pricing import auto_k
+
+        k, chosen = auto_k(ctx, eligible_workers(ctx, options)), "from the data"
+    info["k"], info["k_chosen"] = k, chosen
     with timer.stage("retrieve_score", ctx.n_workers) as p:
         edges = retrieve_and_score(
             engine,
@@ -141,7 +149,7 @@ def run_placement(
             sides,
             sides_occ,
             scoring,
-            options.k,
+            k,
             options.index_kind,
             p,
             on_regions=lambda n: info.update(regions=n),
@@ -151,10 +159,19 @@ def run_placement(
             edges.worker, edges.job, edges.cosine, edges.factors, np.round(edges.score, SCORE_DECIMALS)
         )
         ctx, edges, held = hold_back(ctx, edges, options)
+    certificate, result = None, None
+    if options.certify:
+        with timer.stage("price_out"):
+            edges, held, certificate, result = price_out(
+                ds, ctx, edges, held, replace(options, k=k), engine, wv, jv, sides, sides_occ, scoring
+            )
     with timer.stage("solve"):
         problem, solve_options = build_problem(ds, ctx, edges, options)
-        result = solve_in_pieces(problem, solve_options, engine)
+        if result is None:  # side rules, shadow prices, or no pricing: solve the whole problem
+            result = solve_in_pieces(problem, solve_options, engine)
         info["components"] = int(result.stage_seconds.get("components", 0))
+        if certificate is not None:
+            certificate.settle(result)
     run = PlacementRun(
         ds,
         options,
@@ -174,7 +191,80 @@ def run_placement(
     run.job_code_predicted = given_codes < 0
     run.scoring = scoring
     run.engine = info
+    run.certificate = certificate
     return run
+
+
+def eligible_workers(ctx: MatchContext, options: PlaceOptions) -> np.ndarray:
+    """Bool (W,): the workers a run may place (the employed only with ``include_employed``)."""
+    if options.include_employed:
+        return np.ones(ctx.n_workers, dtype=bool)
+    return np.asarray(ctx.worker_unemployed, dtype=bool).copy()
+
+
+def price_out(
+    ds: Dataset,
+    ctx: MatchContext,
+    edges: Edges,
+    held: np.ndarray,
+    options: PlaceOptions,
+    engine: Any,
+    wv: np.ndarray,
+    jv: np.ndarray,
+    sides: TextSides,
+    occupations: OccupationSides,
+    scoring: ScoringConfig,
+) -> tuple[Edges, np.ndarray, Certificate, Any]:
+    """The top-k ``edges`` grown by pricing out until the flow core is optimal over every
+    rule-passing pair (:mod:`matcher.placement.pricing`); ``held`` no longer holds back a worker
+    who gained an edge. The last result is returned when it is the whole problem's answer (no side
+    rule left out, no shadow prices asked), else None."""
+    from matcher.placement.decompose import solve_in_pieces
+    from matcher.placement.pricing import PairPricer, certify, count_rule_passing, flow_core
+
+    eligible = eligible_workers(ctx, options)
+    exclude = None
+    if options.exclude:
+        w_idx = {w.worker_id: i for i, w in enumerate(ds.workers)}
+        e_idx = {e.enterprise_id: i for i, e in enumerate(ds.enterprises)}
+        n_ent = max(len(ds.enterprises), 1)
+        exclude = np.array(
+            [w_idx[w] * n_ent + e_idx[e] for w, e in options.exclude if w in w_idx and e in e_idx],
+            dtype=np.int64,
+        )
+    pricer = PairPricer(
+        ctx,
+        wv,
+        jv,
+        sides,
+        occupations,
+        scoring,
+        eligible=eligible,
+        min_fit=options.min_fit,
+        exclude=exclude,
+        needs_dorm=options.rules.dorm_beds and bool(np.any(ctx.enterprise_dorm_beds >= 0)),
+    )
+
+    whole = [True]
+
+    def solve_graph(graph: Edges) -> tuple[Any, Any, Any]:
+        problem, solve_options = build_problem(ds, ctx, graph, options)
+        core, core_options, stripped = flow_core(problem, solve_options)
+        result = solve_in_pieces(core, core_options, engine)
+        whole[0] = not stripped and not solve_options.shadow_prices
+        if result.solver != "ortools_min_cost_flow":  # crossing dorm beds: the flow core alone
+            from optimizer import solve
+
+            core_options = replace(core_options, enforce_dorm_beds=False)
+            result = solve(core, core_options)
+            whole[0] = False
+        return core, core_options, result
+
+    n_pairs = count_rule_passing(ctx, eligible, exclude)
+    edges, _, _, result, cert = certify(edges, pricer, solve_graph, k=options.k, rule_passing_pairs=n_pairs)
+    has = np.bincount(edges.worker, minlength=ctx.n_workers) > 0
+    held = np.where(has & (held == HELD_NO_FIT), 0, held).astype(np.int8)
+    return edges, held, cert, result if whole[0] and cert.status == "optimal" else None
 
 
 def hold_back(

@@ -109,9 +109,23 @@ def compute_factors(
     if lexical is None:
         assert texts is not None
         lexical = NgramSets(1, 2).fit(texts.worker_occupations, texts.job_titles)
-    values[:, col["lexical"]] = lexical.overlap(ew, ej, normalise="min")
     if occupations is not None:
         values[:, col["occupation"]] = occupation_match(occupations, ew, ej)
+    context_factors(values, ctx, ew, ej, config)
+    if skills is None:
+        assert texts is not None
+        job_side = [f"{t} {d}" for t, d in zip(texts.job_titles, texts.job_descriptions, strict=True)]
+        skills = NgramSets(2, 2).fit(texts.worker_skills, job_side)
+    text_factors(values, ew, ej, lexical, skills)
+    return EdgeFactors(values)
+
+
+def context_factors(
+    values: np.ndarray, ctx: MatchContext, ew: np.ndarray, ej: np.ndarray, config: ScoringConfig
+) -> None:
+    """Fill the factors read off the records (``wage``, ``pairing``, ``employment_base``,
+    ``stay_fit``) of ``values`` (E, F) in place, as :func:`compute_factors` computes them."""
+    col = {f: i for i, f in enumerate(FACTORS)}
     values[:, col["wage"]] = wage_factor(
         ctx.worker_min_wage[ew], ctx.job_wage_min[ej], ctx.job_wage_max[ej], config.wage_partial
     )
@@ -120,12 +134,20 @@ def compute_factors(
     away = ctx.away_from_home(ew, ej)
     stays = ctx.worker_mobility[ew] == 0
     values[:, col["stay_fit"]] = np.where(away, ctx.job_accommodation[ej], np.where(stays, 1.0, 0.5))
-    if skills is None:
-        assert texts is not None
-        job_side = [f"{t} {d}" for t, d in zip(texts.job_titles, texts.job_descriptions, strict=True)]
-        skills = NgramSets(2, 2).fit(texts.worker_skills, job_side)
+
+
+def text_factors(
+    values: np.ndarray,
+    ew: np.ndarray,
+    ej: np.ndarray,
+    lexical: NgramSets | PairOverlap,
+    skills: NgramSets | PairOverlap,
+) -> None:
+    """Fill the n-gram factors (``lexical``, ``skills``) of ``values`` (E, F) in place, as
+    :func:`compute_factors` computes them (pricing out re-fills them on bounded rows)."""
+    col = {f: i for i, f in enumerate(FACTORS)}
+    values[:, col["lexical"]] = lexical.overlap(ew, ej, normalise="min")
     values[:, col["skills"]] = np.clip(skills.overlap(ew, ej, normalise="right") * 3.0, 0.0, 1.0)
-    return EdgeFactors(values)
 
 
 def top_k_per_worker(ew: np.ndarray, score: np.ndarray, k: int) -> np.ndarray:

@@ -80,6 +80,10 @@ def test_ray_engine_gives_the_local_run(cluster, national, local_run, tmp_path):
     assert run.engine["engine"] == "ray" and run.engine["regions"] == 6
     assert run.engine["components"] == local_run.engine["components"] > 1
     assert build_record(run).assignment_sha256 == build_record(local_run).assignment_sha256
+    # pricing out over the pieces' merged duals certifies both runs alike
+    assert run.certificate is not None and local_run.certificate is not None
+    assert run.certificate.to_dict() == local_run.certificate.to_dict()
+    assert run.certificate.status == "optimal"
     assert _files(run, tmp_path / "ray") == _files(local_run, tmp_path / "local")
     assert _store_rows(run, tmp_path, "ray.db") == _store_rows(local_run, tmp_path, "local.db")
 

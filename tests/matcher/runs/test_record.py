@@ -177,8 +177,9 @@ def test_run_rows_come_in_byte_order_of_worker_ids_and_ids_match_in_any_case(sma
 
 
 def test_diff_names_changed_parameters_and_moved_workers(small_ds, engine):
-    a = record_run(engine, build_record(_run(small_ds, k=6)))
-    b = record_run(engine, build_record(_run(small_ds, k=1)))
+    # top-k runs: with pricing out (the default) k no longer changes the optimum
+    a = record_run(engine, build_record(_run(small_ds, k=6, certify=False)))
+    b = record_run(engine, build_record(_run(small_ds, k=1, certify=False)))
     d = diff_runs(
         get_run(engine, a),
         get_run(engine, b),

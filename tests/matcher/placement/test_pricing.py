@@ -1,0 +1,196 @@
+"""Pricing out: a certified placement equals the optimum over every rule-passing pair.
+
+The reference enumerates every (worker, job) pair the hard rules allow, scores each with the
+placement's own code and solves on all of them; the certified run must reach its objective
+exactly while solving on a far smaller graph.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tempfile
+from typing import Any
+
+import numpy as np
+import pytest
+
+from embeddings.encoder import MATCHING_KIND
+from matcher.dataset import Dataset
+from matcher.ingest import load_folder
+from matcher.placement.options import PlaceOptions, RuleOptions
+from matcher.placement.pipeline import build_problem, hold_back, run_placement
+from matcher.placement.pricing import PairPricer, count_rule_passing, edge_keys
+from matcher.sample.generate import generate_sample, write_sample
+from matcher.scoring.candidates import Edges, TextSides, compute_factors, pair_cosines
+from matcher.scoring.factors import SCORE_DECIMALS
+from matcher.scoring.features import job_text, worker_occupation_text, worker_skill_text, worker_text
+from optimizer import solve
+from optimizer.duals import FlowDuals, flow_duals
+from tests.fakes import FakeEncoder
+
+YEAR = 2025
+
+
+@pytest.fixture(scope="module")
+def sample() -> Dataset:
+    data = generate_sample(300, 60, seed=5, year=YEAR)
+    with tempfile.TemporaryDirectory() as tmp:
+        write_sample(data, tmp, truth=False)
+        return load_folder(tmp)
+
+
+def _uncapped(ds: Dataset) -> Dataset:
+    ents = [e.model_copy(update={"capacity": None, "dorm_beds": None}) for e in ds.enterprises]
+    return dataclasses.replace(ds, enterprises=ents)
+
+
+def _vectors(ds: Dataset) -> tuple[np.ndarray, np.ndarray]:
+    enc = FakeEncoder()
+    wv = enc.encode([worker_text(w) for w in ds.workers], kind=MATCHING_KIND)
+    jv = enc.encode([job_text(j) for j in ds.jobs], kind=MATCHING_KIND)
+    return wv, jv
+
+
+def _sides(ds: Dataset) -> TextSides:
+    return TextSides(
+        [worker_occupation_text(w) for w in ds.workers],
+        [worker_skill_text(w) for w in ds.workers],
+        [j.title for j in ds.jobs],
+        [j.description for j in ds.jobs],
+    )
+
+
+def all_pairs_edges(run: Any) -> Edges:
+    """Every pair the hard rules allow, scored with the placement's code, held back as a run does."""
+    ctx = run.context
+    ew = np.repeat(np.arange(ctx.n_workers), ctx.n_jobs)
+    ej = np.tile(np.arange(ctx.n_jobs), ctx.n_workers)
+    ok = ctx.hard_rules(ew, ej)
+    ew, ej = ew[ok].astype(np.int32), ej[ok].astype(np.int32)
+    wv, jv = _vectors(run.dataset)
+    cos = pair_cosines(wv, jv, ew, ej)
+    f = compute_factors(ctx, ew, ej, cos, run.scoring, texts=_sides(run.dataset), occupations=run.occupations)
+    score = np.round(f.scores(run.scoring.weights), SCORE_DECIMALS)
+    _, edges, _ = hold_back(ctx, Edges(ew, ej, cos, f, score), run.options)
+    return edges
+
+
+def all_pairs_result(run: Any, **changes: Any) -> Any:
+    problem, options = build_problem(run.dataset, run.context, all_pairs_edges(run), run.options)
+    return solve(dataclasses.replace(problem, **changes), dataclasses.replace(options, shadow_prices=False))
+
+
+def _options(**kw: Any) -> PlaceOptions:
+    return PlaceOptions(year=YEAR, k=kw.pop("k", 3), **kw)
+
+
+@pytest.mark.parametrize("mode", ["score", "count"])
+@pytest.mark.parametrize("capacities", [True, False], ids=["capacity_dorm", "uncapped"])
+def test_certified_objective_equals_all_pairs_optimum(sample, mode, capacities):
+    ds = sample if capacities else _uncapped(sample)
+    rules = RuleOptions(dorm_beds=capacities)
+    run = run_placement(ds, _options(mode=mode, rules=rules), encoder=FakeEncoder())
+    ref = all_pairs_result(run)
+    cert = run.certificate
+    assert cert is not None and cert.status == "optimal", cert.to_dict()
+    assert run.result.objective == pytest.approx(ref.objective, abs=1e-9)
+    assert run.n_placed == ref.n_placed
+    assert len(run.edges) < len(all_pairs_edges(run))  # the graph solved stays smaller
+    assert "optimal over all" in cert.line()
+
+
+def test_top_k_cut_loses_objective_and_pricing_recovers_it(sample):
+    plain = run_placement(sample, _options(k=1, certify=False), encoder=FakeEncoder())
+    certified = run_placement(sample, _options(k=1), encoder=FakeEncoder())
+    ref = all_pairs_result(certified)
+    assert plain.result.objective < ref.objective - 1e-6  # the cut costs objective here
+    assert plain.certificate is None
+    assert certified.result.objective == pytest.approx(ref.objective, abs=1e-9)
+    assert certified.certificate is not None
+    assert certified.certificate.edges_added > 0 and certified.certificate.rounds >= 2
+
+
+def test_rule_passing_pairs_are_counted_exactly(sample):
+    run = run_placement(sample, _options(certify=False), encoder=FakeEncoder())
+    ctx = run.context
+    eligible = ctx.worker_unemployed
+    ew = np.repeat(np.arange(ctx.n_workers), ctx.n_jobs)
+    ej = np.tile(np.arange(ctx.n_jobs), ctx.n_workers)
+    ok = ctx.hard_rules(ew, ej) & eligible[ew]
+    assert count_rule_passing(ctx, eligible) == int(ok.sum())
+    n_ent = len(run.dataset.enterprises)
+    first = int(np.flatnonzero(ok)[0])
+    w0, e0 = int(ew[first]), int(ctx.job_enterprise[ej[first]])
+    exclude = np.array([w0 * n_ent + e0], dtype=np.int64)  # one enterprise off for one worker
+    off = ok & (ew == w0) & (ctx.job_enterprise[ej] == e0)
+    assert off.any()
+    assert count_rule_passing(ctx, eligible, exclude) == int(ok.sum()) - int(off.sum())
+
+
+def test_district_target_reports_the_flow_certificate_and_gap(sample):
+    run = run_placement(sample, _options(certify=False), encoder=FakeEncoder())
+    codes = sorted({ds_code for ds_code in run.context.location_codes if ds_code.startswith("12")})
+    district = next(
+        c for c in codes if (run.context.job_location == run.context.location_codes.index(c)).any()
+    )
+    rules = RuleOptions(district_targets=((district, 10_000),), time_limit_s=30)
+    run = run_placement(sample, _options(rules=rules), encoder=FakeEncoder())
+    cert = run.certificate
+    assert cert is not None and cert.status in ("optimal", "flow_bound")
+    flow_ref = all_pairs_result(run, job_district=None, district_targets=None, district_paired_counties=None)
+    assert cert.flow_objective == pytest.approx(flow_ref.objective, abs=1e-9)
+    assert cert.gap == pytest.approx(max(0.0, flow_ref.objective - run.result.objective), abs=1e-6)
+
+
+def _pricer(run: Any) -> PairPricer:
+    wv, jv = _vectors(run.dataset)
+    return PairPricer(
+        run.context,
+        wv,
+        jv,
+        _sides(run.dataset),
+        run.occupations,
+        run.scoring,
+        eligible=run.context.worker_unemployed,
+        min_fit=run.options.min_fit,
+    )
+
+
+def test_the_check_fails_on_wrong_duals(sample):
+    """The same search that certifies the optimum finds violators when the duals are too low."""
+    ds = _uncapped(sample)
+    run = run_placement(ds, _options(rules=RuleOptions(dorm_beds=False)), encoder=FakeEncoder())
+    problem, options = build_problem(ds, run.context, run.edges, run.options)
+    duals = flow_duals(problem, options, run.result.edge_selected)
+    assert duals is not None
+    pricer = _pricer(run)
+    present = edge_keys(run.edges, run.context.n_jobs)
+    bonus = np.zeros(run.context.n_workers)
+    none, _ = pricer.violators(duals, present, bonus)
+    assert len(none) == 0  # certified: nothing left to add
+    low = FlowDuals(
+        duals.scale,
+        duals.offset,
+        duals.worker_potential - duals.scale,  # every worker valued one whole score lower
+        duals.job_potential,
+        duals.job_dorm_potential,
+        duals.mode,
+    )
+    found, _ = pricer.violators(low, present, bonus)
+    assert len(found) > 0
+    assert not np.isin(edge_keys(found, run.context.n_jobs), present).any()
+    assert (found.score >= run.options.min_fit).all()
+
+
+def test_pricing_never_adds_an_excluded_pair(sample):
+    run = run_placement(sample, _options(), encoder=FakeEncoder())
+    a = run.result.assignment
+    placed = np.flatnonzero(a >= 0)
+    w = int(placed[0])
+    worker = run.dataset.workers[w].worker_id
+    ent = run.dataset.jobs[int(a[w])].enterprise_id
+    again = run_placement(sample, _options(exclude=((worker, ent),)), encoder=FakeEncoder())
+    assert again.certificate is not None and again.certificate.status == "optimal"
+    ents = {e.enterprise_id: i for i, e in enumerate(again.dataset.enterprises)}
+    w_edges = again.edges.job[again.edges.worker == w]
+    assert not (again.context.job_enterprise[w_edges] == ents[ent]).any()
