@@ -97,6 +97,25 @@ REGISTRY: dict[str, Benchmark] = {
             seed=0,
         ),
         _b(
+            "solve_cli",
+            "bench_solve_cli",
+            "laborbridge solve as a whole process on CSV files vs HiGHS; columnar reading vs the flow",
+            args={
+                "T": "--workers 2000 --jobs 400 --k 10 --read-workers 2000 --read-jobs 400 --read-k 10 "
+                "--repeat 1",
+                "S": "--workers 30000 --jobs 6000 --k 30 --read-workers 40000 --read-jobs 8000 --read-k 25",
+                "M": "--workers 30000 --jobs 6000 --k 30 --read-workers 40000 --read-jobs 8000 --read-k 25",
+                "L": "--workers 30000 --jobs 6000 --k 30 --read-workers 40000 --read-jobs 8000 --read-k 25",
+            },
+            sizes={
+                "T": _wj(2000, 400),
+                "S": _wj(30_000, 6_000),
+                "M": _wj(30_000, 6_000),
+                "L": _wj(30_000, 6_000),
+            },
+            seed=0,
+        ),
+        _b(
             "candidates",
             "bench_candidates",
             "objective lost by top-k candidates vs every edge the hard rules allow",

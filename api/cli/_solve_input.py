@@ -44,13 +44,24 @@ class Edges:
     worker: np.ndarray  # int32 (E,)
     job: np.ndarray  # int32 (E,)
     score: np.ndarray  # float64 (E,)
-    score_text: Any  # pyarrow string array (E,): the score as written, stripped
+    score_text: Any  # pyarrow string array: each row's score as written, stripped (file order)
+    row: np.ndarray  # int64 (E,): each edge's data row in the file, 0-based (indexes score_text)
 
     def subset(self, idx: np.ndarray) -> Edges:
         """These edges at positions ``idx`` (same workers list)."""
         return Edges(
-            self.worker_ids, self.worker[idx], self.job[idx], self.score[idx], self.score_text.take(idx)
+            self.worker_ids, self.worker[idx], self.job[idx], self.score[idx], self.score_text, self.row[idx]
         )
+
+    def texts(self, idx: np.ndarray) -> list[str]:
+        """The scores of edges ``idx`` as written (from the raw buffers: no pyarrow.compute)."""
+        col = self.score_text
+        offsets = np.frombuffer(col.buffers()[1], dtype=np.int32, count=len(col) + 1, offset=col.offset * 4)
+        data = col.buffers()[2]
+        raw = b"" if data is None else data.to_pybytes()
+        rows = self.row[idx]
+        spans = zip(offsets[rows].tolist(), offsets[rows + 1].tolist(), strict=True)
+        return [raw[a:b].decode("utf-8") for a, b in spans]
 
 
 class _Fallback(Exception):
@@ -87,7 +98,6 @@ def _header(path: Path, required: tuple[str, ...]) -> list[str]:
 def _columns(path: Path, header: list[str], wanted: tuple[str, ...]) -> dict[str, Any]:
     """The ``wanted`` columns present in the file, as whitespace-trimmed pyarrow strings."""
     import pyarrow as pa
-    import pyarrow.compute as pc
     from pyarrow import csv as pa_csv
 
     cols = [c for c in wanted if c in header]
@@ -101,61 +111,93 @@ def _columns(path: Path, header: list[str], wanted: tuple[str, ...]) -> dict[str
         )
     except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
         raise _Fallback from exc
-    return {c: pc.utf8_trim_whitespace(table.column(c).combine_chunks()) for c in cols}
+    return {c: _strip(table.column(c).combine_chunks()) for c in cols}
+
+
+# Array methods and raw buffers only: pyarrow.compute's module functions and ``to_numpy`` import
+# pandas on first use when it is installed (half a second of start-up at no gain here).
+
+
+def _strip(column: Any) -> Any:
+    """``column`` with surrounding whitespace removed, as ``str.strip``; a scan of the raw bytes
+    skips the (costly) trim when no byte can be whitespace (ASCII controls, space, non-ASCII)."""
+    data = column.buffers()[2]
+    if data is None:
+        return column
+    raw = np.frombuffer(data, dtype=np.uint8)
+    if not ((raw <= 0x20) | (raw >= 0x80)).any():
+        return column
+    import pyarrow.compute as pc
+
+    return pc.utf8_trim_whitespace(column)
+
+
+def _values(array: Any, dtype: Any) -> np.ndarray:
+    """A fixed-width pyarrow array without nulls as a numpy view of its buffer."""
+    if array.null_count:
+        raise _Fallback
+    dt = np.dtype(dtype)
+    return np.frombuffer(array.buffers()[1], dtype=dt, count=len(array), offset=array.offset * dt.itemsize)
+
+
+def _lengths(column: Any) -> np.ndarray:
+    """Byte length of each string of ``column``."""
+    offsets = np.frombuffer(
+        column.buffers()[1], dtype=np.int32, count=len(column) + 1, offset=column.offset * 4
+    )
+    return np.diff(offsets)
 
 
 def _to_numbers(column: Any, dtype: Any) -> np.ndarray:
     import pyarrow as pa
-    import pyarrow.compute as pc
 
     try:
-        return pc.cast(column, dtype).to_numpy(zero_copy_only=False)
+        cast = column.cast(dtype)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
         raise _Fallback from exc
+    return _values(cast, dtype.to_pandas_dtype())
 
 
 def _first_occurrence_codes(column: Any) -> tuple[np.ndarray, list[str]]:
     """Integer codes in order of first appearance, and the distinct values."""
-    import pyarrow.compute as pc
-
-    enc = pc.dictionary_encode(column)
-    return enc.indices.to_numpy(zero_copy_only=False).astype(np.int32), enc.dictionary.to_pylist()
-
-
-def _empty(column: Any) -> bool:
-    import pyarrow.compute as pc
-
-    return bool(pc.any(pc.equal(pc.utf8_length(column), 0)).as_py())
+    enc = column.dictionary_encode()
+    return _values(enc.indices, np.int32), enc.dictionary.to_pylist()
 
 
 def _capacities_columnar(path: Path) -> Capacities:
     import pyarrow as pa
-    import pyarrow.compute as pc
 
     header = _header(path, CAPACITY_FIELDS)
     cols = _columns(path, header, CAPACITY_FIELDS + ENTERPRISE_FIELDS)
     jobs = cols["job_id"]
-    if _empty(jobs) or pc.count_distinct(jobs).as_py() != len(jobs):
+    n = len(jobs)
+    if (_lengths(jobs) == 0).any() or len(_first_occurrence_codes(jobs)[1]) != n:
         raise _Fallback
     openings = _to_numbers(cols["openings"], pa.int64())
     if (openings < 0).any():
         raise _Fallback
-    n = len(jobs)
     job_ent = np.full(n, -1, np.int32)
     ent_ids: list[str] = []
     ent_cap = np.zeros(0, np.int64)
     ent = cols.get("enterprise_id")
     if ent is not None:
-        has = pc.greater(pc.utf8_length(ent), 0).to_numpy(zero_copy_only=False)
-        raw = cols.get("enterprise_capacity", pa.array([""] * n))
-        given = pc.greater(pc.utf8_length(raw), 0).to_numpy(zero_copy_only=False) & has
+        has = _lengths(ent) > 0
+        raw = cols["enterprise_capacity"].to_pylist() if "enterprise_capacity" in cols else [""] * n
+        given = np.array([bool(r) for r in raw], dtype=bool) & has
         cap = np.full(n, -1, np.int64)
         if given.any():
-            cap[given] = _to_numbers(raw.filter(pa.array(given)), pa.int64())
+            cap[given] = _to_numbers(
+                pa.array([raw[i] for i in np.flatnonzero(given)], pa.string()), pa.int64()
+            )
         if (cap < -1).any():
             raise _Fallback
+        codes_all, names = _first_occurrence_codes(ent)
         rows = np.flatnonzero(has)
-        codes, ent_ids = _first_occurrence_codes(ent.filter(pa.array(has)))
+        # renumber without the empty id, keeping the order of first appearance
+        keep = np.array([bool(x) for x in names], dtype=bool)
+        renum = np.cumsum(keep) - 1
+        ent_ids = [x for x in names if x]
+        codes = renum[codes_all[rows]].astype(np.int32)
         first = np.full(len(ent_ids), -1, np.int64)
         first[codes[::-1]] = rows[::-1]  # the earliest row of each enterprise wins
         ent_cap = cap[first]
@@ -168,25 +210,27 @@ def _capacities_columnar(path: Path) -> Capacities:
 
 def _edges_columnar(path: Path, job_ids: list[str]) -> Edges:
     import pyarrow as pa
-    import pyarrow.compute as pc
 
     header = _header(path, EDGE_FIELDS)
     cols = _columns(path, header, EDGE_FIELDS)
     workers, jobs, text = cols["worker_id"], cols["job_id"], cols["score"]
-    if _empty(workers):
+    if (_lengths(workers) == 0).any():
         raise _Fallback
-    job = pc.index_in(jobs, value_set=pa.array(job_ids, pa.string()))
-    if job.null_count:
+    job_codes, job_names = _first_occurrence_codes(jobs)
+    index = {j: i for i, j in enumerate(job_ids)}
+    lut = np.array([index.get(j, -1) for j in job_names], dtype=np.int32)
+    if (lut < 0).any():
         raise _Fallback
+    ej = lut[job_codes]
     score = _to_numbers(text, pa.float64())
     if not (np.isfinite(score).all() and (score >= 0).all()):
         raise _Fallback
     worker, worker_ids = _first_occurrence_codes(workers)
-    ej = job.to_numpy(zero_copy_only=False).astype(np.int32)
     key = worker.astype(np.int64) * max(len(job_ids), 1) + ej
-    if np.unique(key).size != key.size:
+    key.sort()
+    if (key[1:] == key[:-1]).any():
         raise _Fallback
-    return Edges(worker_ids, worker, ej, score.astype(np.float64), text)
+    return Edges(worker_ids, worker.copy(), ej, score.copy(), text, np.arange(len(ej), dtype=np.int64))
 
 
 # --- row path (exact errors) ----------------------------------------------------------------
@@ -303,6 +347,7 @@ def read_edges_rows(path: Path, job_ids: list[str]) -> Edges:
         np.array(ej, np.int32),
         np.array(es, np.float64),
         pa.array(text, pa.string()),
+        np.arange(len(ew), dtype=np.int64),
     )
 
 

@@ -140,7 +140,7 @@ def _write_assignments(path: Path, found: Edges, caps: Capacities, sel: np.ndarr
     """One row per placed worker, the score as written in the edges file."""
     from matcher.csvsafe import csv_writer
 
-    scores = found.score_text.take(sel).to_pylist()
+    scores = found.texts(sel)
     jobs = found.job[sel].tolist()
     ents = caps.job_enterprise[found.job[sel]].tolist()
     with path.open("w", newline="", encoding="utf-8") as fh:
