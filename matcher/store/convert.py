@@ -88,7 +88,7 @@ def content_hash(values: Mapping[str, Any]) -> str:
 def to_db(kind: str, record: BaseModel, key: bytes) -> dict[str, Any]:
     """The stored values of ``record`` (no bookkeeping columns); personal numbers hashed and masked."""
     out: dict[str, Any] = {}
-    for name, value in record.model_dump().items():
+    for name, value in dict(record).items():  # flat records: the fields as they are, no copy
         if isinstance(value, Enum):
             value = value.value
         elif isinstance(value, tuple | list):
