@@ -174,6 +174,12 @@ def control_characters(value: str, *, free_text: bool = False) -> list[str]:
     return list(seen)
 
 
+def has_control_characters(values: Iterable[str]) -> bool:
+    """Whether any of ``values`` holds a control character (one search over them all: most rows of
+    an import hold none, and then :func:`control_characters` need not look cell by cell)."""
+    return _CONTROL.search("".join(values)) is not None
+
+
 def escape_controls(value: str) -> str:
     """``value`` with each control character written as ``\\u0007``, for an error report."""
     return _CONTROL.sub(lambda m: f"\\u{ord(m.group()):04x}", value)
