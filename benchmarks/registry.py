@@ -204,9 +204,9 @@ REGISTRY: dict[str, Benchmark] = {
             "place end to end, cold then cached embeddings: seconds and peak memory per stage",
             args={
                 "T": "--workers 500 --jobs 100 --model hashing --repeat 2",
-                "S": "--workers 10000 --jobs 2000 --model hashing --repeat 2",
-                "M": "--workers 100000 --jobs 20000 --model hashing --repeat 2",
-                "L": "--workers 1000000 --jobs 100000 --model hashing --repeat 2",
+                "S": "--workers 10000 --jobs 2000 --model hashing --repeat 2 --export-reference",
+                "M": "--workers 100000 --jobs 20000 --model hashing --repeat 2 --export-reference",
+                "L": "--workers 1000000 --jobs 100000 --model hashing --repeat 2 --export-reference",
             },
             sizes={"S": _wj(10_000, 2_000), "M": _wj(100_000, 20_000), "L": _wj(10**6, 10**5)},
             seed=7,

@@ -544,8 +544,26 @@ def _pipeline(r: dict[str, Any]) -> tuple[list[Row], str]:
         rows.append(
             ("cached run / cold run (time)", None, "cold run", ratio(totals["cached"], totals["cold"]))
         )
+    refs = [x.get("export_reference") for x in r.get("runs", []) if isinstance(x, dict)]
+    for n, ref in zip(names, refs, strict=False):
+        if ref:
+            rows.append(
+                (
+                    f"export stage / previous writers ({n})",
+                    None,
+                    "previous writers",
+                    ref["export_over_previous"],
+                )
+            )
     body = table(headers, body_rows)
     body += "\n\n" + "; ".join(f"**bottleneck ({n}): {necks[n]}**" for n in names) + "."
+    for n, ref in zip(names, refs, strict=False):
+        if ref:
+            sec = runs[n].get("export", {}).get("seconds")
+            body += (
+                f" Export ({n}): {fmt(sec)} s; the previous row-by-row and openpyxl writers on the same run "
+                f"{fmt(ref['previous_writers_seconds'])} s (ratio {fmt(ref['export_over_previous'])})."
+            )
     if r.get("model"):
         body += f" Encoder: `{r['model']}`."
     gpu = {n: t for n, t in totals.items() if "gpu" in n.lower()}
