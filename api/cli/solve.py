@@ -123,7 +123,7 @@ def solve_command(
         "reasons": result.reason_counts(),
         "seconds": seconds,
         "input_sha256": _sha256(edges, capacities),
-        "versions": package_versions(("laborbridge", "numpy", "scipy", "ortools")),
+        "versions": package_versions(("laborbridge", "numpy", "scipy", "ortools", "pyarrow")),
     }
     (out / "run.json").write_text(json.dumps(run, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     if as_json:
