@@ -79,6 +79,11 @@ class SafeWriter:
         return self._w
 
     @property
+    def breaks(self) -> str:
+        """The line-break characters the terminator does not cover."""
+        return self._breaks
+
+    @property
     def quoted(self) -> Any:
         """The all-quoted ``csv.writer`` for rows with a stray line break (None when none can be)."""
         return self._quoted
@@ -111,6 +116,22 @@ class Coded:
     codes: Any  # integer array (rows,)
 
 
+_GUARD_FIRST = frozenset(FORMULA_START) | {"'"}  # a cell csv_cell may change starts with one of these
+
+
+def _guarded(values: Iterable[Any]) -> list[Any]:
+    """:func:`csv_cell` of each value, skipping the call for text that cannot need it."""
+    return [csv_cell(v) if isinstance(v, str) and v[:1] in _GUARD_FIRST else v for v in values]
+
+
+def _any_break(writer: SafeWriter, cells: Sequence[Any]) -> bool:
+    """Whether any text cell holds a line break the writer's terminator does not cover (one scan)."""
+    if not writer.quoting_breaks:
+        return False
+    text = "".join(c for c in cells if isinstance(c, str))
+    return any(b in text for b in writer.breaks)
+
+
 def write_columns(writer: SafeWriter, columns: Sequence[Sequence[Any] | Coded]) -> None:
     """Write rows given column by column, exactly as ``writer.writerows`` of the same rows would.
 
@@ -124,19 +145,21 @@ def write_columns(writer: SafeWriter, columns: Sequence[Sequence[Any] | Coded]) 
     breaks: Any = None
     for col in columns:
         if isinstance(col, Coded):
-            labels = [csv_cell(v) for v in col.labels]
+            labels = _guarded(col.labels)
             codes = np.asarray(col.codes, dtype=np.int64)
             arr = np.empty(len(labels), dtype=object)
             arr[:] = labels
             cols.append(arr[codes].tolist())
-            flag = np.array([writer.breaks_in(v) for v in labels], dtype=bool)
-            row_flag: Any = flag[codes] if flag.size else np.zeros(codes.size, dtype=bool)
+            row_flag: Any = None
+            if _any_break(writer, labels):
+                flag = np.array([writer.breaks_in(v) for v in labels], dtype=bool)
+                row_flag = flag[codes]
         else:
-            cells = [csv_cell(v) for v in col]
+            cells = _guarded(col)
             cols.append(cells)
-            row_flag = (
-                np.array([writer.breaks_in(v) for v in cells], dtype=bool) if writer.quoting_breaks else None
-            )
+            row_flag = None
+            if _any_break(writer, cells):
+                row_flag = np.array([writer.breaks_in(v) for v in cells], dtype=bool)
         if row_flag is not None and writer.quoting_breaks:
             breaks = row_flag if breaks is None else breaks | row_flag
     rows = list(zip(*cols, strict=True))

@@ -71,6 +71,9 @@ def _column_letters(n: int) -> list[str]:
 
 def _cell(ref: str, value: Any, style: str = "") -> str:
     """One ``<c>`` element; empty for ``None``."""
+    if type(value) is str:  # most cells: the common case first
+        text = _escape(xlsx_cell(value))
+        return f'<c r="{ref}"{style} t="inlineStr"><is><t xml:space="preserve">{text}</t></is></c>'
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -79,8 +82,7 @@ def _cell(ref: str, value: Any, style: str = "") -> str:
         return f'<c r="{ref}"{style}><v>{int(value)}</v></c>'
     if isinstance(value, numbers.Real) and math.isfinite(value):
         return f'<c r="{ref}"{style}><v>{float(value)!r}</v></c>'
-    text = _escape(xlsx_cell(value if isinstance(value, str) else str(value)))
-    return f'<c r="{ref}"{style} t="inlineStr"><is><t xml:space="preserve">{text}</t></is></c>'
+    return _cell(ref, str(value), style)
 
 
 def _sheet_xml(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> Iterable[str]:
