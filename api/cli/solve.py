@@ -26,8 +26,9 @@ if TYPE_CHECKING:
     from optimizer import PlacementResult
 
 _SCORE_HELP = (
-    "CSV with worker_id, job_id, score. Scores must be finite and >= 0 (at most about 1e15); "
-    "an edge with score 0 is never used in score mode."
+    "CSV with worker_id, job_id, score. Scores must be finite and >= 0, the largest at most "
+    "min(1e15, 4.6e18 / (workers + jobs)) (else a one-line error); an edge with score 0 is never "
+    "used in score mode."
 )
 
 
