@@ -206,7 +206,7 @@ def test_unsupported_score_range_is_one_line_exit_1(files, tmp_path):
 
 
 def test_help_says_scores_are_non_negative_and_zero_edges_unused():
-    text = " ".join(CliRunner().invoke(app, ["solve", "--help"]).output.split())
+    text = " ".join(CliRunner().invoke(app, ["solve", "--help"]).output.replace("│", " ").split())
     assert ">= 0" in text and "score 0 is never used" in text and "--prices" in text
 
 
