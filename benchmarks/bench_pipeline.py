@@ -116,8 +116,22 @@ def run_once(url: str, out: Path, args: argparse.Namespace, encoder: Any) -> dic
     write_run_exports(ds, args.year, rec.assignments, rec.unplaced, out / "exports")
     meter.close()
     stages = meter.stages
+    reference = None
+    if args.export_reference:  # the previous writers on the same run, outside the stages
+        from benchmarks.export_reference import old_exports, old_run_files
+
+        t0 = time.perf_counter()
+        (out / "reference").mkdir()
+        old_run_files(run, out / "reference")
+        old_exports(ds, args.year, rec.assignments, rec.unplaced, out / "reference" / "exports")
+        ref_s = time.perf_counter() - t0
+        reference = {
+            "previous_writers_seconds": round(ref_s, 3),
+            "export_over_previous": round(stages["export"]["seconds"] / ref_s, 4),
+        }
     return {
         "stages": stages,
+        "export_reference": reference,
         "total_seconds": round(sum(s["seconds"] for s in stages.values()), 3),
         "bottleneck": max(stages, key=lambda s: stages[s]["seconds"]),
         "solver": {
@@ -145,6 +159,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     p.add_argument("--cache-dir", default=None, help="Embedding cache (default: the user cache).")
     p.add_argument("--repeat", type=int, default=1, help="Run the pipeline this many times (2: warm cache).")
     p.add_argument("--out", type=Path, default=None, help="JSON result file.")
+    p.add_argument(
+        "--export-reference",
+        action="store_true",
+        help="Also time the previous (row-by-row, openpyxl) writers on the same run.",
+    )
     args = p.parse_args(argv)
 
     from matcher.placement.pipeline import make_encoder

@@ -97,6 +97,25 @@ REGISTRY: dict[str, Benchmark] = {
             seed=0,
         ),
         _b(
+            "solve_cli",
+            "bench_solve_cli",
+            "laborbridge solve as a whole process on CSV files vs HiGHS; columnar reading vs the flow",
+            args={
+                "T": "--workers 2000 --jobs 400 --k 10 --read-workers 2000 --read-jobs 400 --read-k 10 "
+                "--repeat 1",
+                "S": "--workers 30000 --jobs 6000 --k 30 --read-workers 40000 --read-jobs 8000 --read-k 25",
+                "M": "--workers 30000 --jobs 6000 --k 30 --read-workers 40000 --read-jobs 8000 --read-k 25",
+                "L": "--workers 30000 --jobs 6000 --k 30 --read-workers 40000 --read-jobs 8000 --read-k 25",
+            },
+            sizes={
+                "T": _wj(2000, 400),
+                "S": _wj(30_000, 6_000),
+                "M": _wj(30_000, 6_000),
+                "L": _wj(30_000, 6_000),
+            },
+            seed=0,
+        ),
+        _b(
             "candidates",
             "bench_candidates",
             "objective lost by top-k candidates vs every edge the hard rules allow",
@@ -203,9 +222,9 @@ REGISTRY: dict[str, Benchmark] = {
             "place end to end, cold then cached embeddings: seconds and peak memory per stage",
             args={
                 "T": "--workers 500 --jobs 100 --model hashing --repeat 2",
-                "S": "--workers 10000 --jobs 2000 --model hashing --repeat 2",
-                "M": "--workers 100000 --jobs 20000 --model hashing --repeat 2",
-                "L": "--workers 1000000 --jobs 100000 --model hashing --repeat 2",
+                "S": "--workers 10000 --jobs 2000 --model hashing --repeat 2 --export-reference",
+                "M": "--workers 100000 --jobs 20000 --model hashing --repeat 2 --export-reference",
+                "L": "--workers 1000000 --jobs 100000 --model hashing --repeat 2 --export-reference",
             },
             sizes={"S": _wj(10_000, 2_000), "M": _wj(100_000, 20_000), "L": _wj(10**6, 10**5)},
             seed=7,

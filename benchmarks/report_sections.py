@@ -122,6 +122,60 @@ def _import(r: dict[str, Any]) -> tuple[list[Row], str]:
     return rows, body
 
 
+def _solve_cli(r: dict[str, Any]) -> tuple[list[Row], str]:
+    whole, read = r.get("whole", {}), r.get("read", {})
+    wall = min(whole.get("command_wall_s") or [math.nan])
+    rows: list[Row] = [
+        (
+            "`laborbridge solve` whole process / HiGHS LP",
+            wall,
+            "HiGHS",
+            whole.get("ratio_command_over_highs"),
+        ),
+        (
+            "solve: reading / the flow (1M edges)",
+            read.get("read_seconds"),
+            "flow",
+            read.get("ratio_read_over_flow"),
+        ),
+    ]
+    body = table(
+        ["measure", "edges", "seconds", "reference", "reference s", "ratio", "target"],
+        [
+            [
+                "whole `solve` process vs HiGHS LP",
+                whole.get("n_edges"),
+                wall,
+                "HiGHS (scipy linprog)",
+                whole.get("highs_seconds"),
+                whole.get("ratio_command_over_highs"),
+                "<= 0.15",
+            ],
+            [
+                "reading both CSVs vs the flow",
+                read.get("n_edges"),
+                read.get("read_seconds"),
+                "solve_flow",
+                read.get("flow_seconds"),
+                read.get("ratio_read_over_flow"),
+                "<= 0.3",
+            ],
+            [
+                "row reader (csv.DictReader) vs columnar",
+                read.get("n_edges"),
+                read.get("row_reader_seconds"),
+                "columnar read",
+                read.get("read_seconds"),
+                read.get("speedup_over_row_reader"),
+                "",
+            ],
+        ],
+    )
+    same = whole.get("objective_equal_rel_1e9")
+    body += f"\n\nObjective equal to HiGHS's (relative 1e-9): {fmt(same)}; status {whole.get('status')}."
+    return rows, body
+
+
 def _optimizer(r: dict[str, Any]) -> tuple[list[Row], str]:
     sizes = r.get("sizes", {})
     rows: list[Row] = []
@@ -490,8 +544,26 @@ def _pipeline(r: dict[str, Any]) -> tuple[list[Row], str]:
         rows.append(
             ("cached run / cold run (time)", None, "cold run", ratio(totals["cached"], totals["cold"]))
         )
+    refs = [x.get("export_reference") for x in r.get("runs", []) if isinstance(x, dict)]
+    for n, ref in zip(names, refs, strict=False):
+        if ref:
+            rows.append(
+                (
+                    f"export stage / previous writers ({n})",
+                    None,
+                    "previous writers",
+                    ref["export_over_previous"],
+                )
+            )
     body = table(headers, body_rows)
     body += "\n\n" + "; ".join(f"**bottleneck ({n}): {necks[n]}**" for n in names) + "."
+    for n, ref in zip(names, refs, strict=False):
+        if ref:
+            sec = runs[n].get("export", {}).get("seconds")
+            body += (
+                f" Export ({n}): {fmt(sec)} s; the previous row-by-row and openpyxl writers on the same run "
+                f"{fmt(ref['previous_writers_seconds'])} s (ratio {fmt(ref['export_over_previous'])})."
+            )
     if r.get("model"):
         body += f" Encoder: `{r['model']}`."
     gpu = {n: t for n, t in totals.items() if "gpu" in n.lower()}
@@ -689,6 +761,7 @@ RENDERERS: dict[str, Callable[[dict[str, Any]], tuple[list[Row], str]]] = {
     "generate": _generate,
     "import": _import,
     "optimizer": _optimizer,
+    "solve_cli": _solve_cli,
     "candidates": _candidates,
     "certify": _certify,
     "retrieval": _retrieval,

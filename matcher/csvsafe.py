@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import csv
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import IO, Any
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -72,17 +73,105 @@ class SafeWriter:
         self._breaks = "".join(c for c in "\r\n" if c not in self._w.dialect.lineterminator)
         self._quoted = csv.writer(fh, **{**kwargs, "quoting": csv.QUOTE_ALL}) if self._breaks else None
 
+    @property
+    def plain(self) -> Any:
+        """The underlying ``csv.writer`` (cells already guarded, no stray line breaks)."""
+        return self._w
+
+    @property
+    def breaks(self) -> str:
+        """The line-break characters the terminator does not cover."""
+        return self._breaks
+
+    @property
+    def quoted(self) -> Any:
+        """The all-quoted ``csv.writer`` for rows with a stray line break (None when none can be)."""
+        return self._quoted
+
+    @property
+    def quoting_breaks(self) -> bool:
+        """Whether a line break outside the terminator makes a row all-quoted."""
+        return self._quoted is not None
+
+    def breaks_in(self, cell: Any) -> bool:
+        """Whether ``cell`` holds a line break the terminator does not cover."""
+        return bool(self._breaks) and isinstance(cell, str) and any(b in cell for b in self._breaks)
+
     def writerow(self, row: Iterable[Any]) -> Any:
         cells = [csv_cell(v) for v in row]
-        if self._quoted is not None and any(
-            isinstance(c, str) and any(b in c for b in self._breaks) for c in cells
-        ):
+        if self._quoted is not None and any(self.breaks_in(c) for c in cells):
             return self._quoted.writerow(cells)
         return self._w.writerow(cells)
 
     def writerows(self, rows: Iterable[Iterable[Any]]) -> None:
         for row in rows:
             self.writerow(row)
+
+
+@dataclass(frozen=True)
+class Coded:
+    """A column given as ``labels[codes]``: each label is guarded once, not once per row."""
+
+    labels: Sequence[Any]
+    codes: Any  # integer array (rows,)
+
+
+_GUARD_FIRST = frozenset(FORMULA_START) | {"'"}  # a cell csv_cell may change starts with one of these
+
+
+def _guarded(values: Iterable[Any]) -> list[Any]:
+    """:func:`csv_cell` of each value, skipping the call for text that cannot need it."""
+    return [csv_cell(v) if isinstance(v, str) and v[:1] in _GUARD_FIRST else v for v in values]
+
+
+def _any_break(writer: SafeWriter, cells: Sequence[Any]) -> bool:
+    """Whether any text cell holds a line break the writer's terminator does not cover (one scan)."""
+    if not writer.quoting_breaks:
+        return False
+    text = "".join(c for c in cells if isinstance(c, str))
+    return any(b in text for b in writer.breaks)
+
+
+def write_columns(writer: SafeWriter, columns: Sequence[Sequence[Any] | Coded]) -> None:
+    """Write rows given column by column, exactly as ``writer.writerows`` of the same rows would.
+
+    Each cell goes through :func:`csv_cell` (a :class:`Coded` column's labels once each); rows then
+    go to the C ``csv.writer`` in bulk, a row with a line break the terminator does not cover
+    through the all-quoted writer, as :meth:`SafeWriter.writerow` does.
+    """
+    import numpy as np
+
+    cols: list[list[Any]] = []
+    breaks: Any = None
+    for col in columns:
+        if isinstance(col, Coded):
+            labels = _guarded(col.labels)
+            codes = np.asarray(col.codes, dtype=np.int64)
+            arr = np.empty(len(labels), dtype=object)
+            arr[:] = labels
+            cols.append(arr[codes].tolist())
+            row_flag: Any = None
+            if _any_break(writer, labels):
+                flag = np.array([writer.breaks_in(v) for v in labels], dtype=bool)
+                row_flag = flag[codes]
+        else:
+            cells = _guarded(col)
+            cols.append(cells)
+            row_flag = None
+            if _any_break(writer, cells):
+                row_flag = np.array([writer.breaks_in(v) for v in cells], dtype=bool)
+        if row_flag is not None and writer.quoting_breaks:
+            breaks = row_flag if breaks is None else breaks | row_flag
+    rows = list(zip(*cols, strict=True))
+    if breaks is None or not breaks.any():
+        writer.plain.writerows(rows)
+        return
+    start = 0
+    for i in np.flatnonzero(breaks).tolist():
+        writer.plain.writerows(rows[start:i])
+        writer.quoted.writerow(rows[i])
+        start = i + 1
+    writer.plain.writerows(rows[start:])
 
 
 def csv_writer(fh: IO[str], **kwargs: Any) -> SafeWriter:
@@ -106,6 +195,12 @@ def control_characters(value: str, *, free_text: bool = False) -> list[str]:
         if not (free_text and ch in FREE_TEXT_ALLOWED):
             seen[f"U+{ord(ch):04X}"] = None
     return list(seen)
+
+
+def has_control_characters(values: Iterable[str]) -> bool:
+    """Whether any of ``values`` holds a control character (one search over them all: most rows of
+    an import hold none, and then :func:`control_characters` need not look cell by cell)."""
+    return _CONTROL.search("".join(values)) is not None
 
 
 def escape_controls(value: str) -> str:

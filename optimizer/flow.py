@@ -1,10 +1,15 @@
 """Exact maximum-weight capacitated assignment as an OR-Tools min-cost flow.
 
-Integer costs: the first solve scales weights so the largest is about ``1e7`` (cost scaling runs
-fewer phases than at the safe ``1e12``); every edge then moves by at most ``rounding`` <= 0.5 /
-scale, so the true optimum is at most ``int_objective / scale + rounding * units``. When that
-proven bound leaves a relative gap above ``REL_TOL`` = 1e-7 the flow is re-solved at the largest
-safe scale, so the reported optimum is always within 1e-7 of the exact one (usually far closer).
+Integer costs, chosen from the weights' range and precision (:func:`pick_scale`):
+
+* weights with at most 12 decimals (``99``, ``12345678.91``) are scaled by ``10**decimals``, which
+  makes every integer cost exact: the flow optimum is the optimum in the original floats;
+* other weights are first scaled so the largest is about ``1e7`` (cost scaling runs fewer phases
+  than at the safe ``1e12``); every edge then moves by at most ``rounding`` <= 0.5 / scale, so the
+  true optimum is at most ``int_objective / scale + rounding * units``. When that proven bound
+  leaves a relative gap above ``REL_TOL`` = 1e-7 the flow is re-solved at the largest safe scale;
+* a largest weight that does not fit OR-Tools' int64 costs even at scale 1 is rejected with a
+  :class:`~optimizer.errors.ProblemError` that says the limit (never a ``BAD_COST_RANGE``).
 
 The network (openings, binding enterprise capacities, laminar dorm beds) is built by
 :mod:`optimizer.network` and added in one ``add_arcs_with_capacity_and_unit_cost`` call.
@@ -27,11 +32,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from optimizer.errors import SolverError
+from optimizer.errors import ProblemError, SolverError
 from optimizer.network import CountyTiers, FlowLayout, Network, build_network
 from optimizer.problem import PlacementProblem, SolveOptions
 
 _MAX_DIGITS = 12
+_SAMPLE = 4096  # weights checked per candidate number of decimals before the whole array
 _FAST_MAX_COST = 1e7  # integer size of the largest weight on the first try (cost scaling is faster)
 REL_TOL = 1e-7  # re-solve at the safe scale when rounding may have moved the optimum more than this
 
@@ -71,18 +77,65 @@ class FlowOutcome:
         return None if self.network is None else self.network.costs
 
 
-def choose_scale(weights: np.ndarray, n_nodes: int, max_units: int) -> int:
-    """Largest power of ten that keeps every cost and the total inside OR-Tools' int64 range.
+def cost_limit(n_nodes: int, max_units: int) -> float:
+    """Largest integer unit cost OR-Tools' min-cost flow takes safely on this network.
 
     OR-Tools' cost scaling multiplies unit costs by about ``n_nodes``, so ``max|cost| * (n+2)``
     and the total ``max|cost| * max_units`` must both stay below 2**62.
     """
+    return min(2.0**62 / (n_nodes + 2), 2.0**62 / max(max_units, 1), 1e15)
+
+
+def choose_scale(weights: np.ndarray, n_nodes: int, max_units: int) -> int:
+    """Largest power of ten that keeps every cost and the total inside OR-Tools' int64 range.
+
+    Raises :class:`ProblemError` when even scale 1 does not fit (the largest weight is too big).
+    """
     w_max = float(weights.max()) if weights.size else 0.0
     if w_max <= 0.0:
         return 10**_MAX_DIGITS
-    limit = min(2.0**62 / (n_nodes + 2), 2.0**62 / max(max_units, 1), 1e15) / w_max
-    digits = int(np.floor(np.log10(limit))) if limit >= 1 else 0
+    cap = cost_limit(n_nodes, max_units)
+    if w_max > cap:
+        raise ProblemError(
+            f"score {w_max:.6g} is out of the supported range: scores must be at most {cap:.3g} "
+            f"for a problem of {n_nodes} nodes and {max_units} placements (divide them by a power of ten)"
+        )
+    digits = int(np.floor(np.log10(cap / w_max)))
     return 10 ** max(0, min(digits, _MAX_DIGITS))
+
+
+def exact_scale(weights: np.ndarray, safe: int) -> int | None:
+    """The smallest ``10**d <= safe`` at which every weight is a whole number, or None.
+
+    At that scale the integer costs are the weights themselves (to float precision), so the flow
+    optimum is exact. A sample of the weights rules out most ``d`` before the whole array is checked.
+    """
+    if not weights.size:
+        return None
+    sample = weights[:: max(1, weights.size // _SAMPLE)]
+    for d in range(_MAX_DIGITS + 1):
+        scale = 10**d
+        if scale > safe:
+            return None
+        if _whole(sample, scale) and _whole(weights, scale):
+            return scale
+    return None
+
+
+def _whole(weights: np.ndarray, scale: int) -> bool:
+    """Whether ``weights * scale`` are integers up to the float error of the product."""
+    x = weights * float(scale)
+    tol = 1e-6 + 4.0 * np.spacing(np.abs(x))
+    return bool(np.all(np.abs(x - np.rint(x)) <= tol)) and bool(np.all(tol < 1e-2))
+
+
+def pick_scale(weights: np.ndarray, n_nodes: int, max_units: int) -> tuple[int, int]:
+    """``(first, safe)``: the scale of the first solve and the largest safe one (module docstring)."""
+    safe = choose_scale(weights, n_nodes, max_units)
+    exact = exact_scale(weights, safe)
+    if exact is not None:
+        return exact, exact
+    return min(fast_scale(weights), safe), safe
 
 
 def fast_scale(weights: np.ndarray) -> int:
@@ -96,6 +149,13 @@ def fast_scale(weights: np.ndarray) -> int:
 def integer_weights(weights: np.ndarray, scale: int) -> np.ndarray:
     """Round ``weights * scale`` to int64 (each edge moves by at most 0.5 units)."""
     return np.rint(weights * float(scale)).astype(np.int64)
+
+
+def problem_scale(problem: PlacementProblem, weights: np.ndarray) -> tuple[int, int]:
+    """:func:`pick_scale` for this problem's network size and most placements."""
+    max_units = int(min(problem.n_workers, int(problem.job_openings.sum())))
+    n_nodes = problem.n_workers + problem.n_jobs + 2 * problem.n_enterprises + 3
+    return pick_scale(weights, n_nodes, max_units)
 
 
 def solve_flow(
@@ -118,11 +178,12 @@ def solve_flow(
     # data: integer weights at a scale, worker classes (S1 = priority, lexicographic only)
     w_n = problem.n_workers
     max_units = int(min(w_n, int(problem.job_openings.sum())))
-    n_nodes = w_n + problem.n_jobs + 2 * problem.n_enterprises + 3
-    safe = choose_scale(weights, n_nodes, max_units)
+    first, safe = problem_scale(problem, weights)
     if tiers is not None:
-        safe = min(safe, _tier_scale(weights, problem.n_workers, n_nodes + tiers.n_rows))
-    scale = int(options.scale) if options.scale else min(fast_scale(weights), safe)
+        n_nodes = w_n + problem.n_jobs + 2 * problem.n_enterprises + 3
+        safe = min(safe, _tier_scale(weights, w_n, n_nodes + tiers.n_rows))
+        first = min(first, safe)
+    scale = int(options.scale) if options.scale else first
     wint = integer_weights(weights, scale)
     rounding = float(np.abs(wint / float(scale) - weights).max()) if weights.size else 0.0
     unemployed = problem.worker_unemployed
@@ -141,7 +202,7 @@ def solve_flow(
     out = model.outcome(net, problem.n_edges, scale, rounding, stages, keep_residual)
     if tiers is not None:  # the score alone: floor arcs fill before the rest (they cost less)
         out.int_objective -= out.tier_bonus * tiers.units(problem.edge_worker, out.edge_flow)
-    if not options.scale and scale < safe and _loose(out, weights, max_units):
+    if not options.scale and scale < safe and loose(out, weights, max_units):
         del model, out
         return solve_flow(
             problem,
@@ -241,11 +302,21 @@ def _solve_stages(model: _FlowModel, n0: int, n1: int, w_n: int, lex: bool, mode
         model.run(n0, k, n0 + k, n0, 0, max_flow=False)
 
 
-def _loose(out: FlowOutcome, weights: np.ndarray, max_units: int) -> bool:
+def loose(out: FlowOutcome, weights: np.ndarray, max_units: int) -> bool:
     """Whether the proven bound (optimum <= int_objective / scale + rounding * max_units) leaves
     a relative gap above ``REL_TOL``: then the flow is re-solved at the safe scale."""
     objective = float(weights[out.edge_flow].sum())
     return out.bound(max_units) - objective > REL_TOL * max(abs(objective), 1e-12)
 
 
-__all__ = ["FlowLayout", "FlowOutcome", "choose_scale", "integer_weights", "solve_flow"]
+__all__ = [
+    "FlowLayout",
+    "FlowOutcome",
+    "choose_scale",
+    "exact_scale",
+    "integer_weights",
+    "loose",
+    "pick_scale",
+    "problem_scale",
+    "solve_flow",
+]

@@ -22,7 +22,7 @@ import time
 
 import numpy as np
 
-from optimizer.flow import FlowOutcome, integer_weights, solve_flow
+from optimizer.flow import FlowOutcome, integer_weights, problem_scale, solve_flow
 from optimizer.network import dorm_plan
 from optimizer.prices import ResidualGraph
 from optimizer.problem import PlacementProblem, SolveOptions
@@ -49,6 +49,9 @@ def solve_flow_pruned(problem: PlacementProblem, weights: np.ndarray, options: S
     t0 = time.perf_counter()
     stages: dict[str, float] = {}
     ew = problem.edge_worker
+    first, safe = problem_scale(problem, weights)
+    if not options.scale and first == safe:  # the weights' exact scale: phase 1 must not pick a coarser one
+        options = dataclasses.replace(options, scale=first)
     # rank of each edge within its worker, best weight first (one float key: worker, then weight;
     # near-ties may swap, which only changes what phase 1 keeps, never the proven answer)
     w_max = float(weights.max()) if weights.size else 1.0

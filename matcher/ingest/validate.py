@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel, ValidationError
 
-from matcher.csvsafe import control_characters, escape_controls
+from matcher.csvsafe import control_characters, escape_controls, has_control_characters
 from matcher.errors import RecordError
 from matcher.idcard import validate_id_number, validate_phone
 from matcher.ingest.admin_codes import AdminCodes
@@ -77,6 +77,8 @@ def _err(reason: str, file: str, row: int, field: str | None, value: object = ""
 
 def _controls(cells: dict[str, str], file: str, row: int) -> list[RecordError]:
     """A field holding control characters (which no workbook can hold, and no name needs)."""
+    if not has_control_characters(v for v in cells.values() if isinstance(v, str)):
+        return []
     errors = []
     for col, value in cells.items():
         if not isinstance(value, str):

@@ -24,12 +24,12 @@ from typing import Any
 
 import numpy as np
 
-from matcher.csvsafe import csv_writer
+from matcher.csvsafe import Coded, csv_writer, write_columns
 from matcher.placement.guidance import unplaced_guidance
 from matcher.placement.pipeline import PlacementRun
-from matcher.placement.summary import edge_score_of, predicted_job_codes, run_summary, unplaced_reason_names
+from matcher.placement.summary import predicted_job_codes, run_summary, unplaced_reason_names
 from matcher.scoring.context import code_number
-from matcher.scoring.factors import score_text
+from matcher.scoring.factors import score_texts
 
 RUN_FILES = ("assignments.csv", "unplaced.csv", "candidates.csv", "job_codes.csv", "rejected.csv", "run.json")
 """Every file a run may write (``run.json`` last); the swap removes a previous run's leftovers."""
@@ -111,32 +111,37 @@ def _write_files(run: PlacementRun, out: Path, extra: Mapping[str, Any]) -> dict
     t0 = time.perf_counter()
     ds, edges, res = run.dataset, run.edges, run.result
     assignment = np.asarray(res.assignment)
-    edge_of = edge_score_of(run)
+    wids = [w.worker_id for w in ds.workers]
+    jids = [j.job_id for j in ds.jobs]
+    placed = np.flatnonzero(assignment >= 0)
+    jobs = assignment[placed].astype(np.int64)
+    scores = _edge_scores(edges, placed, jobs, len(jids))
     with (out / "assignments.csv").open("w", newline="", encoding="utf-8") as fh:
         wr = csv_writer(fh, lineterminator="\n")
         wr.writerow(["worker_id", "job_id", "enterprise_id", "score"])
-        for w in np.flatnonzero(assignment >= 0):
-            job = ds.jobs[int(assignment[w])]
-            score = edge_of[(int(w), int(assignment[w]))]
-            wr.writerow([ds.workers[w].worker_id, job.job_id, job.enterprise_id, score_text(score)])
+        ents = [j.enterprise_id for j in ds.jobs]
+        write_columns(wr, [Coded(wids, placed), Coded(jids, jobs), Coded(ents, jobs), score_texts(scores)])
     reasons = unplaced_reason_names(run)
     guide = unplaced_guidance(run)
     with (out / "unplaced.csv").open("w", newline="", encoding="utf-8") as fh:
         wr = csv_writer(fh, lineterminator="\n")
         wr.writerow(["worker_id", "reason", "rule", "guidance_zh", "guidance_en"])
-        for u in np.flatnonzero(assignment < 0).tolist():
-            g = guide.get(u)
-            row = [g.rule, g.zh, g.en] if g else ["", "", ""]
-            wr.writerow([ds.workers[u].worker_id, reasons[u], *row])
+        left = np.flatnonzero(assignment < 0)
+        told = [guide.get(u) for u in left.tolist()]
+        write_columns(
+            wr,
+            [
+                Coded(wids, left),
+                [reasons[u] for u in left.tolist()],
+                [g.rule if g else "" for g in told],
+                [g.zh if g else "" for g in told],
+                [g.en if g else "" for g in told],
+            ],
+        )
     with (out / "candidates.csv").open("w", newline="", encoding="utf-8") as fh:
         wr = csv_writer(fh, lineterminator="\n")
         wr.writerow(["worker_id", "job_id", "score"])
-        wids = [w.worker_id for w in ds.workers]
-        jids = [j.job_id for j in ds.jobs]
-        wr.writerows(
-            (wids[w], jids[j], score_text(s))
-            for w, j, s in zip(edges.worker, edges.job, edges.score, strict=True)
-        )
+        write_columns(wr, [Coded(wids, edges.worker), Coded(jids, edges.job), score_texts(edges.score)])
     predicted = predicted_job_codes(run)
     if predicted:
         with (out / "job_codes.csv").open("w", newline="", encoding="utf-8") as fh:
@@ -158,3 +163,11 @@ def _write_files(run: PlacementRun, out: Path, extra: Mapping[str, Any]) -> dict
         fh.flush()
         os.fsync(fh.fileno())
     return summary
+
+
+def _edge_scores(edges: Any, workers: np.ndarray, jobs: np.ndarray, n_jobs: int) -> np.ndarray:
+    """The candidate score of each placed ``(worker, job)`` pair (every placement is a candidate)."""
+    key = np.asarray(edges.worker, dtype=np.int64) * max(n_jobs, 1) + np.asarray(edges.job, dtype=np.int64)
+    order = np.argsort(key, kind="stable")
+    pos = np.searchsorted(key[order], workers.astype(np.int64) * max(n_jobs, 1) + jobs)
+    return np.asarray(edges.score, dtype=np.float64)[order[pos]]

@@ -26,11 +26,12 @@ from typing import Any
 
 import numpy as np
 
-from matcher.csvsafe import csv_writer, xlsx_cell
+from matcher.csvsafe import csv_writer, write_columns
 from matcher.dataset import Dataset
 from matcher.geo import place_name
 from matcher.pii import mask
 from matcher.records import LOCAL_WORKSHOP_KINDS, EnterpriseKind, Job
+from matcher.reporting.xlsx import write_workbook
 from matcher.runs.record import REASON_ZH
 from matcher.scoring.context import MatchContext
 
@@ -57,6 +58,10 @@ class Table:
     @property
     def headers(self) -> list[str]:
         return [h for _, h in self.columns]
+
+    def column_values(self) -> list[list[Any]]:
+        """The cells column by column (``""`` where a row lacks the column)."""
+        return [[r.get(k, "") for r in self.rows] for k, _ in self.columns]
 
     def values(self) -> Iterable[list[Any]]:
         keys = [c for c, _ in self.columns]
@@ -340,40 +345,20 @@ def write_csv(table: Table, path: Path) -> Path:
     with path.open("w", newline="", encoding="utf-8-sig") as fh:
         w = csv_writer(fh, lineterminator="\n")
         w.writerow(table.headers)
-        w.writerows(table.values())
+        if table.rows:
+            write_columns(w, table.column_values())
     return path
 
 
 def write_xlsx(sheets: Mapping[str, Table], path: Path) -> Path:
-    """One sheet per table; strings stored as text (a leading ``=`` never becomes a formula),
-    characters a workbook cannot hold removed."""
-    from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.styles import Font
-
-    wb = Workbook(write_only=True)
+    """One sheet per table, bold frozen header (:mod:`matcher.reporting.xlsx`); strings stored as
+    text (a leading ``=`` never becomes a formula), characters a workbook cannot hold removed."""
     used: set[str] = set()
     if not sheets:
         sheets = {"空": Table((("note", "说明"),), [{"note": "无数据"}])}
-    for name, table in sheets.items():
-        ws = wb.create_sheet(sheet_title(name, used))
-        ws.freeze_panes = "A2"
-        header = []
-        for h in table.headers:
-            cell = WriteOnlyCell(ws, value=xlsx_cell(h))
-            cell.font = Font(bold=True)
-            header.append(cell)
-        ws.append(header)
-        for values in table.values():
-            cells = []
-            for v in values:
-                cell = WriteOnlyCell(ws, value=xlsx_cell(v))
-                if isinstance(v, str):
-                    cell.data_type = "s"
-                cells.append(cell)
-            ws.append(cells)
-    wb.save(path)
-    return path
+    return write_workbook(
+        {sheet_title(name, used): (table.headers, table.values()) for name, table in sheets.items()}, path
+    )
 
 
 def write_grouped(groups: Mapping[str, Table], stem: str, out: Path, formats: Sequence[str]) -> list[Path]:

@@ -39,16 +39,35 @@ def unfit_values(table: FromClause, values: Mapping[str, Any]) -> Iterator[tuple
     ``Integer`` one; PostgreSQL refuses both and fails the whole transaction. Checking first
     makes such a value one rejected row on either.
     """
+    lengths, ints = _limits(table)
     for name, value in values.items():
-        if value is None or name not in table.c:
+        if value is None:
             continue
-        kind = table.c[name].type
-        if isinstance(kind, String) and kind.length is not None and isinstance(value, str):
-            if len(value) > kind.length:
-                yield name, f"longer than the store's {kind.length} characters ({len(value)})"
-        elif isinstance(kind, Integer) and not isinstance(kind, BigInteger) and isinstance(value, int):
-            if not -INT_MAX - 1 <= value <= INT_MAX:
-                yield name, f"out of the store's range (at most {INT_MAX:,})"
+        if isinstance(value, str):
+            n = lengths.get(name)
+            if n is not None and len(value) > n:
+                yield name, f"longer than the store's {n} characters ({len(value)})"
+        elif isinstance(value, int) and name in ints and not -INT_MAX - 1 <= value <= INT_MAX:
+            yield name, f"out of the store's range (at most {INT_MAX:,})"
+
+
+_LIMITS: dict[int, tuple[FromClause, dict[str, int], frozenset[str]]] = {}
+
+
+def _limits(table: FromClause) -> tuple[dict[str, int], frozenset[str]]:
+    """``(max length of each String(n) column, names of the 32-bit Integer columns)``, once per table
+    (an import checks every value of every row: the column objects are not looked up each time)."""
+    hit = _LIMITS.get(id(table))
+    if hit is not None and hit[0] is table:
+        return hit[1], hit[2]
+    lengths = {
+        c.name: c.type.length for c in table.c if isinstance(c.type, String) and c.type.length is not None
+    }
+    ints = frozenset(
+        c.name for c in table.c if isinstance(c.type, Integer) and not isinstance(c.type, BigInteger)
+    )
+    _LIMITS[id(table)] = (table, lengths, ints)
+    return lengths, ints
 
 
 def record_field(column: str) -> str:
@@ -70,7 +89,7 @@ def content_hash(values: Mapping[str, Any]) -> str:
 def to_db(kind: str, record: BaseModel, key: bytes) -> dict[str, Any]:
     """The stored values of ``record`` (no bookkeeping columns); personal numbers hashed and masked."""
     out: dict[str, Any] = {}
-    for name, value in record.model_dump().items():
+    for name, value in dict(record).items():  # flat records: the fields as they are, no copy
         if isinstance(value, Enum):
             value = value.value
         elif isinstance(value, dt.date):

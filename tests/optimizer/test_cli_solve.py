@@ -89,3 +89,134 @@ def test_console_error_is_one_line_and_exit_1(files, tmp_path):
     )
     assert proc.returncode == 1
     assert proc.stderr.strip() == f"error: {caps}, row 2, field 'openings': openings -2 is negative"
+
+
+def _main(*args):
+    return subprocess.run(
+        [sys.executable, "-c", "from api.cli import main; main()", *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_scores_are_written_as_given_and_prices_only_when_asked(tmp_path):
+    edges = _write(
+        tmp_path / "e.csv", ["worker_id", "job_id", "score"], [["w1", "j1", "99"], ["w2", "j1", "7"]]
+    )
+    caps = _write(tmp_path / "c.csv", ["job_id", "openings"], [["j1", "1"]])
+    out = tmp_path / "out"
+    result = CliRunner().invoke(app, ["solve", str(edges), str(caps), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert (out / "assignments.csv").read_text().splitlines()[1] == "w1,j1,,99"
+    assert not (out / "prices.csv").exists()
+    result = CliRunner().invoke(app, ["solve", str(edges), str(caps), "--out", str(out), "--prices"])
+    assert result.exit_code == 0, result.output
+    with (out / "prices.csv").open() as fh:
+        rows = list(csv.DictReader(fh))
+    assert [(r["kind"], r["id"]) for r in rows] == [("job", "j1")] and float(rows[0]["shadow_price"]) > 0
+
+
+def test_columnar_and_row_readers_agree_and_odd_numbers_still_read(tmp_path):
+    from api.cli._solve_input import read_capacities_rows, read_edges_rows, read_solve_inputs
+
+    caps = _write(
+        tmp_path / "c.csv",
+        [" job_id", "openings ", "enterprise_id", "enterprise_capacity"],
+        [["j1", "2", "e1", "3"], ["j2", "1", "e1", ""], ["j3", "1", "", ""], ["j4", "4", "e2", ""]],
+    )
+    for scores in (["0.5", "1e3", "2", "0"], [" 0.5", "+1e3", "2", "0"]):  # the second: row path
+        edges = _write(
+            tmp_path / "e.csv",
+            ["worker_id", "job_id", "score"],
+            [
+                ["w2", "j1", scores[0]],
+                ["w1", "j3", scores[1]],
+                ["w2", "j4", scores[2]],
+                ["w3", "j2", scores[3]],
+            ],
+        )
+        fast, fcaps = read_solve_inputs(edges, caps)
+        rcaps = read_capacities_rows(caps)
+        slow = read_edges_rows(edges, rcaps.job_ids)
+        assert fcaps.job_ids == rcaps.job_ids == ["j1", "j2", "j3", "j4"]
+        assert fcaps.enterprise_ids == rcaps.enterprise_ids == ["e1", "e2"]
+        assert fcaps.enterprise_capacity.tolist() == rcaps.enterprise_capacity.tolist() == [3, -1]
+        assert fcaps.job_enterprise.tolist() == rcaps.job_enterprise.tolist() == [0, 0, -1, 1]
+        assert fast.worker_ids == slow.worker_ids == ["w2", "w1", "w3"]
+        assert fast.worker.tolist() == slow.worker.tolist() and fast.job.tolist() == slow.job.tolist()
+        assert fast.score.tolist() == slow.score.tolist() == [0.5, 1000.0, 2.0, 0.0]
+        assert fast.score_text.to_pylist() == slow.score_text.to_pylist() == [s.strip() for s in scores]
+
+
+@pytest.mark.parametrize(
+    ("rows", "message"),
+    [
+        ([["w1", "j1", "0.5"], ["", "j1", "0.2"]], "row 3, field 'worker_id': empty worker_id"),
+        ([["w1", "j1", "0.5"], ["w2", "jx", "0.2"]], "row 3, field 'job_id': job_id 'jx' is not in the"),
+        ([["w1", "j1", "0.5"], ["w2", "j1", "-1"]], "row 3, field 'score': score -1.0 must be finite"),
+        ([["w1", "j1", "0.5"], ["w2", "j1", "nan"]], "row 3, field 'score': score nan must be finite"),
+        (
+            [["w1", "j1", "0.5"], ["w1", "j1", "0.2"]],
+            "row 3, field 'job_id': duplicate edge ('w1', 'j1'), first",
+        ),
+        ([["w1", "j1", "0.5"], ["w2", "j1"]], "row 3, field 'score': score '' is not a number"),
+    ],
+)
+def test_bad_edge_rows_name_the_first_bad_row(tmp_path, rows, message):
+    from api.cli._solve_input import read_solve_inputs
+
+    caps = _write(tmp_path / "c.csv", ["job_id", "openings"], [["j1", "1"]])
+    edges = _write(tmp_path / "e.csv", ["worker_id", "job_id", "score"], rows)
+    with pytest.raises(ValueError) as err:
+        read_solve_inputs(edges, caps)
+    assert str(err.value).startswith(f"{edges}, {message}")
+
+
+def test_large_scores_with_decimals_keep_the_exact_optimum(tmp_path):
+    # at scale 1 the anti-diagonal rounds to 2e7 + 1 and wins, though the diagonal is 0.35 better
+    rows = [
+        ["w1", "j1", "10000000.45"],
+        ["w2", "j2", "10000000.45"],
+        ["w1", "j2", "10000000.55"],
+        ["w2", "j1", "10000000.00"],
+    ]
+    edges = _write(tmp_path / "e.csv", ["worker_id", "job_id", "score"], rows)
+    caps = _write(tmp_path / "c.csv", ["job_id", "openings"], [["j1", "1"], ["j2", "1"]])
+    result = CliRunner().invoke(app, ["solve", str(edges), str(caps), "--out", str(tmp_path / "o"), "--json"])
+    assert result.exit_code == 0, result.output
+    run = json.loads(result.output)
+    assert run["status"] == "OPTIMAL" and run["objective"] == pytest.approx(20000000.9, abs=1e-6)
+    assert (tmp_path / "o" / "assignments.csv").read_text().splitlines()[1:] == [
+        "w1,j1,,10000000.45",
+        "w2,j2,,10000000.45",
+    ]
+
+
+def test_unsupported_score_range_is_one_line_exit_1(files, tmp_path):
+    _, caps, out = files
+    edges = _write(tmp_path / "big.csv", ["worker_id", "job_id", "score"], [["w1", "j1", "1e18"]])
+    proc = _main("solve", edges, caps, "--out", out)
+    assert proc.returncode == 1, proc.stderr
+    assert (
+        proc.stderr.startswith("error: score 1e+18 is out of the supported range")
+        and proc.stderr.count("\n") == 1
+    )
+    assert "Traceback" not in proc.stderr
+
+
+def test_help_says_scores_are_non_negative_and_zero_edges_unused():
+    text = " ".join(CliRunner().invoke(app, ["solve", "--help"]).output.replace("│", " ").split())
+    assert ">= 0" in text and "score 0 is never used" in text and "--prices" in text
+
+
+def test_zero_score_edges_are_never_used_in_score_mode(tmp_path):
+    edges = _write(
+        tmp_path / "e.csv",
+        ["worker_id", "job_id", "score"],
+        [["w1", "j1", "0"], ["w2", "j1", "0.0"], ["w3", "j2", "1"]],
+    )
+    caps = _write(tmp_path / "c.csv", ["job_id", "openings"], [["j1", "2"], ["j2", "1"]])
+    result = CliRunner().invoke(app, ["solve", str(edges), str(caps), "--out", str(tmp_path / "o"), "--json"])
+    run = json.loads(result.output)
+    assert run["n_placed"] == 1 and run["n_zero_score_edges_unused"] == 2

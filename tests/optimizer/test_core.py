@@ -132,3 +132,16 @@ def test_medium_instance_matches_lp_within_1e9_and_scale_is_large():
     assert r.gap <= 1e-6 and r.scale >= 10**6
     g = greedy(p)
     assert g.objective < r.objective
+
+
+def test_scale_follows_the_scores_precision_and_rejects_an_unsupported_range():
+    from optimizer.errors import ProblemError
+    from optimizer.flow import choose_scale, exact_scale, pick_scale
+
+    assert exact_scale(np.array([99.0, 7.0, 0.0]), 10**12) == 1
+    assert exact_scale(np.array([10000000.45, 3.1, 2.0]), 10**12) == 100
+    assert exact_scale(np.random.default_rng(0).random(1000), 10**12) is None
+    assert exact_scale(np.array([0.123]), 100) is None  # needs 10**3, above the safe scale
+    assert pick_scale(np.array([0.25, 0.5]), 10, 2) == (100, 100)
+    with pytest.raises(ProblemError, match="out of the supported range"):
+        choose_scale(np.array([1e18]), 10, 1)

@@ -1,0 +1,373 @@
+"""The two CSV files of ``laborbridge solve``, read columnar and validated row by row.
+
+:func:`read_solve_inputs` reads each file with pyarrow's CSV reader and validates whole columns at
+once (ids present, jobs known, numbers parse, scores finite and >= 0, no duplicate edge, one
+capacity per enterprise). When any check fails, or pyarrow cannot parse the file at all (a row with
+too few cells, a number written ``+3`` or `` 0.5``), the file is read again with the row reader of
+:func:`read_capacities_rows` / :func:`read_edges_rows`: it raises the first bad row's error (file,
+row, field, reason) exactly as before, or, where pyarrow was merely stricter than Python's ``int``
+and ``float``, returns the same data. Either path gives the same :class:`Edges` and :class:`Capacities`.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+EDGE_FIELDS = ("worker_id", "job_id", "score")
+CAPACITY_FIELDS = ("job_id", "openings")
+ENTERPRISE_FIELDS = ("enterprise_id", "enterprise_capacity")
+
+
+@dataclass
+class Capacities:
+    """Jobs in file order, and enterprises in order of first appearance."""
+
+    job_ids: list[str]
+    openings: np.ndarray  # int64 (J,)
+    job_enterprise: np.ndarray  # int32 (J,), -1 = none
+    enterprise_ids: list[str]
+    enterprise_capacity: np.ndarray  # int64 (K,), -1 = no cap
+
+
+@dataclass
+class Edges:
+    """Workers in order of first appearance; one entry per edge, in file order."""
+
+    worker_ids: list[str]
+    worker: np.ndarray  # int32 (E,)
+    job: np.ndarray  # int32 (E,)
+    score: np.ndarray  # float64 (E,)
+    score_text: Any  # pyarrow string array: each row's score as written, stripped (file order)
+    row: np.ndarray  # int64 (E,): each edge's data row in the file, 0-based (indexes score_text)
+
+    def subset(self, idx: np.ndarray) -> Edges:
+        """These edges at positions ``idx`` (same workers list)."""
+        return Edges(
+            self.worker_ids, self.worker[idx], self.job[idx], self.score[idx], self.score_text, self.row[idx]
+        )
+
+    def texts(self, idx: np.ndarray) -> list[str]:
+        """The scores of edges ``idx`` as written (from the raw buffers: no pyarrow.compute)."""
+        col = self.score_text
+        offsets = np.frombuffer(col.buffers()[1], dtype=np.int32, count=len(col) + 1, offset=col.offset * 4)
+        data = col.buffers()[2]
+        raw = b"" if data is None else data.to_pybytes()
+        rows = self.row[idx]
+        spans = zip(offsets[rows].tolist(), offsets[rows + 1].tolist(), strict=True)
+        return [raw[a:b].decode("utf-8") for a, b in spans]
+
+
+class _Fallback(Exception):
+    """The columnar path found something to report: the row reader says what, and where."""
+
+
+def _input_error(reason: str, file: Path, row: int | None = None, field: str | None = None) -> Exception:
+    from matcher.errors import InputError
+
+    return InputError(reason, file=str(file), row=row, field=field)
+
+
+# --- columnar path -------------------------------------------------------------------------
+
+
+def _header(path: Path, required: tuple[str, ...]) -> list[str]:
+    """The stripped header; a missing file or column is the same error as the row reader's."""
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as fh:
+            first = next(csv.reader(fh), [])
+    except OSError as exc:
+        raise _input_error(f"cannot open: {exc.strerror}", path) from exc
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise _Fallback from exc
+    header = [h.strip() for h in first]
+    missing = [f for f in required if f not in header]
+    if missing:
+        raise _input_error(f"missing column(s) {', '.join(missing)}", path, row=1)
+    if len(set(header)) != len(header):
+        raise _Fallback  # duplicate names: the row reader keeps the last one, as before
+    return header
+
+
+def _columns(path: Path, header: list[str], wanted: tuple[str, ...]) -> dict[str, Any]:
+    """The ``wanted`` columns present in the file, as whitespace-trimmed pyarrow strings."""
+    import pyarrow as pa
+    from pyarrow import csv as pa_csv
+
+    cols = [c for c in wanted if c in header]
+    try:
+        table = pa_csv.read_csv(
+            path,
+            read_options=pa_csv.ReadOptions(column_names=header, skip_rows=1),
+            convert_options=pa_csv.ConvertOptions(
+                include_columns=cols, column_types=dict.fromkeys(cols, pa.string())
+            ),
+        )
+    except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
+        raise _Fallback from exc
+    return {c: _strip(table.column(c).combine_chunks()) for c in cols}
+
+
+# Array methods and raw buffers only: pyarrow.compute's module functions and ``to_numpy`` import
+# pandas on first use when it is installed (half a second of start-up at no gain here).
+
+
+def _strip(column: Any) -> Any:
+    """``column`` with surrounding whitespace removed, as ``str.strip``; a scan of the raw bytes
+    skips the (costly) trim when no byte can be whitespace (ASCII controls, space, non-ASCII)."""
+    data = column.buffers()[2]
+    if data is None:
+        return column
+    raw = np.frombuffer(data, dtype=np.uint8)
+    if not ((raw <= 0x20) | (raw >= 0x80)).any():
+        return column
+    import pyarrow.compute as pc
+
+    return pc.utf8_trim_whitespace(column)
+
+
+def _values(array: Any, dtype: Any) -> np.ndarray:
+    """A fixed-width pyarrow array without nulls as a numpy view of its buffer."""
+    if array.null_count:
+        raise _Fallback
+    dt = np.dtype(dtype)
+    return np.frombuffer(array.buffers()[1], dtype=dt, count=len(array), offset=array.offset * dt.itemsize)
+
+
+def _lengths(column: Any) -> np.ndarray:
+    """Byte length of each string of ``column``."""
+    offsets = np.frombuffer(
+        column.buffers()[1], dtype=np.int32, count=len(column) + 1, offset=column.offset * 4
+    )
+    return np.diff(offsets)
+
+
+def _to_numbers(column: Any, dtype: Any) -> np.ndarray:
+    import pyarrow as pa
+
+    try:
+        cast = column.cast(dtype)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+        raise _Fallback from exc
+    return _values(cast, dtype.to_pandas_dtype())
+
+
+def _first_occurrence_codes(column: Any) -> tuple[np.ndarray, list[str]]:
+    """Integer codes in order of first appearance, and the distinct values."""
+    enc = column.dictionary_encode()
+    return _values(enc.indices, np.int32), enc.dictionary.to_pylist()
+
+
+def _capacities_columnar(path: Path) -> Capacities:
+    import pyarrow as pa
+
+    header = _header(path, CAPACITY_FIELDS)
+    cols = _columns(path, header, CAPACITY_FIELDS + ENTERPRISE_FIELDS)
+    jobs = cols["job_id"]
+    n = len(jobs)
+    if (_lengths(jobs) == 0).any() or len(_first_occurrence_codes(jobs)[1]) != n:
+        raise _Fallback
+    openings = _to_numbers(cols["openings"], pa.int64())
+    if (openings < 0).any():
+        raise _Fallback
+    job_ent = np.full(n, -1, np.int32)
+    ent_ids: list[str] = []
+    ent_cap = np.zeros(0, np.int64)
+    ent = cols.get("enterprise_id")
+    if ent is not None:
+        has = _lengths(ent) > 0
+        raw = cols["enterprise_capacity"].to_pylist() if "enterprise_capacity" in cols else [""] * n
+        given = np.array([bool(r) for r in raw], dtype=bool) & has
+        cap = np.full(n, -1, np.int64)
+        if given.any():
+            cap[given] = _to_numbers(
+                pa.array([raw[i] for i in np.flatnonzero(given)], pa.string()), pa.int64()
+            )
+        if (cap < -1).any():
+            raise _Fallback
+        codes_all, names = _first_occurrence_codes(ent)
+        rows = np.flatnonzero(has)
+        # renumber without the empty id, keeping the order of first appearance
+        keep = np.array([bool(x) for x in names], dtype=bool)
+        renum = np.cumsum(keep) - 1
+        ent_ids = [x for x in names if x]
+        codes = renum[codes_all[rows]].astype(np.int32)
+        first = np.full(len(ent_ids), -1, np.int64)
+        first[codes[::-1]] = rows[::-1]  # the earliest row of each enterprise wins
+        ent_cap = cap[first]
+        # a later row that states a capacity must state the first row's
+        if (given[rows] & (cap[rows] != ent_cap[codes])).any():
+            raise _Fallback
+        job_ent[rows] = codes
+    return Capacities(jobs.to_pylist(), openings.astype(np.int64), job_ent, ent_ids, ent_cap)
+
+
+def _edges_columnar(path: Path, job_ids: list[str]) -> Edges:
+    import pyarrow as pa
+
+    header = _header(path, EDGE_FIELDS)
+    cols = _columns(path, header, EDGE_FIELDS)
+    workers, jobs, text = cols["worker_id"], cols["job_id"], cols["score"]
+    if (_lengths(workers) == 0).any():
+        raise _Fallback
+    job_codes, job_names = _first_occurrence_codes(jobs)
+    index = {j: i for i, j in enumerate(job_ids)}
+    lut = np.array([index.get(j, -1) for j in job_names], dtype=np.int32)
+    if (lut < 0).any():
+        raise _Fallback
+    ej = lut[job_codes]
+    score = _to_numbers(text, pa.float64())
+    if not (np.isfinite(score).all() and (score >= 0).all()):
+        raise _Fallback
+    worker, worker_ids = _first_occurrence_codes(workers)
+    key = worker.astype(np.int64) * max(len(job_ids), 1) + ej
+    key.sort()
+    if (key[1:] == key[:-1]).any():
+        raise _Fallback
+    return Edges(worker_ids, worker.copy(), ej, score.copy(), text, np.arange(len(ej), dtype=np.int64))
+
+
+# --- row path (exact errors) ----------------------------------------------------------------
+
+
+def _rows(path: Path, required: tuple[str, ...]) -> Iterator[tuple[int, dict[str, str]]]:
+    """Yield ``(row_number, dict)``; the header is row 1."""
+    try:
+        handle = path.open(newline="", encoding="utf-8-sig")
+    except OSError as exc:
+        raise _input_error(f"cannot open: {exc.strerror}", path) from exc
+    with handle:
+        reader = csv.DictReader(handle)
+        header = [h.strip() for h in reader.fieldnames or []]
+        missing = [f for f in required if f not in header]
+        if missing:
+            raise _input_error(f"missing column(s) {', '.join(missing)}", path, row=1)
+        reader.fieldnames = header
+        for n, row in enumerate(reader, start=2):
+            yield n, {k: (v or "").strip() for k, v in row.items() if k is not None}
+
+
+def read_capacities_rows(path: Path) -> Capacities:
+    """The capacities file, row by row; raises the first bad row's error."""
+    job_ids: dict[str, int] = {}
+    openings: list[int] = []
+    ent_ids: dict[str, int] = {}
+    ent_cap: list[int] = []
+    job_ent: list[int] = []
+    for n, row in _rows(path, CAPACITY_FIELDS):
+        job = row["job_id"]
+        if not job:
+            raise _input_error("empty job_id", path, n, "job_id")
+        if job in job_ids:
+            raise _input_error(f"duplicate job_id {job!r}", path, n, "job_id")
+        try:
+            value = int(row["openings"])
+        except ValueError:
+            raise _input_error(
+                f"openings {row['openings']!r} is not an integer", path, n, "openings"
+            ) from None
+        if value < 0:
+            raise _input_error(f"openings {value} is negative", path, n, "openings")
+        ent = row.get("enterprise_id", "")
+        if ent:
+            raw = row.get("enterprise_capacity", "")
+            try:
+                cap = int(raw) if raw else -1
+            except ValueError:
+                raise _input_error(
+                    f"enterprise_capacity {raw!r} is not an integer", path, n, "enterprise_capacity"
+                ) from None
+            if cap < -1:
+                raise _input_error(f"enterprise_capacity {cap} is negative", path, n, "enterprise_capacity")
+            if ent not in ent_ids:
+                ent_ids[ent] = len(ent_cap)
+                ent_cap.append(cap)
+            elif raw and ent_cap[ent_ids[ent]] != cap:
+                raise _input_error(
+                    f"enterprise {ent!r} has capacity {ent_cap[ent_ids[ent]]} on an earlier row",
+                    path,
+                    n,
+                    "enterprise_capacity",
+                )
+        job_ids[job] = len(openings)
+        openings.append(value)
+        job_ent.append(ent_ids[ent] if ent else -1)
+    return Capacities(
+        list(job_ids),
+        np.array(openings, np.int64),
+        np.array(job_ent, np.int32),
+        list(ent_ids),
+        np.array(ent_cap, np.int64),
+    )
+
+
+def read_edges_rows(path: Path, job_ids: list[str]) -> Edges:
+    """The edges file, row by row; raises the first bad row's error."""
+    job_index = {j: i for i, j in enumerate(job_ids)}
+    worker_ids: dict[str, int] = {}
+    ew: list[int] = []
+    ej: list[int] = []
+    es: list[float] = []
+    text: list[str] = []
+    seen: dict[tuple[int, int], int] = {}
+    for n, row in _rows(path, EDGE_FIELDS):
+        worker, job = row["worker_id"], row["job_id"]
+        if not worker:
+            raise _input_error("empty worker_id", path, n, "worker_id")
+        if job not in job_index:
+            raise _input_error(f"job_id {job!r} is not in the capacities file", path, n, "job_id")
+        try:
+            score = float(row["score"])
+        except ValueError:
+            raise _input_error(f"score {row['score']!r} is not a number", path, n, "score") from None
+        if not math.isfinite(score) or score < 0:
+            raise _input_error(f"score {score} must be finite and >= 0", path, n, "score")
+        w = worker_ids.setdefault(worker, len(worker_ids))
+        pair = (w, job_index[job])
+        if pair in seen:
+            raise _input_error(
+                f"duplicate edge ({worker!r}, {job!r}), first on row {seen[pair]}", path, n, "job_id"
+            )
+        seen[pair] = n
+        ew.append(w)
+        ej.append(pair[1])
+        es.append(score)
+        text.append(row["score"])
+    import pyarrow as pa
+
+    return Edges(
+        list(worker_ids),
+        np.array(ew, np.int32),
+        np.array(ej, np.int32),
+        np.array(es, np.float64),
+        pa.array(text, pa.string()),
+        np.arange(len(ew), dtype=np.int64),
+    )
+
+
+def read_solve_inputs(edges: Path, capacities: Path) -> tuple[Edges, Capacities]:
+    """Both files, columnar where they are clean (module docstring)."""
+    try:
+        caps = _capacities_columnar(capacities)
+    except _Fallback:
+        caps = read_capacities_rows(capacities)
+    try:
+        found = _edges_columnar(edges, caps.job_ids)
+    except _Fallback:
+        found = read_edges_rows(edges, caps.job_ids)
+    return found, caps
+
+
+__all__ = [
+    "Capacities",
+    "Edges",
+    "read_capacities_rows",
+    "read_edges_rows",
+    "read_solve_inputs",
+]
