@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from matcher.csvsafe import csv_writer, xlsx_cell
+from matcher.placement.guidance import unplaced_guidance
 from matcher.placement.summary import edge_score_of, unplaced_reason_names
 from matcher.reporting import exports
 from matcher.scoring.factors import score_text
@@ -72,11 +73,14 @@ def old_run_files(run: Any, out: Path) -> None:
             score = edge_of[(int(w), int(assignment[w]))]
             wr.writerow([ds.workers[w].worker_id, job.job_id, job.enterprise_id, score_text(score)])
     reasons = unplaced_reason_names(run)
+    guide = unplaced_guidance(run)
     with (out / "unplaced.csv").open("w", newline="", encoding="utf-8") as fh:
         wr = csv_writer(fh, lineterminator="\n")
-        wr.writerow(["worker_id", "reason"])
-        for w in np.flatnonzero(assignment < 0):
-            wr.writerow([ds.workers[w].worker_id, reasons[w]])
+        wr.writerow(["worker_id", "reason", "rule", "guidance_zh", "guidance_en"])
+        for u in np.flatnonzero(assignment < 0).tolist():
+            g = guide.get(u)
+            row = [g.rule, g.zh, g.en] if g else ["", "", ""]
+            wr.writerow([ds.workers[u].worker_id, reasons[u], *row])
     with (out / "candidates.csv").open("w", newline="", encoding="utf-8") as fh:
         wr = csv_writer(fh, lineterminator="\n")
         wr.writerow(["worker_id", "job_id", "score"])

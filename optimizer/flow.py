@@ -304,9 +304,11 @@ def _solve_stages(model: _FlowModel, n0: int, n1: int, w_n: int, lex: bool, mode
 
 def loose(out: FlowOutcome, weights: np.ndarray, max_units: int) -> bool:
     """Whether the proven bound (optimum <= int_objective / scale + rounding * max_units) leaves
-    a relative gap above ``REL_TOL``: then the flow is re-solved at the safe scale."""
+    a gap above ``REL_TOL`` of the objective (or of the largest weight, when that is larger: an
+    optimum of 0 has float noise): then the flow is re-solved at the safe scale."""
     objective = float(weights[out.edge_flow].sum())
-    return out.bound(max_units) - objective > REL_TOL * max(abs(objective), 1e-12)
+    scale = max(abs(objective), float(weights.max(initial=0.0)), 1e-12)  # float noise of a zero optimum
+    return out.bound(max_units) - objective > REL_TOL * scale
 
 
 __all__ = [
