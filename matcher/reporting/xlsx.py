@@ -70,8 +70,10 @@ def _column_letters(n: int) -> list[str]:
 
 
 def _cell(ref: str, value: Any, style: str = "") -> str:
-    """One ``<c>`` element; empty for ``None``."""
+    """One ``<c>`` element; empty for ``None`` and ``""`` (a blank cell, as openpyxl leaves it)."""
     if type(value) is str:  # most cells: the common case first
+        if not value:
+            return ""
         text = _escape(xlsx_cell(value))
         return f'<c r="{ref}"{style} t="inlineStr"><is><t xml:space="preserve">{text}</t></is></c>'
     if value is None:
