@@ -43,6 +43,15 @@ occupation or text to reach 0.30. On the generated sample (2,000 workers, 500 jo
 runs did before the option existed.
 """
 
+DEFAULT_WISH_BONUS = 1.0
+"""The documented default wish priority: the placement objective adds this (in score units) to every
+candidate whose job is of one of the worker's wished occupations (the job's code, given or predicted
+from its title, is the most likely code of one of the wishes: what ``run.json``'s ``wishes`` counts).
+Scores lie in [0, 1], so 1 makes a worker's wished occupation win over any job elsewhere for that
+worker, and an opening of a wished occupation go to a worker who wished it rather than to one for
+whom it scores a little higher. The reported objective is the total score plus the bonuses; 0 solves
+on scores alone (``PlaceOptions.wish_bonus``, ``laborbridge place --wish-bonus``)."""
+
 
 EMPLOYED_KEPT = "employed_kept"
 """Unplaced reason: an employed worker (已就业) left where they work (``include_employed`` off)."""
@@ -116,10 +125,14 @@ class PlaceOptions:
     """Also move employed workers (已就业); off by default: the programme stabilises their jobs."""
     min_fit: float = DEFAULT_MIN_FIT
     """Candidate edges scoring below this are dropped before solving (0 <= min_fit < 1)."""
+    wish_bonus: float = DEFAULT_WISH_BONUS
+    """Objective bonus of a candidate in a wished occupation (0 <= wish_bonus <= 10)."""
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.min_fit < 1.0:
             raise ConfigError(f"min fit {self.min_fit} must lie in [0, 1)")
+        if not 0.0 <= self.wish_bonus <= 10.0:
+            raise ConfigError(f"wish bonus {self.wish_bonus} must lie in [0, 10]")
 
     def params(self) -> dict[str, Any]:
         """The parameters that shape the result, JSON-ready (``cache_dir`` left out: it does not)."""
@@ -134,6 +147,7 @@ class PlaceOptions:
             "exclude": [list(p) for p in self.exclude],
             "include_employed": self.include_employed,
             "min_fit": self.min_fit,
+            "wish_bonus": self.wish_bonus,
         }
         out["rules"]["district_targets"] = {c: n for c, n in self.rules.district_targets}
         return out
@@ -201,6 +215,8 @@ class PlaceRequest(BaseModel):
     """Also move employed workers (已就业); off: they keep their jobs (reason ``employed_kept``)."""
     min_fit: Annotated[float, Field(ge=0, lt=1)] = DEFAULT_MIN_FIT
     """Never place into a job scoring below this (reason ``no_fitting_job``)."""
+    wish_bonus: Annotated[float, Field(ge=0, le=10)] = DEFAULT_WISH_BONUS
+    """Objective bonus of a placement in a wished occupation (0: scores alone)."""
 
     @classmethod
     def checked(cls, flags: Mapping[str, str] | None = None, **values: Any) -> Self:
@@ -238,4 +254,5 @@ class PlaceRequest(BaseModel):
             shadow_prices=self.shadow_prices,
             include_employed=self.include_employed,
             min_fit=self.min_fit,
+            wish_bonus=self.wish_bonus,
         )
