@@ -257,3 +257,14 @@ def test_default_min_fit_is_the_documented_constant():
 def test_min_fit_outside_zero_to_one_is_a_config_error(bad):
     with pytest.raises(ConfigError, match="min fit"):
         PlaceOptions(year=YEAR, min_fit=bad)
+
+
+def test_default_wish_bonus_is_the_documented_constant():
+    assert PlaceOptions(year=YEAR).wish_bonus == DEFAULT_WISH_BONUS == 1.0
+    assert PlaceOptions(year=YEAR).params()["wish_bonus"] == DEFAULT_WISH_BONUS
+
+
+@pytest.mark.parametrize("bad", [-0.5, 10.5, float("nan")])
+def test_wish_bonus_outside_its_range_is_a_config_error(bad):
+    with pytest.raises(ConfigError, match="wish bonus"):
+        PlaceOptions(year=YEAR, wish_bonus=bad)
