@@ -50,6 +50,7 @@ FLAGS = {  # the request's fields as this command spells them, for its error mes
     "year": "--year",
     "mode": "--mode",
     "min_fit": "--min-fit",
+    "wish_bonus": "--wish-bonus",
     "rules.county_share": "--county-share",
     "rules.priority": "--priority",
     "rules.time_limit_s": "--time-limit",
@@ -165,6 +166,14 @@ def place(
             help="Never place into a job scoring below F, 0 <= F < 1 [default: 0.30, DEFAULT_MIN_FIT].",
         ),
     ] = None,
+    wish_bonus: Annotated[
+        float | None,
+        typer.Option(
+            "--wish-bonus",
+            help="Objective bonus of a placement in a wished occupation, 0 <= B <= 10 "
+            "[default: 1, DEFAULT_WISH_BONUS; 0: scores alone].",
+        ),
+    ] = None,
     record_db: Annotated[
         str | None, typer.Option("--record-db", help="Record the run in this store instead.")
     ] = None,
@@ -210,7 +219,7 @@ def place(
     from matcher.ingest import load_folder
     from matcher.placement.engine import make_engine
     from matcher.placement.files import write_run
-    from matcher.placement.options import DEFAULT_MIN_FIT, PlaceRequest
+    from matcher.placement.options import DEFAULT_MIN_FIT, DEFAULT_WISH_BONUS, PlaceRequest
     from matcher.placement.pipeline import run_placement
     from matcher.placement.whatif import parse_change
 
@@ -257,6 +266,7 @@ def place(
             certify=certify,
             include_employed=include_employed,
             min_fit=DEFAULT_MIN_FIT if min_fit is None else min_fit,
+            wish_bonus=DEFAULT_WISH_BONUS if wish_bonus is None else wish_bonus,
         )
         options = request.options(
             year=year,

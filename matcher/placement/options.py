@@ -43,6 +43,15 @@ occupation or text to reach 0.30. On the generated sample (2,000 workers, 500 jo
 runs did before the option existed.
 """
 
+DEFAULT_WISH_BONUS = 1.0
+"""The documented default wish priority: the placement objective adds this (in score units) to every
+candidate whose job is of one of the worker's wished occupations (the job's code, given or predicted
+from its title, is the most likely code of one of the wishes: what ``run.json``'s ``wishes`` counts).
+Scores lie in [0, 1], so 1 makes a worker's wished occupation win over any job elsewhere for that
+worker, and an opening of a wished occupation go to a worker who wished it rather than to one for
+whom it scores a little higher. The reported objective is the total score plus the bonuses; 0 solves
+on scores alone (``PlaceOptions.wish_bonus``, ``laborbridge place --wish-bonus``)."""
+
 
 EMPLOYED_KEPT = "employed_kept"
 """Unplaced reason: an employed worker (已就业) left where they work (``include_employed`` off)."""
@@ -132,10 +141,14 @@ class PlaceOptions:
     k_auto: bool = False
     """``k`` was not given: with ``certify``, the run picks it from the data
     (:func:`matcher.placement.pricing.auto_k`; k is then a speed knob only)."""
+    wish_bonus: float = DEFAULT_WISH_BONUS
+    """Objective bonus of a candidate in a wished occupation (0 <= wish_bonus <= 10)."""
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.min_fit < 1.0:
             raise ConfigError(f"min fit {self.min_fit} must lie in [0, 1)")
+        if not 0.0 <= self.wish_bonus <= 10.0:
+            raise ConfigError(f"wish bonus {self.wish_bonus} must lie in [0, 10]")
 
     def params(self) -> dict[str, Any]:
         """The parameters that shape the result, JSON-ready (``cache_dir`` left out: it does not)."""
@@ -152,6 +165,7 @@ class PlaceOptions:
             "min_fit": self.min_fit,
             "certify": self.certify,
             "k_auto": self.k_auto,
+            "wish_bonus": self.wish_bonus,
         }
         out["rules"]["district_targets"] = {c: n for c, n in self.rules.district_targets}
         return out
@@ -222,6 +236,8 @@ class PlaceRequest(BaseModel):
     """Never place into a job scoring below this (reason ``no_fitting_job``)."""
     certify: bool = True
     """Price out every rule-passing pair beyond the top k: the answer is optimal over all of them."""
+    wish_bonus: Annotated[float, Field(ge=0, le=10)] = DEFAULT_WISH_BONUS
+    """Objective bonus of a placement in a wished occupation (0: scores alone)."""
 
     @classmethod
     def checked(cls, flags: Mapping[str, str] | None = None, **values: Any) -> Self:
@@ -263,4 +279,5 @@ class PlaceRequest(BaseModel):
             include_employed=self.include_employed,
             min_fit=self.min_fit,
             certify=self.certify,
+            wish_bonus=self.wish_bonus,
         )

@@ -21,7 +21,7 @@ from matcher.scoring.candidates import Edges, TextSides
 from matcher.scoring.context import MatchContext
 from matcher.scoring.factors import SCORE_DECIMALS, ScoringConfig, fit_dense_range
 from matcher.scoring.features import job_text, worker_occupation_text, worker_skill_text, worker_text
-from matcher.scoring.occupations import OccupationSides, classify_data
+from matcher.scoring.occupations import OccupationSides, classify_data, in_wished
 
 if TYPE_CHECKING:
     from embeddings.cache import CachedEncoder
@@ -163,10 +163,10 @@ def run_placement(
     if options.certify:
         with timer.stage("price_out"):
             edges, held, certificate, result = price_out(
-                ds, ctx, edges, held, replace(options, k=k), engine, wv, jv, sides, sides_occ, scoring
+                ds, ctx, edges, held, replace(options, k=k), engine, wv, jv, sides, sides_occ, scoring, codes
             )
     with timer.stage("solve"):
-        problem, solve_options = build_problem(ds, ctx, edges, options)
+        problem, solve_options = build_problem(ds, ctx, edges, options, worker_codes=codes)
         if result is None:  # side rules, shadow prices, or no pricing: solve the whole problem
             result = solve_in_pieces(problem, solve_options, engine)
         info["components"] = int(result.stage_seconds.get("components", 0))
@@ -214,6 +214,7 @@ def price_out(
     sides: TextSides,
     occupations: OccupationSides,
     scoring: ScoringConfig,
+    worker_codes: np.ndarray | None = None,
 ) -> tuple[Edges, np.ndarray, Certificate, Any]:
     """The top-k ``edges`` grown by pricing out until the flow core is optimal over every
     rule-passing pair (:mod:`matcher.placement.pricing`); ``held`` no longer holds back a worker
@@ -243,12 +244,14 @@ def price_out(
         min_fit=options.min_fit,
         exclude=exclude,
         needs_dorm=options.rules.dorm_beds and bool(np.any(ctx.enterprise_dorm_beds >= 0)),
+        worker_codes=worker_codes,
+        wish_bonus=options.wish_bonus,
     )
 
     whole = [True]
 
     def solve_graph(graph: Edges) -> tuple[Any, Any, Any]:
-        problem, solve_options = build_problem(ds, ctx, graph, options)
+        problem, solve_options = build_problem(ds, ctx, graph, options, worker_codes=worker_codes)
         core, core_options, stripped = flow_core(problem, solve_options)
         result = solve_in_pieces(core, core_options, engine)
         whole[0] = not stripped and not solve_options.shadow_prices
@@ -290,6 +293,17 @@ def hold_back(
     return ctx, edges, held
 
 
+def objective_weights(
+    ctx: MatchContext, edges: Edges, wish_bonus: float, worker_codes: np.ndarray | None
+) -> np.ndarray:
+    """Each edge's weight in the placement objective: its score, plus ``wish_bonus`` when the job
+    is of one of the worker's wished occupations (rounded as the scores are)."""
+    if worker_codes is None or wish_bonus == 0 or len(edges) == 0:
+        return edges.score
+    wished = in_wished(worker_codes, ctx.job_code, edges.worker, edges.job)
+    return np.round(edges.score + wish_bonus * wished, SCORE_DECIMALS)
+
+
 def build_problem(
     ds: Dataset,
     ctx: MatchContext,
@@ -298,11 +312,14 @@ def build_problem(
     *,
     job_openings: np.ndarray | None = None,
     district_targets: Mapping[str, int] | None = None,
+    worker_codes: np.ndarray | None = None,
 ) -> tuple[Any, Any]:
     """The optimizer's problem and options for these edges, with the side rules of ``options``.
 
     ``job_openings`` and ``district_targets`` override the data set's (what-if analysis).
-    District ids in the problem are location indices of ``ctx``.
+    District ids in the problem are location indices of ``ctx``. With the workers' wished codes
+    (``worker_codes``, (W, MAX_CODES)), an edge in a wished occupation weighs its score plus
+    ``options.wish_bonus`` (:data:`~matcher.placement.options.DEFAULT_WISH_BONUS`).
     """
     from optimizer import PlacementProblem, SolveOptions
 
@@ -332,7 +349,7 @@ def build_problem(
         n_jobs=ctx.n_jobs,
         edge_worker=edges.worker,
         edge_job=edges.job,
-        edge_score=edges.score,
+        edge_score=objective_weights(ctx, edges, options.wish_bonus, worker_codes),
         job_openings=ctx.job_openings if job_openings is None else job_openings,
         job_enterprise=ctx.job_enterprise,
         enterprise_capacity=ctx.enterprise_capacity,

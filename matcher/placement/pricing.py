@@ -48,7 +48,7 @@ from matcher.scoring.candidates import (
 from matcher.scoring.context import MatchContext
 from matcher.scoring.factors import FACTORS, SCORE_DECIMALS, EdgeFactors, ScoringConfig
 from matcher.scoring.ngrams import NgramSets
-from matcher.scoring.occupations import OccupationSides
+from matcher.scoring.occupations import OccupationSides, in_wished
 
 _BLOCK = 2_000  # workers priced at once
 _PAIR_CHUNK = 500_000  # pairs bounded / scored at once
@@ -195,7 +195,11 @@ class PairPricer:
 
     ``eligible``: workers who may be placed (employed workers are held back unless the run moves
     them); ``exclude``: (worker, enterprise) index pairs that must not be matched; ``min_fit``: the
-    least score an edge may have.
+    least score an edge may have; ``worker_codes`` (W, MAX_CODES) and ``wish_bonus``: a pair in a
+    wished occupation weighs its score plus the bonus in the objective
+    (:func:`matcher.placement.pipeline.objective_weights`), so it is priced with it. Such a pair
+    shares its occupation group with a wish: it is always among the occupation pairs, enumerated
+    and tested exactly.
     """
 
     def __init__(
@@ -211,8 +215,11 @@ class PairPricer:
         min_fit: float,
         exclude: np.ndarray | None = None,
         needs_dorm: bool = False,
+        worker_codes: np.ndarray | None = None,
+        wish_bonus: float = 0.0,
     ) -> None:
         self.ctx, self.wv, self.jv = ctx, worker_vecs, job_vecs
+        self.worker_codes, self.wish_bonus = worker_codes, wish_bonus
         self.sides, self.occupations, self.scoring = sides, occupations, scoring
         self.eligible, self.min_fit, self.needs_dorm = eligible, min_fit, needs_dorm
         self.exclude = np.zeros(0, np.int64) if exclude is None else np.unique(exclude)
@@ -370,9 +377,8 @@ class PairPricer:
 
         def beats(weight: np.ndarray, rows: np.ndarray) -> np.ndarray:
             need = self._needs(ew[rows], ej[rows])
-            return (weight >= self.min_fit - 1e-9) & (
-                duals.gains(ew[rows], ej[rows], weight + bonus[ew[rows]], need) > 0
-            )
+            gain = weight + bonus[ew[rows]] + self._wish(ew[rows], ej[rows])
+            return (weight >= self.min_fit - 1e-9) & (duals.gains(ew[rows], ej[rows], gain, need) > 0)
 
         known = _isin_sorted(keys, self.pool_keys_)
         bound = np.empty(keys.size)
@@ -418,6 +424,12 @@ class PairPricer:
         cos, factors = self._factors(ew, ej, upper=False)
         return Edges(ew, ej, cos, factors, self._scores(factors.values))
 
+    def _wish(self, w: np.ndarray, j: np.ndarray) -> np.ndarray | float:
+        """The objective's wish bonus of pairs (w, j) (0 when the run gives none)."""
+        if self.worker_codes is None or self.wish_bonus == 0 or not w.size:
+            return 0.0
+        return self.wish_bonus * in_wished(self.worker_codes, self.ctx.job_code, w, j)
+
     def _needs(self, w: np.ndarray, j: np.ndarray) -> np.ndarray | None:
         if not self.needs_dorm:
             return None
@@ -437,6 +449,8 @@ class PairPricer:
         index = VectorIndex(kind="flat").fit(aug, np.arange(ctx.n_jobs, dtype=np.int64), ctx.job_location)
         # a worker whose value beats the best any pair could score needs no search
         best = self.w_dense + self.w_occupation + float(self.job_best_.max(initial=0.0))
+        if self.worker_codes is not None:
+            best += self.wish_bonus  # a pair in a wished occupation weighs its score plus the bonus
         v_min = float(duals.job_price().min(initial=0.0))
         rows_all = np.flatnonzero(self.eligible & (alpha + v_min < best))
         parts: list[np.ndarray] = []

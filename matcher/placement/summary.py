@@ -15,6 +15,7 @@ from matcher.placement.guidance import pairings_after_year
 from matcher.placement.options import HELD_BACK_REASONS, HELD_EMPLOYED
 from matcher.placement.pipeline import PlacementRun
 from matcher.scoring.factors import SCORE_DECIMALS
+from matcher.scoring.occupations import in_wished as in_wished_occupation
 from matcher.versions import package_versions
 
 
@@ -94,8 +95,7 @@ def wish_fulfilment(run: PlacementRun) -> dict[str, Any]:
         run.wishes = {"placed_in_wished": 0, "most_possible": 0, "share_of_possible": None}
         return run.wishes
     placed = np.flatnonzero(assignment >= 0)
-    hit = (codes[placed] == ctx.job_code[assignment[placed]][:, None]) & (codes[placed] >= 0)
-    in_wished = int(hit.any(axis=1).sum())
+    in_wished = int(in_wished_occupation(codes, ctx.job_code, placed, assignment[placed]).sum())
     eligible = (codes >= 0).any(axis=1)
     if run.held_back is not None:
         eligible &= run.held_back != HELD_EMPLOYED

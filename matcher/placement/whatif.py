@@ -127,7 +127,13 @@ def what_if(run: PlacementRun, changes: list[Change]) -> WhatIfResult:
         else:
             targets[c.key] = c.value
     problem, options = build_problem(
-        ds, ctx, run.edges, run.options, job_openings=openings, district_targets=targets
+        ds,
+        ctx,
+        run.edges,
+        run.options,
+        job_openings=openings,
+        district_targets=targets,
+        worker_codes=run.worker_codes,
     )
     new = solve_in_pieces(problem, options)  # the same pieces as the base run: no tie moves
     base_a, new_a = np.asarray(run.result.assignment), np.asarray(new.assignment)

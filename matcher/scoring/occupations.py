@@ -144,6 +144,14 @@ def occupation_match(sides: OccupationSides, ew: np.ndarray, ej: np.ndarray) -> 
     return out
 
 
+def in_wished(worker_codes: np.ndarray, job_code: np.ndarray, ew: np.ndarray, ej: np.ndarray) -> np.ndarray:
+    """(E,) bool: the job's code (given, or the most likely from its title) is the most likely code of
+    one of the worker's wishes (``worker_codes`` (W, MAX_CODES), -1 padded). What a run counts as
+    "placed in a wished occupation", and what the placement objective gives priority to."""
+    wished = worker_codes[ew]
+    return ((wished == job_code[ej][:, None]) & (wished >= 0)).any(axis=1)
+
+
 class OccupationModel:
     """The CSCO table and its classifier; each distinct phrase is classified once (kept up to
     ``cache_size`` phrases).

@@ -16,14 +16,16 @@ from matcher.placement.check import check_placement
 from matcher.placement.files import write_run
 from matcher.placement.options import (
     DEFAULT_MIN_FIT,
+    DEFAULT_WISH_BONUS,
     EMPLOYED_KEPT,
     NO_FITTING_JOB,
     PlaceOptions,
     RuleOptions,
 )
-from matcher.placement.pipeline import hold_back, run_placement
+from matcher.placement.pipeline import hold_back, objective_weights, run_placement
 from matcher.placement.summary import unplaced_reason_names
 from matcher.records import EmploymentStatus
+from matcher.scoring.occupations import in_wished
 from tests.fakes import FAKE_MIN_FIT, FakeEncoder
 from tests.matcher.conftest import YEAR
 
@@ -51,7 +53,8 @@ def lp_optimum(run) -> float:
     cap = np.where(cap < 0, 1e9, cap)
     a = vstack([rows_w, rows_j, rows_e])
     b = np.r_[np.ones(run.context.n_workers), run.context.job_openings, cap]
-    res = linprog(-e.score, A_ub=a, b_ub=b, bounds=(0, 1), method="highs")
+    weights = objective_weights(run.context, e, run.options.wish_bonus, run.worker_codes)
+    res = linprog(-weights, A_ub=a, b_ub=b, bounds=(0, 1), method="highs")
     assert res.status == 0
     return -res.fun
 
@@ -62,6 +65,41 @@ def test_place_is_feasible_and_optimal_over_candidates(small_ds):
     assert run.n_placed > 0
     assert check_placement(small_ds, YEAR, _pairs(run)) == []
     assert run.result.objective == pytest.approx(lp_optimum(run), rel=1e-9, abs=1e-9)
+
+
+def test_wish_bonus_weighs_wished_edges_and_zero_solves_on_scores(small_ds):
+    run = _run(small_ds)
+    w = objective_weights(run.context, run.edges, run.options.wish_bonus, run.worker_codes)
+    assert run.worker_codes is not None
+    wished = in_wished(run.worker_codes, run.context.job_code, run.edges.worker, run.edges.job)
+    assert wished.any() and not wished.all()
+    assert np.allclose(w - run.edges.score, np.where(wished, DEFAULT_WISH_BONUS, 0.0), atol=1e-6)
+    plain = _run(small_ds, wish_bonus=0.0)
+    assert plain.result.objective == pytest.approx(lp_optimum(plain), rel=1e-9, abs=1e-9)
+    assert plain.result.objective == pytest.approx(
+        sum(plain.edges.score[(plain.edges.worker == i) & (plain.edges.job == j)][0]
+            for i, j in enumerate(plain.result.assignment) if j >= 0), abs=1e-5
+    )  # fmt: skip
+
+
+def test_no_worker_is_placed_elsewhere_while_a_wished_opening_stays_free(small_ds):
+    run = _run(small_ds, rules=RuleOptions(dorm_beds=False))
+    a = np.asarray(run.result.assignment)
+    ctx, e = run.context, run.edges
+    assert run.worker_codes is not None
+    wished = in_wished(run.worker_codes, ctx.job_code, e.worker, e.job)
+    taken = np.bincount(a[a >= 0], minlength=ctx.n_jobs)
+    per_ent = np.bincount(ctx.job_enterprise[a[a >= 0]], minlength=len(small_ds.enterprises))
+    cap = ctx.enterprise_capacity
+    room = (taken < ctx.job_openings) & (
+        (cap[ctx.job_enterprise] < 0) | (per_ent[ctx.job_enterprise] < cap[ctx.job_enterprise])
+    )
+    placed_wished = np.zeros(ctx.n_workers, bool)
+    placed_wished[e.worker[wished & (a[e.worker] == e.job)]] = True
+    # a worker not placed in a wished occupation has no wished candidate with a free opening
+    stranded = wished & room[e.job] & ~placed_wished[e.worker] & (a[e.worker] >= 0)
+    assert wished.any()
+    assert not stranded.any()
 
 
 def test_every_candidate_passes_the_hard_rules(small_ds):
@@ -106,7 +144,9 @@ def test_write_run_files_agree_with_the_result(small_ds, tmp_path):
     assert len(assigned) == summary["n_placed"]
     assert len(assigned) + len(unplaced) == summary["n_workers"]
     assert len(cands) == summary["n_candidates"]
-    assert sum(float(r["score"]) for r in assigned) == pytest.approx(summary["objective"], abs=1e-5)
+    # the objective: the placed scores plus the wish bonus of each placement in a wished occupation
+    bonus = run.options.wish_bonus * summary["wishes"]["placed_in_wished"]
+    assert sum(float(r["score"]) for r in assigned) + bonus == pytest.approx(summary["objective"], abs=1e-5)
     on_disk = json.loads((tmp_path / "run.json").read_text(encoding="utf-8"))
     for key in (
         "status",
@@ -217,3 +257,14 @@ def test_default_min_fit_is_the_documented_constant():
 def test_min_fit_outside_zero_to_one_is_a_config_error(bad):
     with pytest.raises(ConfigError, match="min fit"):
         PlaceOptions(year=YEAR, min_fit=bad)
+
+
+def test_default_wish_bonus_is_the_documented_constant():
+    assert PlaceOptions(year=YEAR).wish_bonus == DEFAULT_WISH_BONUS == 1.0
+    assert PlaceOptions(year=YEAR).params()["wish_bonus"] == DEFAULT_WISH_BONUS
+
+
+@pytest.mark.parametrize("bad", [-0.5, 10.5, float("nan")])
+def test_wish_bonus_outside_its_range_is_a_config_error(bad):
+    with pytest.raises(ConfigError, match="wish bonus"):
+        PlaceOptions(year=YEAR, wish_bonus=bad)

@@ -76,7 +76,10 @@ def all_pairs_edges(run: Any) -> Edges:
 
 
 def all_pairs_result(run: Any, **changes: Any) -> Any:
-    problem, options = build_problem(run.dataset, run.context, all_pairs_edges(run), run.options)
+    edges = all_pairs_edges(run)
+    problem, options = build_problem(
+        run.dataset, run.context, edges, run.options, worker_codes=run.worker_codes
+    )
     return solve(dataclasses.replace(problem, **changes), dataclasses.replace(options, shadow_prices=False))
 
 
@@ -153,6 +156,8 @@ def _pricer(run: Any) -> PairPricer:
         run.scoring,
         eligible=run.context.worker_unemployed,
         min_fit=run.options.min_fit,
+        worker_codes=run.worker_codes,
+        wish_bonus=run.options.wish_bonus,
     )
 
 
@@ -160,7 +165,7 @@ def test_the_check_fails_on_wrong_duals(sample):
     """The same search that certifies the optimum finds violators when the duals are too low."""
     ds = _uncapped(sample)
     run = run_placement(ds, _options(rules=RuleOptions(dorm_beds=False)), encoder=FakeEncoder())
-    problem, options = build_problem(ds, run.context, run.edges, run.options)
+    problem, options = build_problem(ds, run.context, run.edges, run.options, worker_codes=run.worker_codes)
     duals = flow_duals(problem, options, run.result.edge_selected)
     assert duals is not None
     pricer = _pricer(run)
@@ -171,7 +176,8 @@ def test_the_check_fails_on_wrong_duals(sample):
     low = FlowDuals(
         duals.scale,
         duals.offset,
-        duals.worker_potential - duals.scale,  # every worker valued one whole score lower
+        # every worker valued lower by more than any weight (a whole score plus the wish bonus)
+        duals.worker_potential - duals.scale * (1 + int(np.ceil(run.options.wish_bonus))),
         duals.job_potential,
         duals.job_dorm_potential,
         duals.mode,
