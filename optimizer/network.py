@@ -186,7 +186,10 @@ def build_network(
     tiers: CountyTiers | None = None,
 ) -> Network:
     """The network for integer edge weights ``wint``; ``prio`` marks workers hung off ``S1``;
-    ``tiers`` hangs counties' workers off county nodes (never together with ``prio``)."""
+    ``tiers`` hangs counties' workers off county nodes (never together with ``prio``). In score
+    mode an edge of weight 0 gets no capacity: placing someone on it would add nothing, and
+    whether a solver did would depend on its order (not with floors or lexicographic priority:
+    placing more workers there may need every edge)."""
     w_n, j_n, k_n = problem.n_workers, problem.n_jobs, problem.n_enterprises
     ent = problem.job_enterprise if k_n else None
     plan = dorm_plan(problem, options)
@@ -270,6 +273,9 @@ def build_network(
             np.array([n0, n1], np.int64),
         ]
     )
+    plain = options.mode == "score" and options.priority != "lexicographic" and tiers is None
+    if plain:  # a zero-weight edge adds nothing: never used
+        caps[w_n : w_n + problem.n_edges][wint <= 0] = 0
     costs = np.zeros(caps.shape[0], dtype=np.int64)
     costs[w_n : w_n + problem.n_edges] = -wint
     costs[caps.shape[0] - 2 - tier_costs.size : caps.shape[0] - 2] = tier_costs

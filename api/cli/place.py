@@ -429,15 +429,16 @@ def _print_summary(s: dict, out: Path) -> None:
     if s.get("unplaced_rules"):
         by_rule = ", ".join(f"{k} {v:,}" for k, v in s["unplaced_rules"].items())
         rows.append((t("place.unplaced_rules"), by_rule))
-    for p in s.get("pairings_after_year", []):
-        value = t(
-            "place.pairing_late_value",
-            district=p["district_code"],
-            county=p["county_code"],
-            since=p["since_year"],
-            year=s["year"],
+    late = s.get("pairings_after_year", [])
+    if late:  # one row: the pairs themselves are in run.json
+        pairs = ", ".join(f"{p['district_code']}↔{p['county_code']} ({p['since_year']})" for p in late[:3])
+        more = t("place.and_more", n=len(late) - 3) if len(late) > 3 else ""
+        rows.append(
+            (
+                t("place.pairing_late"),
+                t("place.pairing_late_value", n=len(late), year=s["year"], pairs=pairs + more),
+            )
         )
-        rows.append((t("place.pairing_late"), value))
     for name, state in s.get("rule_status", {}).items():
         rows.append((t("place.rule", name=name), state))
     for r in s.get("relaxed", []):

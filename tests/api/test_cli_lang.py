@@ -60,14 +60,14 @@ def test_place_summary_is_chinese_by_default_and_english_on_request(folder, monk
 def test_runs_of_one_folder_share_its_store_and_list_and_diff_speak_chinese(folder, monkeypatch):
     monkeypatch.delenv("LABORBRIDGE_LANG", raising=False)
     _place(folder, "a", "--k", "4")
-    _place(folder, "b", "--k", "8", "--mode", "count")
+    _place(folder, "b", "--k", "1", "--no-certify")  # one candidate each, no pricing: fewer placed
     db = f"sqlite:///{(folder / 'data' / 'runs.db').resolve()}"
     runner = CliRunner()
     listed = runner.invoke(app, ["runs", "list", "--db", db], env=WIDE)
     assert listed.exit_code == 0 and "已记录的匹配运行" in listed.stdout and "批量匹配" in listed.stdout
     diff_json = runner.invoke(app, ["runs", "diff", "latest~1", "latest", "--db", db, "--json"])
     d = json.loads(diff_json.stdout)
-    assert d["changes"], "the two runs differ in k and mode: some worker changes"
+    assert d["changes"], "the second run keeps only each worker's best job: some worker changes"
     assert all(c["why_zh"] and not c["why_zh"].isascii() for c in d["changes"])
     shown = _invoke(["runs", "diff", "latest~1", "latest", "--db", db, "--workers", "200"], WIDE)
     assert shown.exit_code == 0

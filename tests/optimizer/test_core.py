@@ -145,3 +145,13 @@ def test_scale_follows_the_scores_precision_and_rejects_an_unsupported_range():
     assert pick_scale(np.array([0.25, 0.5]), 10, 2) == (100, 100)
     with pytest.raises(ProblemError, match="out of the supported range"):
         choose_scale(np.array([1e18]), 10, 1)
+
+
+def test_a_zero_score_edge_is_never_used_in_score_mode():
+    # worker 0 has only a zero-score edge, worker 1 a positive one; openings for both
+    p = PlacementProblem(2, 2, [0, 1], [0, 1], [0.0, 0.4], [1, 1])
+    assert solve(p, SolveOptions(mode="score")).assignment.tolist() == [-1, 1]
+    # count mode places everyone it can, and so does lexicographic priority for the unemployed
+    assert solve(p, SolveOptions(mode="count")).assignment.tolist() == [0, 1]
+    prio = dataclasses.replace(p, worker_unemployed=np.array([True, False]))
+    assert solve(prio, SolveOptions(mode="score", priority="lexicographic")).assignment.tolist() == [0, 1]
