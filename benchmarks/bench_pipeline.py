@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import operator
 import platform
 import resource
 import tempfile
@@ -82,13 +83,26 @@ class HashingEncoder:
     model_id = "hashing-bigram-384 (benchmark stand-in, not the product model)"
     dim = 384
 
+    def __init__(self) -> None:
+        self._slot: dict[str, int] = {}  # bigram -> dimension (each bigram hashed once)
+
+    def _slot_of(self, bigram: str) -> int:
+        h = int.from_bytes(hashlib.blake2b(bigram.encode(), digest_size=4).digest(), "little")
+        return self._slot.setdefault(bigram, h % self.dim)
+
     def encode(self, texts: list[str], *, kind: str = "passage", batch_size: int = 64) -> np.ndarray:
-        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        slot, slot_of = self._slot, self._slot_of
+        rows: list[int] = []
+        cols: list[int] = []
         for i, t in enumerate(texts):
-            for a, b in zip(t, t[1:], strict=False):
-                h = int.from_bytes(hashlib.blake2b((a + b).encode(), digest_size=4).digest(), "little")
-                out[i, h % self.dim] += 1.0
-            out[i, 0] += 0.1
+            hs = [slot.get(g) or slot_of(g) for g in map(operator.add, t, t[1:])]
+            rows += [i] * len(hs)
+            cols += hs
+        # bigram counts (whole numbers, exact in float32), then the constant, as one text at a time did
+        flat = np.asarray(rows, dtype=np.int64) * self.dim + np.asarray(cols, dtype=np.int64)
+        out = np.bincount(flat, minlength=len(texts) * self.dim).astype(np.float32)
+        out = out.reshape(len(texts), self.dim)
+        out[:, 0] += 0.1
         return out / np.linalg.norm(out, axis=1, keepdims=True)
 
 

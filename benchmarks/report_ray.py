@@ -190,7 +190,9 @@ def render_ray(r: dict[str, Any]) -> tuple[list[Any], str]:
             f"1M × 100k would take about {s['local']['total_seconds'] * scale / 60:.0f} min locally and "
             f"{s['ray']['total_seconds'] * scale / 60:.0f} min on Ray here, with peaks of about "
             f"{peaks['local'] * scale / 1024:.0f} GiB and {peaks['ray'] * scale / 1024:.0f} GiB "
-            "(process tree): more than this machine can spare.",
+            "(process tree; retrieval per worker also grows with the jobs per location, which this "
+            "scaling leaves out). It is registered for a quiet machine: "
+            "`python -m benchmarks ray --scale L`.",
         ]
     real = r.get("real_model")
     if real:

@@ -26,13 +26,21 @@ import dataclasses
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 
-from matcher.scoring.candidates import Edges, TextSides, retrieve_candidates
+from matcher.scoring.candidates import (
+    LEXICAL_GRAMS,
+    SKILL_GRAMS,
+    Edges,
+    TextSides,
+    retrieve_candidates,
+    skill_sides,
+)
 from matcher.scoring.context import MatchContext
 from matcher.scoring.factors import ScoringConfig
+from matcher.scoring.ngrams import NgramSets
 from matcher.scoring.occupations import Beliefs, OccupationSides
 
 RETRIEVE_CHUNK = 10_000
@@ -117,6 +125,8 @@ class RegionJobs:
     descriptions: list[str]
     beliefs: Beliefs
     index: Any  # embeddings.index.VectorIndex over these jobs, partitioned by location
+    lexical: NgramSets  # titles' n-grams (the lexical factor), fitted once; workers added per block
+    skills: NgramSets  # titles' and descriptions' n-grams (the skills factor), likewise
 
 
 @dataclass(frozen=True)
@@ -153,15 +163,67 @@ def region_jobs(
     index = VectorIndex(kind=index_kind).fit(  # type: ignore[arg-type]
         vectors, np.arange(j.size, dtype=np.int64), partitions=fields["job_location"]
     )
+    titles = [sides.job_titles[i] for i in j.tolist()]
+    descriptions = [sides.job_descriptions[i] for i in j.tolist()]
     return RegionJobs(
         j,
         fields,
         vectors,
-        [sides.job_titles[i] for i in j.tolist()],
-        [sides.job_descriptions[i] for i in j.tolist()],
+        titles,
+        descriptions,
         occupations.jobs.take(j),
         index,
+        lexical=NgramSets(*LEXICAL_GRAMS).fit([], titles),
+        skills=NgramSets(*SKILL_GRAMS).fit([], skill_sides(titles, descriptions)),
     )
+
+
+class WorkerBlocks(Sequence[WorkerBlock]):
+    """Every region's workers in blocks, region by region, in worker order; each block is cut
+    from the run's arrays when it is asked for, so only the blocks in flight are held."""
+
+    def __init__(
+        self,
+        ctx: MatchContext,
+        regions_: Sequence[Region],
+        worker_vecs: np.ndarray,
+        sides: TextSides,
+        occupations: OccupationSides,
+        chunk: int,
+    ) -> None:
+        self._ctx, self._vecs, self._sides, self._occupations = ctx, worker_vecs, sides, occupations
+        self._cuts = [
+            (r, region.workers[start : start + chunk])
+            for r, region in enumerate(regions_)
+            for start in range(0, region.workers.size, chunk)
+        ]
+
+    def __len__(self) -> int:
+        return len(self._cuts)
+
+    def size(self, i: int) -> int:
+        """Workers in block ``i`` (without cutting it)."""
+        return int(self._cuts[i][1].size)
+
+    @overload
+    def __getitem__(self, i: int) -> WorkerBlock: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[WorkerBlock]: ...
+    def __getitem__(self, i: int | slice) -> WorkerBlock | list[WorkerBlock]:
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        r, w = self._cuts[i]
+        rows = w.tolist()
+        ctx, sides = self._ctx, self._sides
+        return WorkerBlock(
+            r,
+            w,
+            {name: getattr(ctx, name)[w] for name in _WORKER_FIELDS},
+            np.ascontiguousarray(self._vecs[w]),
+            [sides.worker_occupations[i] for i in rows],
+            [sides.worker_skills[i] for i in rows],
+            self._occupations.workers.take(w),
+        )
 
 
 def worker_blocks(
@@ -171,27 +233,10 @@ def worker_blocks(
     sides: TextSides,
     occupations: OccupationSides,
     chunk: int | None = None,
-) -> list[WorkerBlock]:
+) -> WorkerBlocks:
     """Every region's workers in blocks of ``chunk`` (default :data:`RETRIEVE_CHUNK`), region by
-    region, in worker order."""
-    chunk = chunk or RETRIEVE_CHUNK
-    out = []
-    for r, region in enumerate(regions_):
-        for start in range(0, region.workers.size, chunk):
-            w = region.workers[start : start + chunk]
-            rows = w.tolist()
-            out.append(
-                WorkerBlock(
-                    r,
-                    w,
-                    {name: getattr(ctx, name)[w] for name in _WORKER_FIELDS},
-                    np.ascontiguousarray(worker_vecs[w]),
-                    [sides.worker_occupations[i] for i in rows],
-                    [sides.worker_skills[i] for i in rows],
-                    occupations.workers.take(w),
-                )
-            )
-    return out
+    region, in worker order (cut one by one as they are asked for)."""
+    return WorkerBlocks(ctx, regions_, worker_vecs, sides, occupations, chunk or RETRIEVE_CHUNK)
 
 
 def score_block(shared: SharedContext, jobs: RegionJobs, block: WorkerBlock) -> Edges:
@@ -207,6 +252,8 @@ def score_block(shared: SharedContext, jobs: RegionJobs, block: WorkerBlock) -> 
         occupations=OccupationSides(block.beliefs, jobs.beliefs),
         index_kind=shared.index_kind,
         index=jobs.index,
+        lexical=jobs.lexical.with_left(block.occupations),
+        skills=jobs.skills.with_left(block.skills),
     )
     return Edges(
         block.workers[edges.worker].astype(np.int32),
@@ -217,9 +264,11 @@ def score_block(shared: SharedContext, jobs: RegionJobs, block: WorkerBlock) -> 
     )
 
 
-def sorted_edges(parts: Sequence[Edges]) -> Edges:
-    """The blocks' edges as one set, ordered by (worker, job)."""
-    edges = Edges.concat(list(parts))
+def sorted_edges(parts: list[Edges]) -> Edges:
+    """The blocks' edges as one set, ordered by (worker, job); ``parts`` is emptied (its edges are
+    copied into the one set, and each copy is let go as soon as it is made)."""
+    edges = Edges.concat(parts)
+    parts.clear()
     if len(edges) < 2:
         return edges
     order = np.lexsort((edges.job, edges.worker))
@@ -462,6 +511,7 @@ __all__ = [
     "RegionJobs",
     "SharedContext",
     "WorkerBlock",
+    "WorkerBlocks",
     "components",
     "merge_results",
     "region_jobs",

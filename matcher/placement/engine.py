@@ -141,23 +141,29 @@ def encode_texts(
         found, out = np.zeros(n, dtype=bool), np.zeros((n, dim), dtype=np.float32)
     progress.advance(int(found.sum()))
     first: dict[str, int] = {}
-    for i in np.flatnonzero(~found).tolist():
-        first.setdefault(texts[i], len(first))
+    missing = np.flatnonzero(~found)
+    # each missing row's distinct text, numbered in order of first appearance
+    slot = np.fromiter(
+        (first.setdefault(texts[i], len(first)) for i in missing.tolist()), np.int64, missing.size
+    )
     todo = list(first)
+    del first
     if not todo:
         return out
+    # rows grouped by their text's number, so each chunk's vectors go straight to their rows
+    by_slot = np.argsort(slot, kind="stable")
+    missing, slot = missing[by_slot], slot[by_slot]
     chunks = [todo[s : s + ENCODE_CHUNK] for s in range(0, len(todo), ENCODE_CHUNK)]
-    vecs = np.zeros((len(todo), dim), dtype=np.float32)
+    del todo
     for c, v in engine.encode_chunks(chunks, inner, model):
         start = c * ENCODE_CHUNK
-        vecs[start : start + len(chunks[c])] = v
+        lo, hi = np.searchsorted(slot, [start, start + len(chunks[c])])
+        out[missing[lo:hi]] = v[slot[lo:hi] - start]
         if cache is not None:
             cache.put_many([text_key(MATCHING_KIND, t) for t in chunks[c]], v)
         if isinstance(encoder, CachedEncoder):
             encoder.encoded_count += len(chunks[c])
         progress.advance(len(chunks[c]))
-    missing = np.flatnonzero(~found)
-    out[missing] = vecs[[first[texts[i]] for i in missing.tolist()]]
     return out
 
 
@@ -176,9 +182,14 @@ def retrieve_and_score(
     index_kind: str,
     progress: Progress,
     on_regions: Callable[[int], None] | None = None,
+    keep: Callable[[Edges], Edges] | None = None,
 ) -> Edges:
     """Top-k scored candidates of every worker, region by region, block by block, ordered by
-    (worker, job)."""
+    (worker, job).
+
+    ``keep`` (edges → the edges to keep, a subset in the same order) is applied to each block's
+    edges as they arrive, so the edges a run drops are never all held at once.
+    """
     regs = regions(ctx)
     if on_regions is not None:
         on_regions(len(regs))
@@ -187,13 +198,16 @@ def retrieve_and_score(
     shared = shared_context(ctx, k, scoring, index_kind)
     parts: list[Edges | None] = [None] * len(blocks)
     for i, edges in engine.score_blocks(shared, jobs, blocks):
-        parts[i] = edges
-        progress.advance(int(blocks[i].workers.size))
+        parts[i] = edges if keep is None else keep(edges)
+        del edges  # (on Ray, a view of the object store: let the store free it)
+        progress.advance(blocks.size(i))
+    del jobs
     done = [p for p in parts if p is not None]
     if len(done) != len(blocks):
         raise RuntimeError(f"{len(blocks) - len(done)} retrieval blocks returned nothing")
+    del parts
     # workers in no region (no job anywhere they accept) have no candidates
-    progress.advance(ctx.n_workers - sum(int(b.workers.size) for b in blocks))
+    progress.advance(ctx.n_workers - sum(blocks.size(i) for i in range(len(blocks))))
     return sorted_edges(done)
 
 

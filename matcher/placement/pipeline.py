@@ -19,7 +19,7 @@ from matcher.placement.pricing import Certificate
 from matcher.placement.progress import Progress, StageTimer, as_progress
 from matcher.scoring.candidates import Edges, TextSides
 from matcher.scoring.context import MatchContext
-from matcher.scoring.factors import SCORE_DECIMALS, ScoringConfig, fit_dense_range
+from matcher.scoring.factors import SCORE_DECIMALS, EdgeFactors, ScoringConfig, fit_dense_range
 from matcher.scoring.features import job_text, worker_occupation_text, worker_skill_text, worker_text
 from matcher.scoring.occupations import OccupationSides, classify_data, in_wished
 
@@ -141,6 +141,7 @@ def run_placement(
         k, chosen = auto_k(ctx, eligible_workers(ctx, options)), "from the data"
     info["k"], info["k_chosen"] = k, chosen
     with timer.stage("retrieve_score", ctx.n_workers) as p:
+        keep = HoldBack(ctx, options, drop=lambda e: _drop_excluded(ds, ctx, e, options.exclude))
         edges = retrieve_and_score(
             engine,
             ctx,
@@ -153,12 +154,9 @@ def run_placement(
             options.index_kind,
             p,
             on_regions=lambda n: info.update(regions=n),
+            keep=keep,
         )
-        edges = _drop_excluded(ds, ctx, edges, options.exclude)
-        edges = Edges(
-            edges.worker, edges.job, edges.cosine, edges.factors, np.round(edges.score, SCORE_DECIMALS)
-        )
-        ctx, edges, held = hold_back(ctx, edges, options)
+        ctx, held = keep.finish(ctx, edges)
     certificate, result = None, None
     if options.certify:
         with timer.stage("price_out"):
@@ -270,6 +268,47 @@ def price_out(
     return edges, held, cert, result if whole[0] and cert.status == "optimal" else None
 
 
+class HoldBack:
+    """:func:`hold_back`, applied to a run's edges block by block as they come (``__call__``; first
+    ``drop``, then scores rounded to ``SCORE_DECIMALS``), then :meth:`finish` on all that was kept.
+    Every step is per edge, so this keeps exactly the edges :func:`hold_back` keeps."""
+
+    def __init__(
+        self, ctx: MatchContext, options: PlaceOptions, drop: Callable[[Edges], Edges] | None = None
+    ) -> None:
+        self.employed = None if options.include_employed else ~ctx.worker_unemployed
+        self.min_fit = options.min_fit
+        self.drop = drop
+        self.had = np.zeros(ctx.n_workers, dtype=bool)  # a candidate before the min_fit cut
+
+    def __call__(self, edges: Edges) -> Edges:
+        if self.drop is not None:
+            edges = self.drop(edges)
+        score = np.round(edges.score, SCORE_DECIMALS)
+        keep = np.ones(len(edges), dtype=bool) if self.employed is None else ~self.employed[edges.worker]
+        self.had[edges.worker[keep]] = True
+        keep &= score >= self.min_fit
+        return Edges(
+            edges.worker[keep],
+            edges.job[keep],
+            edges.cosine[keep],
+            EdgeFactors(edges.factors.values[keep]),
+            score[keep],
+        )
+
+    def finish(self, ctx: MatchContext, edges: Edges) -> tuple[MatchContext, np.ndarray]:
+        """The context the run solves on and why each held-back worker got no edge (``edges``:
+        every edge kept)."""
+        n = ctx.n_workers
+        held = np.zeros(n, dtype=np.int8)
+        if self.employed is not None:
+            held[self.employed] = HELD_EMPLOYED
+            group = np.where(self.employed, -1, ctx.worker_group).astype(np.int32)
+            ctx = replace(ctx, worker_group=group)
+        held[self.had & (np.bincount(edges.worker, minlength=n) == 0)] = HELD_NO_FIT
+        return ctx, held
+
+
 def hold_back(
     ctx: MatchContext, edges: Edges, options: PlaceOptions
 ) -> tuple[MatchContext, Edges, np.ndarray]:
@@ -278,18 +317,11 @@ def hold_back(
     Unless ``options.include_employed``, employed workers lose every edge (``employed_kept``) and
     leave their co-villager group, so the rest of the group can still go together. Edges scoring
     below ``options.min_fit`` are dropped; a worker who had a candidate but none that fits gets
-    ``no_fitting_job``.
+    ``no_fitting_job``. (Scores are rounded to ``SCORE_DECIMALS`` first, as a run's are.)
     """
-    n = ctx.n_workers
-    held = np.zeros(n, dtype=np.int8)
-    if not options.include_employed:
-        employed = ~ctx.worker_unemployed
-        held[employed] = HELD_EMPLOYED
-        edges = edges.take(~employed[edges.worker])
-        ctx = replace(ctx, worker_group=np.where(employed, -1, ctx.worker_group).astype(np.int32))
-    had = np.bincount(edges.worker, minlength=n) > 0
-    edges = edges.take(edges.score >= options.min_fit)
-    held[had & (np.bincount(edges.worker, minlength=n) == 0)] = HELD_NO_FIT
+    keep = HoldBack(ctx, options)
+    edges = keep(edges)
+    ctx, held = keep.finish(ctx, edges)
     return ctx, edges, held
 
 

@@ -37,12 +37,15 @@ from typing import Any, cast
 import numpy as np
 
 from matcher.scoring.candidates import (
+    LEXICAL_GRAMS,
+    SKILL_GRAMS,
     Edges,
     TextSides,
     allowed_lists,
     compute_factors,
     context_factors,
     pair_cosines,
+    skill_sides,
     text_factors,
 )
 from matcher.scoring.context import MatchContext
@@ -225,9 +228,9 @@ class PairPricer:
         self.exclude = np.zeros(0, np.int64) if exclude is None else np.unique(exclude)
         self.n_ent = max(int(ctx.enterprise_base.shape[0]), 1)
         self.weights = scoring.weights.vector()
-        self.lexical_ = NgramSets(1, 2).fit(sides.worker_occupations, sides.job_titles)
-        job_side = [f"{t} {d}" for t, d in zip(sides.job_titles, sides.job_descriptions, strict=True)]
-        self.skills_ = NgramSets(2, 2).fit(sides.worker_skills, job_side)
+        self.lexical_ = NgramSets(*LEXICAL_GRAMS).fit(sides.worker_occupations, sides.job_titles)
+        job_side = skill_sides(sides.job_titles, sides.job_descriptions)
+        self.skills_ = NgramSets(*SKILL_GRAMS).fit(sides.worker_skills, job_side)
         self.allowed_ = allowed_lists(ctx)
         # every pair bounded so far: its bound and (NaN until needed) its exact score
         self.pool_keys_ = np.zeros(0, np.int64)

@@ -33,6 +33,9 @@ from matcher.scoring.candidates import Edges
 HEAD_EDGES = 20_000_000
 """A component with more edges than this is solved on the head rather than in a task."""
 _TASK_EDGES = 2_000_000  # small components are packed into tasks of about this many edges
+OBJECT_STORE_BYTES = 2 * 2**30
+"""Object store of a Ray instance this engine starts on this machine: a run streams its blocks
+through it, so a small store suffices (Ray spills to disk past it) and the memory stays the run's."""
 
 
 def _ray() -> Any:
@@ -133,6 +136,10 @@ class RayEngine:
     machine belongs to, as started by ``ray start``; ``HOST:PORT``: that cluster's head). When this
     process is already connected to Ray (``ray.init`` by the caller), that connection is used.
 
+    ``object_store_memory`` caps the object store of a Ray instance it starts (``None``: Ray's
+    default, a share of the machine's memory); a cluster started by ``ray start`` keeps its own
+    (``ray start --object-store-memory``).
+
     ``fault_dir`` is for tests: the first retrieval task and the first solve task each kill their
     own worker process once (a marker file in that folder says it happened).
     """
@@ -148,9 +155,11 @@ class RayEngine:
         max_retries: int = 3,
         in_flight: int | None = None,
         fault_dir: str | os.PathLike[str] | None = None,
+        object_store_memory: int | None = OBJECT_STORE_BYTES,
     ) -> None:
         self.address = address
         self.num_cpus = num_cpus
+        self.object_store_memory = object_store_memory
         self.head_edges = head_edges
         self.max_retries = max_retries
         self.in_flight = in_flight
@@ -175,6 +184,8 @@ class RayEngine:
         }
         if local and self.num_cpus is not None:
             kwargs["num_cpus"] = self.num_cpus
+        if local and self.object_store_memory is not None:
+            kwargs["object_store_memory"] = self.object_store_memory
         try:
             ray.init(address=None if local else self.address, **kwargs)
         except (ConnectionError, RuntimeError, ValueError) as exc:
@@ -269,8 +280,12 @@ class RayEngine:
     def _collect(self, pending: dict[Any, int], wait_for: int) -> Iterator[tuple[int, Any]]:
         ray = _ray()
         done, _ = ray.wait(list(pending), num_returns=min(wait_for, len(pending)))
-        for ref in done:
-            yield pending.pop(ref), ray.get(ref)
+        while done:
+            ref = done.pop()
+            i, value = pending.pop(ref), ray.get(ref)
+            del ref
+            yield i, value
+            del value  # (a view of the object store: the store frees it once nothing holds it)
 
     # ---- solve --------------------------------------------------------------------------------
     def solve_components(self, problems: Sequence[Any], options: Any) -> list[Any]:

@@ -40,11 +40,14 @@ from matcher.recommend.results import JobCandidates, Recommendation, ScoredItem,
 from matcher.recommend.toplists import TopLists
 from matcher.records import Worker
 from matcher.scoring.candidates import (
+    LEXICAL_GRAMS,
+    SKILL_GRAMS,
     CodeIndex,
     Edges,
     allowed_lists,
     compute_factors,
     pair_cosines,
+    skill_sides,
     top_k_per_worker,
 )
 from matcher.scoring.congestion import congestion_penalty, expected_applicants
@@ -161,11 +164,12 @@ class Recommender:
             np.arange(ctx.n_jobs, dtype=np.int64),
             partitions=ctx.job_location,
         )
-        job_side = [f"{j.title} {j.description}" for j in ds.jobs]
-        lexical = NgramSets(1, 2).fit([worker_occupation_text(w) for w in ds.workers], self.job_titles_)
+        job_side = skill_sides([j.title for j in ds.jobs], [j.description for j in ds.jobs])
+        occupation_texts = [worker_occupation_text(w) for w in ds.workers]
+        lexical = NgramSets(*LEXICAL_GRAMS).fit(occupation_texts, self.job_titles_)
         self.lexical_ = PairOverlap.from_ngrams(lexical)
         self.skills_ = PairOverlap.from_ngrams(
-            NgramSets(2, 2).fit([worker_skill_text(w) for w in ds.workers], job_side)
+            NgramSets(*SKILL_GRAMS).fit([worker_skill_text(w) for w in ds.workers], job_side)
         )
         self._fit_occupations(ds, encoder, config)
         ctx = self.context_

@@ -78,9 +78,42 @@ class TextSides:
 def allowed_lists(ctx: MatchContext, workers: np.ndarray | None = None) -> list[list[int]]:
     """For each worker, the location indices (partitions) it accepts."""
     rows = ctx.worker_allowed if workers is None else ctx.worker_allowed[workers]
-    uniq, inverse = np.unique(rows, axis=0, return_inverse=True)
-    lists = [np.flatnonzero(u).tolist() for u in uniq]
-    return [lists[i] for i in inverse.ravel()]
+    if rows.shape[0] == 0:
+        return []
+    # each row's bits packed into one bytes value: distinct rows by hashing, not a row-wise sort
+    packed = np.packbits(rows, axis=1)
+    first: dict[bytes, int] = {}
+    which = [first.setdefault(r, len(first)) for r in map(bytes, packed)]
+    lists = [np.flatnonzero(rows[i]).tolist() for i in _first_rows(which, len(first))]
+    return [lists[i] for i in which]
+
+
+def _first_rows(which: list[int], n: int) -> list[int]:
+    """The first position of each of the ``n`` numbers in ``which`` (numbered as first seen)."""
+    out: list[int] = []
+    for i, w in enumerate(which):
+        if w == len(out):
+            out.append(i)
+            if len(out) == n:
+                break
+    return out
+
+
+def _sorted_unique(a: np.ndarray) -> np.ndarray:
+    """``np.unique(a)`` of an int array, by an in-place sort (numpy's hashing path is slower here)."""
+    a = np.sort(a)
+    return a[np.r_[True, a[1:] != a[:-1]]] if a.size else a
+
+
+LEXICAL_GRAMS = (1, 2)
+"""n-gram lengths of the lexical factor (wished occupations against job titles)."""
+SKILL_GRAMS = (2, 2)
+"""n-gram lengths of the skills factor (skills against a job's title and description)."""
+
+
+def skill_sides(titles: Sequence[str], descriptions: Sequence[str]) -> list[str]:
+    """The job side of the skills factor: each job's title and description."""
+    return [f"{t} {d}" for t, d in zip(titles, descriptions, strict=True)]
 
 
 def compute_factors(
@@ -108,14 +141,14 @@ def compute_factors(
     values[:, col["dense"]] = dense_factor(cosine, config)
     if lexical is None:
         assert texts is not None
-        lexical = NgramSets(1, 2).fit(texts.worker_occupations, texts.job_titles)
+        lexical = NgramSets(*LEXICAL_GRAMS).fit(texts.worker_occupations, texts.job_titles)
     if occupations is not None:
         values[:, col["occupation"]] = occupation_match(occupations, ew, ej)
     context_factors(values, ctx, ew, ej, config)
     if skills is None:
         assert texts is not None
-        job_side = [f"{t} {d}" for t, d in zip(texts.job_titles, texts.job_descriptions, strict=True)]
-        skills = NgramSets(2, 2).fit(texts.worker_skills, job_side)
+        job_side = skill_sides(texts.job_titles, texts.job_descriptions)
+        skills = NgramSets(*SKILL_GRAMS).fit(texts.worker_skills, job_side)
     text_factors(values, ew, ej, lexical, skills)
     return EdgeFactors(values)
 
@@ -152,7 +185,7 @@ def text_factors(
 
 def top_k_per_worker(ew: np.ndarray, score: np.ndarray, k: int) -> np.ndarray:
     """Indices of the k best edges of each worker (ties: lower edge index first), grouped by worker."""
-    order = np.lexsort((np.arange(ew.shape[0]), -score, ew))
+    order = np.lexsort((-score, ew))  # a stable sort: equal scores stay in edge order
     ew_sorted = ew[order]
     starts = np.r_[0, np.flatnonzero(np.diff(ew_sorted)) + 1]
     rank = np.arange(ew_sorted.shape[0]) - np.repeat(starts, np.diff(np.r_[starts, ew_sorted.shape[0]]))
@@ -204,9 +237,10 @@ class CodeIndex:
 
 
 def pair_cosines(
-    worker_vecs: np.ndarray, job_vecs: np.ndarray, ew: np.ndarray, ej: np.ndarray, chunk: int = 65_536
+    worker_vecs: np.ndarray, job_vecs: np.ndarray, ew: np.ndarray, ej: np.ndarray, chunk: int = 2048
 ) -> np.ndarray:
-    """Cosine (E,) float32 of each pair's vectors, in chunks (a million pairs never copy 3 GB)."""
+    """Cosine (E,) float32 of each pair's vectors, in chunks small enough that the gathered rows
+    are still in the CPU's cache when they are multiplied (a few MB; a million pairs never copy 3 GB)."""
     out = np.empty(ew.shape[0], dtype=np.float32)
     for s in range(0, ew.shape[0], chunk):
         out[s : s + chunk] = np.einsum(
@@ -227,6 +261,8 @@ def retrieve_candidates(
     fetch_factor: int = 2,
     index_kind: str = "auto",
     index: Any = None,
+    lexical: NgramSets | PairOverlap | None = None,
+    skills: NgramSets | PairOverlap | None = None,
 ) -> Edges:
     """Top-k scored candidate jobs per worker, every edge passing the hard rules.
 
@@ -234,6 +270,8 @@ def retrieve_candidates(
     ``occupations``, from the jobs of each wish's most likely code (k nearest). ``index`` is a
     :class:`embeddings.index.VectorIndex` already fitted on ``job_vecs`` (ids = job positions,
     partitions = ``ctx.job_location``), e.g. one shared by many calls; else one is fitted here.
+    ``lexical`` and ``skills`` are the fitted n-gram sets of :func:`compute_factors` (else fitted
+    there from ``texts``).
     """
     from embeddings.index import VectorIndex
 
@@ -253,12 +291,14 @@ def retrieve_candidates(
         rows = np.arange(ctx.n_workers, dtype=np.int64)
         codes = occupations.workers.top1()
         cw, cj = CodeIndex(ctx).pairs(ctx, codes, rows, worker_vecs, job_vecs, k)
-        key = np.unique(np.concatenate([ew * n_jobs + ej, cw * n_jobs + cj]))
+        key = _sorted_unique(np.concatenate([ew * n_jobs + ej, cw * n_jobs + cj]))
         ew, ej = key // n_jobs, key % n_jobs
     ok = ctx.hard_rules(ew, ej)
     ew, ej = ew[ok].astype(np.int32), ej[ok].astype(np.int32)
     cos = pair_cosines(worker_vecs, job_vecs, ew, ej)
-    factors = compute_factors(ctx, ew, ej, cos, config, texts=texts, occupations=occupations)
+    factors = compute_factors(
+        ctx, ew, ej, cos, config, texts=texts, occupations=occupations, lexical=lexical, skills=skills
+    )
     score = factors.scores(config.weights)
     sel = np.sort(top_k_per_worker(ew, score, k))
     return Edges(ew[sel], ej[sel], cos[sel], EdgeFactors(factors.values[sel]), score[sel])

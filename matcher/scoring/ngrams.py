@@ -7,8 +7,9 @@ sparse matrices, so millions of edges cost seconds, not minutes.
 
 from __future__ import annotations
 
+import operator
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 import scipy.sparse as sp
@@ -17,14 +18,19 @@ _NOISE = re.compile(r"[\s\d,.;:!?()（）【】\[\]、，。；：！？/+\-—~
 _CHUNK = 1_000_000
 
 
-def ngrams(text: str, n_max: int = 2) -> set[str]:
-    """Character n-grams of ``text`` for n in 1..n_max (bigrams do not cross punctuation)."""
+def ngrams(text: str, n_max: int = 2, n_min: int = 1) -> set[str]:
+    """Character n-grams of ``text`` for n in n_min..n_max (bigrams do not cross punctuation)."""
     out: set[str] = set()
     for piece in _NOISE.split(text.lower()):
         if not piece:
             continue
-        for n in range(1, n_max + 1):
-            out.update(piece[i : i + n] for i in range(len(piece) - n + 1))
+        for n in range(n_min, n_max + 1):
+            if n == 1:
+                out.update(piece)
+            elif n == 2:
+                out.update(map(operator.add, piece, piece[1:]))
+            else:
+                out.update(piece[i : i + n] for i in range(len(piece) - n + 1))
     return out
 
 
@@ -36,7 +42,16 @@ class NgramSets:
         self.n_max = n_max
 
     def _grams(self, text: str) -> set[str]:
-        return {g for g in ngrams(text, self.n_max) if len(g) >= self.n_min}
+        return ngrams(text, self.n_max, self.n_min)
+
+    def _grams_of(self, texts: Sequence[str]) -> Iterator[set[str]]:
+        """``_grams`` of each text; a text seen before is not split again (wishes and titles repeat)."""
+        seen: dict[str, set[str]] = {}
+        for t in texts:
+            grams = seen.get(t)
+            if grams is None:
+                grams = seen[t] = self._grams(t)
+            yield grams
 
     def fit(self, left: Sequence[str], right: Sequence[str]) -> NgramSets:
         vocab: dict[str, int] = {}
@@ -60,10 +75,15 @@ class NgramSets:
         out.vocabulary_ = self.vocabulary_
         out.right_, out.right_size_ = self.right_, self.right_size_
         indptr, indices, sizes = [0], [], []
+        vocab = self.vocabulary_
+        seen: dict[str, tuple[int, list[int]]] = {}  # a text's size and vocabulary numbers
         for t in texts:
-            grams = self._grams(t)
-            sizes.append(len(grams))
-            indices.extend(sorted(self.vocabulary_[g] for g in grams if g in self.vocabulary_))
+            known = seen.get(t)
+            if known is None:
+                grams = self._grams(t)
+                known = seen[t] = (len(grams), sorted(vocab[g] for g in grams if g in vocab))
+            sizes.append(known[0])
+            indices.extend(known[1])
             indptr.append(len(indices))
         data = np.ones(len(indices), dtype=np.float32)
         out.left_ = sp.csr_matrix((data, indices, indptr), shape=(len(texts), self.right_.shape[1]))
@@ -73,8 +93,8 @@ class NgramSets:
     def _matrix(self, texts: Sequence[str], vocab: dict[str, int]) -> sp.csr_matrix:
         indptr = [0]
         indices: list[int] = []
-        for t in texts:
-            for g in self._grams(t):
+        for grams in self._grams_of(texts):
+            for g in grams:
                 indices.append(vocab.setdefault(g, len(vocab)))
             indptr.append(len(indices))
         data = np.ones(len(indices), dtype=np.float32)

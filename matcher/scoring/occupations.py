@@ -128,19 +128,30 @@ def occupation_match(sides: OccupationSides, ew: np.ndarray, ej: np.ndarray) -> 
     """Occupation factor (E,) in [0, 1] of edges (ew, ej): the best wish's Bhattacharyya coefficient
     with the job's title, at the code (×1), 小类 (×0.6) and 中类 (×0.3) levels, whichever is highest.
 
-    Works on (E, TOP) arrays one wish and one code at a time, so memory grows with E alone.
+    Works on (E, TOP) arrays one wish and one code at a time, so memory grows with E alone; only
+    the edges where some code is shared at a level are summed there (elsewhere every term is 0).
     """
     out = np.zeros(ew.shape[0], dtype=np.float32)
     for divisor, credit in _LEVELS:
         w, j = sides.level("workers", divisor), sides.level("jobs", divisor)
-        jc, jp = j.codes[ej, 0, :], j.probs[ej, 0, :]  # (E, K)
+        jc = j.codes[ej, 0, :]  # (E, K)
+        wcs = w.codes[ew]  # (E, S, K)
+        hit = (wcs[:, :, :, None] == jc[:, None, None, :]) & (wcs >= 0)[:, :, :, None]
+        rows = np.flatnonzero(hit.reshape(hit.shape[0], -1).any(axis=1))
+        del hit
+        if not rows.size:
+            continue
+        jc, jp = jc[rows], j.probs[ej[rows], 0, :]
+        wcs, wps = wcs[rows], w.probs[ew[rows]]
+        best = out[rows]
         for s in range(w.codes.shape[1]):
-            bc = np.zeros(ew.shape[0], dtype=np.float32)
+            bc = np.zeros(rows.size, dtype=np.float32)
             for k in range(w.codes.shape[2]):
-                wc, wp = w.codes[ew, s, k], w.probs[ew, s, k]  # (E,)
+                wc, wp = wcs[:, s, k], wps[:, s, k]  # (E,)
                 same = (jc == wc[:, None]) & (wc[:, None] >= 0)
                 bc += np.where(same, np.sqrt(wp[:, None] * jp), 0).sum(axis=1)
-            np.maximum(out, credit * np.minimum(bc, 1.0), out=out)
+            np.maximum(best, credit * np.minimum(bc, 1.0), out=best)
+        out[rows] = best
     return out
 
 
