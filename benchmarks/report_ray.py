@@ -164,7 +164,9 @@ def render_ray(r: dict[str, Any]) -> tuple[list[Any], str]:
     eng, same = s["local"]["engine"], "yes" if s.get("identical_assignment") else "NO"
     body = [
         f"National sample ({', '.join(r.get('cities', []))}), {fmt(r['workers'])} workers × "
-        f"{fmt(r['jobs'])} jobs, k = {r['k']}, encoder `{r['model']}` (the benchmark stand-in). "
+        f"{fmt(r['jobs'])} jobs, k = {r['k']}, encoder `{r['model']}` (the benchmark stand-in), "
+        + ("pricing out on (certified)" if r.get("certify") else "pricing out off (the top-k optimum)")
+        + ". "
         f"Regions: {eng.get('regions')}, components: {eng.get('components')}, "
         f"edges: {fmt(s['local']['n_edges'])}. Same assignment hash on both engines: "
         f"**{same}** (`{s['local']['assignment_sha256'][:16]}…`). "
