@@ -132,6 +132,8 @@ def occupation_match(sides: OccupationSides, ew: np.ndarray, ej: np.ndarray) -> 
     the edges where some code is shared at a level are summed there (elsewhere every term is 0).
     """
     out = np.zeros(ew.shape[0], dtype=np.float32)
+    if not out.size:
+        return out
     for divisor, credit in _LEVELS:
         w, j = sides.level("workers", divisor), sides.level("jobs", divisor)
         jc = j.codes[ej, 0, :]  # (E, K)

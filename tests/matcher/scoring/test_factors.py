@@ -51,6 +51,12 @@ def test_occupation_factor_levels_for_certain_codes():
     )
 
 
+def test_occupation_factor_of_no_edges_is_empty():
+    sides = OccupationSides(_certain([[4070501, -1]]), _certain([[4070501]]))
+    got = occupation_match(sides, np.zeros(0, int), np.zeros(0, int))
+    assert got.shape == (0,) and got.dtype == np.float32
+
+
 def test_occupation_factor_is_the_overlap_of_uncertain_beliefs():
     # A wish split 0.64 / 0.36 between two codes of one 小类; a job sure of the first code.
     worker = Beliefs(np.array([[[4070501, 4070502, -1]]]), np.array([[[0.64, 0.36, 0.0]]], dtype=np.float32))
