@@ -78,7 +78,11 @@ def _err(reason: str, file: str, row: int, field: str | None, value: object = ""
 
 def _controls(cells: dict[str, str], file: str, row: int) -> list[RecordError]:
     """A field holding control characters (which no workbook can hold, and no name needs)."""
-    if not has_control_characters(v for v in cells.values() if isinstance(v, str)):
+    try:
+        clean = not has_control_characters(cells.values())  # cells read from a file: all text
+    except TypeError:
+        clean = not has_control_characters(v for v in cells.values() if isinstance(v, str))
+    if clean:
         return []
     errors = []
     for col, value in cells.items():
