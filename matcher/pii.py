@@ -204,6 +204,8 @@ _MIN_DIGITS = 10  # the shortest number looked for: a landline with a 3-digit ar
 
 def _squeeze(value: str) -> str:
     """NFKC, without invisible characters and separators: how a typed number is compared."""
+    if value.isascii() and value.isalnum():  # the usual number as typed: NFKC and the squeeze keep it
+        return value
     return _SQUEEZE_RE.sub("", unicodedata.normalize("NFKC", value or ""))
 
 

@@ -13,6 +13,7 @@ import hashlib
 import json
 from collections.abc import Iterator, Mapping, Sequence
 from enum import Enum
+from operator import itemgetter
 from typing import Any, Literal, overload
 
 from pydantic import BaseModel
@@ -51,18 +52,35 @@ def unfit_values(table: FromClause, values: Mapping[str, Any]) -> Iterator[tuple
 
 
 def unfit_rows(table: FromClause, rows: Sequence[Mapping[str, Any]]) -> Iterator[int]:
-    """Positions of the ``rows`` that :func:`unfit_values` finds fault with (some more than once),
-    checked column by column."""
+    """Positions of the ``rows`` that :func:`unfit_values` may find fault with (some more than once),
+    checked column by column: a column whose longest text (or largest integer) fits costs one pass
+    in C; only a column that does not, or holds other types, is looked at value by value."""
     lengths, ints = _limits(table)
+
+    def column(name: str) -> list[Any]:
+        try:
+            return list(map(itemgetter(name), rows))
+        except KeyError:  # a column some row does not set (content_sha256, before it is computed)
+            return [r.get(name) for r in rows]
+
     for name, n in lengths.items():
-        values = [r.get(name) for r in rows]
-        yield from (i for i, v in enumerate(values) if v.__class__ is not str and isinstance(v, str))
-        yield from (i for i, v in enumerate(values) if v.__class__ is str and len(v) > n)
+        values = column(name)
+        try:
+            if max(map(len, filter(None, values)), default=0) <= n:
+                continue
+        except TypeError:  # a value that is not text: the slow scan below
+            pass
+        yield from (i for i, v in enumerate(values) if isinstance(v, str) and len(v) > n)
     for name in ints:
+        values = column(name)
+        try:
+            present = list(filter(None, values))
+            if not present or (-INT_MAX - 1 <= min(present) and max(present) <= INT_MAX):
+                continue
+        except TypeError:
+            pass
         yield from (
-            i
-            for i, v in enumerate(r.get(name) for r in rows)
-            if isinstance(v, int) and not -INT_MAX - 1 <= v <= INT_MAX
+            i for i, v in enumerate(values) if isinstance(v, int) and not -INT_MAX - 1 <= v <= INT_MAX
         )
 
 
