@@ -22,7 +22,7 @@ from matcher.ingest.admin_codes import AdminCodes
 from matcher.ingest.pipeline import IngestResult, ingest
 from matcher.ingest.report import ImportReport
 from matcher.ingest.validate import Loaded, shown
-from matcher.store.bulk import bulk_insert
+from matcher.store.bulk import bulk_insert, indexes_after
 from matcher.store.convert import (
     changed_fields,
     content_hash,
@@ -180,9 +180,10 @@ def _write(
     model, pk = TABLES[kind]
     table = table_of(model)
     if new:
-        bulk_insert(
-            conn, table, [{**v, "created_batch_id": batch, "updated_batch_id": batch} for _, v in new]
-        )
+        with indexes_after(conn, table, len(new)):
+            bulk_insert(
+                conn, table, [v for _, v in new], {"created_batch_id": batch, "updated_batch_id": batch}
+            )
     if changed:
         where = [table.c[c] == bindparam(f"k_{c}") for c in pk]
         stmt = update(table).where(*where)

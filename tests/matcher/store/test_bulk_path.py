@@ -9,6 +9,7 @@ with SQLAlchemy's ``insert(table)``. Both import the same files into fresh store
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import shutil
 from pathlib import Path
@@ -18,7 +19,7 @@ import pytest
 from sqlalchemy import Connection, Table, insert
 
 from matcher.sample.generate import generate_sample, write_sample
-from matcher.store import import_paths, open_engine
+from matcher.store import bulk, import_paths, open_engine
 from matcher.store import repository as repo
 from matcher.store.models import RECORD_TABLES, ImportBatch, RecordChange, table_of
 from tests.matcher.test_dataset import ENTERPRISES, JOBS, WORKERS
@@ -36,6 +37,7 @@ def _reference_insert(
 
 def _use_full_path(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(repo, "bulk_insert", _reference_insert)
+    monkeypatch.setattr(repo, "indexes_after", lambda conn, table, n: contextlib.nullcontext())
     monkeypatch.setattr(repo, "unfit_rows", lambda table, rows: range(len(rows)))  # every row in full
 
 
@@ -98,6 +100,7 @@ def _inputs(tmp_path: Path) -> list[tuple[str, list[Path]]]:
 
 
 def test_fast_path_stores_and_rejects_exactly_what_the_full_path_does(tmp_path, monkeypatch):
+    monkeypatch.setattr(bulk, "REINDEX_AT", 1)  # the small inputs too load without indexes, then build them
     for name, paths in _inputs(tmp_path):
         fast_url = f"sqlite:///{tmp_path / 'fast' / name / 'db.sqlite'}"
         full_url = f"sqlite:///{tmp_path / 'full' / name / 'db.sqlite'}"
@@ -122,3 +125,26 @@ def test_the_hostile_case_rejects_the_unfit_rows_and_keeps_the_rest(tmp_path):
     text = str(stored)
     assert "620503199001011231" not in text and "13812345678" not in text  # scrubbed, hashed only
     assert report.total_imported > 0 and stored["workers"]
+
+
+def _schema(url: str) -> list[tuple]:
+    engine = open_engine(url)
+    with engine.connect() as conn:
+        rows = conn.exec_driver_sql("SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY name")
+        out = [tuple(r) for r in rows]
+    engine.dispose()
+    return out
+
+
+def test_a_bulk_load_into_empty_tables_leaves_the_same_indexes(tmp_path, monkeypatch):
+    monkeypatch.setattr(bulk, "REINDEX_AT", 1)
+    url = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    engine = open_engine(url)
+    engine.dispose()
+    before = _schema(url)
+    assert any(t == "index" and sql for t, _, _, sql in before)  # there are indexes to rebuild
+    sample = tmp_path / "sample"
+    write_sample(generate_sample(200, 40, seed=4), sample, truth=False)
+    report = import_paths(url, [sample], key=KEY)
+    assert report.written and report.created["workers"] == 200
+    assert _schema(url) == before
