@@ -122,7 +122,11 @@ _HASH_JSON = json.JSONEncoder(sort_keys=True, ensure_ascii=False)
 
 def content_hash(values: Mapping[str, Any]) -> str:
     """SHA-256 of a row's stored values (bookkeeping columns excluded), order-independent."""
-    data = {k: v for k, v in values.items() if k not in BOOKKEEPING}
+    data = (
+        values
+        if type(values) is dict and BOOKKEEPING.isdisjoint(values)
+        else {k: v for k, v in values.items() if k not in BOOKKEEPING}
+    )
     return hashlib.sha256(_HASH_JSON.encode(data).encode()).hexdigest()
 
 
