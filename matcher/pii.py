@@ -131,6 +131,8 @@ def mask(field: str, value: str) -> str:
 
 def is_masked(field: str, value: str) -> bool:
     """Whether ``value`` is already a masked form of ``field`` (e.g. from an export)."""
+    if "*" not in value:  # every masked form has a star; most values checked are not masked
+        return False
     if field == "id_number":
         return bool(_MASKED_ID.match(value))
     if field == "phone":
@@ -202,6 +204,8 @@ _MIN_DIGITS = 10  # the shortest number looked for: a landline with a 3-digit ar
 
 def _squeeze(value: str) -> str:
     """NFKC, without invisible characters and separators: how a typed number is compared."""
+    if value.isascii() and value.isalnum():  # the usual number as typed: NFKC and the squeeze keep it
+        return value
     return _SQUEEZE_RE.sub("", unicodedata.normalize("NFKC", value or ""))
 
 

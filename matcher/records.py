@@ -95,7 +95,7 @@ def _split_list(value: Any) -> Any:
     if value is None:
         return ()
     if isinstance(value, str):
-        return tuple(p.strip() for p in _LIST_SPLIT.split(value) if p.strip())
+        return tuple(filter(None, map(str.strip, _LIST_SPLIT.split(value))))
     return value
 
 

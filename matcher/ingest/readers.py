@@ -104,14 +104,22 @@ def _rows(
 ) -> Iterator[RawRow]:
     # Cells past the header's last non-blank cell usually mean an unquoted comma shifted the row.
     width = max(i for i, h in enumerate(header) if h) + 1
+    items = list(mapping.items())
     for row_no, cells in numbered:
         if isinstance(cells, Unreadable):
             col = mapping.get(cells.position, "") if cells.position is not None else ""
             yield RawRow(row_no, {}, [(col, "", cells.reason)])
             continue
         raw = RawRow(row_no, {})
-        for pos, col in mapping.items():
-            raw.cells[col] = convert(raw, col, cells[pos]) if pos < len(cells) else ""
+        n = len(cells)
+        if convert is _csv_cell:  # the common case, inlined: a CSV cell is text already
+            out = raw.cells
+            for pos, col in items:
+                value = cells[pos] if pos < n else ""
+                out[col] = (csv_uncell(value) if value.startswith("'") else value).strip()
+        else:
+            for pos, col in items:
+                raw.cells[col] = convert(raw, col, cells[pos]) if pos < n else ""
         extra = [c for c in cells[width:] if _text(getattr(c, "value", c))]
         if not any(raw.cells.values()) and not extra and not raw.problems:
             continue  # blank line

@@ -29,7 +29,7 @@ from matcher.idcard import validate_id_number, validate_phone
 from matcher.ingest.admin_codes import AdminCodes
 from matcher.ingest.headers import VALUE_ALIASES, canonical_value, dropdown_values
 from matcher.ingest.readers import RawRow
-from matcher.pii import is_masked, mask, normalize_id_number, normalize_phone, scrub, scrub_fields
+from matcher.pii import FREE_TEXT, is_masked, mask, normalize_id_number, normalize_phone, scrub
 from matcher.records import PERSONAL_FIELDS, RECORD_TYPES
 
 # Blank cells that carry meaning and must reach the validator (they become None).
@@ -42,6 +42,7 @@ CODE_FIELDS: dict[str, tuple[str, ...]] = {
 }
 # Free text that may hold tabs and line breaks; every other field holds no control character at all.
 FREE_TEXT_FIELDS = frozenset({"description", "experience"})
+CANONICAL_CACHE = 50_000  # distinct enumeration values remembered per record type (lists make many)
 KEYS: dict[str, Callable[[BaseModel], str]] = {
     "workers": lambda r: r.worker_id,  # type: ignore[attr-defined]
     "enterprises": lambda r: r.enterprise_id,  # type: ignore[attr-defined]
@@ -77,7 +78,11 @@ def _err(reason: str, file: str, row: int, field: str | None, value: object = ""
 
 def _controls(cells: dict[str, str], file: str, row: int) -> list[RecordError]:
     """A field holding control characters (which no workbook can hold, and no name needs)."""
-    if not has_control_characters(v for v in cells.values() if isinstance(v, str)):
+    try:
+        clean = not has_control_characters(cells.values())  # cells read from a file: all text
+    except TypeError:
+        clean = not has_control_characters(v for v in cells.values() if isinstance(v, str))
+    if clean:
         return []
     errors = []
     for col, value in cells.items():
@@ -96,18 +101,20 @@ def _personal(cells: dict[str, str], file: str, row: int) -> list[RecordError]:
     errors = []
     idn = cells.get("id_number", "")
     if idn and not is_masked("id_number", idn):
-        ok, reason = validate_id_number(normalize_id_number(idn))  # full-width, spaced, dashed ...
+        norm = normalize_id_number(idn)  # full-width, spaced, dashed ...
+        ok, reason = validate_id_number(norm)
         if ok:
-            cells["id_number"] = normalize_id_number(idn)
+            cells["id_number"] = norm
         else:
             if "E+" in idn.upper() or "." in idn:
                 reason += "; it looks like Excel turned it into a number: format the column as text"
             errors.append(_err(f"invalid ID number: {reason}", file, row, "id_number", idn))
     phone = cells.get("phone", "")
     if phone and not is_masked("phone", phone):
-        ok, reason = validate_phone(normalize_phone(phone))
+        norm = normalize_phone(phone)
+        ok, reason = validate_phone(norm)
         if ok:
-            cells["phone"] = normalize_phone(phone)
+            cells["phone"] = norm
         else:
             errors.append(_err(f"invalid mobile number: {reason}", file, row, "phone", phone))
     return errors
@@ -160,6 +167,9 @@ class RowValidator:
         self.model = RECORD_TYPES[kind]
         self.admin = admin
         self._enums = [col for (k, col) in VALUE_ALIASES if k == kind]
+        self._free_text = FREE_TEXT.get(kind, ())
+        # canonical_value is pure and the same few values repeat in every row: computed once each.
+        self._canonical: dict[tuple[str, str], str] = {}
 
     def __call__(self, raw: RawRow, file: str) -> tuple[BaseModel | None, list[RecordError]]:
         """``(record, [])`` for a valid row, else ``(None, errors)``."""
@@ -170,10 +180,21 @@ class RowValidator:
         controls = _controls(cells, file, raw.row)
         if controls:  # the other checks would only echo the same bad value
             return None, errors + controls
-        cells.update(scrub_fields(self.kind, cells))  # personal numbers typed into free text: masked
+        for col in self._free_text:  # personal numbers typed into free text: masked (in place)
+            text = cells.get(col)
+            if isinstance(text, str):
+                cells[col] = scrub(text)
+        canonical = self._canonical
         for col in self._enums:
-            if col in cells:
-                cells[col] = canonical_value(self.kind, col, cells[col])
+            value = cells.get(col)
+            if value is None:
+                continue
+            hit = canonical.get((col, value))
+            if hit is None:
+                if len(canonical) > CANONICAL_CACHE:
+                    canonical.clear()
+                hit = canonical[(col, value)] = canonical_value(self.kind, col, value)
+            cells[col] = hit
         if self.kind == "workers":
             errors += _personal(cells, file, raw.row)
         for col in CODE_FIELDS[self.kind]:

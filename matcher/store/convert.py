@@ -11,8 +11,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from enum import Enum
+from operator import itemgetter
 from typing import Any, Literal, overload
 
 from pydantic import BaseModel
@@ -40,15 +41,47 @@ def unfit_values(table: FromClause, values: Mapping[str, Any]) -> Iterator[tuple
     makes such a value one rejected row on either.
     """
     lengths, ints = _limits(table)
-    for name, value in values.items():
-        if value is None:
-            continue
-        if isinstance(value, str):
-            n = lengths.get(name)
-            if n is not None and len(value) > n:
-                yield name, f"longer than the store's {n} characters ({len(value)})"
-        elif isinstance(value, int) and name in ints and not -INT_MAX - 1 <= value <= INT_MAX:
+    for name, n in lengths.items():  # the limited columns only: most columns are unlimited text
+        value = values.get(name)
+        if isinstance(value, str) and len(value) > n:
+            yield name, f"longer than the store's {n} characters ({len(value)})"
+    for name in ints:
+        value = values.get(name)
+        if isinstance(value, int) and not -INT_MAX - 1 <= value <= INT_MAX:
             yield name, f"out of the store's range (at most {INT_MAX:,})"
+
+
+def unfit_rows(table: FromClause, rows: Sequence[Mapping[str, Any]]) -> Iterator[int]:
+    """Positions of the ``rows`` that :func:`unfit_values` may find fault with (some more than once),
+    checked column by column: a column whose longest text (or largest integer) fits costs one pass
+    in C; only a column that does not, or holds other types, is looked at value by value."""
+    lengths, ints = _limits(table)
+
+    def column(name: str) -> list[Any]:
+        try:
+            return list(map(itemgetter(name), rows))
+        except KeyError:  # a column some row does not set (content_sha256, before it is computed)
+            return [r.get(name) for r in rows]
+
+    for name, n in lengths.items():
+        values = column(name)
+        try:
+            if max(map(len, filter(None, values)), default=0) <= n:
+                continue
+        except TypeError:  # a value that is not text: the slow scan below
+            pass
+        yield from (i for i, v in enumerate(values) if isinstance(v, str) and len(v) > n)
+    for name in ints:
+        values = column(name)
+        try:
+            present = list(filter(None, values))
+            if not present or (-INT_MAX - 1 <= min(present) and max(present) <= INT_MAX):
+                continue
+        except TypeError:
+            pass
+        yield from (
+            i for i, v in enumerate(values) if isinstance(v, int) and not -INT_MAX - 1 <= v <= INT_MAX
+        )
 
 
 _LIMITS: dict[int, tuple[FromClause, dict[str, int], frozenset[str]]] = {}
@@ -77,26 +110,41 @@ def record_field(column: str) -> str:
 
 def record_key(kind: str, values: StoredRow) -> str:
     """The record's key as one string (``district-county`` for a pairing)."""
-    return "-".join(str(values[c]) for c in RECORD_TABLES[kind][1])
+    pk = RECORD_TABLES[kind][1]
+    if len(pk) == 1:
+        return str(values[pk[0]])
+    return "-".join(str(values[c]) for c in pk)
+
+
+# json.dumps(data, sort_keys=True, ensure_ascii=False), without building an encoder per row
+_HASH_JSON = json.JSONEncoder(sort_keys=True, ensure_ascii=False)
 
 
 def content_hash(values: Mapping[str, Any]) -> str:
     """SHA-256 of a row's stored values (bookkeeping columns excluded), order-independent."""
-    data = {k: v for k, v in values.items() if k not in BOOKKEEPING}
-    return hashlib.sha256(json.dumps(data, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+    data = (
+        values
+        if type(values) is dict and BOOKKEEPING.isdisjoint(values)
+        else {k: v for k, v in values.items() if k not in BOOKKEEPING}
+    )
+    return hashlib.sha256(_HASH_JSON.encode(data).encode()).hexdigest()
 
 
 def to_db(kind: str, record: BaseModel, key: bytes) -> dict[str, Any]:
     """The stored values of ``record`` (no bookkeeping columns); personal numbers hashed and masked."""
     out: dict[str, Any] = {}
-    for name, value in dict(record).items():  # flat records: the fields as they are, no copy
-        if isinstance(value, Enum):
+    personal = kind == "workers"
+    for name, value in record.__dict__.items():  # flat records: the fields as they are, no copy
+        cls = value.__class__
+        if cls is str or cls is int or value is None:
+            pass  # most values: stored as they are
+        elif isinstance(value, Enum):
             value = value.value
         elif isinstance(value, dt.date):
             value = value.isoformat()  # stored as ISO text (see the jobs table)
         elif isinstance(value, tuple | list):
             value = LIST_SEPARATOR.join(value)
-        if kind == "workers" and name in PERSONAL_PAIRS:
+        if personal and name in PERSONAL_PAIRS:
             hashed, masked = protect(key, name, value)
             h_col, m_col = PERSONAL_PAIRS[name]
             out[h_col], out[m_col] = hashed, masked

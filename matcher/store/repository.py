@@ -22,6 +22,7 @@ from matcher.ingest.admin_codes import AdminCodes
 from matcher.ingest.pipeline import IngestResult, ingest
 from matcher.ingest.report import ImportReport
 from matcher.ingest.validate import Loaded, shown
+from matcher.store.bulk import bulk_insert, indexes_after
 from matcher.store.convert import (
     changed_fields,
     content_hash,
@@ -29,6 +30,7 @@ from matcher.store.convert import (
     record_field,
     record_key,
     to_db,
+    unfit_rows,
     unfit_values,
 )
 from matcher.store.engine import check_key, open_engine
@@ -119,8 +121,17 @@ def _drop_unfit(
         for part in _chunks(sorted(unfit)):
             q = select(EnterpriseRow.enterprise_id).where(EnterpriseRow.enterprise_id.in_(part))
             stored.update(conn.execute(q).scalars())
+    # Column-wise first (cheap); the rows it flags get the exact per-row check and its reasons.
+    flagged = set(unfit_rows(table, [v for _, v in rows]))
+    if kind == "jobs" and unfit - stored:
+        flagged.update(i for i, (_, v) in enumerate(rows) if v["enterprise_id"] in unfit - stored)
+    if not flagged:
+        return rows
     kept = []
-    for it, v in rows:
+    for i, (it, v) in enumerate(rows):
+        if i not in flagged:
+            kept.append((it, v))
+            continue
         errors = [
             RecordError(reason, file=it.file, row=it.row, field=record_field(col), value=_shown(col, v[col]))
             for col, reason in unfit_values(table, v)
@@ -169,9 +180,10 @@ def _write(
     model, pk = TABLES[kind]
     table = table_of(model)
     if new:
-        conn.execute(
-            insert(table), [{**v, "created_batch_id": batch, "updated_batch_id": batch} for _, v in new]
-        )
+        with indexes_after(conn, table, len(new)):
+            bulk_insert(
+                conn, table, [v for _, v in new], {"created_batch_id": batch, "updated_batch_id": batch}
+            )
     if changed:
         where = [table.c[c] == bindparam(f"k_{c}") for c in pk]
         stmt = update(table).where(*where)
@@ -181,8 +193,9 @@ def _write(
         ("updated", it, v, changed_fields(p, v)) for it, v, p in changed
     ]
     if history:
-        conn.execute(
-            insert(table_of(RecordChange)),
+        bulk_insert(
+            conn,
+            table_of(RecordChange),
             [
                 {
                     "batch_id": batch,

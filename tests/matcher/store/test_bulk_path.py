@@ -1,0 +1,150 @@
+"""The import's fast path stores and reports exactly what the full per-row path does.
+
+The fast path checks the store's column limits column by column (:func:`unfit_rows`) and checks a
+row in full only when flagged, and writes through the driver's ``executemany``
+(:func:`bulk_insert`). The reference path checks every row with :func:`unfit_values` and writes
+with SQLAlchemy's ``insert(table)``. Both import the same files into fresh stores; the stored rows
+(every record table and the history) and the rejection lists must be the same.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Connection, Table, insert
+
+from matcher.sample.generate import generate_sample, write_sample
+from matcher.store import bulk, import_paths, open_engine
+from matcher.store import repository as repo
+from matcher.store.models import RECORD_TABLES, ImportBatch, RecordChange, table_of
+from tests.matcher.test_dataset import ENTERPRISES, JOBS, WORKERS
+
+KEY = b"bulk-path-test-key-0123456789abc"
+CORPUS = Path(__file__).parents[2] / "data" / "bad_inputs"
+
+
+def _reference_insert(
+    conn: Connection, table: Table, rows: list[dict[str, Any]], extra: dict[str, Any] | None = None
+) -> None:
+    if rows:
+        conn.execute(insert(table), [{**r, **(extra or {})} for r in rows])
+
+
+def _use_full_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(repo, "bulk_insert", _reference_insert)
+    monkeypatch.setattr(repo, "indexes_after", lambda conn, table, n: contextlib.nullcontext())
+    monkeypatch.setattr(repo, "unfit_rows", lambda table, rows: range(len(rows)))  # every row in full
+
+
+def _stored(url: str) -> dict[str, list[str]]:
+    """Every record table's rows and the history as the driver reads them back (raw values, so a
+    different type stored would show); batch ids and times left out."""
+    engine = open_engine(url)
+    out: dict[str, list[str]] = {}
+    tables = [table_of(model).name for model, _ in RECORD_TABLES.values()] + [RecordChange.__tablename__]
+    with engine.connect() as conn:
+        for name in tables:
+            cursor = conn.exec_driver_sql(f"SELECT * FROM {name}")
+            cols = [d[0] for d in cursor.cursor.description]
+            out[name] = sorted(repr(sorted(zip(cols, r, strict=True))) for r in cursor)
+        batches = conn.exec_driver_sql(f"SELECT files, counts, n_rejected FROM {ImportBatch.__tablename__}")
+        out["batches"] = [repr(tuple(b)) for b in batches]
+    engine.dispose()
+    return out
+
+
+def _errors(report) -> list[tuple]:
+    return [(e.file, e.row, e.field, e.reason, e.value) for e in report.rejected]
+
+
+def _set_cell(path: Path, key: str, column: str, value: str) -> None:
+    with path.open(encoding="utf-8", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    for row in rows:
+        if next(iter(row.values())) == key:
+            row[column] = value
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+
+
+def _hostile(folder: Path) -> Path:
+    """Values the store cannot hold, a job of such an enterprise, personal numbers in free text."""
+    folder.mkdir()
+    (folder / "workers.csv").write_text(WORKERS, encoding="utf-8")
+    (folder / "enterprises.csv").write_text(ENTERPRISES, encoding="utf-8")
+    (folder / "jobs.csv").write_text(JOBS, encoding="utf-8")
+    _set_cell(folder / "workers.csv", "w1", "group_id", "g" * 65)
+    _set_cell(folder / "workers.csv", "w2", "experience", "身份证 620503199001011231 电话 138-1234-5678")
+    _set_cell(folder / "enterprises.csv", "e1", "capacity", "3000000000")
+    _set_cell(folder / "jobs.csv", "j2", "wage_max", "3000000000")
+    _set_cell(folder / "jobs.csv", "j2", "description", "联系 13812345678")
+    return folder
+
+
+def _inputs(tmp_path: Path) -> list[tuple[str, list[Path]]]:
+    sample = tmp_path / "sample"
+    write_sample(generate_sample(300, 60, seed=3), sample, truth=False)
+    cases = [("sample", [sample]), ("hostile", [_hostile(tmp_path / "hostile")])]
+    for case in sorted(p for p in CORPUS.iterdir() if p.is_dir()):
+        copy = tmp_path / "corpus" / case.name
+        shutil.copytree(case, copy)
+        cases.append((case.name, [copy]))
+    return cases
+
+
+def test_fast_path_stores_and_rejects_exactly_what_the_full_path_does(tmp_path, monkeypatch):
+    monkeypatch.setattr(bulk, "REINDEX_AT", 1)  # the small inputs too load without indexes, then build them
+    for name, paths in _inputs(tmp_path):
+        fast_url = f"sqlite:///{tmp_path / 'fast' / name / 'db.sqlite'}"
+        full_url = f"sqlite:///{tmp_path / 'full' / name / 'db.sqlite'}"
+        fast = [import_paths(fast_url, paths, key=KEY) for _ in range(2)]  # the second: a re-import
+        with monkeypatch.context() as m:
+            _use_full_path(m)
+            full = [import_paths(full_url, paths, key=KEY) for _ in range(2)]
+        for a, b in zip(fast, full, strict=True):
+            assert _errors(a) == _errors(b), name
+            assert (a.created, a.updated, a.unchanged) == (b.created, b.updated, b.unchanged), name
+        assert _stored(fast_url) == _stored(full_url), name
+        assert fast[1].created == dict.fromkeys(fast[1].created, 0), name  # re-import: nothing new
+
+
+def test_the_hostile_case_rejects_the_unfit_rows_and_keeps_the_rest(tmp_path):
+    folder = _hostile(tmp_path / "in")
+    url = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    report = import_paths(url, [folder], key=KEY)
+    fields = {(Path(e.file).stem, e.row, e.field) for e in report.rejected}
+    assert {("workers", 2, "group_id"), ("enterprises", 2, "capacity"), ("jobs", 3, "wage_max")} <= fields
+    stored = _stored(url)
+    text = str(stored)
+    assert "620503199001011231" not in text and "13812345678" not in text  # scrubbed, hashed only
+    assert report.total_imported > 0 and stored["workers"]
+
+
+def _schema(url: str) -> list[tuple]:
+    engine = open_engine(url)
+    with engine.connect() as conn:
+        rows = conn.exec_driver_sql("SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY name")
+        out = [tuple(r) for r in rows]
+    engine.dispose()
+    return out
+
+
+def test_a_bulk_load_into_empty_tables_leaves_the_same_indexes(tmp_path, monkeypatch):
+    monkeypatch.setattr(bulk, "REINDEX_AT", 1)
+    url = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    engine = open_engine(url)
+    engine.dispose()
+    before = _schema(url)
+    assert any(t == "index" and sql for t, _, _, sql in before)  # there are indexes to rebuild
+    sample = tmp_path / "sample"
+    write_sample(generate_sample(200, 40, seed=4), sample, truth=False)
+    report = import_paths(url, [sample], key=KEY)
+    assert report.written and report.created["workers"] == 200
+    assert _schema(url) == before
