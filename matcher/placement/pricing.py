@@ -248,9 +248,12 @@ class PairPricer:
         at = np.arange(int(n.sum())) - np.repeat(np.cumsum(n) - n - lo, n)
         return np.repeat(wg[:, 0], n).astype(np.int64) * n_jobs + jpos[self.group_jobs_[at]]
 
-    def _sweep(self, keep: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]) -> _Swept:
+    def _sweep(
+        self, keep: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray], cap: int | None = None
+    ) -> _Swept:
         """Every eligible, rule-passing, not excluded pair whose exact score reaches ``min_fit``
-        and passes ``keep(ew, ej, score)``: sorted keys ``w * J + j`` and their scores.
+        and passes ``keep(ew, ej, score)``: sorted keys ``w * J + j`` and their scores (keys None
+        once more than ``cap`` are kept).
 
         Location by location, a block of workers against every job there: cosines by one matrix
         product, the factors read off the records and the lexical factor (a table over distinct
@@ -309,7 +312,7 @@ class PairPricer:
                 keys_out.append(ew[at] * n_j + ej[at])
                 scores_out.append(score[at])
                 kept += int(at.size)
-                if kept > self.pool_max:
+                if cap is not None and kept > cap:
                     return _Swept(None, np.zeros(0), scored)
         if not keys_out:
             return _Swept(np.zeros(0, np.int64), np.zeros(0), scored)
@@ -359,7 +362,7 @@ class PairPricer:
 
         scored = 0
         if self.pool_keys_ is None and not self.pool_overflow_:
-            swept = self._sweep(lambda ew, ej, score: np.ones(ew.size, dtype=bool))
+            swept = self._sweep(lambda ew, ej, score: np.ones(ew.size, dtype=bool), self.pool_max)
             scored += swept.scored
             if swept.keys is None:
                 self.pool_overflow_ = True
