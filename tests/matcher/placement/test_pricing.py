@@ -17,6 +17,7 @@ import pytest
 from embeddings.encoder import MATCHING_KIND
 from matcher.dataset import Dataset
 from matcher.ingest import load_folder
+from matcher.placement import pricing
 from matcher.placement.options import PlaceOptions, RuleOptions
 from matcher.placement.pipeline import build_problem, hold_back, run_placement
 from matcher.placement.pricing import POOL_MAX, PairPricer, count_rule_passing, edge_keys
@@ -157,13 +158,17 @@ def _pricer(run: Any, pool_max: int = POOL_MAX) -> PairPricer:
     )
 
 
-def test_the_sweep_keeps_every_fitting_pair_with_its_placement_score(sample):
+@pytest.mark.parametrize("table_max", [pricing._TABLE_MAX, 0], ids=["lexical_table", "lexical_per_pair"])
+def test_the_sweep_keeps_every_fitting_pair_with_its_placement_score(sample, table_max, monkeypatch):
     """The pairs kept between rounds are exactly the rule-passing pairs of eligible workers that
-    reach the minimum fit, each with the score the placement gives it (bounds prune, never drop)."""
+    reach the minimum fit, each with the score the placement gives it (bounds prune, never drop),
+    whether the lexical factor comes from the table of distinct texts or pair by pair."""
+    monkeypatch.setattr(pricing, "_TABLE_MAX", table_max)
     run = run_placement(sample, _options(), encoder=FakeEncoder())
     problem, options = build_problem(sample, run.context, run.edges, run.options)
     duals = flow_duals(problem, options, run.result.edge_selected)
     pricer = _pricer(run)
+    assert (pricer.lexical_table_ is None) == (table_max == 0)
     pricer.violators(duals, edge_keys(run.edges, run.context.n_jobs), np.zeros(run.context.n_workers))
     ref = all_pairs_edges(run)
     assert pricer.pool_keys_ is not None and pricer.pool_keys_.size > 0
