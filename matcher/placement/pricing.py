@@ -258,8 +258,9 @@ class PairPricer:
         Location by location, a block of workers against every job there: cosines by one matrix
         product, the factors read off the records and the lexical factor (a table over distinct
         texts) exactly, occupation and skills at their bound (occupation 0 where no group is
-        shared); the pairs whose bound reaches ``min_fit`` are then scored exactly, with the
-        placement's own functions, so their scores are the ones the placement gives them.
+        shared); the pairs whose bound reaches ``min_fit`` get the occupation, lexical and skills
+        factors exactly, and those still reaching it their pair's own cosine: their scores are the
+        ones the placement gives them.
         """
         ctx, col, n_j = self.ctx, _COL, self.ctx.n_jobs
         keys_out: list[np.ndarray] = []
@@ -299,15 +300,20 @@ class PairPricer:
                 if not at.size:
                     continue
                 ew, ej, occ, values = ew[at], ej[at], occ[at], values[at]
-                values[:, col["dense"]] = dense_factor(pair_cosines(self.wv, self.jv, ew, ej), self.scoring)
                 values[:, col["occupation"]] = 0.0
                 if occ.any():
                     values[occ, col["occupation"]] = occupation_match(self.occupations, ew[occ], ej[occ])
                 if self.lexical_table_ is None:
                     values[:, col["lexical"]] = self.lexical_.overlap(ew, ej, normalise="min")
                 values[:, col["skills"]] = skills_factor(self.skills_, ew, ej)
-                score = self._scores(values)
                 scored += int(at.size)
+                # every factor exact but dense (the block's cosine, plus its slack): a tight bound
+                at = np.flatnonzero(
+                    EdgeFactors(values).scores(self.scoring.weights) + 1e-6 >= self.min_fit - 1e-9
+                )
+                ew, ej, values = ew[at], ej[at], values[at]
+                values[:, col["dense"]] = dense_factor(pair_cosines(self.wv, self.jv, ew, ej), self.scoring)
+                score = self._scores(values)
                 at = np.flatnonzero((score >= self.min_fit - 1e-9) & keep(ew, ej, score))
                 keys_out.append(ew[at] * n_j + ej[at])
                 scores_out.append(score[at])
