@@ -10,10 +10,10 @@ The all-edges reference enumerates every pair the hard rules allow, scores each 
 code and solves on all of them, as ``bench_candidates`` does; it runs only when its estimated
 memory (``--all-edges-max-gib``) fits, and the JSON says why when it does not.
 
-Measured at 10k x 2k (S, also in count mode) and 20k x 4k (M, label 20k). Scale L (100k x 20k) is
-registered but was not run on the shared 2-core machine: the first pricing round bounds every
-rule-passing pair (1.87M at 10k x 2k, 7.6M at 20k x 4k, so about 1.9e8 at 100k x 20k by the same
-quadratic growth) and took 60 s at 20k x 4k; the all-edges reference does not fit there at all.
+Measured at 10k x 2k (S, also in count mode), 20k x 4k (M, label 20k) and 100k x 20k (L, label
+100k; the all-edges reference does not fit there). Pricing sweeps every rule-passing pair once
+(about 1.9e8 at 100k x 20k), bounds each block of them and scores exactly only those whose bound
+reaches the minimum fit; later rounds test only the fitting pairs kept from that sweep.
 
 Times compared are the stages that differ: retrieval and scoring, pricing out, and solving
 (features, encoding and occupation coding are the same in every arm). Encoder: ``hashed``, the

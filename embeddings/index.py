@@ -194,55 +194,6 @@ class VectorIndex:
         ids = np.where(slots >= 0, self.ids_[np.maximum(slots, 0)], -1)
         return scores, ids
 
-    def search_range(
-        self, queries: np.ndarray, radius: float, allowed: Sequence[Sequence[int] | None] | None = None
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Every hit scoring above ``radius``: ``(rows int64, ids int64, scores float32)``, flat.
-
-        ``allowed`` restricts each query to partition labels as in :meth:`search`. A per-query
-        threshold is a radius of 0 with one more column: the query's ``-threshold`` against a
-        column of ones. Exact on flat indexes; IVF and HNSW return what they find.
-        """
-        self._check_fitted()
-        queries = np.ascontiguousarray(np.asarray(queries, dtype=np.float32))
-        if queries.ndim != 2 or queries.shape[1] != self.dim_:
-            raise ValueError(f"queries must have shape (n, {self.dim_}), got {queries.shape}")
-        n = len(queries)
-        if allowed is not None and len(allowed) != n:
-            raise ValueError(f"allowed has {len(allowed)} entries for {n} queries")
-        groups = _group_rows(allowed, n)
-        every_row = np.arange(n, dtype=np.int64)
-        rows_of: dict[int, list[np.ndarray]] = {}
-        for labels, rows in groups.items():
-            rows = every_row if rows is None else rows
-            if self.location_strategy == "overfetch":
-                rows_of.setdefault(_GLOBAL, []).append(rows)
-                continue
-            for key in self.index_ if labels is None else labels:
-                if self._size(key) > 0:
-                    rows_of.setdefault(key, []).append(rows)
-        out_r, out_s, out_i = [], [], []
-        for key, parts in rows_of.items():
-            rows = np.sort(np.concatenate(parts))
-            lims, d, sl = self._faiss_range(key, queries[rows], float(radius))
-            r = np.repeat(rows, np.diff(lims).astype(np.int64))
-            sl = sl.astype(np.int64)
-            ok = self.alive_[sl] if sl.size else np.zeros(0, dtype=bool)
-            if key == _GLOBAL and allowed is not None:
-                ok &= np.array(
-                    [
-                        allowed[i] is None or int(self.partitions_[s_]) in allowed[i]
-                        for i, s_ in zip(r, sl, strict=True)
-                    ],
-                    dtype=bool,
-                )
-            out_r.append(r[ok])
-            out_s.append(d[ok].astype(np.float32))
-            out_i.append(self.ids_[sl[ok]])
-        if not out_r:
-            return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.float32)
-        return np.concatenate(out_r), np.concatenate(out_i), np.concatenate(out_s)
-
     def search_one(
         self, query: np.ndarray, k: int, allowed: Sequence[int] | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
@@ -411,18 +362,6 @@ class VectorIndex:
         if d.shape[1] != k or self.dead_[key]:
             return _merge_topk(d, sl, k)
         return d, sl
-
-    def _faiss_range(
-        self, key: int, q: np.ndarray, radius: float
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        # One thread: a range search is one pass over the partition (BLAS does the work), and
-        # OpenMP start-up and spin-waiting per call cost more than it on a loaded machine.
-        threads = faiss.omp_get_max_threads()
-        faiss.omp_set_num_threads(1)
-        try:
-            return self.index_[key].range_search(q, radius)
-        finally:
-            faiss.omp_set_num_threads(threads)
 
     def _faiss_search(self, key: int, q: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         index = self.index_[key]

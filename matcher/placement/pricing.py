@@ -3,23 +3,22 @@
 The solver sees the top-k candidate graph. Its optimal duals (:func:`optimizer.duals.flow_duals`:
 a worker value ``u_w`` and a job price ``v_j`` that fold in the enterprise and dorm capacities)
 say which missing pair could still improve the optimum: only one whose weight (score, plus the
-priority bonus) exceeds ``u_w + v_j``. :class:`PairPricer` finds every such pair without scoring
-all of them:
+priority bonus and the wish bonus) exceeds ``u_w + v_j`` and whose score reaches the minimum fit. An unplaced worker
+is worth 0 and a job with vacancies costs 0, so for most pairs the test is the minimum fit alone,
+which no set of duals changes. :class:`PairPricer` therefore sweeps every rule-passing pair once
+and keeps the *fitting* ones (score at least ``min_fit``), without scoring them all:
 
-* **occupation pairs** — the worker wishes for the job's occupation group (中类, top codes of both
-  sides): enumerated from an index of jobs by (group, location), then bounded exactly;
-* **every other pair** has an occupation factor of 0, so its score is at most
-  ``w_dense * dense(cos) + B_j`` (``B_j``: the job's best case of the other factors), and it can
-  improve the optimum only if ``cos - g * beta_j > lo + g * alpha_w`` (``g = span / w_dense``,
-  ``alpha``/``beta`` the worker's and job's parts of the threshold). That is an inner-product
-  threshold on the vectors augmented with one column, searched in a flat FAISS index per location
-  partition (:class:`embeddings.index.VectorIndex`) with a growing k; pairs whose threshold lies below
-  the dense range (``alpha_w + beta_j < 0``) are taken whole.
+* location by location, a block of workers against every job there: the cosines by one matrix
+  product, the factors read off the records (wage, pairing, base, accommodation) and the lexical
+  factor (a table over the distinct wish and title texts) exactly, the occupation factor at 1
+  where the pair shares an occupation group (中类) and 0 where it shares none (exact), skills at 1;
+* the pairs whose bound reaches ``min_fit`` are scored exactly with the placement's own functions.
 
-Every pair found is bounded (lexical and skills factors at 1, the rest exact), then scored with
-the placement's own code and tested against the duals exactly; those that fail are added to the
-graph and the problem is solved again, until none is left (:func:`certify`). The run then is optimal
-over all ``N`` pairs the hard rules allow (``N`` counted by class, never enumerated).
+Each round then tests the kept pairs against that round's duals (one vectorised test), adds the
+violators to the graph and solves again, until none is left (:func:`certify`). When the fitting
+pairs are more than ``POOL_MAX`` (a minimum fit near 0), every round sweeps again and keeps only
+the violators. The run then is optimal over all ``N`` pairs the hard rules allow (``N`` counted by
+class, never enumerated).
 
 Every engine solves the graph component by component (:mod:`matcher.placement.decompose`, the Ray
 engine on its cluster); the duals are read once from the merged assignment, over the whole network
@@ -41,7 +40,6 @@ from matcher.scoring.candidates import (
     SKILL_GRAMS,
     Edges,
     TextSides,
-    allowed_lists,
     compute_factors,
     context_factors,
     pair_cosines,
@@ -49,22 +47,19 @@ from matcher.scoring.candidates import (
     text_factors,
 )
 from matcher.scoring.context import MatchContext
-from matcher.scoring.factors import FACTORS, SCORE_DECIMALS, EdgeFactors, ScoringConfig
+from matcher.scoring.factors import FACTORS, SCORE_DECIMALS, EdgeFactors, ScoringConfig, dense_factor
 from matcher.scoring.ngrams import NgramSets
-from matcher.scoring.occupations import OccupationSides, in_wished
+from matcher.scoring.occupations import OccupationSides, in_wished, occupation_match
 
-_BLOCK = 2_000  # workers priced at once
-_PAIR_CHUNK = 500_000  # pairs bounded / scored at once
+_GRID = 2_000_000  # (worker, job) cells of one block of the sweep
 _GROUP_DIVISOR = 10_000  # 中类: the coarsest level the occupation factor credits
+_TABLE_MAX = 20_000_000  # distinct (wish, title) texts whose lexical overlap is tabled once
+_COS_SLACK = 1e-4  # a block's matrix-product cosine may differ this much from the pair's own
+_COL = {f: i for i, f in enumerate(FACTORS)}
 MAX_ROUNDS = 50
-_SLACK = 1e-4  # float32 inner products: the search keeps pairs this close below the threshold too
-
-
-class _FullOverlap:
-    """Stands in for an n-gram overlap at its upper bound (1 for every pair)."""
-
-    def overlap(self, ew: np.ndarray, ej: np.ndarray, normalise: str = "min") -> np.ndarray:
-        return np.ones(ew.shape[0], dtype=np.float32)
+POOL_MAX = 25_000_000
+"""Fitting pairs (score at least ``min_fit``) kept between pricing rounds, 16 bytes each; beyond
+it, each round sweeps every rule-passing pair again."""
 
 
 @dataclass
@@ -200,9 +195,7 @@ class PairPricer:
     them); ``exclude``: (worker, enterprise) index pairs that must not be matched; ``min_fit``: the
     least score an edge may have; ``worker_codes`` (W, MAX_CODES) and ``wish_bonus``: a pair in a
     wished occupation weighs its score plus the bonus in the objective
-    (:func:`matcher.placement.pipeline.objective_weights`), so it is priced with it. Such a pair
-    shares its occupation group with a wish: it is always among the occupation pairs, enumerated
-    and tested exactly.
+    (:func:`matcher.placement.pipeline.objective_weights`), so the duals' test adds it too.
     """
 
     def __init__(
@@ -218,6 +211,7 @@ class PairPricer:
         min_fit: float,
         exclude: np.ndarray | None = None,
         needs_dorm: bool = False,
+        pool_max: int = POOL_MAX,
         worker_codes: np.ndarray | None = None,
         wish_bonus: float = 0.0,
     ) -> None:
@@ -225,17 +219,14 @@ class PairPricer:
         self.worker_codes, self.wish_bonus = worker_codes, wish_bonus
         self.sides, self.occupations, self.scoring = sides, occupations, scoring
         self.eligible, self.min_fit, self.needs_dorm = eligible, min_fit, needs_dorm
+        self.pool_max = pool_max
         self.exclude = np.zeros(0, np.int64) if exclude is None else np.unique(exclude)
         self.n_ent = max(int(ctx.enterprise_base.shape[0]), 1)
         self.weights = scoring.weights.vector()
         self.lexical_ = NgramSets(*LEXICAL_GRAMS).fit(sides.worker_occupations, sides.job_titles)
         job_side = skill_sides(sides.job_titles, sides.job_descriptions)
         self.skills_ = NgramSets(*SKILL_GRAMS).fit(sides.worker_skills, job_side)
-        self.allowed_ = allowed_lists(ctx)
-        # every pair bounded so far: its bound and (NaN until needed) its exact score
-        self.pool_keys_ = np.zeros(0, np.int64)
-        self.pool_bound_ = np.zeros(0)
-        self.pool_exact_ = np.zeros(0)
+        self.lexical_table_ = _overlap_table(self.lexical_, sides.worker_occupations, sides.job_titles)
         # jobs by (occupation group, location)
         n_loc = max(len(ctx.location_codes), 1)
         jg = occupations.level("jobs", _GROUP_DIVISOR).codes[:, 0, :]
@@ -245,73 +236,113 @@ class PairPricer:
         self.group_keys_, self.group_jobs_ = keys[order], jj[order].astype(np.int64)
         self.worker_groups_ = occupations.level("workers", _GROUP_DIVISOR).codes
         self.n_loc = n_loc
-        # the job's best case of every factor but dense and occupation (score units)
-        col = {f: i for i, f in enumerate(FACTORS)}
-        wt = self.weights
-        wage_known = ~(np.isnan(ctx.job_wage_min) & np.isnan(ctx.job_wage_max))
-        paired_any = np.asarray(ctx.paired.any(axis=0))[ctx.job_location]
-        self.job_best_ = (
-            wt[col["lexical"]]
-            + wt[col["skills"]]
-            + wt[col["stay_fit"]]
-            + wt[col["wage"]] * np.where(wage_known, 1.0, 0.5)
-            + wt[col["pairing"]] * paired_any
-            + wt[col["employment_base"]] * ctx.enterprise_base[ctx.job_enterprise]
-        )
-        self.w_dense = float(wt[col["dense"]])
-        self.w_occupation = float(wt[col["occupation"]])
-        self.dense_gain = (scoring.dense_hi - scoring.dense_lo) / self.w_dense if self.w_dense > 0 else np.inf
+        # every fitting pair (score >= min_fit), found by the first sweep; None: not yet, or too many
+        self.pool_keys_: np.ndarray | None = None
+        self.pool_scores_ = np.zeros(0)
+        self.pool_overflow_ = False
 
-    # ---- the pairs a pricing round must look at ---------------------------------------------
-    def _occupation_pairs(self, rows: np.ndarray) -> np.ndarray:
-        """Keys (w * J + j) of the pairs of ``rows`` sharing an occupation group, in accepted places."""
+    # ---- the sweep ---------------------------------------------------------------------------
+    def _occupation_cells(self, rows: np.ndarray, loc: int, jpos: np.ndarray, n_jobs: int) -> np.ndarray:
+        """Flat cells ``row_position * len(jobs of loc) + job_position`` of the pairs of ``rows``
+        (sorted) and the jobs of ``loc`` that share an occupation group (中类, top codes of both)."""
         g = self.worker_groups_[rows].reshape(rows.size, -1)
         rw, slot = np.nonzero(g >= 0)
         if rw.size == 0:
             return np.zeros(0, np.int64)
         wg = np.unique(np.stack([rw, g[rw, slot]], axis=1), axis=0)
-        wi, loc = np.nonzero(self.ctx.worker_allowed[rows[wg[:, 0]]])
-        key = wg[wi, 1] * self.n_loc + loc
+        key = wg[:, 1] * self.n_loc + loc
         lo = np.searchsorted(self.group_keys_, key, side="left")
         n = np.searchsorted(self.group_keys_, key, side="right") - lo
         at = np.arange(int(n.sum())) - np.repeat(np.cumsum(n) - n - lo, n)
-        ew = rows[wg[np.repeat(wi, n), 0]].astype(np.int64)
-        return ew * self.ctx.n_jobs + self.group_jobs_[at]  # with repeats: the caller sorts them out
+        return np.repeat(wg[:, 0], n).astype(np.int64) * n_jobs + jpos[self.group_jobs_[at]]
 
-    def _dense_pairs(self, rows: np.ndarray, alpha: np.ndarray, index: Any) -> np.ndarray:
-        """Keys of the pairs of ``rows`` over the augmented inner-product threshold: one FAISS
-        range search (radius 0) per location partition, the threshold carried by the last column."""
-        lo = self.scoring.dense_lo
-        t = lo + self.dense_gain * alpha[rows]
-        ones = np.ones((rows.size, 1), np.float32)
-        q = np.hstack([self.wv[rows], ones, -t[:, None].astype(np.float32)]).astype(np.float32)
-        r, ids, _ = index.search_range(q, -_SLACK, allowed=[self.allowed_[int(w)] for w in rows])
-        return rows[r].astype(np.int64) * self.ctx.n_jobs + ids
+    def _sweep(
+        self, keep: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray], cap: int | None = None
+    ) -> _Swept:
+        """Every eligible, rule-passing, not excluded pair whose exact score reaches ``min_fit``
+        and passes ``keep(ew, ej, score)``: sorted keys ``w * J + j`` and their scores (keys None
+        once more than ``cap`` are kept).
 
-    def _free_pairs(self, rows: np.ndarray, alpha: np.ndarray, beta: np.ndarray) -> np.ndarray:
-        """Keys of the pairs whose threshold lies below the dense range (``alpha + beta < 0``)."""
-        ctx = self.ctx
-        out: list[np.ndarray] = []
+        Location by location, a block of workers against every job there: cosines by one matrix
+        product, the factors read off the records and the lexical factor (a table over distinct
+        texts) exactly, occupation and skills at their bound (occupation 0 where no group is
+        shared); the pairs whose bound reaches ``min_fit`` get the occupation, lexical and skills
+        factors exactly, and those still reaching it their pair's own cosine: their scores are the
+        ones the placement gives them.
+        """
+        ctx, col, n_j = self.ctx, _COL, self.ctx.n_jobs
+        keys_out: list[np.ndarray] = []
+        scores_out: list[np.ndarray] = []
+        scored = 0
+        kept = 0
         for loc in np.unique(ctx.job_location):
-            jobs = np.flatnonzero(ctx.job_location == loc)
-            ws = rows[ctx.worker_allowed[rows, loc]]
-            if not ws.size:
+            jobs = np.flatnonzero(ctx.job_location == loc).astype(np.int64)
+            workers = np.flatnonzero(self.eligible & ctx.worker_allowed[:, loc]).astype(np.int64)
+            if not workers.size:
                 continue
-            order = np.argsort(beta[jobs], kind="stable")
-            jobs, b = jobs[order], beta[jobs][order]
-            n = np.searchsorted(b, -alpha[ws], side="left")
-            if not n.any():
-                continue
-            ew = np.repeat(ws, n).astype(np.int64)
-            at = np.arange(int(n.sum())) - np.repeat(np.cumsum(n) - n, n)
-            out.append(ew * ctx.n_jobs + jobs[at])
-        return np.concatenate(out) if out else np.zeros(0, np.int64)
+            jpos = np.full(n_j, -1, np.int64)
+            jpos[jobs] = np.arange(jobs.size)
+            jv = self.jv[jobs]
+            step = max(1, _GRID // jobs.size)
+            for s in range(0, workers.size, step):
+                rows = workers[s : s + step]
+                ew = np.repeat(rows, jobs.size)
+                ej = np.tile(jobs, rows.size)
+                ok = ctx.hard_rules(ew, ej)
+                if self.exclude.size:
+                    ok &= ~_isin_sorted(ew * self.n_ent + ctx.job_enterprise[ej], self.exclude)
+                occ = np.zeros(ew.size, dtype=bool)
+                occ[self._occupation_cells(rows, int(loc), jpos, jobs.size)] = True
+                at = np.flatnonzero(ok)
+                ew, ej, occ = ew[at], ej[at], occ[at]
+                cos = (self.wv[rows] @ jv.T).ravel()[at]
+                values = np.ones((at.size, len(FACTORS)), dtype=np.float32)
+                values[:, col["dense"]] = dense_factor(cos + _COS_SLACK, self.scoring)
+                values[:, col["occupation"]] = occ
+                context_factors(values, ctx, ew, ej, self.scoring)
+                if self.lexical_table_ is not None:
+                    table, w_text, j_text = self.lexical_table_
+                    values[:, col["lexical"]] = table[w_text[ew], j_text[ej]]
+                bound = EdgeFactors(values).scores(self.scoring.weights) + 1e-6
+                at = np.flatnonzero(bound >= self.min_fit - 1e-9)
+                if not at.size:
+                    continue
+                ew, ej, occ, values = ew[at], ej[at], occ[at], values[at]
+                values[:, col["occupation"]] = 0.0
+                if occ.any():
+                    values[occ, col["occupation"]] = occupation_match(self.occupations, ew[occ], ej[occ])
+                if self.lexical_table_ is None:
+                    values[:, col["lexical"]] = self.lexical_.overlap(ew, ej, normalise="min")
+                values[:, col["skills"]] = skills_factor(self.skills_, ew, ej)
+                scored += int(at.size)
+                # every factor exact but dense (the block's cosine, plus its slack): a tight bound
+                at = np.flatnonzero(
+                    EdgeFactors(values).scores(self.scoring.weights) + 1e-6 >= self.min_fit - 1e-9
+                )
+                ew, ej, values = ew[at], ej[at], values[at]
+                values[:, col["dense"]] = dense_factor(pair_cosines(self.wv, self.jv, ew, ej), self.scoring)
+                score = self._scores(values)
+                at = np.flatnonzero((score >= self.min_fit - 1e-9) & keep(ew, ej, score))
+                keys_out.append(ew[at] * n_j + ej[at])
+                scores_out.append(score[at])
+                kept += int(at.size)
+                if cap is not None and kept > cap:
+                    return _Swept(None, np.zeros(0), scored)
+        if not keys_out:
+            return _Swept(np.zeros(0, np.int64), np.zeros(0), scored)
+        keys, scores = np.concatenate(keys_out), np.concatenate(scores_out)
+        order = np.argsort(keys, kind="stable")
+        return _Swept(keys[order], scores[order], scored)
 
     # ---- score and test ----------------------------------------------------------------------
-    def _factors(self, ew: np.ndarray, ej: np.ndarray, upper: bool) -> tuple[np.ndarray, EdgeFactors]:
-        """Cosines and factors of pairs; ``upper``: the n-gram factors at their bound of 1."""
+    def _scores(self, values: np.ndarray) -> np.ndarray:
+        return np.round(EdgeFactors(values).scores(self.scoring.weights), SCORE_DECIMALS)
+
+    def edges_of(self, keys: np.ndarray) -> Edges:
+        """Scored edges of the pairs ``keys`` (sorted ``w * J + j``), as the placement scores them."""
+        ew = (keys // self.ctx.n_jobs).astype(np.int32)
+        ej = (keys % self.ctx.n_jobs).astype(np.int32)
         cos = pair_cosines(self.wv, self.jv, ew, ej)
-        full = cast(Any, _FullOverlap()) if upper else None
         factors = compute_factors(
             self.ctx,
             ew,
@@ -319,112 +350,9 @@ class PairPricer:
             cos,
             self.scoring,
             occupations=self.occupations,
-            lexical=full or self.lexical_,
-            skills=full or self.skills_,
+            lexical=self.lexical_,
+            skills=self.skills_,
         )
-        return cos, factors
-
-    def _scores(self, values: np.ndarray) -> np.ndarray:
-        return np.round(EdgeFactors(values).scores(self.scoring.weights), SCORE_DECIMALS)
-
-    def _bounded_and_exact(
-        self,
-        ew: np.ndarray,
-        ej: np.ndarray,
-        occupation: np.ndarray,
-        wanted: Callable[[np.ndarray, np.ndarray], np.ndarray],
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Each pair's bound and, where ``wanted(bound, rows)`` says so, its exact score (else NaN).
-
-        Three steps, each on what the one before leaves: the factors read off the records exactly
-        with the rest at their best (occupation 0 where the pair shares no occupation group:
-        ``occupation`` False); then the cosine and the occupation factor exactly; then the n-gram
-        factors, which makes the score exact.
-        """
-        col = {f: i for i, f in enumerate(FACTORS)}
-        bound = np.empty(ew.size)
-        exact = np.full(ew.size, np.nan)
-        for s in range(0, ew.size, _PAIR_CHUNK):
-            rows = np.arange(s, min(s + _PAIR_CHUNK, ew.size))
-            w, j = ew[rows], ej[rows]
-            values = np.ones((rows.size, len(FACTORS)), dtype=np.float32)
-            context_factors(values, self.ctx, w, j, self.scoring)
-            values[:, col["occupation"]] = occupation[rows]
-            b = EdgeFactors(values).scores(self.scoring.weights) + 1e-6  # scores keep 6 decimals
-            bound[rows] = b
-            at = np.flatnonzero(wanted(b, rows))
-            if not at.size:
-                continue
-            rows, w, j = rows[at], w[at], j[at]
-            _, f = self._factors(w, j, upper=True)
-            b = f.scores(self.scoring.weights) + 1e-6
-            bound[rows] = b
-            at = np.flatnonzero(wanted(b, rows))
-            if at.size:
-                values = f.values[at].copy()  # the exact n-gram factors on the rows that need them
-                text_factors(values, w[at], j[at], self.lexical_, self.skills_)
-                exact[rows[at]] = self._scores(values)
-        return bound, exact
-
-    def _test(
-        self, keys: np.ndarray, occupation_keys: np.ndarray, duals: Any, bonus: np.ndarray
-    ) -> tuple[np.ndarray, int]:
-        """Keys of the pairs of ``keys`` that pass every rule and fail the duals' test; and how
-        many pairs were scored exactly. Bounds and exact scores are kept for later rounds."""
-        ctx = self.ctx
-        ew, ej = keys // ctx.n_jobs, keys % ctx.n_jobs
-        ok = self.eligible[ew] & ctx.hard_rules(ew, ej)
-        if self.exclude.size:
-            ok &= ~np.isin(ew * self.n_ent + ctx.job_enterprise[ej], self.exclude)
-        keys, ew, ej = keys[ok], ew[ok], ej[ok]
-
-        def beats(weight: np.ndarray, rows: np.ndarray) -> np.ndarray:
-            need = self._needs(ew[rows], ej[rows])
-            gain = weight + bonus[ew[rows]] + self._wish(ew[rows], ej[rows])
-            return (weight >= self.min_fit - 1e-9) & (duals.gains(ew[rows], ej[rows], gain, need) > 0)
-
-        known = _isin_sorted(keys, self.pool_keys_)
-        bound = np.empty(keys.size)
-        exact = np.full(keys.size, np.nan)
-        if known.any():
-            at = np.searchsorted(self.pool_keys_, keys[known])
-            bound[known], exact[known] = self.pool_bound_[at], self.pool_exact_[at]
-        new = np.flatnonzero(~known)
-        scored = 0
-        if new.size:
-            occupation = _isin_sorted(keys[new], occupation_keys)
-            bound[new], exact[new] = self._bounded_and_exact(
-                ew[new], ej[new], occupation, lambda b, rows: beats(b, new[rows])
-            )
-            scored += int(np.isfinite(exact[new]).sum())
-        late = np.flatnonzero(known & np.isnan(exact))  # bounded before, worth scoring now
-        late = late[beats(bound[late], late)]
-        if late.size:
-            _, f = self._factors(ew[late], ej[late], upper=False)
-            exact[late] = self._scores(f.values)
-            scored += int(late.size)
-        self._remember(keys, bound, exact)
-        has = np.flatnonzero(np.isfinite(exact))
-        return keys[has[beats(exact[has], has)]], scored
-
-    def _remember(self, keys: np.ndarray, bound: np.ndarray, exact: np.ndarray) -> None:
-        """Merge (keys, bounds, exact scores) into the pool (sorted by key; newer values win).
-        A pair whose bound is below the minimum fit can never be added: it is not kept."""
-        fits = bound >= self.min_fit - 1e-9
-        keys, bound, exact = keys[fits], bound[fits], exact[fits]
-        all_keys = np.concatenate([keys, self.pool_keys_])
-        order = np.argsort(all_keys, kind="stable")  # this round's first among equal keys
-        all_keys = all_keys[order]
-        first = np.r_[True, all_keys[1:] != all_keys[:-1]] if all_keys.size else np.zeros(0, dtype=bool)
-        self.pool_keys_ = all_keys[first]
-        self.pool_bound_ = np.concatenate([bound, self.pool_bound_])[order][first]
-        self.pool_exact_ = np.concatenate([exact, self.pool_exact_])[order][first]
-
-    def edges_of(self, keys: np.ndarray) -> Edges:
-        """Scored edges of the pairs ``keys`` (sorted ``w * J + j``), as the placement scores them."""
-        ew = (keys // self.ctx.n_jobs).astype(np.int32)
-        ej = (keys % self.ctx.n_jobs).astype(np.int32)
-        cos, factors = self._factors(ew, ej, upper=False)
         return Edges(ew, ej, cos, factors, self._scores(factors.values))
 
     def _wish(self, w: np.ndarray, j: np.ndarray) -> np.ndarray | float:
@@ -441,42 +369,90 @@ class PairPricer:
     def violators(self, duals: Any, present: np.ndarray, bonus: np.ndarray) -> tuple[Edges, int]:
         """Every rule-passing pair missing from ``present`` (sorted keys ``w * J + j``) whose
         weight beats the duals (``duals``: :class:`optimizer.duals.FlowDuals`), scored; and how many
-        pairs were scored exactly. ``bonus``: each worker's priority bonus."""
-        from embeddings.index import VectorIndex
+        pairs were scored exactly. ``bonus``: each worker's priority bonus.
 
-        ctx = self.ctx
-        alpha = duals.worker_value() - bonus  # the worker's part of the threshold
-        beta = duals.job_price() - self.job_best_  # the job's part
-        ones = np.ones((ctx.n_jobs, 1), np.float32)
-        aug = np.hstack([self.jv, (-self.dense_gain * beta)[:, None], ones]).astype(np.float32)
-        index = VectorIndex(kind="flat").fit(aug, np.arange(ctx.n_jobs, dtype=np.int64), ctx.job_location)
-        # a worker whose value beats the best any pair could score needs no search
-        best = self.w_dense + self.w_occupation + float(self.job_best_.max(initial=0.0))
-        if self.worker_codes is not None:
-            best += self.wish_bonus  # a pair in a wished occupation weighs its score plus the bonus
-        v_min = float(duals.job_price().min(initial=0.0))
-        rows_all = np.flatnonzero(self.eligible & (alpha + v_min < best))
-        parts: list[np.ndarray] = []
+        The first call sweeps every rule-passing pair once and keeps the fitting ones (score at
+        least ``min_fit``: no other pair can ever be added), so each later round tests only those;
+        when they are more than ``pool_max``, every round sweeps again with the duals' test.
+        """
+        n_j = self.ctx.n_jobs
+
+        def beats(ew: np.ndarray, ej: np.ndarray, score: np.ndarray) -> np.ndarray:
+            weight = score + bonus[ew] + self._wish(ew, ej)
+            return np.asarray(duals.gains(ew, ej, weight, self._needs(ew, ej)) > 0)
+
         scored = 0
-        for s in range(0, rows_all.size, _BLOCK):
-            rows = rows_all[s : s + _BLOCK]
-            occupation = _sorted_unique(self._occupation_pairs(rows))
-            keys = _sorted_unique(
-                np.concatenate(
-                    [occupation, self._dense_pairs(rows, alpha, index), self._free_pairs(rows, alpha, beta)]
-                )
+        if self.pool_keys_ is None and not self.pool_overflow_:
+            swept = self._sweep(lambda ew, ej, score: np.ones(ew.size, dtype=bool), self.pool_max)
+            scored += swept.scored
+            if swept.keys is None:
+                self.pool_overflow_ = True
+            else:
+                self.pool_keys_, self.pool_scores_ = swept.keys, swept.scores
+        if self.pool_keys_ is not None:
+            keys, scores = self.pool_keys_, self.pool_scores_
+            new = ~_isin_sorted(keys, present)
+            keys, scores = keys[new], scores[new]
+            ew, ej = keys // n_j, keys % n_j
+            found = keys[beats(ew, ej, scores)]
+        else:
+            swept = self._sweep(
+                lambda ew, ej, score: ~_isin_sorted(ew * n_j + ej, present) & beats(ew, ej, score)
             )
-            keys = keys[~_isin_sorted(keys, present)]
-            found, n = self._test(keys, occupation, duals, bonus)
-            scored += n
-            parts.append(found)
-        return self.edges_of(np.sort(np.concatenate(parts))) if parts else Edges.empty(), scored
+            scored += swept.scored
+            assert swept.keys is not None
+            found = swept.keys
+        return self.edges_of(found), scored
 
 
-def _sorted_unique(keys: np.ndarray) -> np.ndarray:
-    """``np.unique`` of int64 keys by sorting (faster than its hashing at these sizes)."""
-    keys = np.sort(keys)
-    return keys[np.r_[True, keys[1:] != keys[:-1]]] if keys.size else keys
+@dataclass(frozen=True)
+class _Swept:
+    keys: np.ndarray | None  # None: more fitting pairs than the pool may hold
+    scores: np.ndarray
+    scored: int
+
+
+def skills_factor(skills: NgramSets, ew: np.ndarray, ej: np.ndarray) -> np.ndarray:
+    """The ``skills`` factor of pairs, as :func:`matcher.scoring.candidates.text_factors` fills it."""
+    values = np.zeros((ew.size, len(FACTORS)), dtype=np.float32)
+    text_factors(values, ew, ej, cast(Any, _NoOverlap()), skills)
+    return values[:, _COL["skills"]]
+
+
+class _NoOverlap:
+    """Stands in for the lexical n-gram sets where only the skills factor is wanted."""
+
+    def overlap(self, ew: np.ndarray, ej: np.ndarray, normalise: str = "min") -> np.ndarray:
+        return np.zeros(ew.shape[0], dtype=np.float32)
+
+
+def _overlap_table(
+    sets: NgramSets, left: list[str], right: list[str]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """``(table, left_text, right_text)``: the overlap of every distinct left text with every
+    distinct right text (``sets.overlap`` of their first rows, so each value is the one a pair of
+    those texts gets), and each row's text number; None when the table would exceed ``_TABLE_MAX``."""
+    l_first, l_text = _distinct(left)
+    r_first, r_text = _distinct(right)
+    if l_first.size * r_first.size > _TABLE_MAX:
+        return None
+    li = np.repeat(l_first, r_first.size)
+    ri = np.tile(r_first, l_first.size)
+    table = sets.overlap(li, ri, normalise="min").reshape(l_first.size, r_first.size)
+    return table, l_text, r_text
+
+
+def _distinct(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """The first row of each distinct text, and each row's text number."""
+    number: dict[str, int] = {}
+    first: list[int] = []
+    ids = np.empty(len(texts), np.int64)
+    for i, t in enumerate(texts):
+        n = number.setdefault(t, len(number))
+        if n == len(first):
+            first.append(i)
+        ids[i] = n
+    return np.asarray(first, np.int64), ids
 
 
 def _isin_sorted(keys: np.ndarray, sorted_ref: np.ndarray) -> np.ndarray:

@@ -17,9 +17,10 @@ import pytest
 from embeddings.encoder import MATCHING_KIND
 from matcher.dataset import Dataset
 from matcher.ingest import load_folder
+from matcher.placement import pricing
 from matcher.placement.options import PlaceOptions, RuleOptions
 from matcher.placement.pipeline import build_problem, hold_back, run_placement
-from matcher.placement.pricing import PairPricer, count_rule_passing, edge_keys
+from matcher.placement.pricing import POOL_MAX, PairPricer, count_rule_passing, edge_keys
 from matcher.sample.generate import generate_sample, write_sample
 from matcher.scoring.candidates import Edges, TextSides, compute_factors, pair_cosines
 from matcher.scoring.factors import SCORE_DECIMALS
@@ -145,7 +146,7 @@ def test_district_target_reports_the_flow_certificate_and_gap(sample):
     assert cert.gap == pytest.approx(max(0.0, flow_ref.objective - run.result.objective), abs=1e-6)
 
 
-def _pricer(run: Any) -> PairPricer:
+def _pricer(run: Any, pool_max: int = POOL_MAX) -> PairPricer:
     wv, jv = _vectors(run.dataset)
     return PairPricer(
         run.context,
@@ -156,19 +157,43 @@ def _pricer(run: Any) -> PairPricer:
         run.scoring,
         eligible=run.context.worker_unemployed,
         min_fit=run.options.min_fit,
+        pool_max=pool_max,
         worker_codes=run.worker_codes,
         wish_bonus=run.options.wish_bonus,
     )
 
 
-def test_the_check_fails_on_wrong_duals(sample):
-    """The same search that certifies the optimum finds violators when the duals are too low."""
+@pytest.mark.parametrize("table_max", [pricing._TABLE_MAX, 0], ids=["lexical_table", "lexical_per_pair"])
+def test_the_sweep_keeps_every_fitting_pair_with_its_placement_score(sample, table_max, monkeypatch):
+    """The pairs kept between rounds are exactly the rule-passing pairs of eligible workers that
+    reach the minimum fit, each with the score the placement gives it (bounds prune, never drop),
+    whether the lexical factor comes from the table of distinct texts or pair by pair."""
+    monkeypatch.setattr(pricing, "_TABLE_MAX", table_max)
+    run = run_placement(sample, _options(), encoder=FakeEncoder())
+    problem, options = build_problem(
+        sample, run.context, run.edges, run.options, worker_codes=run.worker_codes
+    )
+    duals = flow_duals(problem, options, run.result.edge_selected)
+    pricer = _pricer(run)
+    assert (pricer.lexical_table_ is None) == (table_max == 0)
+    pricer.violators(duals, edge_keys(run.edges, run.context.n_jobs), np.zeros(run.context.n_workers))
+    ref = all_pairs_edges(run)
+    assert pricer.pool_keys_ is not None and pricer.pool_keys_.size > 0
+    np.testing.assert_array_equal(pricer.pool_keys_, edge_keys(ref, run.context.n_jobs))
+    order = np.lexsort((ref.job, ref.worker))
+    np.testing.assert_array_equal(pricer.pool_scores_, ref.score[order])
+
+
+@pytest.mark.parametrize("pool_max", [POOL_MAX, 0], ids=["pool", "sweep_each_round"])
+def test_the_check_fails_on_wrong_duals(sample, pool_max):
+    """The same search that certifies the optimum finds violators when the duals are too low,
+    whether the fitting pairs are kept between rounds or swept again each round."""
     ds = _uncapped(sample)
     run = run_placement(ds, _options(rules=RuleOptions(dorm_beds=False)), encoder=FakeEncoder())
     problem, options = build_problem(ds, run.context, run.edges, run.options, worker_codes=run.worker_codes)
     duals = flow_duals(problem, options, run.result.edge_selected)
     assert duals is not None
-    pricer = _pricer(run)
+    pricer = _pricer(run, pool_max)
     present = edge_keys(run.edges, run.context.n_jobs)
     bonus = np.zeros(run.context.n_workers)
     none, _ = pricer.violators(duals, present, bonus)
