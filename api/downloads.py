@@ -46,6 +46,7 @@ from api.repo import (
 from matcher.dataset import Dataset
 from matcher.errors import ConfigError, NotFoundError
 from matcher.geo import builtin_pairings, place_name
+from matcher.pii import FREE_TEXT
 from matcher.scoring.features import scrub
 from matcher.store.models import PairingRow, RunAssignmentRow, RunUnplacedRow, WorkerRow
 
@@ -63,14 +64,6 @@ RUN_LISTS = {
 """A run's lists, with the title their files are named by."""
 PERSONAL_COLUMNS = ("name", "id_number", "phone")
 """Left out of run lists for a caller who does not see workers (an enterprise: recruiter's view)."""
-_FREE_TEXT = (
-    "education",
-    "skills",
-    "experience",
-    "desired_occupations",
-    "current_employer",
-    "employer_contact",
-)
 _ASG = RunAssignmentRow.__table__
 _UNP = RunUnplacedRow.__table__
 _WRK = WorkerRow.__table__
@@ -111,7 +104,7 @@ _RECORD_FILTERS = {"workers": worker_filter, "enterprises": enterprise_filter, "
 
 def _clean(kind: str, row: dict[str, str]) -> dict[str, str]:
     if kind == "workers":
-        for col in _FREE_TEXT:
+        for col in FREE_TEXT["workers"]:
             row[col] = (
                 scrub(row[col])
                 if col not in ("skills", "desired_occupations")

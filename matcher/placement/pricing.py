@@ -3,10 +3,11 @@
 The solver sees the top-k candidate graph. Its optimal duals (:func:`optimizer.duals.flow_duals`:
 a worker value ``u_w`` and a job price ``v_j`` that fold in the enterprise and dorm capacities)
 say which missing pair could still improve the optimum: only one whose weight (score, plus the
-priority bonus and the wish bonus) exceeds ``u_w + v_j`` and whose score reaches the minimum fit. An unplaced worker
-is worth 0 and a job with vacancies costs 0, so for most pairs the test is the minimum fit alone,
-which no set of duals changes. :class:`PairPricer` therefore sweeps every rule-passing pair once
-and keeps the *fitting* ones (score at least ``min_fit``), without scoring them all:
+priority bonus and the wish bonus) exceeds ``u_w + v_j`` and whose score reaches the minimum fit.
+An unplaced worker is worth 0 and a job with vacancies costs 0, so for most pairs the test is the
+minimum fit alone, which no set of duals changes. :class:`PairPricer` therefore sweeps every
+rule-passing pair once and keeps the *fitting* ones (score at least ``min_fit``), without scoring
+them all:
 
 * location by location, a block of workers against every job there: the cosines by one matrix
   product, the factors read off the records (wage, pairing, base, accommodation) and the lexical
@@ -40,9 +41,9 @@ from matcher.scoring.candidates import (
     SKILL_GRAMS,
     Edges,
     TextSides,
-    compute_factors,
     context_factors,
     pair_cosines,
+    pair_factors,
     skill_sides,
     text_factors,
 )
@@ -342,12 +343,12 @@ class PairPricer:
         """Scored edges of the pairs ``keys`` (sorted ``w * J + j``), as the placement scores them."""
         ew = (keys // self.ctx.n_jobs).astype(np.int32)
         ej = (keys % self.ctx.n_jobs).astype(np.int32)
-        cos = pair_cosines(self.wv, self.jv, ew, ej)
-        factors = compute_factors(
+        cos, factors = pair_factors(
             self.ctx,
+            self.wv,
+            self.jv,
             ew,
             ej,
-            cos,
             self.scoring,
             occupations=self.occupations,
             lexical=self.lexical_,

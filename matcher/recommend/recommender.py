@@ -45,8 +45,7 @@ from matcher.scoring.candidates import (
     CodeIndex,
     Edges,
     allowed_lists,
-    compute_factors,
-    pair_cosines,
+    pair_factors,
     skill_sides,
     top_k_per_worker,
 )
@@ -500,18 +499,17 @@ class Recommender:
         return self._factors(self._known_rows(), worker_rows, job_rows)[1]
 
     def _factors(self, side: _Rows, ew: np.ndarray, ej: np.ndarray) -> tuple[np.ndarray, EdgeFactors]:
-        cos = pair_cosines(side.vectors, self.job_vectors_, ew, ej)
-        factors = compute_factors(
+        return pair_factors(
             side.ctx,
+            side.vectors,
+            self.job_vectors_,
             ew,
             ej,
-            cos,
             self.config_,
             occupations=side.occupations,
             lexical=side.lexical,
             skills=side.skills,
         )
-        return cos, factors
 
     def _items(
         self,

@@ -183,6 +183,28 @@ def text_factors(
     values[:, col["skills"]] = np.clip(skills.overlap(ew, ej, normalise="right") * 3.0, 0.0, 1.0)
 
 
+def pair_factors(
+    ctx: MatchContext,
+    worker_vecs: np.ndarray,
+    job_vecs: np.ndarray,
+    ew: np.ndarray,
+    ej: np.ndarray,
+    config: ScoringConfig,
+    *,
+    texts: TextSides | None = None,
+    occupations: OccupationSides | None = None,
+    lexical: NgramSets | PairOverlap | None = None,
+    skills: NgramSets | PairOverlap | None = None,
+) -> tuple[np.ndarray, EdgeFactors]:
+    """The cosine (E,) and the factors of pairs (ew, ej) from their vectors: what retrieval, pricing
+    out and the recommender score every pair with (:func:`compute_factors` for the arguments)."""
+    cos = pair_cosines(worker_vecs, job_vecs, ew, ej)
+    factors = compute_factors(
+        ctx, ew, ej, cos, config, texts=texts, occupations=occupations, lexical=lexical, skills=skills
+    )
+    return cos, factors
+
+
 def top_k_per_worker(ew: np.ndarray, score: np.ndarray, k: int) -> np.ndarray:
     """Indices of the k best edges of each worker (ties: lower edge index first), grouped by worker."""
     order = np.lexsort((-score, ew))  # a stable sort: equal scores stay in edge order
@@ -295,9 +317,17 @@ def retrieve_candidates(
         ew, ej = key // n_jobs, key % n_jobs
     ok = ctx.hard_rules(ew, ej)
     ew, ej = ew[ok].astype(np.int32), ej[ok].astype(np.int32)
-    cos = pair_cosines(worker_vecs, job_vecs, ew, ej)
-    factors = compute_factors(
-        ctx, ew, ej, cos, config, texts=texts, occupations=occupations, lexical=lexical, skills=skills
+    cos, factors = pair_factors(
+        ctx,
+        worker_vecs,
+        job_vecs,
+        ew,
+        ej,
+        config,
+        texts=texts,
+        occupations=occupations,
+        lexical=lexical,
+        skills=skills,
     )
     score = factors.scores(config.weights)
     sel = np.sort(top_k_per_worker(ew, score, k))
