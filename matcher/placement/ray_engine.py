@@ -20,7 +20,8 @@ from __future__ import annotations
 import logging
 import os
 import signal
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -107,6 +108,33 @@ def _ship_by_value(obj: Any) -> None:
         "api",
     ):
         cloudpickle.register_pickle_by_value(module)
+
+
+@dataclass(frozen=True)
+class EncodePool:
+    """How many encoding actors to start and what each one reserves."""
+
+    use_gpu: bool
+    size: int
+    num_gpus: int
+    num_cpus: int
+
+
+def encode_pool_plan(nodes: Sequence[Mapping[str, Any]], model: str | None, chunks: int) -> EncodePool:
+    """The actor pool for encoding on a cluster whose ``ray.nodes()`` are ``nodes``.
+
+    With GPUs in the cluster and a named model, one actor per GPU (each reserving one GPU and one
+    CPU; the model runs in fp16 there). Otherwise one actor per live node, each reserving the
+    smallest node's CPUs, so torch's threads on a node do not fight another actor's. A stand-in
+    encoder object (``model`` None) always runs on CPU. Never more actors than chunks."""
+    live = [n for n in nodes if n.get("Alive")]
+    gpus = sum(int(n.get("Resources", {}).get("GPU", 0)) for n in live)
+    if gpus > 0 and model is not None:
+        plan = EncodePool(True, gpus, 1, 1)
+    else:
+        cpus = [int(n.get("Resources", {}).get("CPU", 1)) for n in live] or [1]
+        plan = EncodePool(False, len(live) or 1, 0, max(1, min(cpus)))
+    return EncodePool(plan.use_gpu, max(1, min(plan.size, chunks)), plan.num_gpus, plan.num_cpus)
 
 
 class _EncodeActor:
@@ -231,15 +259,8 @@ class RayEngine:
         context = DataContext.get_current()
         context.enable_progress_bars = False  # the command draws its own
         context.print_on_execution_start = False
-        gpus = int(self.resources().get("GPU", 0))
-        use_gpu = gpus > 0 and model is not None
-        if use_gpu:
-            size, num_gpus, num_cpus = gpus, 1, 1
-        else:
-            nodes = [n for n in ray.nodes() if n.get("Alive")]
-            cpus = [int(n.get("Resources", {}).get("CPU", 1)) for n in nodes] or [1]
-            size, num_gpus, num_cpus = len(nodes) or 1, 0, max(1, min(cpus))
-        size = max(1, min(size, len(chunks)))
+        plan = encode_pool_plan(ray.nodes(), model, len(chunks))
+        use_gpu, size, num_gpus, num_cpus = plan.use_gpu, plan.size, plan.num_gpus, plan.num_cpus
         if model is None:
             _ship_by_value(encoder)
         rows = [{"chunk": i, "texts": list(c)} for i, c in enumerate(chunks)]

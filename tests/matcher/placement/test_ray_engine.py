@@ -16,7 +16,7 @@ from matcher.placement.engine import make_engine  # noqa: E402
 from matcher.placement.files import write_run  # noqa: E402
 from matcher.placement.options import PlaceOptions  # noqa: E402
 from matcher.placement.pipeline import run_placement  # noqa: E402
-from matcher.placement.ray_engine import RayEngine  # noqa: E402
+from matcher.placement.ray_engine import EncodePool, RayEngine, encode_pool_plan  # noqa: E402
 from matcher.runs.record import build_record  # noqa: E402
 from matcher.sample.national import generate_national, write_national  # noqa: E402
 from matcher.store import open_engine  # noqa: E402
@@ -116,3 +116,25 @@ def test_an_unreachable_cluster_is_a_clear_error_not_a_hang():
         port = s.getsockname()[1]
     with pytest.raises(ConfigError, match=f"cannot reach the Ray cluster at 127.0.0.1:{port}"):
         make_engine("ray", f"127.0.0.1:{port}")
+
+
+def _node(cpus, gpus=0, alive=True):
+    res = {"CPU": float(cpus)}
+    if gpus:
+        res["GPU"] = float(gpus)
+    return {"Alive": alive, "Resources": res}
+
+
+def test_encoding_uses_one_actor_per_gpu_where_the_cluster_has_gpus():
+    nodes = [_node(16, gpus=2), _node(16, gpus=1), _node(8), _node(16, gpus=4, alive=False)]
+    assert encode_pool_plan(nodes, "e5", chunks=100) == EncodePool(True, 3, 1, 1)
+    # never more actors than chunks
+    assert encode_pool_plan(nodes, "e5", chunks=2) == EncodePool(True, 2, 1, 1)
+    # an encoder object (a stand-in) is not moved to a GPU
+    assert encode_pool_plan(nodes, None, chunks=100) == EncodePool(False, 3, 0, 8)
+
+
+def test_encoding_without_gpus_uses_one_actor_per_node_on_its_cores():
+    assert encode_pool_plan([_node(2), _node(4)], "e5", chunks=10) == EncodePool(False, 2, 0, 2)
+    assert encode_pool_plan([], "e5", chunks=10) == EncodePool(False, 1, 0, 1)
+    assert encode_pool_plan([_node(2)], "e5", chunks=0) == EncodePool(False, 1, 0, 2)
