@@ -203,6 +203,13 @@ def has_control_characters(values: Iterable[str]) -> bool:
     return _CONTROL.search("".join(values)) is not None
 
 
+def cells_with_controls(values: Sequence[str]) -> list[int]:
+    """Positions of the ``values`` holding a control character (one search over them all first)."""
+    if not has_control_characters(values):
+        return []
+    return [i for i, v in enumerate(values) if _CONTROL.search(v)]
+
+
 def escape_controls(value: str) -> str:
     """``value`` with each control character written as ``\\u0007``, for an error report."""
     return _CONTROL.sub(lambda m: f"\\u{ord(m.group()):04x}", value)
