@@ -114,8 +114,26 @@ def record_key(kind: str, values: StoredRow) -> str:
     return "-".join(str(values[c]) for c in pk)
 
 
-# json.dumps(data, sort_keys=True, ensure_ascii=False), without building an encoder per row
+# json.dumps(data, sort_keys=True, ensure_ascii=False), without building an encoder per row: the
+# C encoder itself where there is one (JSONEncoder.encode makes a new one per call, in Python);
+# no markers, as a row's values are flat and hold no cycle to look for.
 _HASH_JSON = json.JSONEncoder(sort_keys=True, ensure_ascii=False)
+_C_MAKE_ENCODER: Any = getattr(json.encoder, "c_make_encoder", None)
+_C_ENCODE: Any = (
+    _C_MAKE_ENCODER(
+        None,
+        _HASH_JSON.default,
+        json.encoder.encode_basestring,
+        None,
+        _HASH_JSON.key_separator,
+        _HASH_JSON.item_separator,
+        True,  # sort_keys
+        False,  # skipkeys
+        True,  # allow_nan
+    )
+    if _C_MAKE_ENCODER is not None
+    else None
+)
 
 
 def content_hash(values: Mapping[str, Any]) -> str:
@@ -125,7 +143,8 @@ def content_hash(values: Mapping[str, Any]) -> str:
         if type(values) is dict and BOOKKEEPING.isdisjoint(values)
         else {k: v for k, v in values.items() if k not in BOOKKEEPING}
     )
-    return hashlib.sha256(_HASH_JSON.encode(data).encode()).hexdigest()
+    text = "".join(_C_ENCODE(data, 0)) if _C_ENCODE is not None else _HASH_JSON.encode(data)
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def to_db(kind: str, record: BaseModel, key: bytes) -> dict[str, Any]:
