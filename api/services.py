@@ -372,7 +372,9 @@ class Services:
 
         with tempfile.TemporaryDirectory(prefix="laborbridge-upload-") as tmp:
             paths = save_uploads(files, Path(tmp))
-            result = ingest(paths, known_enterprises=existing_enterprise_ids(self.engine), admin=self.admin)
+            result = ingest(
+                paths, known_enterprises=existing_enterprise_ids(self.engine), admin=self.admin, columnar=True
+            )
             report = import_ingested(self.engine, result, key=self.key, strict=strict)
             _strip_folder(report, tmp)
         if report.written:

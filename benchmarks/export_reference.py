@@ -29,6 +29,11 @@ def old_write_csv(table: Any, path: Path) -> Path:
     return path
 
 
+def old_write_csv_groups(groups: Any, folder: Path) -> list[Path]:
+    """``write_csv_groups`` before: one ``old_write_csv`` per group."""
+    return [old_write_csv(t, folder / exports.csv_file_name(name)) for name, t in groups.items()]
+
+
 def old_write_xlsx(sheets: Any, path: Path) -> Path:
     """``write_xlsx`` before: openpyxl write-only cells."""
     from openpyxl import Workbook
@@ -94,12 +99,16 @@ def old_run_files(run: Any, out: Path) -> None:
 
 def old_exports(ds: Any, year: int, assignments: Any, unplaced: Any, out: Path) -> None:
     """``write_run_exports`` with the previous CSV and XLSX writers."""
-    saved = exports.write_csv, exports.write_xlsx
-    exports.write_csv, exports.write_xlsx = old_write_csv, old_write_xlsx  # type: ignore[assignment]
+    saved = exports.write_csv, exports.write_csv_groups, exports.write_xlsx
+    exports.write_csv, exports.write_csv_groups, exports.write_xlsx = (  # type: ignore[assignment]
+        old_write_csv,
+        old_write_csv_groups,
+        old_write_xlsx,
+    )
     try:
         exports.write_run_exports(ds, year, assignments, unplaced, out)
     finally:
-        exports.write_csv, exports.write_xlsx = saved
+        exports.write_csv, exports.write_csv_groups, exports.write_xlsx = saved
 
 
-__all__ = ["old_exports", "old_run_files", "old_write_csv", "old_write_xlsx"]
+__all__ = ["old_exports", "old_run_files", "old_write_csv", "old_write_csv_groups", "old_write_xlsx"]

@@ -9,6 +9,7 @@ The domain, flat::
     idcard    ID-number checks (check digit, birth date, gender)
     pii       masking of names, ID numbers and phones, also inside free text
     csvsafe   the one cell writer of every CSV and XLSX file (formula and control-character safe)
+    textscan  one regular-expression search over a whole column of cells
     versions  the versions of Python and the packages that shape a result
 
 The rooms::

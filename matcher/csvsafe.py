@@ -132,13 +132,13 @@ def _any_break(writer: SafeWriter, cells: Sequence[Any]) -> bool:
     return any(b in text for b in writer.breaks)
 
 
-def write_columns(writer: SafeWriter, columns: Sequence[Sequence[Any] | Coded]) -> None:
-    """Write rows given column by column, exactly as ``writer.writerows`` of the same rows would.
-
-    Each cell goes through :func:`csv_cell` (a :class:`Coded` column's labels once each); rows then
-    go to the C ``csv.writer`` in bulk, a row with a line break the terminator does not cover
-    through the all-quoted writer, as :meth:`SafeWriter.writerow` does.
-    """
+def guard_columns(
+    writer: SafeWriter, columns: Sequence[Sequence[Any] | Coded]
+) -> tuple[list[tuple[Any, ...]], Any]:
+    """The rows of ``columns`` with each cell through :func:`csv_cell` (a :class:`Coded` column's
+    labels once each), and a boolean array of the rows holding a line break ``writer``'s terminator
+    does not cover (``None`` when none does): the first half of :func:`write_columns`, for rows that
+    go to several files written alike (:func:`write_guarded` writes any slice of them)."""
     import numpy as np
 
     cols: list[list[Any]] = []
@@ -162,7 +162,14 @@ def write_columns(writer: SafeWriter, columns: Sequence[Sequence[Any] | Coded]) 
                 row_flag = np.array([writer.breaks_in(v) for v in cells], dtype=bool)
         if row_flag is not None and writer.quoting_breaks:
             breaks = row_flag if breaks is None else breaks | row_flag
-    rows = list(zip(*cols, strict=True))
+    return list(zip(*cols, strict=True)), breaks
+
+
+def write_guarded(writer: SafeWriter, rows: Sequence[tuple[Any, ...]], breaks: Any = None) -> None:
+    """Rows from :func:`guard_columns` (with their ``breaks``) to the C ``csv.writer`` in bulk, a row
+    with a stray line break through the all-quoted writer, as :meth:`SafeWriter.writerow` does."""
+    import numpy as np
+
     if breaks is None or not breaks.any():
         writer.plain.writerows(rows)
         return
@@ -172,6 +179,16 @@ def write_columns(writer: SafeWriter, columns: Sequence[Sequence[Any] | Coded]) 
         writer.quoted.writerow(rows[i])
         start = i + 1
     writer.plain.writerows(rows[start:])
+
+
+def write_columns(writer: SafeWriter, columns: Sequence[Sequence[Any] | Coded]) -> None:
+    """Write rows given column by column, exactly as ``writer.writerows`` of the same rows would.
+
+    Each cell goes through :func:`csv_cell` (a :class:`Coded` column's labels once each); rows then
+    go to the C ``csv.writer`` in bulk, a row with a line break the terminator does not cover
+    through the all-quoted writer, as :meth:`SafeWriter.writerow` does.
+    """
+    write_guarded(writer, *guard_columns(writer, columns))
 
 
 def csv_writer(fh: IO[str], **kwargs: Any) -> SafeWriter:
@@ -201,6 +218,13 @@ def has_control_characters(values: Iterable[str]) -> bool:
     """Whether any of ``values`` holds a control character (one search over them all: most rows of
     an import hold none, and then :func:`control_characters` need not look cell by cell)."""
     return _CONTROL.search("".join(values)) is not None
+
+
+def cells_with_controls(values: Sequence[str]) -> list[int]:
+    """Positions of the ``values`` holding a control character (one search over them all first)."""
+    if not has_control_characters(values):
+        return []
+    return [i for i, v in enumerate(values) if _CONTROL.search(v)]
 
 
 def escape_controls(value: str) -> str:

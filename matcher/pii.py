@@ -39,12 +39,13 @@ import re
 import secrets
 import stat
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from matcher.errors import ConfigError
 from matcher.idcard import PROVINCE_PREFIXES, mask_id_number, mask_phone
+from matcher.textscan import cells_matching
 
 log = logging.getLogger(__name__)
 
@@ -198,8 +199,11 @@ _RUN_RE = re.compile(
     f"(?P<x>[{_INVISIBLE}]*[xX\uff38\uff58])?"
 )
 _SQUEEZE_RE = re.compile(f"[{_INVISIBLE}{_SEPARATOR}]+")
-_SPACES = re.compile(r"\s+")
+# Every character a run of _RUN_RE may hold, ten or more in a row: a cell without such a stretch
+# holds no run long enough to be a number, and scrub() returns it as it is.
 _MIN_DIGITS = 10  # the shortest number looked for: a landline with a 3-digit area code
+_CANDIDATE_RE = re.compile(f"[{_DIGIT}{_INVISIBLE}{_SEPARATOR}xX\uff38\uff58]{{{_MIN_DIGITS},}}")
+_SPACES = re.compile(r"\s+")
 
 
 def _squeeze(value: str) -> str:
@@ -266,6 +270,15 @@ def _numbers(run: re.Match[str]) -> list[tuple[int, int, str]]:
     From each group on, the longest stretch of whole groups that makes a number wins (an ID number
     over the phone-like start of it); the search goes on after it.
     """
+    whole = run.group()
+    if whole.isdigit() and whole.isascii():  # one group of ASCII digits (most numbers typed): the
+        n = len(whole)  # loop below would try this one stretch only, and never 17 (that needs an X)
+        if n == 17 or n not in _LENGTHS:
+            return []
+        if not (n in (15, 18) or whole[0] == "0" or whole.startswith("86") or _is_mobile(whole)):
+            return []
+        masked = _masked_number(whole, [n])
+        return [] if masked is None else [(run.start(), run.end(), masked)]
     base = run.start()
     groups = [(base + g.start(), base + g.end(), _digits(g.group())) for g in _GROUP_RE.finditer(run.group())]
     digits = "".join(g[2] for g in groups)
@@ -319,6 +332,43 @@ def scrub(text: str, *, drop: bool = False) -> str:
     return out
 
 
+def scrub_column(values: Sequence[str]) -> list[str]:
+    """``[scrub(v) for v in values]``, with one search over the column for the cells that may hold
+    a number (a stretch of ten or more characters a number can be written with); only those are
+    scrubbed. For the import's columnar path: most free text holds no number at all."""
+    out = list(values)
+    for i in cells_matching(_CANDIDATE_RE, out):
+        out[i] = scrub(out[i])
+    return out
+
+
+def protect_column(key: bytes, field: str, values: Sequence[str]) -> tuple[list[str | None], list[str]]:
+    """``[protect(key, field, v) for v in values]`` as two columns (hashes, masked forms).
+
+    A value already in its normal form (ASCII letters and digits, as the import's columnar path
+    hands them over) is hashed and masked here directly; any other goes through :func:`protect`.
+    """
+    prefix = f"{field}\0".encode()
+    digest = hmac.digest
+    is_id = field == "id_number"
+    masker = mask_id_number if is_id else mask_phone
+    hashes: list[str | None] = []
+    masked: list[str] = []
+    for v in values:
+        # normal already: an ID number of ASCII digits and upper-case letters; 11 ASCII digits of a
+        # phone (a longer one may start with the 86 that normalize_phone drops)
+        if v.isascii() and (
+            v.isalnum() and (v.isupper() or v.isdigit()) if is_id else len(v) == 11 and v.isdigit()
+        ):
+            hashes.append(digest(key, prefix + v.encode(), "sha256").hex())
+            masked.append(masker(v))
+        else:
+            h, m = protect(key, field, v)
+            hashes.append(h)
+            masked.append(m)
+    return hashes, masked
+
+
 def scrub_fields(kind: str, values: Mapping[str, Any]) -> dict[str, Any]:
     """A copy of a record's ``values`` with its :data:`FREE_TEXT` fields scrubbed (masked)."""
     out = dict(values)
@@ -341,6 +391,8 @@ __all__ = [
     "normalize_id_number",
     "normalize_phone",
     "protect",
+    "protect_column",
     "scrub",
+    "scrub_column",
     "scrub_fields",
 ]

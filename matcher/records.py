@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from enum import StrEnum
+from enum import Enum, StrEnum
 from typing import Annotated, Any
 
 from pydantic import (
@@ -303,6 +303,18 @@ REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
     kind: tuple(name for name, f in model.model_fields.items() if f.is_required())
     for kind, model in RECORD_TYPES.items()
 }
+
+
+def plain_value(value: Any) -> Any:
+    """A field's value as the store holds it: an enum as its value, a date as ISO text, a list
+    ``;``-joined; text, numbers, booleans and ``None`` as they are."""
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, tuple | list):
+        return LIST_SEPARATOR.join(value)
+    return value
 
 
 def to_row(record: BaseModel) -> dict[str, str]:

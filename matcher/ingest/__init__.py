@@ -7,6 +7,7 @@ Modules, in the order data passes through them::
     readers      CSV, XLSX and JSON files as tables of raw rows
     admin_codes  which 6-digit admin codes exist
     validate     raw row → record; duplicates and references across the set
+    columnar     the import's fast path: whole columns checked, doubtful rows left to validate
     pipeline     ingest(paths): all of the above over files and folders; load_folder → Dataset;
                  save_uploads: uploaded files into a folder, names checked
     report       the import report (text, JSON, rejected.csv)

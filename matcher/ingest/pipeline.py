@@ -15,13 +15,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
+from pydantic import BaseModel
+
 from matcher.dataset import REQUIRED_KINDS, Dataset
 from matcher.errors import InputError, SchemaError
 from matcher.geo import builtin_pairings
 from matcher.ingest.admin_codes import AdminCodes, load_admin_codes
+from matcher.ingest.columnar import ColumnValidator
 from matcher.ingest.headers import kinds_from_name
-from matcher.ingest.readers import SUFFIXES, read_path
-from matcher.ingest.validate import Loaded, RowValidator, check_set
+from matcher.ingest.readers import SUFFIXES, RawRow, read_path
+from matcher.ingest.validate import Item, Loaded, Plain, RowValidator, check_set
 from matcher.records import RECORD_TYPES
 
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm")
@@ -43,7 +46,7 @@ class SourceFile:
 class IngestResult:
     """Valid records by type (with their origin), rejections in file/row order, tables read."""
 
-    records: dict[str, list[Loaded]] = field(default_factory=lambda: {k: [] for k in RECORD_TYPES})
+    records: dict[str, list[Item]] = field(default_factory=lambda: {k: [] for k in RECORD_TYPES})
     rejected: list[InputError] = field(default_factory=list)
     sources: list[SourceFile] = field(default_factory=list)
 
@@ -105,20 +108,35 @@ def file_sha256(path: Path) -> str:
     return h.hexdigest()
 
 
+def _rows_until_error(rows: Iterable[RawRow]) -> tuple[list[RawRow], SchemaError | None]:
+    """The rows of a table, up to a :class:`SchemaError` the reader raises part way (returned)."""
+    out: list[RawRow] = []
+    try:
+        for raw in rows:
+            out.append(raw)
+    except SchemaError as exc:
+        return out, exc
+    return out, None
+
+
 def ingest(
     paths: Sequence[str | Path],
     *,
     known_enterprises: Iterable[str] = (),
     admin: AdminCodes | None = None,
+    columnar: bool = False,
 ) -> IngestResult:
     """Read, validate and cross-check ``paths`` (files or folders).
 
     ``known_enterprises``: enterprise ids already stored, which jobs may refer to. ``admin``:
-    the table of known admin codes (default: :func:`load_admin_codes`).
+    the table of known admin codes (default: :func:`load_admin_codes`). ``columnar``: valid rows
+    of large tables may come as :class:`Plain` values rather than records (the store's import,
+    :mod:`matcher.ingest.columnar`); the same rows are accepted and rejected either way.
     """
     admin = admin or load_admin_codes()
     result = IngestResult()
     validators = {kind: RowValidator(kind, admin) for kind in RECORD_TYPES}
+    fast = {kind: ColumnValidator(kind, admin) for kind in RECORD_TYPES} if columnar else {}
     rejected_enterprises: set[str] = set()
     for path in expand_paths(paths):
         if not path.is_file():
@@ -131,16 +149,28 @@ def ingest(
                     result.rejected.append(table.error)
                     continue
                 validate = validators[table.kind]
+                valid = result.records[table.kind]
+                column = fast.get(table.kind)
+                rows: Iterable[RawRow | Plain] = table.rows
+                cut: SchemaError | None = None  # a table unreadable past some row: after those rows
+                if column is not None and column.takes(table.columns):
+                    taken, cut = _rows_until_error(table.rows)
+                    rows = column.split(taken, table.file)
                 n = 0
-                for raw in table.rows:
+                for raw in rows:
                     n += 1
+                    if isinstance(raw, Plain):
+                        valid.append(raw)
+                        continue
                     record, errors = validate(raw, table.file)
                     if record is not None:
-                        result.records[table.kind].append(Loaded(record, table.file, raw.row))
+                        valid.append(Loaded(record, table.file, raw.row))
                         continue
                     result.rejected.extend(errors)
                     if table.kind == "enterprises" and raw.cells.get("enterprise_id"):
                         rejected_enterprises.add(raw.cells["enterprise_id"])
+                if cut is not None:
+                    raise cut
                 result.sources.append(
                     SourceFile(table.file, table.kind, n, digest, table.encoding, table.ignored)
                 )
@@ -154,6 +184,12 @@ def ingest(
     result.rejected.extend(errors)
     result.rejected.sort(key=lambda e: (e.file or "", e.row or 0, e.field or ""))
     return result
+
+
+def _record(item: Item) -> BaseModel:
+    if not isinstance(item, Loaded):  # only ingest(columnar=True) makes them
+        raise TypeError("a columnar row has no record")
+    return item.record
 
 
 def load_folder(folder: str | Path) -> Dataset:
@@ -180,7 +216,7 @@ def load_folder(folder: str | Path) -> Dataset:
     digest = hashlib.sha256()
     for path in sorted(files, key=lambda p: p.name):
         digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
-    parts = {kind: [it.record for it in items] for kind, items in result.records.items()}
+    parts = {kind: [_record(it) for it in items] for kind, items in result.records.items()}
     if not parts["pairings"]:
         parts["pairings"] = list(builtin_pairings())
     return Dataset(

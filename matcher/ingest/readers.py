@@ -26,6 +26,7 @@ import zipfile
 import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -105,13 +106,25 @@ def _rows(
     # Cells past the header's last non-blank cell usually mean an unquoted comma shifted the row.
     width = max(i for i, h in enumerate(header) if h) + 1
     items = list(mapping.items())
+    columns = [col for _, col in items]
+    # A CSV row with every mapped cell present: the cells picked, trimmed and keyed in C, unless a
+    # cell may carry the ' that csv_uncell removes (then cell by cell, below).
+    pick = itemgetter(*mapping) if convert is _csv_cell and len(mapping) > 1 else None
+    reach = max(mapping, default=-1) + 1
     for row_no, cells in numbered:
         if isinstance(cells, Unreadable):
             col = mapping.get(cells.position, "") if cells.position is not None else ""
             yield RawRow(row_no, {}, [(col, "", cells.reason)])
             continue
-        raw = RawRow(row_no, {})
         n = len(cells)
+        if pick is not None and n >= reach and n <= width:
+            values = pick(cells)
+            if "'" not in "".join(values):
+                row = dict(zip(columns, map(str.strip, values), strict=True))
+                if any(row.values()):
+                    yield RawRow(row_no, row)
+                continue  # else a blank line
+        raw = RawRow(row_no, {})
         if convert is _csv_cell:  # the common case, inlined: a CSV cell is text already
             out = raw.cells
             for pos, col in items:

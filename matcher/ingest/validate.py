@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from typing import Any, NamedTuple
 
 from pydantic import BaseModel, ValidationError
 
@@ -43,11 +44,12 @@ CODE_FIELDS: dict[str, tuple[str, ...]] = {
 # Free text that may hold tabs and line breaks; every other field holds no control character at all.
 FREE_TEXT_FIELDS = frozenset({"description", "experience"})
 CANONICAL_CACHE = 50_000  # distinct enumeration values remembered per record type (lists make many)
-KEYS: dict[str, Callable[[BaseModel], str]] = {
-    "workers": lambda r: r.worker_id,  # type: ignore[attr-defined]
-    "enterprises": lambda r: r.enterprise_id,  # type: ignore[attr-defined]
-    "jobs": lambda r: r.job_id,  # type: ignore[attr-defined]
-    "pairings": lambda r: f"{r.district_code}-{r.county_code}",  # type: ignore[attr-defined]
+# The key of a record, or of a columnar row's plain values (a dict).
+KEYS: dict[str, Callable[[Any], str]] = {
+    "workers": lambda r: r["worker_id"] if isinstance(r, dict) else r.worker_id,
+    "enterprises": lambda r: r["enterprise_id"] if isinstance(r, dict) else r.enterprise_id,
+    "jobs": lambda r: r["job_id"] if isinstance(r, dict) else r.job_id,
+    "pairings": lambda r: f"{r.district_code}-{r.county_code}",  # never columnar
 }
 KEY_FIELDS = {
     "workers": "worker_id",
@@ -64,6 +66,28 @@ class Loaded:
     record: BaseModel
     file: str
     row: int
+
+
+class Plain(NamedTuple):
+    """A valid row as the columnar path takes it (:mod:`matcher.ingest.columnar`): every field of
+    the record as the store holds it (:func:`matcher.records.plain_value`), the ID number and phone
+    still in their normal form for the store to hash and mask; and where it came from. (A tuple:
+    an import makes 100,000 of them.)"""
+
+    values: dict[str, Any]
+    file: str
+    row: int
+
+
+Item = Loaded | Plain
+"""A valid row: a record, or (columnar path) its plain values."""
+
+
+def field_of(item: Item, name: str) -> Any:
+    """A field of a valid row, either kind (a record's list field as its tuple)."""
+    if isinstance(item, Plain):
+        return item.values.get(name, "")
+    return getattr(item.record, name, "")
 
 
 def shown(field: str | None, value: object) -> str:
@@ -216,7 +240,7 @@ class RowValidator:
 
 
 def _duplicates(
-    items: list[Loaded], key: Callable[[Loaded], str | None], what: str, field: str
+    items: list[Item], key: Callable[[Item], str | None], what: str, field: str
 ) -> Iterator[tuple[int, RecordError]]:
     """(index, error) for every item whose key another item shares."""
     groups: dict[str, list[int]] = defaultdict(list)
@@ -231,37 +255,37 @@ def _duplicates(
             others = ", ".join(f"{items[j].file} row {items[j].row}" for j in idx if j != i)
             item = items[i]
             shown_key = "" if field in PERSONAL_FIELDS else f" {k!r}"
-            value = getattr(item.record, field, k)
+            value = field_of(item, field)
             yield (
                 i,
                 _err(f"duplicate {what}{shown_key} (also at {others})", item.file, item.row, field, value),
             )
 
 
-def _record_key(kind: str) -> Callable[[Loaded], str | None]:
-    """The key of a loaded ``kind`` record (:data:`KEYS`)."""
+def _record_key(kind: str) -> Callable[[Item], str | None]:
+    """The key of a valid ``kind`` row (:data:`KEYS`)."""
     key = KEYS[kind]
-    return lambda item: key(item.record)
+    return lambda item: key(item.values if isinstance(item, Plain) else item.record)
 
 
-def _unique_id_number(item: Loaded) -> str | None:
-    idn = getattr(item.record, "id_number", "")
+def _unique_id_number(item: Item) -> str | None:
+    idn = field_of(item, "id_number")
     return idn if idn and not is_masked("id_number", idn) else None
 
 
 def check_set(
-    loaded: dict[str, list[Loaded]],
+    loaded: dict[str, list[Item]],
     *,
     known_enterprises: Iterable[str] = (),
     rejected_enterprises: Iterable[str] = (),
-) -> tuple[dict[str, list[Loaded]], list[RecordError]]:
+) -> tuple[dict[str, list[Item]], list[RecordError]]:
     """Drop duplicates and jobs of unknown enterprises: ``(kept, errors)``.
 
     ``known_enterprises`` are ids already in the store; ``rejected_enterprises`` ids whose rows
     failed validation, so their jobs' errors can say so.
     """
     errors: list[RecordError] = []
-    kept: dict[str, list[Loaded]] = {}
+    kept: dict[str, list[Item]] = {}
     failed = set(rejected_enterprises)
     for kind, items in loaded.items():
         bad: dict[int, None] = {}
@@ -275,12 +299,12 @@ def check_set(
                 errors.append(err)
         kept[kind] = [it for i, it in enumerate(items) if i not in bad]
         if kind == "enterprises":
-            failed.update(KEYS[kind](items[i].record) for i in bad)
+            failed.update(_record_key(kind)(items[i]) or "" for i in bad)
     if "jobs" in kept:
-        have = {KEYS["enterprises"](it.record) for it in kept.get("enterprises", [])} | set(known_enterprises)
+        have = {field_of(it, "enterprise_id") for it in kept.get("enterprises", [])} | set(known_enterprises)
         jobs = []
         for it in kept["jobs"]:
-            ent = it.record.enterprise_id  # type: ignore[attr-defined]
+            ent = field_of(it, "enterprise_id")
             if ent in have:
                 jobs.append(it)
                 continue

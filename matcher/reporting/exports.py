@@ -17,16 +17,18 @@ CSV files are UTF-8 with a byte-order mark, so Excel and LibreOffice both read t
 from __future__ import annotations
 
 import datetime as dt
+import io
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from matcher.csvsafe import csv_writer, write_columns
+from matcher.csvsafe import csv_writer, guard_columns, write_guarded
 from matcher.dataset import Dataset
 from matcher.geo import place_name
 from matcher.pii import mask
@@ -46,6 +48,7 @@ KIND_ZH = {
 GENDER_ZH = {"male": "男", "female": "女", "any": "不限"}
 MOBILITY_ZH = {"local": "本地", "paired": "结对地区", "anywhere": "不限"}
 MAX_SHEETS = 200  # more groups than this go into one sheet, sorted by group
+CSV_LINE_END = "\n"
 
 
 @dataclass(frozen=True)
@@ -61,7 +64,13 @@ class Table:
 
     def column_values(self) -> list[list[Any]]:
         """The cells column by column (``""`` where a row lacks the column)."""
-        return [[r.get(k, "") for r in self.rows] for k, _ in self.columns]
+        out = []
+        for k, _ in self.columns:
+            try:
+                out.append(list(map(itemgetter(k), self.rows)))
+            except KeyError:  # a row without it (a worker no longer in the data): one at a time
+                out.append([r.get(k, "") for r in self.rows])
+        return out
 
     def values(self) -> Iterable[list[Any]]:
         keys = [c for c, _ in self.columns]
@@ -271,9 +280,13 @@ def _fit_counts(ctx: MatchContext, workers: np.ndarray, jobs: np.ndarray, age_ge
     Workers are grouped into profiles (accepted places, age, gender) so the work is profiles × jobs.
     """
     allowed = ctx.worker_allowed[workers]
-    _, allowed_id = np.unique(allowed, axis=0, return_inverse=True)
-    prof = np.stack([allowed_id.ravel(), ctx.worker_age[workers], ctx.worker_male[workers]], axis=1)
-    uniq, first, counts = np.unique(prof, axis=0, return_index=True, return_counts=True)
+    _, allowed_id = np.unique(_row_keys(allowed), return_inverse=True)
+    # one integer per profile (a 1-d unique sorts numbers, not rows): place set, age, gender
+    age = ctx.worker_age[workers].astype(np.int64)
+    age -= age.min(initial=0)
+    place = allowed_id.ravel().astype(np.int64)
+    prof = (place * (int(age.max(initial=0)) + 1) + age) * 2 + ctx.worker_male[workers]
+    _, first, counts = np.unique(prof, return_index=True, return_counts=True)
     total = np.zeros(jobs.size, dtype=np.int64)
     for p, n in zip(first, counts, strict=True):
         w = workers[p]
@@ -286,6 +299,15 @@ def _fit_counts(ctx: MatchContext, workers: np.ndarray, jobs: np.ndarray, age_ge
         )
         total += ok * n
     return total
+
+
+def _row_keys(rows: np.ndarray) -> np.ndarray:
+    """One value per row of a boolean matrix, equal exactly when the rows are: its bits packed
+    into bytes, each row's bytes one fixed-width byte string."""
+    packed = np.ascontiguousarray(np.packbits(rows, axis=1))
+    if not packed.shape[1]:
+        return np.zeros(len(rows), "S1")
+    return packed.view(f"S{packed.shape[1]}").ravel()
 
 
 def occupation_text(job: Job, predicted: Mapping[str, Sequence[Any]] | None = None) -> str:
@@ -342,12 +364,54 @@ def sheet_title(name: str, used: set[str]) -> str:
 
 def write_csv(table: Table, path: Path) -> Path:
     """``table`` as CSV, UTF-8 with BOM, Chinese headers; formula-like text neutralised."""
+    return _write_guarded_csv(table.headers, *_guarded_rows(table), path)
+
+
+def _guarded_rows(table: Table) -> tuple[list[tuple[Any, ...]], Any]:
+    """``table``'s rows with every cell guarded (:func:`~matcher.csvsafe.guard_columns`), as
+    :func:`write_csv`'s writer guards them."""
+    if not table.rows:
+        return [], None
+    return guard_columns(csv_writer(io.StringIO(), lineterminator=CSV_LINE_END), table.column_values())
+
+
+def _write_guarded_csv(headers: list[str], rows: Sequence[tuple[Any, ...]], breaks: Any, path: Path) -> Path:
     with path.open("w", newline="", encoding="utf-8-sig") as fh:
-        w = csv_writer(fh, lineterminator="\n")
-        w.writerow(table.headers)
-        if table.rows:
-            write_columns(w, table.column_values())
+        w = csv_writer(fh, lineterminator=CSV_LINE_END)
+        w.writerow(headers)
+        if rows:
+            write_guarded(w, rows, breaks)
     return path
+
+
+def csv_file_name(group: str) -> str:
+    """The CSV file of a group of a list (its name, without characters a file name cannot hold)."""
+    return f"{_FILE_BAD.sub('_', group)}.csv"
+
+
+def write_csv_groups(groups: Mapping[str, Table], folder: Path) -> list[Path]:
+    """Each group as its own CSV file in ``folder`` (:func:`csv_file_name`), as :func:`write_csv`
+    writes it.
+
+    The cells of all groups are guarded in one pass, then each group's slice of rows goes to its
+    file: a run's placement list by enterprise is thousands of small files, and passes over each
+    file's columns cost more than its cells.
+    """
+    tables = list(groups.values())
+    if len({t.columns for t in tables}) > 1:  # groups of one table share its columns; others not
+        return [write_csv(t, folder / csv_file_name(name)) for name, t in groups.items()]
+    every = Table(tables[0].columns, [r for t in tables for r in t.rows]) if tables else None
+    cells, breaks = _guarded_rows(every) if every is not None else ([], None)
+    written = []
+    start = 0
+    for name, table in groups.items():
+        stop = start + len(table.rows)
+        part = None if breaks is None else breaks[start:stop]
+        written.append(
+            _write_guarded_csv(table.headers, cells[start:stop], part, folder / csv_file_name(name))
+        )
+        start = stop
+    return written
 
 
 def write_xlsx(sheets: Mapping[str, Table], path: Path) -> Path:
@@ -357,7 +421,8 @@ def write_xlsx(sheets: Mapping[str, Table], path: Path) -> Path:
     if not sheets:
         sheets = {"空": Table((("note", "说明"),), [{"note": "无数据"}])}
     return write_workbook(
-        {sheet_title(name, used): (table.headers, table.values()) for name, table in sheets.items()}, path
+        {sheet_title(name, used): (table.headers, table.column_values()) for name, table in sheets.items()},
+        path,
     )
 
 
@@ -375,8 +440,7 @@ def write_grouped(groups: Mapping[str, Table], stem: str, out: Path, formats: Se
     if "csv" in formats:
         folder = out / stem
         folder.mkdir(parents=True, exist_ok=True)
-        for name, table in groups.items():
-            written.append(write_csv(table, folder / f"{_FILE_BAD.sub('_', name)}.csv"))
+        written += write_csv_groups(groups, folder)
     return written
 
 

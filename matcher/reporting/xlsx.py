@@ -69,44 +69,70 @@ def _column_letters(n: int) -> list[str]:
     return out
 
 
-def _cell(ref: str, value: Any, style: str = "") -> str:
-    """One ``<c>`` element; empty for ``None`` and ``""`` (a blank cell, as openpyxl leaves it)."""
+def _tail(value: Any, style: str = "") -> str:
+    """A ``<c>`` element after its reference (``'" t="b"><v>1</v></c>'``); ``""`` for a blank cell
+    (``None`` and ``""``, as openpyxl leaves them)."""
     if type(value) is str:  # most cells: the common case first
         if not value:
             return ""
         text = _escape(xlsx_cell(value))
-        return f'<c r="{ref}"{style} t="inlineStr"><is><t xml:space="preserve">{text}</t></is></c>'
+        return f'"{style} t="inlineStr"><is><t xml:space="preserve">{text}</t></is></c>'
     if value is None:
         return ""
     if isinstance(value, bool):
-        return f'<c r="{ref}"{style} t="b"><v>{int(value)}</v></c>'
+        return f'"{style} t="b"><v>{int(value)}</v></c>'
     if isinstance(value, numbers.Integral):
-        return f'<c r="{ref}"{style}><v>{int(value)}</v></c>'
+        return f'"{style}><v>{int(value)}</v></c>'
     if isinstance(value, numbers.Real) and math.isfinite(value):
-        return f'<c r="{ref}"{style}><v>{float(value)!r}</v></c>'
-    return _cell(ref, str(value), style)
+        return f'"{style}><v>{float(value)!r}</v></c>'
+    return _tail(str(value), style)
 
 
-def _sheet_xml(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> Iterable[str]:
-    letters = _column_letters(max(len(headers), 1))
+def _cell(ref: str, value: Any, style: str = "") -> str:
+    """One ``<c>`` element; empty for a blank cell."""
+    tail = _tail(value, style)
+    return f'<c r="{ref}{tail}' if tail else ""
+
+
+ROWS_PER_PART = 4096  # rows rendered at a time: the column lists of one part stay small
+
+
+def _sheet_xml(headers: Sequence[str], columns: Sequence[Sequence[Any]]) -> Iterable[str]:
+    """The sheet's XML in parts: the bold header row, then the rows of ``columns`` (equal lengths).
+
+    Cells are rendered a column at a time: each text's element (guarded and escaped) is made once
+    per distinct text, as names, places and reasons repeat down a list."""
+    letters = _column_letters(max(len(headers), len(columns), 1))
     yield _SHEET_HEAD
     yield (
         '<row r="1">'
         + "".join(_cell(f"{c}1", h, ' s="1"') for c, h in zip(letters, headers, strict=False))
         + "</row>"
     )
-    for i, row in enumerate(rows, start=2):
-        if len(row) > len(letters):
-            letters = _column_letters(len(row))
-        n = str(i)
-        yield (
-            f'<row r="{n}">' + "".join(_cell(c + n, v) for c, v in zip(letters, row, strict=False)) + "</row>"
-        )
+    tails: dict[str, str] = {}  # a text cell's element after its reference, by text
+    n_rows = len(columns[0]) if columns else 0
+    for start in range(0, n_rows, ROWS_PER_PART):
+        stop = min(start + ROWS_PER_PART, n_rows)
+        nums = [str(i + 2) for i in range(start, stop)]
+        cells = []
+        for letter, col in zip(letters, columns, strict=False):
+            part = col[start:stop]
+            got = list(map(tails.get, part))  # only text is kept: 1, 1.0 and True look alike
+            for i in [i for i, t in enumerate(got) if t is None]:
+                v = part[i]
+                got[i] = t = _tail(v)
+                if type(v) is str:
+                    tails[v] = t
+            head = '<c r="' + letter
+            cells.append([head + n + t if t else "" for n, t in zip(nums, got, strict=True)])
+        rows = zip(nums, zip(*cells, strict=True), strict=True)
+        yield "".join(f'<row r="{n}">' + "".join(row) + "</row>" for n, row in rows)
     yield "</sheetData></worksheet>"
 
 
-def write_workbook(sheets: Mapping[str, tuple[Sequence[str], Iterable[Sequence[Any]]]], path: Path) -> Path:
-    """``{sheet title: (headers, rows)}`` as an XLSX file; titles must already be valid and unique
+def write_workbook(sheets: Mapping[str, tuple[Sequence[str], Sequence[Sequence[Any]]]], path: Path) -> Path:
+    """``{sheet title: (headers, columns)}`` as an XLSX file, each sheet's rows given column by
+    column (lists of equal length); titles must already be valid and unique
     (:func:`matcher.reporting.exports.sheet_title`)."""
     names = list(sheets)
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
@@ -149,11 +175,11 @@ def write_workbook(sheets: Mapping[str, tuple[Sequence[str], Iterable[Sequence[A
         )
         zf.writestr("xl/styles.xml", _STYLES)
         for i, name in enumerate(names, start=1):
-            headers, rows = sheets[name]
+            headers, columns = sheets[name]
             with zf.open(f"xl/worksheets/sheet{i}.xml", "w") as fh:
                 buf: list[str] = []
                 size = 0
-                for part in _sheet_xml(headers, rows):
+                for part in _sheet_xml(headers, columns):
                     buf.append(part)
                     size += len(part)
                     if size > 1 << 20:

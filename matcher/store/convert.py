@@ -8,19 +8,17 @@ looks at them, and for exports, which must mask them anyway.
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import json
 from collections.abc import Iterator, Mapping, Sequence
-from enum import Enum
 from operator import itemgetter
 from typing import Any, Literal, overload
 
 from pydantic import BaseModel
 from sqlalchemy import BigInteger, FromClause, Integer, RowMapping, String
 
-from matcher.pii import is_masked, mask, protect
-from matcher.records import LIST_SEPARATOR, RECORD_TYPES, Enterprise, Job, Pairing, Worker
+from matcher.pii import is_masked, mask, protect, protect_column
+from matcher.records import RECORD_TYPES, Enterprise, Job, Pairing, Worker, plain_value
 from matcher.store.models import BOOKKEEPING, RECORD_TABLES
 
 PERSONAL_PAIRS = {
@@ -116,8 +114,26 @@ def record_key(kind: str, values: StoredRow) -> str:
     return "-".join(str(values[c]) for c in pk)
 
 
-# json.dumps(data, sort_keys=True, ensure_ascii=False), without building an encoder per row
+# json.dumps(data, sort_keys=True, ensure_ascii=False), without building an encoder per row: the
+# C encoder itself where there is one (JSONEncoder.encode makes a new one per call, in Python);
+# no markers, as a row's values are flat and hold no cycle to look for.
 _HASH_JSON = json.JSONEncoder(sort_keys=True, ensure_ascii=False)
+_C_MAKE_ENCODER: Any = getattr(json.encoder, "c_make_encoder", None)
+_C_ENCODE: Any = (
+    _C_MAKE_ENCODER(
+        None,
+        _HASH_JSON.default,
+        json.encoder.encode_basestring,
+        None,
+        _HASH_JSON.key_separator,
+        _HASH_JSON.item_separator,
+        True,  # sort_keys
+        False,  # skipkeys
+        True,  # allow_nan
+    )
+    if _C_MAKE_ENCODER is not None
+    else None
+)
 
 
 def content_hash(values: Mapping[str, Any]) -> str:
@@ -127,7 +143,8 @@ def content_hash(values: Mapping[str, Any]) -> str:
         if type(values) is dict and BOOKKEEPING.isdisjoint(values)
         else {k: v for k, v in values.items() if k not in BOOKKEEPING}
     )
-    return hashlib.sha256(_HASH_JSON.encode(data).encode()).hexdigest()
+    text = "".join(_C_ENCODE(data, 0)) if _C_ENCODE is not None else _HASH_JSON.encode(data)
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def to_db(kind: str, record: BaseModel, key: bytes) -> dict[str, Any]:
@@ -136,20 +153,29 @@ def to_db(kind: str, record: BaseModel, key: bytes) -> dict[str, Any]:
     personal = kind == "workers"
     for name, value in record.__dict__.items():  # flat records: the fields as they are, no copy
         cls = value.__class__
-        if cls is str or cls is int or value is None:
-            pass  # most values: stored as they are
-        elif isinstance(value, Enum):
-            value = value.value
-        elif isinstance(value, dt.date):
-            value = value.isoformat()  # stored as ISO text (see the jobs table)
-        elif isinstance(value, tuple | list):
-            value = LIST_SEPARATOR.join(value)
+        if not (cls is str or cls is int or value is None):  # most values: stored as they are
+            value = plain_value(value)  # dates as ISO text (see the jobs table)
         if personal and name in PERSONAL_PAIRS:
-            hashed, masked = protect(key, name, value)
-            h_col, m_col = PERSONAL_PAIRS[name]
-            out[h_col], out[m_col] = hashed, masked
             continue
         out[name] = value
+    if personal:  # last, as protect_plain puts them
+        for name, (h_col, m_col) in PERSONAL_PAIRS.items():
+            out[h_col], out[m_col] = protect(key, name, getattr(record, name))
+    return out
+
+
+def protect_plain(kind: str, rows: Sequence[Mapping[str, Any]], key: bytes) -> list[dict[str, Any]]:
+    """The stored values of the columnar path's plain ``rows`` (:class:`~matcher.ingest.validate.Plain`
+    values): as :func:`to_db` gives them for the same records, personal numbers hashed and masked
+    column by column."""
+    out = [dict(r) for r in rows]
+    if kind != "workers" or not out:
+        return out
+    for name, (h_col, m_col) in PERSONAL_PAIRS.items():
+        hashes, masked = protect_column(key, name, [r.pop(name) for r in out])
+        for r, h, m in zip(out, hashes, masked, strict=True):
+            r[h_col] = h
+            r[m_col] = m
     return out
 
 

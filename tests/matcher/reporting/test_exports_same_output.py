@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.export_reference import old_run_files, old_write_csv, old_write_xlsx
+from benchmarks.export_reference import old_run_files, old_write_csv, old_write_csv_groups, old_write_xlsx
 from matcher.placement.files import write_run
 from matcher.placement.options import PlaceOptions
 from matcher.placement.pipeline import run_placement
@@ -46,6 +46,7 @@ def test_new_writers_write_what_the_old_ones_wrote(make, tmp_path, monkeypatch):
 
     new_files = exports.write_run_exports(ds, YEAR, rec.assignments, rec.unplaced, tmp_path / "new")
     monkeypatch.setattr(exports, "write_csv", old_write_csv)
+    monkeypatch.setattr(exports, "write_csv_groups", old_write_csv_groups)
     monkeypatch.setattr(exports, "write_xlsx", old_write_xlsx)
     old_files = exports.write_run_exports(ds, YEAR, rec.assignments, rec.unplaced, tmp_path / "old")
     rel_new = sorted(p.relative_to(tmp_path / "new") for p in new_files)

@@ -148,3 +148,30 @@ def test_a_bulk_load_into_empty_tables_leaves_the_same_indexes(tmp_path, monkeyp
     report = import_paths(url, [sample], key=KEY)
     assert report.written and report.created["workers"] == 200
     assert _schema(url) == before
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        {"b": 1, "a": '张三"\\\n\t\u2028', "c": None, "d": True, "e": 2.5, "f": float("nan"), "g": -(2**40)},
+        {
+            "worker_id": "W1",
+            "id_number_hash": None,
+            "skills": "a;b",
+            "content_sha256": "x",
+            "created_batch_id": 3,
+        },
+        {},
+    ],
+)
+def test_content_hash_is_the_sha256_of_the_sorted_json_of_the_stored_values(values):
+    # The hash of stores written before must not change: json.dumps(sort_keys, ensure_ascii=False).
+    import hashlib
+    import json
+
+    from matcher.store.convert import content_hash
+    from matcher.store.models import BOOKKEEPING
+
+    data = {k: v for k, v in values.items() if k not in BOOKKEEPING}
+    text = json.dumps(data, sort_keys=True, ensure_ascii=False)
+    assert content_hash(values) == hashlib.sha256(text.encode()).hexdigest()
