@@ -3,7 +3,8 @@
 Protocol: the labelled dev titles (``title_norm_dev.csv``; rows whose code is blank or not in the
 table are left out and counted) are split into ``--folds`` folds by a seeded permutation that stays
 fixed (seed 20240601). Each fold is classified by a :class:`embeddings.title_model.TitleClassifier`
-trained on the other folds and the CSCO names and aliases, and by the reference measured in the same
+trained on the other folds and the CSCO table (its channel weights fitted on inner folds of those
+titles alone: nested, the held-out fold chooses nothing), and by the reference measured in the same
 run: the nearest CSCO name by character-bigram TF-IDF (one document per code: name + aliases).
 
 Reported, pooled over the folds: exact top-1 / top-3 / top-5, same-小类 top-1 (first three code

@@ -80,7 +80,7 @@ def train(
     import embeddings.title_model as tm
     from embeddings.cache import default_cache_dir
 
-    folds = params.pop("calibrate_folds", 0)
+    folds = params.pop("calibrate_folds", 2)  # nested: the channel weights from inner folds of ``examples``
     fit_params = {k: v for k, v in vars(tm.TitleClassifier(None, **params)).items() if k != "encoder"}
     key = hashlib.sha256(
         repr(
@@ -109,7 +109,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--out", type=Path, default=Path("matcher/data/title_model.npz"))
     p.add_argument("--model", default="default", help="the encoder (the product default)")
     p.add_argument("--cache-dir", type=Path, default=None)
-    p.add_argument("--calibrate-folds", type=int, default=3)
+    p.add_argument("--calibrate-folds", type=int, default=2)
     args = p.parse_args(argv)
     from embeddings.cache import CachedEncoder
     from embeddings.encoder import load_encoder
@@ -124,7 +124,8 @@ def main(argv: list[str] | None = None) -> None:
     clf.save(args.out)
     print(
         f"trained on {len(labelled.titles)} titles ({labelled.left_out} rows left out) and the table's "
-        f"names and aliases with {encoder.model_id}; temperature {clf.temperature_:.3f}; "
+        f"names and aliases with {encoder.model_id}; channel weights "
+        f"{clf.channel_weights_.round(3).tolist()}; "
         f"{args.out} ({args.out.stat().st_size / 1e6:.1f} MB) in {time.perf_counter() - t0:.0f} s"
     )
 

@@ -45,7 +45,7 @@ def test_probabilities_sum_to_one_and_top_k_is_ranked(fitted):
     scores = [m.score for m in result.top]
     assert len(result.top) == 3 and scores == sorted(scores, reverse=True)
     assert result.score == pytest.approx(scores[0])
-    assert fitted.temperature_ > 0
+    assert fitted.channel_weights_.shape == (4,) and (fitted.channel_weights_ > 0).all()
 
 
 def test_batch_and_single_give_the_same_answer(fitted):
@@ -100,4 +100,61 @@ def test_a_cache_of_fits_keys_on_the_fitting_code_and_the_cleaning_not_on_predic
     src = fit_source(False)
     assert "def _fit_arrays" in src and "def _train_softmax" in src and "def clean_title" in src
     assert "def predict_proba" not in src  # an edit of how a fitted model predicts keeps the fits
-    assert "def predict_proba" in fit_source(True)  # calibration fits its temperature on predictions
+    assert "def predict_proba" in fit_source(True)  # calibration fits the channel weights on predictions
+
+
+def test_channel_weights_follow_the_informative_channel():
+    from embeddings.title_model import _fit_stack
+
+    rng = np.random.default_rng(0)
+    gold = rng.integers(0, 20, size=400)
+    signal = rng.normal(size=(400, 20))
+    signal[np.arange(400), gold] += 3.0  # the gold code stands out in this channel only
+    noise = rng.normal(size=(400, 20))
+    w = _fit_stack(np.stack([noise, signal]).astype(np.float32), gold, np.array([1.0, 1.0]))
+    assert w[1] > 1.0 and w[0] < 0.1 * w[1]
+
+
+def test_the_csco_definition_finds_a_code_no_example_shows():
+    pests = Occupation("4-09-08-03", "有害生物防制员", 4, "从事灭鼠、灭蟑螂、除白蚁的人员", ())
+    table = [*TABLE, pests]
+    with_text = TitleClassifier(FakeEncoder(), **FAST).fit(table, EXAMPLES, calibrate_folds=0)
+    weights = (*with_text.channel_weights[:3], 0.0)
+    without = TitleClassifier(FakeEncoder(), **FAST, channel_weights=weights).fit(
+        table, EXAMPLES, calibrate_folds=0
+    )
+    text = with_text._channels(["灭鼠灭蟑螂"])[3, 0]
+    assert with_text.codes_[int(text.argmax())] == "4-09-08-03"
+    assert with_text.predict_proba(["灭鼠灭蟑螂"])[0, -1] > 2 * without.predict_proba(["灭鼠灭蟑螂"])[0, -1]
+
+
+def test_the_sparse_product_has_the_dense_products_value_and_gradient():
+    import scipy.sparse as sp
+    import torch
+
+    from embeddings.title_model import _SparseMatmul
+
+    rng = np.random.default_rng(1)
+    x = (rng.random((30, 12)) < 0.3).astype(np.float32) * rng.random((30, 12)).astype(np.float32)
+    w0 = torch.as_tensor(rng.normal(size=(12, 5)).astype(np.float32))
+    upstream = torch.as_tensor(rng.normal(size=(30, 5)).astype(np.float32))
+    grads = []
+    for product in (_SparseMatmul(sp.csr_matrix(x)).apply, lambda w: torch.as_tensor(x) @ w):
+        w = w0.clone().requires_grad_(True)
+        z = product(w)
+        (z * upstream).sum().backward()
+        grads.append((z.detach().numpy(), w.grad.numpy()))
+    np.testing.assert_allclose(grads[0][0], grads[1][0], atol=1e-5)
+    np.testing.assert_allclose(grads[0][1], grads[1][1], atol=1e-5)
+
+
+def test_a_model_of_the_old_format_is_refused(fitted, tmp_path):
+    path = tmp_path / "model.npz"
+    fitted.save(path)
+    with np.load(path) as f:
+        arrays = {k: f[k] for k in f.files}
+    arrays["format"] = np.int64(1)
+    old = tmp_path / "old.npz"
+    np.savez(old, **arrays)
+    with pytest.raises(ValueError, match="format 1"):
+        TitleClassifier.load(old, TABLE, FakeEncoder())
