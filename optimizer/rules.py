@@ -20,7 +20,6 @@ import time
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy import sparse
 
 from optimizer.check import enterprise_key
 from optimizer.network import dorm_active
@@ -62,6 +61,8 @@ class _Rows:
         self.n += lb.shape[0]
 
     def build(self, n_var: int):
+        from scipy import sparse  # here, not at import: a flow-only solve never loads scipy
+
         a = sparse.csr_array(
             (np.concatenate(self.v), (np.concatenate(self.r), np.concatenate(self.c))), shape=(self.n, n_var)
         )
