@@ -2,11 +2,14 @@
 
 :func:`read_solve_inputs` reads each file with pyarrow's CSV reader and validates whole columns at
 once (ids present, jobs known, numbers parse, scores finite and >= 0, no duplicate edge, one
-capacity per enterprise). When any check fails, or pyarrow cannot parse the file at all (a row with
-too few cells, a number written ``+3`` or `` 0.5``), the file is read again with the row reader of
-:func:`read_capacities_rows` / :func:`read_edges_rows`: it raises the first bad row's error (file,
-row, field, reason) exactly as before, or, where pyarrow was merely stricter than Python's ``int``
-and ``float``, returns the same data. Either path gives the same :class:`Edges` and :class:`Capacities`.
+capacity per enterprise). The edges file stays in the blocks pyarrow parsed it in: ids are
+encoded and scores cast block by block straight into numpy, and edges already sorted by worker
+and job (the usual order) are checked for duplicates without a sort. When any check fails, or
+pyarrow cannot parse the file at all (a row with too few cells, a number written ``+3`` or
+`` 0.5``), the file is read again with the row reader of :func:`read_capacities_rows` /
+:func:`read_edges_rows`: it raises the first bad row's error (file, row, field, reason) exactly as
+before, or, where pyarrow was merely stricter than Python's ``int`` and ``float``, returns the same
+data. Either path gives the same :class:`Edges` and :class:`Capacities`.
 """
 
 from __future__ import annotations
@@ -44,7 +47,7 @@ class Edges:
     worker: np.ndarray  # int32 (E,)
     job: np.ndarray  # int32 (E,)
     score: np.ndarray  # float64 (E,)
-    score_text: Any  # pyarrow string array: each row's score as written, stripped (file order)
+    score_text: Any  # pyarrow string array or chunked array: each row's score as written, stripped
     row: np.ndarray  # int64 (E,): each edge's data row in the file, 0-based (indexes score_text)
 
     def subset(self, idx: np.ndarray) -> Edges:
@@ -55,13 +58,24 @@ class Edges:
 
     def texts(self, idx: np.ndarray) -> list[str]:
         """The scores of edges ``idx`` as written (from the raw buffers: no pyarrow.compute)."""
-        col = self.score_text
-        offsets = np.frombuffer(col.buffers()[1], dtype=np.int32, count=len(col) + 1, offset=col.offset * 4)
-        data = col.buffers()[2]
-        raw = b"" if data is None else data.to_pybytes()
         rows = self.row[idx]
-        spans = zip(offsets[rows].tolist(), offsets[rows + 1].tolist(), strict=True)
-        return [raw[a:b].decode("utf-8") for a, b in spans]
+        chunks = getattr(self.score_text, "chunks", [self.score_text])
+        starts = np.cumsum([0] + [len(c) for c in chunks])
+        which = np.searchsorted(starts, rows, side="right") - 1
+        out: list[str] = [""] * rows.size
+        for c in np.unique(which).tolist():
+            at = np.flatnonzero(which == c)
+            col = chunks[c]
+            local = rows[at] - starts[c]
+            offsets = np.frombuffer(
+                col.buffers()[1], dtype=np.int32, count=len(col) + 1, offset=col.offset * 4
+            )
+            data = col.buffers()[2]
+            raw = memoryview(b"" if data is None else data)
+            spans = zip(at.tolist(), offsets[local].tolist(), offsets[local + 1].tolist(), strict=True)
+            for i, a, b in spans:
+                out[i] = str(raw[a:b], "utf-8")
+        return out
 
 
 class _Fallback(Exception):
@@ -96,7 +110,8 @@ def _header(path: Path, required: tuple[str, ...]) -> list[str]:
 
 
 def _columns(path: Path, header: list[str], wanted: tuple[str, ...]) -> dict[str, Any]:
-    """The ``wanted`` columns present in the file, as whitespace-trimmed pyarrow strings."""
+    """The ``wanted`` columns present in the file, as whitespace-trimmed pyarrow strings, in the
+    blocks pyarrow parsed them in (chunked; never joined unless a block needs trimming)."""
     import pyarrow as pa
     from pyarrow import csv as pa_csv
 
@@ -111,25 +126,36 @@ def _columns(path: Path, header: list[str], wanted: tuple[str, ...]) -> dict[str
         )
     except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
         raise _Fallback from exc
-    return {c: _strip(table.column(c).combine_chunks()) for c in cols}
+    return {c: _strip(table.column(c)) for c in cols}
 
 
 # Array methods and raw buffers only: pyarrow.compute's module functions and ``to_numpy`` import
 # pandas on first use when it is installed (half a second of start-up at no gain here).
 
 
+def _chunks(column: Any) -> list[Any]:
+    """The arrays of a chunked column, or ``[column]`` for a plain array."""
+    return list(getattr(column, "chunks", [column]))
+
+
+def _array(column: Any) -> Any:
+    """One contiguous pyarrow array (a copy only when the column has several blocks)."""
+    return column.combine_chunks() if hasattr(column, "combine_chunks") else column
+
+
 def _strip(column: Any) -> Any:
-    """``column`` with surrounding whitespace removed, as ``str.strip``; a scan of the raw bytes
-    skips the (costly) trim when no byte can be whitespace (ASCII controls, space, non-ASCII)."""
-    data = column.buffers()[2]
-    if data is None:
-        return column
-    raw = np.frombuffer(data, dtype=np.uint8)
-    if not ((raw <= 0x20) | (raw >= 0x80)).any():
+    """``column`` with surrounding whitespace removed, as ``str.strip``; a scan of each block's raw
+    bytes skips the (costly) trim when no byte can be whitespace (ASCII controls, space, non-ASCII)."""
+    dirty = False
+    for chunk in _chunks(column):
+        data = chunk.buffers()[2]
+        raw = np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, np.uint8)
+        dirty = dirty or bool(raw.size and (raw.min() <= 0x20 or raw.max() >= 0x80))
+    if not dirty:
         return column
     import pyarrow.compute as pc
 
-    return pc.utf8_trim_whitespace(column)
+    return pc.utf8_trim_whitespace(_array(column))
 
 
 def _values(array: Any, dtype: Any) -> np.ndarray:
@@ -149,26 +175,40 @@ def _lengths(column: Any) -> np.ndarray:
 
 
 def _to_numbers(column: Any, dtype: Any) -> np.ndarray:
+    """The strings of ``column`` parsed as ``dtype``, block by block into one new numpy array."""
     import pyarrow as pa
 
-    try:
-        cast = column.cast(dtype)
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
-        raise _Fallback from exc
-    return _values(cast, dtype.to_pandas_dtype())
+    out = np.empty(len(column), dtype=dtype.to_pandas_dtype())
+    at = 0
+    for chunk in _chunks(column):
+        try:
+            cast = chunk.cast(dtype)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+            raise _Fallback from exc
+        out[at : at + len(chunk)] = _values(cast, out.dtype)
+        at += len(chunk)
+    return out
 
 
 def _first_occurrence_codes(column: Any) -> tuple[np.ndarray, list[str]]:
-    """Integer codes in order of first appearance, and the distinct values."""
-    enc = column.dictionary_encode()
-    return _values(enc.indices, np.int32), enc.dictionary.to_pylist()
+    """Integer codes in order of first appearance (a new array), and the distinct values. A chunked
+    column is encoded block by block against one dictionary (pyarrow gives every block the same)."""
+    enc = _chunks(column.dictionary_encode())
+    if not enc:
+        return np.zeros(0, np.int32), []
+    names = enc[0].dictionary
+    if not all(c.dictionary.equals(names) for c in enc[1:]):  # never seen; stay correct if it happens
+        enc = [_array(column).dictionary_encode()]
+        names = enc[0].dictionary
+    codes = np.concatenate([_values(c.indices, np.int32) for c in enc])
+    return codes, names.to_pylist()
 
 
 def _capacities_columnar(path: Path) -> Capacities:
     import pyarrow as pa
 
     header = _header(path, CAPACITY_FIELDS)
-    cols = _columns(path, header, CAPACITY_FIELDS + ENTERPRISE_FIELDS)
+    cols = {c: _array(v) for c, v in _columns(path, header, CAPACITY_FIELDS + ENTERPRISE_FIELDS).items()}
     jobs = cols["job_id"]
     n = len(jobs)
     if (_lengths(jobs) == 0).any() or len(_first_occurrence_codes(jobs)[1]) != n:
@@ -205,7 +245,7 @@ def _capacities_columnar(path: Path) -> Capacities:
         if (given[rows] & (cap[rows] != ent_cap[codes])).any():
             raise _Fallback
         job_ent[rows] = codes
-    return Capacities(jobs.to_pylist(), openings.astype(np.int64), job_ent, ent_ids, ent_cap)
+    return Capacities(jobs.to_pylist(), openings, job_ent, ent_ids, ent_cap)
 
 
 def _edges_columnar(path: Path, job_ids: list[str]) -> Edges:
@@ -213,24 +253,25 @@ def _edges_columnar(path: Path, job_ids: list[str]) -> Edges:
 
     header = _header(path, EDGE_FIELDS)
     cols = _columns(path, header, EDGE_FIELDS)
-    workers, jobs, text = cols["worker_id"], cols["job_id"], cols["score"]
-    if (_lengths(workers) == 0).any():
+    worker, worker_ids = _first_occurrence_codes(cols["worker_id"])
+    if "" in worker_ids:
         raise _Fallback
-    job_codes, job_names = _first_occurrence_codes(jobs)
+    job_codes, job_names = _first_occurrence_codes(cols["job_id"])
     index = {j: i for i, j in enumerate(job_ids)}
     lut = np.array([index.get(j, -1) for j in job_names], dtype=np.int32)
     if (lut < 0).any():
         raise _Fallback
     ej = lut[job_codes]
+    text = cols["score"]
     score = _to_numbers(text, pa.float64())
     if not (np.isfinite(score).all() and (score >= 0).all()):
         raise _Fallback
-    worker, worker_ids = _first_occurrence_codes(workers)
     key = worker.astype(np.int64) * max(len(job_ids), 1) + ej
-    key.sort()
-    if (key[1:] == key[:-1]).any():
-        raise _Fallback
-    return Edges(worker_ids, worker.copy(), ej, score.copy(), text, np.arange(len(ej), dtype=np.int64))
+    if not (key[1:] > key[:-1]).all():  # sorted by (worker, job), the usual order, has no duplicate
+        key.sort()
+        if (key[1:] == key[:-1]).any():
+            raise _Fallback
+    return Edges(worker_ids, worker, ej, score, text, np.arange(len(ej), dtype=np.int64))
 
 
 # --- row path (exact errors) ----------------------------------------------------------------

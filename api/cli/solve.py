@@ -138,18 +138,26 @@ def solve_command(
 
 
 def _write_assignments(path: Path, found: Edges, caps: Capacities, sel: np.ndarray) -> None:
-    """One row per placed worker, the score as written in the edges file."""
-    from matcher.csvsafe import csv_writer
+    """One row per placed worker, the score as written in the edges file (column by column: each
+    id is guarded against formula injection once, not once per row)."""
+    import numpy as np
 
-    scores = found.texts(sel)
-    jobs = found.job[sel].tolist()
-    ents = caps.job_enterprise[found.job[sel]].tolist()
+    from matcher.csvsafe import Coded, csv_writer, write_columns
+
+    jobs = found.job[sel]
+    ents = caps.job_enterprise[jobs]
+    no_ent = len(caps.enterprise_ids)  # the blank label after the enterprises
     with path.open("w", newline="", encoding="utf-8") as fh:
         writer = csv_writer(fh)
         writer.writerow(["worker_id", "job_id", "enterprise_id", "score"])
-        writer.writerows(
-            [found.worker_ids[w], caps.job_ids[j], caps.enterprise_ids[k] if k >= 0 else "", s]
-            for w, j, k, s in zip(found.worker[sel].tolist(), jobs, ents, scores, strict=True)
+        write_columns(
+            writer,
+            [
+                Coded(found.worker_ids, found.worker[sel]),
+                Coded(caps.job_ids, jobs),
+                Coded([*caps.enterprise_ids, ""], np.where(ents >= 0, ents, no_ent)),
+                found.texts(sel),
+            ],
         )
 
 
