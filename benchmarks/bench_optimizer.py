@@ -81,7 +81,7 @@ def _rss_gib() -> float:
 def core(size: str, with_lp: bool) -> dict[str, object]:
     """Flow end to end (problem built from arrays) vs HiGHS LP on the same instance.
 
-    ``flow_seconds``: the default solve without shadow prices (at >= 2M edges the exact
+    ``flow_seconds``: the default solve without shadow prices (at >= 500k edges the exact
     two-phase pruned flow of :mod:`optimizer.prune`). Below L also: the same with shadow prices
     (always the full graph), and the full-graph solve at the safe integer scale 1e12, whose
     objective the default one must match.
