@@ -225,10 +225,13 @@ def _capacities_columnar(path: Path) -> Capacities:
         raw = cols["enterprise_capacity"].to_pylist() if "enterprise_capacity" in cols else [""] * n
         given = np.array([bool(r) for r in raw], dtype=bool) & has
         cap = np.full(n, -1, np.int64)
+        # Python's int, as the row reader; at most one value per job (pa.array of a list would
+        # import pandas)
         if given.any():
-            cap[given] = _to_numbers(
-                pa.array([raw[i] for i in np.flatnonzero(given)], pa.string()), pa.int64()
-            )
+            try:
+                cap[given] = [int(raw[i]) for i in np.flatnonzero(given).tolist()]
+            except ValueError as exc:
+                raise _Fallback from exc
         if (cap < -1).any():
             raise _Fallback
         codes_all, names = _first_occurrence_codes(ent)

@@ -220,3 +220,27 @@ def test_zero_score_edges_are_never_used_in_score_mode(tmp_path):
     result = CliRunner().invoke(app, ["solve", str(edges), str(caps), "--out", str(tmp_path / "o"), "--json"])
     run = json.loads(result.output)
     assert run["n_placed"] == 1 and run["n_zero_score_edges_unused"] == 2
+
+
+def test_solve_without_side_rules_loads_no_web_database_model_or_scipy(files):
+    # start-up is most of a small solve: the flow path must not pull these in (issue #18)
+    edges, caps, out = files
+    code = (
+        "import sys\n"
+        "from api.cli import main\n"
+        "try:\n"
+        "    main()\n"
+        "except SystemExit as exc:\n"
+        "    assert not exc.code, exc.code\n"
+        "heavy = {'fastapi', 'sqlalchemy', 'torch', 'sentence_transformers', 'faiss', 'scipy', 'pandas'}\n"
+        "print(sorted(heavy & {name.split('.')[0] for name in sys.modules}))\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code, "solve", str(edges), str(caps), "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines()[0].startswith("OPTIMAL: placed 2 of 3")
+    assert proc.stdout.splitlines()[-1] == "[]"
