@@ -11,8 +11,8 @@ exit 2, everything else exits 1 — input errors (``ValueError``, :class:`~match
 from __future__ import annotations
 
 import sys
-
-import typer
+from collections.abc import Callable
+from typing import Any
 
 EXIT_INPUT = 1
 EXIT_USAGE = 2
@@ -33,8 +33,9 @@ def _families() -> tuple[tuple[type[BaseException], ...], tuple[type[BaseExcepti
     )
 
 
-def run_app(app: typer.Typer) -> None:
-    """Invoke ``app``; known errors print ``error: ...`` to stderr instead of a traceback."""
+def run_app(app: Callable[..., Any]) -> None:
+    """Invoke ``app`` (a Typer app or a click command); known errors print ``error: ...`` to stderr
+    instead of a traceback."""
     try:
         app(standalone_mode=True)
     except Exception as exc:

@@ -63,8 +63,10 @@ class Edges:
         starts = np.cumsum([0] + [len(c) for c in chunks])
         which = np.searchsorted(starts, rows, side="right") - 1
         out: list[str] = [""] * rows.size
-        for c in np.unique(which).tolist():
+        for c in range(len(chunks)):  # np.unique would import numpy.ma (start-up)
             at = np.flatnonzero(which == c)
+            if not at.size:
+                continue
             col = chunks[c]
             local = rows[at] - starts[c]
             offsets = np.frombuffer(
