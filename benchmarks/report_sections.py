@@ -173,6 +173,13 @@ def _solve_cli(r: dict[str, Any]) -> tuple[list[Row], str]:
     )
     same = whole.get("objective_equal_rel_1e9")
     body += f"\n\nObjective equal to HiGHS's (relative 1e-9): {fmt(same)}; status {whole.get('status')}."
+    if whole.get("ratio_cpu_command_over_highs") is not None:
+        cpu = min(whole.get("command_cpu_s") or [math.nan])
+        body += (
+            f" CPU seconds (user + sys; other load moves them less than wall time): command "
+            f"{fmt(cpu)}, HiGHS {fmt(whole.get('highs_cpu_seconds'))}, "
+            f"ratio {fmt(whole.get('ratio_cpu_command_over_highs'))}."
+        )
     return rows, body
 
 
