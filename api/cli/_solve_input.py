@@ -48,17 +48,22 @@ class Edges:
     job: np.ndarray  # int32 (E,)
     score: np.ndarray  # float64 (E,)
     score_text: Any  # pyarrow string array or chunked array: each row's score as written, stripped
-    row: np.ndarray  # int64 (E,): each edge's data row in the file, 0-based (indexes score_text)
+    # each edge's data row in the file, 0-based (indexes score_text); None: edge e is on row e
+    row: np.ndarray | None = None
+
+    def rows(self, idx: np.ndarray) -> np.ndarray:
+        """The data rows of the edges at positions ``idx``."""
+        return np.asarray(idx, dtype=np.int64) if self.row is None else self.row[idx]
 
     def subset(self, idx: np.ndarray) -> Edges:
         """These edges at positions ``idx`` (same workers list)."""
         return Edges(
-            self.worker_ids, self.worker[idx], self.job[idx], self.score[idx], self.score_text, self.row[idx]
+            self.worker_ids, self.worker[idx], self.job[idx], self.score[idx], self.score_text, self.rows(idx)
         )
 
     def texts(self, idx: np.ndarray) -> list[str]:
         """The scores of edges ``idx`` as written (from the raw buffers: no pyarrow.compute)."""
-        rows = self.row[idx]
+        rows = self.rows(idx)
         chunks = getattr(self.score_text, "chunks", [self.score_text])
         starts = np.cumsum([0] + [len(c) for c in chunks])
         which = np.searchsorted(starts, rows, side="right") - 1
@@ -282,12 +287,14 @@ def _edges_columnar(path: Path, job_ids: list[str]) -> Edges:
     score = _to_numbers(text, pa.float64())
     if not (np.isfinite(score).all() and (score >= 0).all()):
         raise _Fallback
-    key = worker.astype(np.int64) * max(len(job_ids), 1) + ej
+    key = worker.astype(np.int64)  # in place from here: one array of 8 bytes an edge, not three
+    key *= max(len(job_ids), 1)
+    key += ej
     if not (key[1:] > key[:-1]).all():  # sorted by (worker, job), the usual order, has no duplicate
         key.sort()
         if (key[1:] == key[:-1]).any():
             raise _Fallback
-    return Edges(worker_ids, worker, ej, score, text, np.arange(len(ej), dtype=np.int64))
+    return Edges(worker_ids, worker, ej, score, text)
 
 
 # --- row path (exact errors) ----------------------------------------------------------------
@@ -404,7 +411,6 @@ def read_edges_rows(path: Path, job_ids: list[str]) -> Edges:
         np.array(ej, np.int32),
         np.array(es, np.float64),
         pa.array(text, pa.string()),
-        np.arange(len(ew), dtype=np.int64),
     )
 
 
