@@ -147,6 +147,14 @@ def content_hash(values: Mapping[str, Any]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+def record_keys(kind: str, rows: Sequence[StoredRow]) -> list[str]:
+    """``[record_key(kind, r) for r in rows]``."""
+    pk = RECORD_TABLES[kind][1]
+    if len(pk) == 1:
+        return list(map(str, map(itemgetter(pk[0]), rows)))
+    return [record_key(kind, r) for r in rows]
+
+
 def to_db(kind: str, record: BaseModel, key: bytes) -> dict[str, Any]:
     """The stored values of ``record`` (no bookkeeping columns); personal numbers hashed and masked."""
     out: dict[str, Any] = {}
