@@ -24,7 +24,7 @@ from matcher.ingest.admin_codes import AdminCodes
 from matcher.ingest.pipeline import IngestResult, ingest
 from matcher.ingest.report import ImportReport
 from matcher.ingest.validate import Item, Plain, shown
-from matcher.store.bulk import bulk_insert, indexes_after
+from matcher.store.bulk import bulk_insert, indexes_after, insert_columns
 from matcher.store.convert import (
     PERSONAL_PAIRS,
     changed_fields,
@@ -205,6 +205,8 @@ def _drop_taken_id_numbers(
             if (h := v["id_number_hash"]) and old.get(v["worker_id"], {}).get("id_number_hash") != h
         ],
     )
+    if not holders:  # a first import, or numbers no other stored worker holds
+        return rows
     incoming = {v["worker_id"]: v["id_number_hash"] for _, v in rows}
     kept = []
     for it, v in rows:
@@ -244,22 +246,19 @@ def _write(
         ("updated", it, v, changed_fields(p, v)) for it, v, p in changed
     ]
     if history:
-        keys = record_keys(kind, [v for _, _, v, _ in history])
-        bulk_insert(
+        actions, items, values, diffs = zip(*history, strict=True)
+        insert_columns(
             conn,
             table_of(RecordChange),
-            [
-                {
-                    "batch_id": batch,
-                    "kind": kind,
-                    "record_key": k,
-                    "action": action,
-                    "file": it.file,
-                    "row": it.row,
-                    "changes": diff,
-                }
-                for (action, it, _, diff), k in zip(history, keys, strict=True)
-            ],
+            {
+                "batch_id": [batch] * len(history),
+                "kind": [kind] * len(history),
+                "record_key": record_keys(kind, values),
+                "action": actions,
+                "file": [it.file for it in items],
+                "row": [it.row for it in items],
+                "changes": diffs,
+            },
         )
 
 
