@@ -130,10 +130,13 @@ class ColumnValidator:
         bad: set[int] = {i for i, r in enumerate(rows) if r.problems}
         out: dict[str, list[Any]] = {}
         for name, col in zip(self.fields, _columns(rows, list(self.fields)), strict=True):
-            if set(map(type, col)) - {str}:
-                bad.update(i for i, v in enumerate(col) if type(v) is not str)
-                col = [v if type(v) is str else "" for v in col]
-            bad.update(cells_with_controls(col))
+            try:  # joins the column: a cell that is not text (None, a number) stops it
+                controls = cells_with_controls(col)
+            except TypeError:
+                bad.update(i for i, v in enumerate(col) if not isinstance(v, str))
+                col = [v if isinstance(v, str) else "" for v in col]
+                controls = cells_with_controls(col)
+            bad.update(controls)
             if name in self._free:
                 col = scrub_column(col)
             out[name] = col

@@ -140,7 +140,7 @@ def content_hash(values: Mapping[str, Any]) -> str:
     """SHA-256 of a row's stored values (bookkeeping columns excluded), order-independent."""
     data = (
         values
-        if type(values) is dict and BOOKKEEPING.isdisjoint(values)
+        if type(values) is dict and values.keys().isdisjoint(BOOKKEEPING)  # looks up the 3 names
         else {k: v for k, v in values.items() if k not in BOOKKEEPING}
     )
     text = "".join(_C_ENCODE(data, 0)) if _C_ENCODE is not None else _HASH_JSON.encode(data)
