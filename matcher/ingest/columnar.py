@@ -56,10 +56,10 @@ KNOWN_VALIDATORS: dict[str, frozenset[str]] = {
 """The validators of each record type that :class:`ColumnValidator` applies itself."""
 
 _FLAG = object()  # a value the fast checks do not accept: its row goes to the row validator
-_EDGE_SPACE = re.compile(r"\s(?=\x00)|(?<=\x00)\s")  # a cell that starts or ends with whitespace
+_EDGE_SPACE = re.compile(r"\x00\s|\s(?=\x00)")  # a cell that starts or ends with whitespace
 # A list cell that splitting and trimming would change: another separator, a space beside a ``;``,
 # an empty item.
-_LIST_UNTIDY = re.compile(r"[；、|]|\s;|;\s|;;|(?<=\x00);|;(?=\x00)")
+_LIST_UNTIDY = re.compile(r"[；、|]|\s;|;\s|;;|\x00;|;(?=\x00)")
 _ID_FORM = re.compile(r"[0-9]{17}[0-9X]")
 _MOBILE = re.compile(r"1[3-9][0-9]{9}")
 _PROVINCE = np.zeros(100, dtype=bool)
@@ -130,10 +130,13 @@ class ColumnValidator:
         bad: set[int] = {i for i, r in enumerate(rows) if r.problems}
         out: dict[str, list[Any]] = {}
         for name, col in zip(self.fields, _columns(rows, list(self.fields)), strict=True):
-            if set(map(type, col)) - {str}:
-                bad.update(i for i, v in enumerate(col) if type(v) is not str)
-                col = [v if type(v) is str else "" for v in col]
-            bad.update(cells_with_controls(col))
+            try:  # joins the column: a cell that is not text (None, a number) stops it
+                controls = cells_with_controls(col)
+            except TypeError:
+                bad.update(i for i, v in enumerate(col) if not isinstance(v, str))
+                col = [v if isinstance(v, str) else "" for v in col]
+                controls = cells_with_controls(col)
+            bad.update(controls)
             if name in self._free:
                 col = scrub_column(col)
             out[name] = col

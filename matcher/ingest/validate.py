@@ -17,7 +17,7 @@ value masked when it is personal (and scrubbed of personal numbers when it is no
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -243,14 +243,15 @@ def _duplicates(
     items: list[Item], key: Callable[[Item], str | None], what: str, field: str
 ) -> Iterator[tuple[int, RecordError]]:
     """(index, error) for every item whose key another item shares."""
+    keys = list(map(key, items))
+    shared = {k for k, n in Counter(keys).items() if n > 1 and k}  # counted in C: most keys are unique
+    if not shared:
+        return
     groups: dict[str, list[int]] = defaultdict(list)
-    for i, item in enumerate(items):
-        k = key(item)
-        if k:
+    for i, k in enumerate(keys):
+        if k in shared:
             groups[k].append(i)
     for k, idx in groups.items():
-        if len(idx) < 2:
-            continue
         for i in idx:
             others = ", ".join(f"{items[j].file} row {items[j].row}" for j in idx if j != i)
             item = items[i]

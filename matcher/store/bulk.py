@@ -33,6 +33,32 @@ def _placeholders(paramstyle: str, names: Sequence[str]) -> str:
     raise NotImplementedError(f"driver paramstyle {paramstyle!r}")  # pragma: no cover - none we ship
 
 
+def _statement(
+    conn: Connection, table: Table, names: Sequence[str], extra: Mapping[str, Any] | None
+) -> tuple[str, tuple[Any, ...], list[Callable[[Any], Any] | None]]:
+    """``(INSERT statement, the values of its columns not given, each column's bind processor)``.
+
+    The statement's columns are ``names``, then those of ``extra``, then every column left out of
+    both that has a scalar Python default (its value, as ``insert(table)`` would give it).
+    """
+    dialect = conn.dialect
+    defaults = dict(extra or {})
+    for c in table.c:
+        if c.name not in names and c.name not in defaults and c.default is not None and c.default.is_scalar:
+            defaults[c.name] = c.default.arg  # type: ignore[attr-defined]
+    columns = [table.c[n] for n in names] + [table.c[n] for n in defaults]
+    every = [c.name for c in columns]
+    procs: list[Callable[[Any], Any] | None] = [
+        c.type.dialect_impl(dialect).bind_processor(dialect) for c in columns
+    ]
+    prep = dialect.identifier_preparer
+    sql = (
+        f"INSERT INTO {prep.format_table(table)} ({', '.join(prep.quote(n) for n in every)}) "
+        f"VALUES ({_placeholders(dialect.paramstyle, every)})"
+    )
+    return sql, tuple(defaults.values()), procs
+
+
 def bulk_insert(
     conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]], extra: Mapping[str, Any] | None = None
 ) -> None:
@@ -43,24 +69,9 @@ def bulk_insert(
     """
     if not rows:
         return
-    dialect = conn.dialect
-    given = [c for c in table.c if c.name in rows[0]]
-    defaults = dict(extra or {})
-    for c in table.c:
-        if c.name not in rows[0] and c.name not in defaults and c.default is not None and c.default.is_scalar:
-            defaults[c.name] = c.default.arg  # type: ignore[attr-defined]
-    columns = given + [table.c[n] for n in defaults]
-    names = [c.name for c in columns]
-    procs: list[Callable[[Any], Any] | None] = [
-        c.type.dialect_impl(dialect).bind_processor(dialect) for c in columns
-    ]
-    prep = dialect.identifier_preparer
-    sql = (
-        f"INSERT INTO {prep.format_table(table)} ({', '.join(prep.quote(n) for n in names)}) "
-        f"VALUES ({_placeholders(dialect.paramstyle, names)})"
-    )
-    fixed = tuple(defaults.values())
-    pick = itemgetter(*[c.name for c in given]) if len(given) > 1 else (lambda r: (r[given[0].name],))
+    given = [c.name for c in table.c if c.name in rows[0]]
+    sql, fixed, procs = _statement(conn, table, given, extra)
+    pick = itemgetter(*given) if len(given) > 1 else (lambda r: (r[given[0]],))
     # (position, processor, what it makes of None): a processor is pure, and None is common
     convert = [(i, p, p(None)) for i, p in enumerate(procs) if p is not None]
     for start in range(0, len(rows), BATCH):
@@ -73,6 +84,24 @@ def bulk_insert(
                     out[i] = none if v is None else p(v)
                 params[k] = tuple(out)
         conn.exec_driver_sql(sql, params)
+
+
+def insert_columns(conn: Connection, table: Table, columns: Mapping[str, Sequence[Any]]) -> None:
+    """Insert rows given column by column (equal lengths) into ``table``, as :func:`bulk_insert`
+    would insert the same rows as dicts: no dict per row, each processor applied down its column."""
+    names = list(columns)
+    if not names or not len(columns[names[0]]):
+        return
+    sql, fixed, procs = _statement(conn, table, names, None)
+    n = len(columns[names[0]])
+    values = [*columns.values(), *([v] * n for v in fixed)]
+    for i, p in enumerate(procs):
+        if p is not None:
+            none = p(None)
+            values[i] = [none if v is None else p(v) for v in values[i]]
+    rows = list(zip(*values, strict=True))
+    for start in range(0, n, BATCH):
+        conn.exec_driver_sql(sql, rows[start : start + BATCH])
 
 
 @contextmanager

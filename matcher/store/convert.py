@@ -140,11 +140,19 @@ def content_hash(values: Mapping[str, Any]) -> str:
     """SHA-256 of a row's stored values (bookkeeping columns excluded), order-independent."""
     data = (
         values
-        if type(values) is dict and BOOKKEEPING.isdisjoint(values)
+        if type(values) is dict and values.keys().isdisjoint(BOOKKEEPING)  # looks up the 3 names
         else {k: v for k, v in values.items() if k not in BOOKKEEPING}
     )
     text = "".join(_C_ENCODE(data, 0)) if _C_ENCODE is not None else _HASH_JSON.encode(data)
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def record_keys(kind: str, rows: Sequence[StoredRow]) -> list[str]:
+    """``[record_key(kind, r) for r in rows]``."""
+    pk = RECORD_TABLES[kind][1]
+    if len(pk) == 1:
+        return list(map(str, map(itemgetter(pk[0]), rows)))
+    return [record_key(kind, r) for r in rows]
 
 
 def to_db(kind: str, record: BaseModel, key: bytes) -> dict[str, Any]:

@@ -24,14 +24,16 @@ from matcher.ingest.admin_codes import AdminCodes
 from matcher.ingest.pipeline import IngestResult, ingest
 from matcher.ingest.report import ImportReport
 from matcher.ingest.validate import Item, Plain, shown
-from matcher.store.bulk import bulk_insert, indexes_after
+from matcher.store.bulk import bulk_insert, indexes_after, insert_columns
 from matcher.store.convert import (
+    PERSONAL_PAIRS,
     changed_fields,
     content_hash,
     keep_masked,
     protect_plain,
     record_field,
     record_key,
+    record_keys,
     to_db,
     unfit_rows,
     unfit_values,
@@ -41,6 +43,9 @@ from matcher.store.models import RECORD_TABLES as TABLES
 from matcher.store.models import EnterpriseRow, ImportBatch, RecordChange, StoreMeta, WorkerRow, table_of
 
 ORDER = ("enterprises", "jobs", "workers", "pairings")  # parents before children (jobs → enterprises)
+# The stored columns an import compares before it knows which rows changed: the hash of the values,
+# and those :func:`keep_masked` may keep (the rest of a changed row is read for its history).
+COMPARED = ("content_sha256", "name", *(c for pair in PERSONAL_PAIRS.values() for c in pair))
 CHUNK = 500  # ids per IN (...) query: far below every dialect's bound-parameter limit
 IMPORT_CACHE_KIB = 65_536  # SQLite page cache of an importing connection
 
@@ -56,18 +61,24 @@ def existing_enterprise_ids(engine: Engine) -> set[str]:
         return set(conn.execute(select(EnterpriseRow.enterprise_id)).scalars())
 
 
-def _existing(conn: Connection, kind: str, keys: list[str]) -> dict[str, dict[str, Any]]:
+def _existing(
+    conn: Connection, kind: str, keys: list[str], columns: Sequence[str] | None = None
+) -> dict[str, dict[str, Any]]:
+    """The stored rows of ``keys`` by key, with every column, or only the key and ``columns``."""
     table = table_of(TABLES[kind][0])
     pk = TABLES[kind][1]
+    picked = list(table.c) if columns is None else [table.c[c] for c in (*pk, *columns) if c in table.c]
     if len(pk) > 1:  # pairings: a small table, read whole rather than a dialect-specific tuple IN
-        rows = conn.execute(select(table)).mappings()
+        rows = conn.execute(select(*picked)).mappings()
         return {record_key(kind, r): dict(r) for r in rows}
     col = table.c[pk[0]]
     out: dict[str, dict[str, Any]] = {}
     if keys and _empty(conn, table):  # a first import: nothing to look up, key by key
         return out
+    names = [c.name for c in picked]
     for part in _chunks(keys):
-        out.update((r[pk[0]], dict(r)) for r in conn.execute(select(table).where(col.in_(part))).mappings())
+        found = conn.execute(select(*picked).where(col.in_(part)))
+        out.update((r[0], dict(zip(names, r, strict=True))) for r in found)
     return out
 
 
@@ -95,22 +106,28 @@ def _plan(
     :func:`_drop_unfit`); filled while planning enterprises, read while planning jobs.
     """
     rows = _drop_unfit(conn, kind, _stored(kind, items, key), report, unfit)
-    old = _existing(conn, kind, [record_key(kind, v) for _, v in rows])
+    old = _existing(conn, kind, record_keys(kind, [v for _, v in rows]), COMPARED)
     if kind == "workers":
         rows = _drop_taken_id_numbers(conn, rows, old, report)
-    new, changed = [], []
-    for it, values in rows:
-        prev = old.get(record_key(kind, values))
+    stored = [v for _, v in rows]
+    prevs = list(map(old.get, record_keys(kind, stored))) if old else [None] * len(rows)
+    for values, prev in zip(stored, prevs, strict=True):
         if prev is not None:
             keep_masked(values, prev)
-        values["content_sha256"] = content_hash(values)
+    new, changed = [], []
+    for (it, values), prev in zip(rows, prevs, strict=True):
+        values["content_sha256"] = digest = content_hash(values)
         if prev is None:
             new.append((it, values))
-        elif prev["content_sha256"] != values["content_sha256"]:
+        elif prev["content_sha256"] != digest:
             changed.append((it, values, prev))
         else:
             report.unchanged[kind] += 1
-        report.imported[kind] += 1
+    report.imported[kind] += len(rows)
+    if changed:  # the whole stored rows of the changed ones, for their history
+        keys = record_keys(kind, [v for _, v, _ in changed])
+        full = _existing(conn, kind, keys)
+        changed = [(it, v, full[k]) for (it, v, _), k in zip(changed, keys, strict=True)]
     return new, changed
 
 
@@ -175,8 +192,21 @@ def _drop_unfit(
 def _drop_taken_id_numbers(
     conn: Connection, rows: list[tuple[Item, dict]], old: dict[str, dict], report: ImportReport
 ) -> list[tuple[Item, dict]]:
-    """Reject a worker whose ID number the store holds for another worker who keeps it."""
-    holders = _id_holders(conn, [v["id_number_hash"] for _, v in rows if v["id_number_hash"]])
+    """Reject a worker whose ID number the store holds for another worker who keeps it.
+
+    ``old``: the stored rows of these workers. A number a worker's own stored row holds is held
+    by no one else (the column is unique), so only the others are looked up.
+    """
+    holders = _id_holders(
+        conn,
+        [
+            h
+            for _, v in rows
+            if (h := v["id_number_hash"]) and old.get(v["worker_id"], {}).get("id_number_hash") != h
+        ],
+    )
+    if not holders:  # a first import, or numbers no other stored worker holds
+        return rows
     incoming = {v["worker_id"]: v["id_number_hash"] for _, v in rows}
     kept = []
     for it, v in rows:
@@ -216,21 +246,19 @@ def _write(
         ("updated", it, v, changed_fields(p, v)) for it, v, p in changed
     ]
     if history:
-        bulk_insert(
+        actions, items, values, diffs = zip(*history, strict=True)
+        insert_columns(
             conn,
             table_of(RecordChange),
-            [
-                {
-                    "batch_id": batch,
-                    "kind": kind,
-                    "record_key": record_key(kind, v),
-                    "action": action,
-                    "file": it.file,
-                    "row": it.row,
-                    "changes": diff,
-                }
-                for action, it, v, diff in history
-            ],
+            {
+                "batch_id": [batch] * len(history),
+                "kind": [kind] * len(history),
+                "record_key": record_keys(kind, values),
+                "action": actions,
+                "file": [it.file for it in items],
+                "row": [it.row for it in items],
+                "changes": diffs,
+            },
         )
 
 

@@ -12,6 +12,7 @@ from matcher.pii import (
     key_fingerprint,
     key_from_secret,
     keyed_hash,
+    keyed_hashes,
     load_or_create_key,
     mask,
     mask_name,
@@ -32,6 +33,16 @@ def test_protect_hashes_with_the_key_and_masks():
 
 def test_the_same_digits_hash_differently_as_id_and_phone():
     assert keyed_hash(KEY, "id_number", "13812345678") != keyed_hash(KEY, "phone", "13812345678")
+
+
+@pytest.mark.parametrize("key", [KEY, b"", b"k" * 64, b"k" * 65, bytes(range(200))])
+def test_keyed_hashes_is_keyed_hash_on_every_value(key):
+    # The batch form copies precomputed HMAC states: every key length (longer than SHA-256's block
+    # is hashed first, shorter padded) and any text must give the one-shot HMAC's hashes.
+    values = ["", "13812345678", "62302419900101123X", "６２３０２４", "a\0b", "x" * 300]
+    for field in ("id_number", "phone"):
+        assert keyed_hashes(key, field, values) == [keyed_hash(key, field, v) for v in values]
+    assert keyed_hashes(key, "phone", []) == []
 
 
 def test_masked_values_are_recognised_and_not_hashed():

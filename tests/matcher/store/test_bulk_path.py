@@ -1,10 +1,11 @@
 """The import's fast path stores and reports exactly what the full per-row path does.
 
 The fast path checks the store's column limits column by column (:func:`unfit_rows`) and checks a
-row in full only when flagged, and writes through the driver's ``executemany``
-(:func:`bulk_insert`). The reference path checks every row with :func:`unfit_values` and writes
-with SQLAlchemy's ``insert(table)``. Both import the same files into fresh stores; the stored rows
-(every record table and the history) and the rejection lists must be the same.
+row in full only when flagged, and writes through the driver's ``executemany`` (:func:`bulk_insert`;
+:func:`insert_columns` for the history). The reference path checks every row with
+:func:`unfit_values` and writes with SQLAlchemy's ``insert(table)``. Both import the same files into
+fresh stores; the stored rows (every record table and the history) and the rejection lists must be
+the same.
 """
 
 from __future__ import annotations
@@ -35,8 +36,14 @@ def _reference_insert(
         conn.execute(insert(table), [{**r, **(extra or {})} for r in rows])
 
 
+def _reference_columns(conn: Connection, table: Table, columns: dict[str, Any]) -> None:
+    rows = [dict(zip(columns, values, strict=True)) for values in zip(*columns.values(), strict=True)]
+    _reference_insert(conn, table, rows)
+
+
 def _use_full_path(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(repo, "bulk_insert", _reference_insert)
+    monkeypatch.setattr(repo, "insert_columns", _reference_columns)
     monkeypatch.setattr(repo, "indexes_after", lambda conn, table, n: contextlib.nullcontext())
     monkeypatch.setattr(repo, "unfit_rows", lambda table, rows: range(len(rows)))  # every row in full
 
