@@ -232,6 +232,8 @@ def _write(
 ) -> None:
     model, pk = TABLES[kind]
     table = table_of(model)
+    if kind == "workers":
+        _release_id_numbers(conn, table, changed)
     if new:
         with indexes_after(conn, table, len(new)):
             bulk_insert(
@@ -260,6 +262,22 @@ def _write(
                 "changes": diffs,
             },
         )
+
+
+def _release_id_numbers(conn: Connection, table: Table, changed: list[tuple[Item, dict, dict]]) -> None:
+    """Clear the stored ID number of every changed worker whose number changes, before any row is
+    written: the column is unique, and rows are written one statement at a time, so two workers
+    swapping numbers, or a new worker taking the number a changed one gives up (both allowed by
+    :func:`_drop_taken_id_numbers`), would otherwise collide half-way. The updates then set each
+    worker's new number (or none) in the same transaction."""
+    moved = [
+        p["worker_id"]
+        for _, v, p in changed
+        if p["id_number_hash"] and p["id_number_hash"] != v["id_number_hash"]
+    ]
+    col = table.c["worker_id"]
+    for part in _chunks(moved):
+        conn.execute(update(table).where(col.in_(part)).values(id_number_hash=None))
 
 
 def _lock_for_import(conn: Connection) -> None:

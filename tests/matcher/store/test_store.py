@@ -465,3 +465,54 @@ def test_migration_0006_keeps_every_record_and_a_reimport_finds_them_unchanged(f
     engine.dispose()
     report = import_paths(url, [folder], key=KEY)
     assert report.unchanged["workers"] == counts["workers"] and not report.written
+
+
+def _two_id_workers(tmp_path: Path, name: str, first: str, second: str) -> Path:
+    """w1 of the shared fixture and w5, a copy of it, carrying ID numbers ``first`` and ``second``."""
+    w1 = WORKERS.splitlines()[1]
+    rows = [
+        w1.replace("620503199001011231", first),
+        w1.replace("w1,", "w5,").replace("620503199001011231", second),
+    ]
+    path = tmp_path / name / "workers.csv"
+    path.parent.mkdir()
+    path.write_text("\n".join([WORKERS.splitlines()[0], *rows]) + "\n", encoding="utf-8")
+    return path
+
+
+def test_workers_swapping_id_numbers_in_one_import_are_both_updated(folder, url, tmp_path):
+    from matcher.idcard import id_check_digit
+    from matcher.store.models import WorkerRow
+
+    a = "620503199001011231"
+    b = "62050319900101125" + id_check_digit("62050319900101125")
+    import_paths(url, [folder / "enterprises.csv", _two_id_workers(tmp_path, "first", a, b)], key=KEY)
+    before = dict(_hashes(url, WorkerRow))
+    report = import_paths(url, [_two_id_workers(tmp_path, "swapped", b, a)], key=KEY)
+    assert not report.rejected and report.updated["workers"] == 2
+    after = dict(_hashes(url, WorkerRow))
+    assert after == {"w1": before["w5"], "w5": before["w1"]} and None not in after.values()
+
+
+def test_a_new_worker_may_take_the_id_number_a_changed_worker_gives_up(folder, url, tmp_path):
+    from matcher.idcard import id_check_digit
+    from matcher.store.models import WorkerRow
+
+    a = "620503199001011231"
+    import_paths(url, [folder], key=KEY)
+    held = dict(_hashes(url, WorkerRow))["w1"]
+    # w1 drops its number (a typing error corrected) and w5, new, is the one who holds it.
+    path = _two_id_workers(tmp_path, "moved", "62050319900101125" + id_check_digit("62050319900101125"), a)
+    report = import_paths(url, [path], key=KEY)
+    assert not report.rejected and report.created["workers"] == 1 and report.updated["workers"] == 1
+    after = dict(_hashes(url, WorkerRow))
+    assert after["w5"] == held and after["w1"] not in (held, None)
+
+
+def _hashes(url: str, model) -> list[tuple[str, str | None]]:
+    engine = open_engine(url)
+    try:
+        with engine.connect() as conn:
+            return [(r[0], r[1]) for r in conn.execute(select(model.worker_id, model.id_number_hash))]
+    finally:
+        engine.dispose()
