@@ -1,6 +1,6 @@
 """A trained title → CSCO 2022 classifier: job-board titles and workers' wishes in their own words.
 
-Four channels, each a score over every code of the table, stacked by a weighted sum:
+Five channels, each a score over every code of the table, stacked by a weighted sum:
 
 - ``ngram``: multinomial logistic regression on hashed character 1–3-grams (1 + log count,
   L2-normalised rows), stored as a low-rank factorisation so the shipped model stays small
@@ -10,7 +10,11 @@ Four channels, each a score over every code of the table, stacked by a weighted 
 - ``knn``: the best cosine, per code, between the title and the code's examples (labelled titles,
   CSCO names and aliases);
 - ``text``: the cosine between the title and the code's CSCO text (name and definition, encoded as a
-  ``passage``): evidence for codes no labelled title shows.
+  ``passage``): evidence for codes no labelled title shows;
+- ``vote``: a soft vote of the labelled titles nearest the title (the ``VOTE_K`` best cosines, each
+  counting ``exp((cos - 1) / VOTE_TAU)`` for its code; the log of the sum per code): where ``knn``
+  sees one neighbour, this sees how many close titles agree (annotators' habits, such as labelling a
+  kind of title with the 小类 or a catch-all code, show in the neighbourhood).
 
 Both regressions share strength along the code tree: a code's weight vector is the sum of its own,
 its 小类's and its 中类's (a rare code learns from its siblings; a title labelled only at the 小类
@@ -50,10 +54,15 @@ log = logging.getLogger(__name__)
 
 _N_BUCKETS = 1 << 13
 _CHUNK = 1024
-_FORMAT = 2
-CHANNELS = ("ngram", "dense", "knn", "text")
+_FORMAT = 3
+CHANNELS = ("ngram", "dense", "knn", "text", "vote")
 # What held-out folds of the dev titles gave (cross-fold stacking); used when fit() does not calibrate.
-_DEFAULT_WEIGHTS = (0.5, 0.1, 36.0, 55.0)
+_DEFAULT_WEIGHTS = (0.4, 0.07, 30.0, 62.0, 0.15)
+# The vote channel: the nearest labelled titles that vote, the cosine scale of a vote, and the floor
+# of the per-code sum (a code no near title carries), chosen on inner folds of the dev titles.
+VOTE_K = 20
+VOTE_TAU = 0.05
+_VOTE_FLOOR = 1e-3
 
 
 def _grams(text: str) -> list[int]:
@@ -104,7 +113,7 @@ class TitleClassifier:
     rank:
         Rank of the stored n-gram weight matrix.
     channel_weights:
-        Weights of the ``ngram, dense, knn, text`` channels when :meth:`fit` does not fit them
+        Weights of the ``ngram, dense, knn, text, vote`` channels when :meth:`fit` does not fit them
         (``calibrate_folds`` 0); the default is what held-out folds of the dev titles gave.
     seed:
         Seeds the training (the answer is reproducible).
@@ -120,7 +129,7 @@ class TitleClassifier:
         steps: int = 100,
         learning_rate: float = 0.05,
         rank: int = 256,
-        channel_weights: tuple[float, float, float, float] = _DEFAULT_WEIGHTS,
+        channel_weights: tuple[float, float, float, float, float] = _DEFAULT_WEIGHTS,
         seed: int = 0,
     ) -> None:
         self.encoder = encoder
@@ -183,7 +192,7 @@ class TitleClassifier:
         self.ngram_left_ = (u[:, :r] * s[:r]).astype(np.float32)
         self.ngram_right_ = vt[:r].astype(np.float32)
         self.dense_mean_ = self.dense_scale_ = self.dense_weights_ = self.dense_bias_ = None
-        self.example_vectors_ = self.example_codes_ = None
+        self.example_vectors_ = self.example_codes_ = self.example_is_title_ = None
         if self.encoder is not None:
             vectors = self._encode(texts)
             self.dense_mean_ = vectors.mean(axis=0)
@@ -202,6 +211,7 @@ class TitleClassifier:
             order = np.argsort(y, kind="stable")
             self.example_vectors_ = vectors[order].astype(np.float32)
             self.example_codes_ = y[order]
+            self.example_is_title_ = order < len(labelled)
 
     def _fit_channel_weights(
         self, labelled: list[tuple[str, int]], table: list[tuple[str, int]], folds: int
@@ -235,7 +245,7 @@ class TitleClassifier:
         )
 
     def _channels(self, cleaned: Sequence[str]) -> np.ndarray:
-        """(channels, titles, codes): the n-gram channel, then with the encoder dense, kNN and text."""
+        """(channels, titles, codes): the n-gram channel, then with the encoder dense, kNN, text, vote."""
         x = ngram_matrix(cleaned)
         out = [_log_softmax(np.asarray((x @ self.ngram_left_) @ self.ngram_right_) + self.ngram_bias_)]
         if self._channels_ready():
@@ -246,8 +256,10 @@ class TitleClassifier:
                     ((v - self.dense_mean_) / self.dense_scale_) @ self.dense_weights_ + self.dense_bias_
                 )
             )
-            out.append(self._best_example_cosine(v))
+            sims = v @ self.example_vectors_.T  # type: ignore[union-attr]
+            out.append(self._best_example_cosine(sims))
             out.append(normalise_rows(v) @ self.text_vectors_.T)
+            out.append(self._title_vote(sims))
         return np.stack(out).astype(np.float32)
 
     def _logits(self, cleaned: Sequence[str]) -> np.ndarray:
@@ -257,13 +269,26 @@ class TitleClassifier:
             return channels[0]
         return np.tensordot(self.channel_weights_, channels, axes=1)
 
-    def _best_example_cosine(self, v: np.ndarray) -> np.ndarray:
-        assert self.example_vectors_ is not None and self.example_codes_ is not None
-        sims = v @ self.example_vectors_.T
+    def _best_example_cosine(self, sims: np.ndarray) -> np.ndarray:
+        """Per code, the best of ``sims`` (titles, examples) over the code's examples."""
+        assert self.example_codes_ is not None
         starts = np.flatnonzero(np.r_[True, np.diff(self.example_codes_) != 0])
-        out = np.full((v.shape[0], len(self.codes_)), -1.0, dtype=np.float32)
+        out = np.full((sims.shape[0], len(self.codes_)), -1.0, dtype=np.float32)
         out[:, self.example_codes_[starts]] = np.maximum.reduceat(sims, starts, axis=1)
         return out
+
+    def _title_vote(self, sims: np.ndarray) -> np.ndarray:
+        """Per code, the log of the soft votes of the ``VOTE_K`` labelled titles nearest each title."""
+        assert self.example_codes_ is not None and self.example_is_title_ is not None
+        out = np.full((sims.shape[0], len(self.codes_)), _VOTE_FLOOR, dtype=np.float32)
+        titles = np.flatnonzero(self.example_is_title_)
+        k = min(VOTE_K, titles.size)
+        if k:
+            near = np.argpartition(-sims[:, titles], k - 1, axis=1)[:, :k]
+            votes = np.exp((np.take_along_axis(sims[:, titles], near, axis=1) - 1.0) / VOTE_TAU)
+            rows = np.repeat(np.arange(sims.shape[0]), k)
+            np.add.at(out, (rows, self.example_codes_[titles[near]].ravel()), votes.ravel())
+        return np.log(out)
 
     def predict_proba(self, titles: Sequence[str]) -> np.ndarray:
         """Calibrated probabilities ``(n_titles, n_codes)`` in :attr:`codes_` order."""
@@ -316,7 +341,7 @@ class TitleClassifier:
             assert self.dense_mean_ is not None and self.dense_scale_ is not None
             assert self.dense_bias_ is not None
             assert self.example_vectors_ is not None and self.example_codes_ is not None
-            assert self.text_vectors_ is not None
+            assert self.example_is_title_ is not None and self.text_vectors_ is not None
             arrays |= {
                 "dense_mean": self.dense_mean_.astype(np.float32),
                 "dense_scale": self.dense_scale_.astype(np.float32),
@@ -324,6 +349,7 @@ class TitleClassifier:
                 "dense_bias": self.dense_bias_.astype(np.float32),
                 "example_vectors": self.example_vectors_.astype(np.float16),
                 "example_codes": self.example_codes_.astype(np.int16),
+                "example_is_title": self.example_is_title_,
                 "text_vectors": self.text_vectors_.astype(np.float16),
             }
         path = Path(path)
@@ -358,6 +384,7 @@ class TitleClassifier:
         self.example_vectors_ = data.get("example_vectors")
         ec = data.get("example_codes")
         self.example_codes_ = None if ec is None else ec.astype(np.int64)
+        self.example_is_title_ = data.get("example_is_title")
         self.text_vectors_ = data.get("text_vectors")
         if self.dense_weights_ is not None and encoder is not None and not self._channels_ready():
             log.warning(

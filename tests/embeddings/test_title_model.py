@@ -45,7 +45,7 @@ def test_probabilities_sum_to_one_and_top_k_is_ranked(fitted):
     scores = [m.score for m in result.top]
     assert len(result.top) == 3 and scores == sorted(scores, reverse=True)
     assert result.score == pytest.approx(scores[0])
-    assert fitted.channel_weights_.shape == (4,) and (fitted.channel_weights_ > 0).all()
+    assert fitted.channel_weights_.shape == (5,) and (fitted.channel_weights_ > 0).all()
 
 
 def test_batch_and_single_give_the_same_answer(fitted):
@@ -119,7 +119,7 @@ def test_the_csco_definition_finds_a_code_no_example_shows():
     pests = Occupation("4-09-08-03", "有害生物防制员", 4, "从事灭鼠、灭蟑螂、除白蚁的人员", ())
     table = [*TABLE, pests]
     with_text = TitleClassifier(FakeEncoder(), **FAST).fit(table, EXAMPLES, calibrate_folds=0)
-    weights = (*with_text.channel_weights[:3], 0.0)
+    weights = (*with_text.channel_weights[:3], 0.0, with_text.channel_weights[4])
     without = TitleClassifier(FakeEncoder(), **FAST, channel_weights=weights).fit(
         table, EXAMPLES, calibrate_folds=0
     )
@@ -158,3 +158,20 @@ def test_a_model_of_the_old_format_is_refused(fitted, tmp_path):
     np.savez(old, **arrays)
     with pytest.raises(ValueError, match="format 1"):
         TitleClassifier.load(old, TABLE, FakeEncoder())
+
+
+def test_several_near_titles_outvote_the_single_nearest():
+    clf = TitleClassifier(None)
+    clf.codes_ = ["A", "B", "C"]
+    clf.example_codes_ = np.array([0, 1, 1, 1, 2])
+    clf.example_is_title_ = np.array([True, True, True, True, False])  # C: a table name only
+    sims = np.array([[0.95, 0.9, 0.9, 0.9, 0.99]], dtype=np.float32)
+    assert clf.codes_[int(clf._best_example_cosine(sims)[0].argmax())] == "C"
+    vote = clf._title_vote(sims)[0]
+    assert vote.argmax() == 1 and vote[1] > vote[0]  # three titles at 0.9 beat one at 0.95
+    assert vote[2] == pytest.approx(np.log(1e-3))  # table names do not vote
+
+
+def test_the_vote_channel_favours_the_code_of_the_near_labelled_titles(fitted):
+    vote = fitted._channels(["巡逻保安"])[4, 0]
+    assert fitted.codes_[int(vote.argmax())] == "4-07-05-01"
