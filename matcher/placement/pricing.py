@@ -48,7 +48,13 @@ from matcher.scoring.candidates import (
     text_factors,
 )
 from matcher.scoring.context import MatchContext
-from matcher.scoring.factors import FACTORS, SCORE_DECIMALS, EdgeFactors, ScoringConfig, dense_factor
+from matcher.scoring.factors import (
+    FACTORS,
+    SCORE_DECIMALS,
+    EdgeFactors,
+    ScoringConfig,
+    dense_factor,
+)
 from matcher.scoring.ngrams import NgramSets
 from matcher.scoring.occupations import OccupationSides, in_wished, occupation_match
 
@@ -61,6 +67,15 @@ MAX_ROUNDS = 50
 POOL_MAX = 25_000_000
 """Fitting pairs (score at least ``min_fit``) kept between pricing rounds, 16 bytes each; beyond
 it, each round sweeps every rule-passing pair again."""
+ADD_MAX = 20_000_000
+"""Violators added to the graph in one round at most: beyond it, each worker's best (largest gain)
+up to one share for all; those left out come back in a later round if they still beat its duals."""
+FLOOR_SHARE = 0.5
+"""The pool keeps the fitting pairs whose weight reaches this share of the first round's duals
+(``u_w + v_j``): 0 keeps every fitting pair; nearer 1 keeps fewer but sweeps again more rows and
+columns when duals fall."""
+_BOUND_SLACK = 1e-6  # a bound or weight compared with a threshold: rounding of scores and duals
+_DROP_TOL = 1e-9  # a dual this far below its floor still counts as at it (pairs within _BOUND_SLACK are kept)
 
 
 @dataclass
@@ -213,6 +228,8 @@ class PairPricer:
         exclude: np.ndarray | None = None,
         needs_dorm: bool = False,
         pool_max: int = POOL_MAX,
+        floor_share: float = FLOOR_SHARE,
+        add_max: int | None = None,
         worker_codes: np.ndarray | None = None,
         wish_bonus: float = 0.0,
     ) -> None:
@@ -220,7 +237,8 @@ class PairPricer:
         self.worker_codes, self.wish_bonus = worker_codes, wish_bonus
         self.sides, self.occupations, self.scoring = sides, occupations, scoring
         self.eligible, self.min_fit, self.needs_dorm = eligible, min_fit, needs_dorm
-        self.pool_max = pool_max
+        self.pool_max, self.floor_share = pool_max, floor_share
+        self.add_max = ADD_MAX if add_max is None else add_max
         self.exclude = np.zeros(0, np.int64) if exclude is None else np.unique(exclude)
         self.n_ent = max(int(ctx.enterprise_base.shape[0]), 1)
         self.weights = scoring.weights.vector()
@@ -241,11 +259,17 @@ class PairPricer:
         self.pool_keys_: np.ndarray | None = None
         self.pool_scores_ = np.zeros(0)
         self.pool_overflow_ = False
+        self.pool_bonus_ = np.zeros(0)
+        self.floor_u_ = np.zeros(ctx.n_workers)  # the pool holds every fitting pair reaching f_w + g_j
+        self.floor_v_ = np.zeros(ctx.n_jobs)
+        self.rows_reswept_ = 0  # workers and jobs swept again since their dual fell below its floor
+        self.cols_reswept_ = 0
 
     # ---- the sweep ---------------------------------------------------------------------------
     def _occupation_cells(self, rows: np.ndarray, loc: int, jpos: np.ndarray, n_jobs: int) -> np.ndarray:
-        """Flat cells ``row_position * len(jobs of loc) + job_position`` of the pairs of ``rows``
-        (sorted) and the jobs of ``loc`` that share an occupation group (中类, top codes of both)."""
+        """Flat cells ``row_position * n_jobs + job_position`` of the pairs of ``rows`` (sorted)
+        and the jobs of ``loc`` (``jpos``: each job's position, -1 for jobs outside the block) that
+        share an occupation group (中类, top codes of both)."""
         g = self.worker_groups_[rows].reshape(rows.size, -1)
         rw, slot = np.nonzero(g >= 0)
         if rw.size == 0:
@@ -255,75 +279,139 @@ class PairPricer:
         lo = np.searchsorted(self.group_keys_, key, side="left")
         n = np.searchsorted(self.group_keys_, key, side="right") - lo
         at = np.arange(int(n.sum())) - np.repeat(np.cumsum(n) - n - lo, n)
-        return np.repeat(wg[:, 0], n).astype(np.int64) * n_jobs + jpos[self.group_jobs_[at]]
+        pos = jpos[self.group_jobs_[at]]
+        cells = np.repeat(wg[:, 0], n).astype(np.int64) * n_jobs + pos
+        return cells[pos >= 0]
+
+    def _block_bound(self, rows: np.ndarray, jobs: np.ndarray, loc: int, jpos: np.ndarray) -> _Block:
+        """The (rows x jobs) block of one location as matrices: each cell's matrix-product cosine,
+        whether it shares an occupation group, whether the job is of a wished occupation, and an
+        upper bound of its score (every factor exact but dense at the block's cosine plus its
+        slack, occupation at 1 where a group is shared, lexical at 1 without the table, skills at 1).
+        """
+        ctx, wt, sc = self.ctx, self.weights, self.scoring
+        c = _COL
+        cos = self.wv[rows] @ self.jv[jobs].T
+        bound = dense_factor(cos + _COS_SLACK, sc) * np.float32(wt[c["dense"]])
+        occ = np.zeros((rows.size, jobs.size), dtype=bool)
+        occ.ravel()[self._occupation_cells(rows, loc, jpos, jobs.size)] = True
+        bound += occ * np.float32(wt[c["occupation"]])
+        if self.lexical_table_ is not None:
+            table, w_text, j_text = self.lexical_table_
+            bound += table[np.ix_(w_text[rows], j_text[jobs])] * np.float32(wt[c["lexical"]])
+        else:
+            bound += np.float32(wt[c["lexical"]])
+        bound += self._wage_bound(rows, jobs) * np.float32(wt[c["wage"]])
+        per_row = wt[c["pairing"]] * ctx.paired[ctx.worker_county[rows], loc].astype(np.float64)
+        away = ctx.worker_county[rows] != loc
+        home_fit = np.where(ctx.worker_mobility[rows] == 0, 1.0, 0.5)
+        per_row += wt[c["skills"]]
+        per_col = wt[c["employment_base"]] * ctx.enterprise_base[ctx.job_enterprise[jobs]].astype(np.float64)
+        bound += per_row.astype(np.float32)[:, None] + per_col.astype(np.float32)[None, :]
+        stay = np.where(away[:, None], ctx.job_accommodation[jobs][None, :], home_fit[:, None])
+        bound += stay.astype(np.float32) * np.float32(wt[c["stay_fit"]])
+        wish = None
+        if self.worker_codes is not None and self.wish_bonus != 0:
+            wc, jc = self.worker_codes[rows], self.ctx.job_code[jobs][None, :]
+            wish = np.zeros(occ.shape, dtype=bool)
+            for s in range(wc.shape[1]):
+                wish |= (wc[:, s : s + 1] == jc) & (wc[:, s : s + 1] >= 0)
+        return _Block(cos, occ, wish, bound)
+
+    def _wage_bound(self, rows: np.ndarray, jobs: np.ndarray) -> np.ndarray:
+        """(rows x jobs) float32 upper bound of the wage factor (:func:`wage_factor`): 1 where the
+        job's lower wage meets the worker's minimum, the partial credit where only its upper wage
+        does (the credit scaled by at most 1), 0.5 where either side is unknown, else 0."""
+        ctx, partial = self.ctx, np.float32(max(self.scoring.wage_partial, 0.0))
+        lo_j = np.where(np.isnan(ctx.job_wage_min), ctx.job_wage_max, ctx.job_wage_min)[jobs]
+        hi_j = np.where(np.isnan(ctx.job_wage_max), ctx.job_wage_min, ctx.job_wage_max)[jobs]
+        mw = ctx.worker_min_wage[rows][:, None]
+        out = np.maximum(lo_j[None, :] >= mw, (hi_j[None, :] >= mw) * partial, dtype=np.float32)
+        out[np.isnan(ctx.worker_min_wage[rows])] = 0.5
+        out[:, np.isnan(lo_j)] = 0.5
+        return out
 
     def _sweep(
-        self, keep: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray], cap: int | None = None
+        self,
+        floor_u: np.ndarray,
+        floor_v: np.ndarray,
+        bonus: np.ndarray,
+        *,
+        workers_in: np.ndarray | None = None,
+        jobs_in: np.ndarray | None = None,
+        keep: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray] | None = None,
+        cap: int | None = None,
     ) -> _Swept:
         """Every eligible, rule-passing, not excluded pair whose exact score reaches ``min_fit``
-        and passes ``keep(ew, ej, score)``: sorted keys ``w * J + j`` and their scores (keys None
-        once more than ``cap`` are kept).
+        and whose objective weight (score, priority ``bonus``, wish bonus) reaches
+        ``floor_u[w] + floor_v[j]`` (and passes ``keep(ew, ej, score)``): sorted keys ``w * J + j``
+        and their scores (keys None once more than ``cap`` are kept). ``workers_in`` / ``jobs_in``
+        (bool masks) restrict the sweep to those rows / columns.
 
-        Location by location, a block of workers against every job there: cosines by one matrix
-        product, the factors read off the records and the lexical factor (a table over distinct
-        texts) exactly, occupation and skills at their bound (occupation 0 where no group is
-        shared); the pairs whose bound reaches ``min_fit`` get the occupation, lexical and skills
-        factors exactly, and those still reaching it their pair's own cosine: their scores are the
-        ones the placement gives them.
+        Location by location, a block of workers against every job there: an upper bound of each
+        cell's weight from matrices (:meth:`_block_bound`) drops every cell that cannot reach
+        either threshold before any pair is listed; the rest are checked against the hard rules,
+        get the occupation, lexical and skills factors exactly, and those still reaching both their
+        pair's own cosine: their scores are the ones the placement gives them.
         """
         ctx, col, n_j = self.ctx, _COL, self.ctx.n_jobs
         keys_out: list[np.ndarray] = []
         scores_out: list[np.ndarray] = []
-        scored = 0
-        kept = 0
+        scored = kept = 0
+        eligible = self.eligible if workers_in is None else self.eligible & workers_in
         for loc in np.unique(ctx.job_location):
-            jobs = np.flatnonzero(ctx.job_location == loc).astype(np.int64)
-            workers = np.flatnonzero(self.eligible & ctx.worker_allowed[:, loc]).astype(np.int64)
-            if not workers.size:
+            at_loc = ctx.job_location == loc
+            jobs = np.flatnonzero(at_loc if jobs_in is None else at_loc & jobs_in).astype(np.int64)
+            workers = np.flatnonzero(eligible & ctx.worker_allowed[:, loc]).astype(np.int64)
+            if not workers.size or not jobs.size:
                 continue
             jpos = np.full(n_j, -1, np.int64)
             jpos[jobs] = np.arange(jobs.size)
-            jv = self.jv[jobs]
             step = max(1, _GRID // jobs.size)
             for s in range(0, workers.size, step):
                 rows = workers[s : s + step]
-                ew = np.repeat(rows, jobs.size)
-                ej = np.tile(jobs, rows.size)
+                block = self._block_bound(rows, jobs, int(loc), jpos)
+                need = floor_u[rows][:, None] + floor_v[jobs][None, :] - bonus[rows][:, None]
+                if block.wish is not None:
+                    need = need - self.wish_bonus * block.wish
+                top = block.bound + _BOUND_SLACK
+                cells = np.flatnonzero((top >= self.min_fit - 1e-9) & (top >= need - _BOUND_SLACK))
+                del need, top
+                if not cells.size:
+                    continue
+                ew, ej = rows[cells // jobs.size], jobs[cells % jobs.size]
                 ok = ctx.hard_rules(ew, ej)
                 if self.exclude.size:
                     ok &= ~_isin_sorted(ew * self.n_ent + ctx.job_enterprise[ej], self.exclude)
-                occ = np.zeros(ew.size, dtype=bool)
-                occ[self._occupation_cells(rows, int(loc), jpos, jobs.size)] = True
-                at = np.flatnonzero(ok)
-                ew, ej, occ = ew[at], ej[at], occ[at]
-                cos = (self.wv[rows] @ jv.T).ravel()[at]
-                values = np.ones((at.size, len(FACTORS)), dtype=np.float32)
+                cells, ew, ej = cells[ok], ew[ok], ej[ok]
+                occ = block.occ.ravel()[cells]
+                cos = block.cos.ravel()[cells]
+                del block
+                values = np.ones((ew.size, len(FACTORS)), dtype=np.float32)
                 values[:, col["dense"]] = dense_factor(cos + _COS_SLACK, self.scoring)
-                values[:, col["occupation"]] = occ
                 context_factors(values, ctx, ew, ej, self.scoring)
-                if self.lexical_table_ is not None:
-                    table, w_text, j_text = self.lexical_table_
-                    values[:, col["lexical"]] = table[w_text[ew], j_text[ej]]
-                bound = EdgeFactors(values).scores(self.scoring.weights) + 1e-6
-                at = np.flatnonzero(bound >= self.min_fit - 1e-9)
-                if not at.size:
-                    continue
-                ew, ej, occ, values = ew[at], ej[at], occ[at], values[at]
                 values[:, col["occupation"]] = 0.0
                 if occ.any():
                     values[occ, col["occupation"]] = occupation_match(self.occupations, ew[occ], ej[occ])
-                if self.lexical_table_ is None:
+                if self.lexical_table_ is not None:
+                    table, w_text, j_text = self.lexical_table_
+                    values[:, col["lexical"]] = table[w_text[ew], j_text[ej]]
+                else:
                     values[:, col["lexical"]] = self.lexical_.overlap(ew, ej, normalise="min")
                 values[:, col["skills"]] = skills_factor(self.skills_, ew, ej)
-                scored += int(at.size)
+                scored += int(ew.size)
                 # every factor exact but dense (the block's cosine, plus its slack): a tight bound
-                at = np.flatnonzero(
-                    EdgeFactors(values).scores(self.scoring.weights) + 1e-6 >= self.min_fit - 1e-9
-                )
+                top = EdgeFactors(values).scores(self.scoring.weights) + _BOUND_SLACK
+                weight = top + bonus[ew] + self._wish(ew, ej)
+                at = np.flatnonzero((top >= self.min_fit - 1e-9) & (weight >= floor_u[ew] + floor_v[ej]))
                 ew, ej, values = ew[at], ej[at], values[at]
                 values[:, col["dense"]] = dense_factor(pair_cosines(self.wv, self.jv, ew, ej), self.scoring)
                 score = self._scores(values)
-                at = np.flatnonzero((score >= self.min_fit - 1e-9) & keep(ew, ej, score))
+                weight = score + bonus[ew] + self._wish(ew, ej) + _BOUND_SLACK
+                hit = (score >= self.min_fit - 1e-9) & (weight >= floor_u[ew] + floor_v[ej])
+                if keep is not None:
+                    hit &= keep(ew, ej, score)
+                at = np.flatnonzero(hit)
                 keys_out.append(ew[at] * n_j + ej[at])
                 scores_out.append(score[at])
                 kept += int(at.size)
@@ -372,38 +460,139 @@ class PairPricer:
         weight beats the duals (``duals``: :class:`optimizer.duals.FlowDuals`), scored; and how many
         pairs were scored exactly. ``bonus``: each worker's priority bonus.
 
-        The first call sweeps every rule-passing pair once and keeps the fitting ones (score at
-        least ``min_fit``: no other pair can ever be added), so each later round tests only those;
-        when they are more than ``pool_max``, every round sweeps again with the duals' test.
+        A pair can beat the duals only if its weight reaches ``u_w + v_j``
+        (:meth:`~optimizer.duals.FlowDuals.worker_value`, :meth:`~optimizer.duals.FlowDuals.job_price`).
+        The first call sweeps every rule-passing pair once and keeps in a pool each fitting pair
+        whose weight reaches the *floors* ``f_w + g_j``, set a share (``floor_share``) of the way
+        from 0 to that round's duals. The pool thus holds every pair that can beat any duals at or
+        above the floors; a later round tests only the pool, after sweeping again the rows of the
+        workers and the columns of the jobs whose dual fell below its floor (their floors lowered
+        first). When the pool would hold more than ``pool_max`` pairs, every round sweeps with that
+        round's duals and keeps only the violators. At most ``add_max`` violators are returned
+        (each worker's best, :func:`_best_per_worker`): the rest, if still violating, come back in
+        a later round, so the certificate is the same.
         """
         n_j = self.ctx.n_jobs
+        u = np.asarray(duals.worker_value(), dtype=np.float64)
+        v = np.asarray(duals.job_price(), dtype=np.float64)
 
         def beats(ew: np.ndarray, ej: np.ndarray, score: np.ndarray) -> np.ndarray:
             weight = score + bonus[ew] + self._wish(ew, ej)
             return np.asarray(duals.gains(ew, ej, weight, self._needs(ew, ej)) > 0)
 
+        def missing_and_beats(ew: np.ndarray, ej: np.ndarray, score: np.ndarray) -> np.ndarray:
+            return ~_isin_sorted(ew * n_j + ej, present) & beats(ew, ej, score)
+
         scored = 0
+        if self.pool_keys_ is not None and not np.array_equal(bonus, self.pool_bonus_):
+            self.pool_keys_ = None  # the pool was kept for other weights: start again
         if self.pool_keys_ is None and not self.pool_overflow_:
-            swept = self._sweep(lambda ew, ej, score: np.ones(ew.size, dtype=bool), self.pool_max)
+            self.floor_u_, self.floor_v_ = self._floor(u), self._floor(v)
+            self.pool_bonus_ = bonus.copy()
+            swept = self._sweep(self.floor_u_, self.floor_v_, bonus, cap=self.pool_max)
             scored += swept.scored
             if swept.keys is None:
                 self.pool_overflow_ = True
             else:
                 self.pool_keys_, self.pool_scores_ = swept.keys, swept.scores
+        elif self.pool_keys_ is not None:
+            scored += self._lower_floors(u, v, bonus)
         if self.pool_keys_ is not None:
             keys, scores = self.pool_keys_, self.pool_scores_
             new = ~_isin_sorted(keys, present)
             keys, scores = keys[new], scores[new]
-            ew, ej = keys // n_j, keys % n_j
-            found = keys[beats(ew, ej, scores)]
         else:
-            swept = self._sweep(
-                lambda ew, ej, score: ~_isin_sorted(ew * n_j + ej, present) & beats(ew, ej, score)
-            )
+            swept = self._sweep(u, v, bonus, keep=missing_and_beats)
             scored += swept.scored
             assert swept.keys is not None
-            found = swept.keys
+            keys, scores = swept.keys, swept.scores
+        ew, ej = keys // n_j, keys % n_j
+        gain = np.asarray(duals.gains(ew, ej, scores + bonus[ew] + self._wish(ew, ej), self._needs(ew, ej)))
+        at = np.flatnonzero(gain > 0)
+        found = keys[at[_best_per_worker(ew[at], gain[at], self.add_max)]]
         return self.edges_of(found), scored
+
+    def _floor(self, dual: np.ndarray) -> np.ndarray:
+        """Floors ``floor_share`` of the way from 0 to ``dual`` (never above it)."""
+        return np.minimum(self.floor_share * dual, dual)
+
+    def _lower_floors(self, u: np.ndarray, v: np.ndarray, bonus: np.ndarray) -> int:
+        """Lower the floors of the workers and jobs whose duals fell below them, and add to the pool
+        the pairs of their rows and columns that reach the new floors; returns the pairs scored.
+
+        Duals are potentials, fixed up to a constant moved from the workers to the jobs (a pair
+        beats them by its weight against ``u_w + v_j``); the constant is chosen that leaves the
+        least to sweep (:func:`_best_shift`). Rows first (with the jobs' floors as
+        they are), then columns (with every worker's floor
+        as it now is): afterwards the pool again holds every fitting pair reaching ``f_w + g_j``.
+        """
+        scored = 0
+        need, room = self.floor_u_ - u - _DROP_TOL, v - self.floor_v_ + _DROP_TOL
+        need[~self.eligible] = -np.inf  # no pair of theirs is ever swept
+        # a row is swept against the jobs, a column against the eligible workers
+        shift = _best_shift(need, room, self.ctx.n_jobs, int(self.eligible.sum()))
+        u, v = u + shift, v - shift  # the same sums u_w + v_j, the fewest duals below their floors
+        rows, cols = need > shift, room < shift
+        if rows.any():
+            self.floor_u_[rows] = self._floor(u[rows])
+            scored += self._add(self._sweep(self.floor_u_, self.floor_v_, bonus, workers_in=rows))
+            self.rows_reswept_ += int(rows.sum())
+        if cols.any():
+            self.floor_v_[cols] = self._floor(v[cols])
+            scored += self._add(self._sweep(self.floor_u_, self.floor_v_, bonus, jobs_in=cols))
+            self.cols_reswept_ += int(cols.sum())
+        if self.pool_keys_ is not None and self.pool_keys_.size > self.pool_max:
+            self.pool_keys_, self.pool_overflow_ = None, True
+        return scored
+
+    def _add(self, swept: _Swept) -> int:
+        """Merge ``swept`` into the pool (a pair in both keeps its one score)."""
+        assert swept.keys is not None and self.pool_keys_ is not None
+        keys = np.concatenate([self.pool_keys_, swept.keys])
+        scores = np.concatenate([self.pool_scores_, swept.scores])
+        keys, first = np.unique(keys, return_index=True)
+        self.pool_keys_, self.pool_scores_ = keys, scores[first]
+        return swept.scored
+
+
+def _best_per_worker(worker: np.ndarray, gain: np.ndarray, cap: int) -> np.ndarray:
+    """Sorted positions of at most ``cap`` pairs: all when they are no more, else each worker's
+    ``m`` of largest gain, ``m`` the most that keeps the total within ``cap`` (at least 1)."""
+    if worker.size <= cap:
+        return np.arange(worker.size)
+    order = np.lexsort((-gain, worker))
+    ws = worker[order]
+    rank = np.arange(ws.size) - np.searchsorted(ws, ws, side="left")
+    counts = np.bincount(ws)
+    lo, hi = 1, int(counts.max())
+    while lo < hi:  # the largest m with sum(min(count, m)) <= cap
+        mid = (lo + hi + 1) // 2
+        lo, hi = (mid, hi) if int(np.minimum(counts, mid).sum()) <= cap else (lo, mid - 1)
+    return np.sort(order[rank < lo])
+
+
+def _best_shift(need: np.ndarray, room: np.ndarray, row_cost: float = 1.0, col_cost: float = 1.0) -> float:
+    """The ``c`` that leaves the least to sweep again: ``row_cost`` for each worker with
+    ``need_w > c``, ``col_cost`` for each job with ``room_j < c``; of the best, the one nearest 0
+    (0 itself when it leaves nothing)."""
+    if need.max(initial=-np.inf) <= 0 <= room.min(initial=np.inf):
+        return 0.0
+    need_s, room_s = np.sort(need), np.sort(room)
+    cand = np.concatenate([need_s, room_s, [0.0]])
+    above = need_s.size - np.searchsorted(need_s, cand, side="right")
+    cost = row_cost * above + col_cost * np.searchsorted(room_s, cand, side="left")
+    at = np.flatnonzero(cost == cost.min())
+    return float(cand[at[np.argmin(np.abs(cand[at]))]])
+
+
+@dataclass(frozen=True)
+class _Block:
+    """One (workers x jobs) block of the sweep, as matrices (:meth:`PairPricer._block_bound`)."""
+
+    cos: np.ndarray  # float32 matrix-product cosines
+    occ: np.ndarray  # bool: the pair shares an occupation group (中类)
+    wish: np.ndarray | None  # bool: the job is of a wished occupation (None: no wish bonus)
+    bound: np.ndarray  # float32: upper bound of the score
 
 
 @dataclass(frozen=True)
@@ -558,7 +747,9 @@ def flow_core(problem: Any, options: Any) -> tuple[Any, Any, bool]:
 __all__ = [
     "AUTO_K_MAX",
     "AUTO_K_MIN",
+    "ADD_MAX",
     "AUTO_K_PER_DEMAND",
+    "FLOOR_SHARE",
     "MAX_ROUNDS",
     "Certificate",
     "PairPricer",
