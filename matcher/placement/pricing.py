@@ -4,22 +4,26 @@ The solver sees the top-k candidate graph. Its optimal duals (:func:`optimizer.d
 a worker value ``u_w`` and a job price ``v_j`` that fold in the enterprise and dorm capacities)
 say which missing pair could still improve the optimum: only one whose weight (score, plus the
 priority bonus and the wish bonus) exceeds ``u_w + v_j`` and whose score reaches the minimum fit.
-An unplaced worker is worth 0 and a job with vacancies costs 0, so for most pairs the test is the
-minimum fit alone, which no set of duals changes. :class:`PairPricer` therefore sweeps every
-rule-passing pair once and keeps the *fitting* ones (score at least ``min_fit``), without scoring
-them all:
+The duals are potentials (:func:`optimizer.duals.flow_duals` widens them as far as the network
+allows), fixed up to a constant moved from the workers to the jobs. :class:`PairPricer` sweeps every
+rule-passing pair once, without scoring them all:
 
-* location by location, a block of workers against every job there: the cosines by one matrix
-  product, the factors read off the records (wage, pairing, base, accommodation) and the lexical
-  factor (a table over the distinct wish and title texts) exactly, the occupation factor at 1
-  where the pair shares an occupation group (中类) and 0 where it shares none (exact), skills at 1;
-* the pairs whose bound reaches ``min_fit`` are scored exactly with the placement's own functions.
+* location by location, a block of workers against every job there, as matrices: the cosines by
+  one matrix product, the factors read off the records (wage, pairing, base, accommodation) and
+  the lexical factor (a table over the distinct wish and title texts) exactly, the occupation
+  factor at the credit of the finest level at which the pair shares a code (0 where none), skills
+  at 1: a bound of each cell's score, and of its weight with the wish bonus where the job is wished;
+* only the cells whose bound reaches ``min_fit`` and the *floors* ``f_w + g_j`` (a share of the
+  first round's duals, :data:`FLOOR_SHARE`) are listed, checked against the hard rules and scored
+  exactly with the placement's own functions; those that still reach both are kept in a pool.
 
-Each round then tests the kept pairs against that round's duals (one vectorised test), adds the
-violators to the graph and solves again, until none is left (:func:`certify`). When the fitting
-pairs are more than ``POOL_MAX`` (a minimum fit near 0), every round sweeps again and keeps only
-the violators. The run then is optimal over all ``N`` pairs the hard rules allow (``N`` counted by
-class, never enumerated).
+The pool so holds every fitting pair that can beat any duals at or above the floors. Each round
+tests the pool against that round's duals (one vectorised test), after sweeping again the rows of
+the workers and the columns of the jobs whose dual fell below its floor (at the constant that
+leaves the least to sweep); it adds the violators (at most :data:`ADD_MAX`, each worker's best) to
+the graph and solves again, until none is left (:func:`certify`). When the pool would hold more
+than ``POOL_MAX`` pairs, every round sweeps with that round's duals. The run then is optimal over
+all ``N`` pairs the hard rules allow (``N`` counted by class, never enumerated).
 
 Every engine solves the graph component by component (:mod:`matcher.placement.decompose`, the Ray
 engine on its cluster); the duals are read once from the merged assignment, over the whole network
@@ -29,6 +33,7 @@ certificate covers each component and the pairs between them alike.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -56,10 +61,12 @@ from matcher.scoring.factors import (
     dense_factor,
 )
 from matcher.scoring.ngrams import NgramSets
+from matcher.scoring.occupations import LEVELS as OCCUPATION_LEVELS
 from matcher.scoring.occupations import OccupationSides, in_wished, occupation_match
 
+log = logging.getLogger(__name__)
+
 _GRID = 2_000_000  # (worker, job) cells of one block of the sweep
-_GROUP_DIVISOR = 10_000  # 中类: the coarsest level the occupation factor credits
 _TABLE_MAX = 20_000_000  # distinct (wish, title) texts whose lexical overlap is tabled once
 _COS_SLACK = 1e-4  # a block's matrix-product cosine may differ this much from the pair's own
 _COL = {f: i for i, f in enumerate(FACTORS)}
@@ -75,6 +82,7 @@ FLOOR_SHARE = 0.5
 (``u_w + v_j``): 0 keeps every fitting pair; nearer 1 keeps fewer but sweeps again more rows and
 columns when duals fall."""
 _BOUND_SLACK = 1e-6  # a bound or weight compared with a threshold: rounding of scores and duals
+_CELL_SLACK = 1e-4  # a block's float32 bound against its threshold (float32 sums of terms below 1e2)
 _DROP_TOL = 1e-9  # a dual this far below its floor still counts as at it (pairs within _BOUND_SLACK are kept)
 
 
@@ -246,15 +254,18 @@ class PairPricer:
         job_side = skill_sides(sides.job_titles, sides.job_descriptions)
         self.skills_ = NgramSets(*SKILL_GRAMS).fit(sides.worker_skills, job_side)
         self.lexical_table_ = _overlap_table(self.lexical_, sides.worker_occupations, sides.job_titles)
-        # jobs by (occupation group, location)
-        n_loc = max(len(ctx.location_codes), 1)
-        jg = occupations.level("jobs", _GROUP_DIVISOR).codes[:, 0, :]
-        jj, kk = np.nonzero(jg >= 0)
-        keys = jg[jj, kk] * n_loc + ctx.job_location[jj]
-        order = np.lexsort((jj, keys))
-        self.group_keys_, self.group_jobs_ = keys[order], jj[order].astype(np.int64)
-        self.worker_groups_ = occupations.level("workers", _GROUP_DIVISOR).codes
-        self.n_loc = n_loc
+        # per occupation level (中类, 小类, code: credit rising), jobs by (code at that level, location)
+        self.n_loc = max(len(ctx.location_codes), 1)
+        self.levels_: list[tuple[float, np.ndarray, np.ndarray, np.ndarray]] = []
+        for divisor, credit in sorted(OCCUPATION_LEVELS, key=lambda level: level[1]):
+            jg = occupations.level("jobs", divisor).codes[:, 0, :]
+            jj, kk = np.nonzero(jg >= 0)
+            keys = jg[jj, kk] * self.n_loc + ctx.job_location[jj]
+            order = np.lexsort((jj, keys))
+            wg = occupations.level("workers", divisor).codes
+            self.levels_.append(
+                (credit, keys[order], jj[order].astype(np.int64), wg.reshape(wg.shape[0], -1))
+            )
         # every fitting pair (score >= min_fit), found by the first sweep; None: not yet, or too many
         self.pool_keys_: np.ndarray | None = None
         self.pool_scores_ = np.zeros(0)
@@ -266,57 +277,95 @@ class PairPricer:
         self.cols_reswept_ = 0
 
     # ---- the sweep ---------------------------------------------------------------------------
-    def _occupation_cells(self, rows: np.ndarray, loc: int, jpos: np.ndarray, n_jobs: int) -> np.ndarray:
+    def _occupation_cells(
+        self, rows: np.ndarray, loc: int, jpos: np.ndarray, n_jobs: int, level: int
+    ) -> np.ndarray:
         """Flat cells ``row_position * n_jobs + job_position`` of the pairs of ``rows`` (sorted)
         and the jobs of ``loc`` (``jpos``: each job's position, -1 for jobs outside the block) that
-        share an occupation group (中类, top codes of both)."""
-        g = self.worker_groups_[rows].reshape(rows.size, -1)
+        share a code at occupation level ``self.levels_[level]`` (top codes of both)."""
+        _, job_keys, job_of, worker_codes = self.levels_[level]
+        g = worker_codes[rows]
         rw, slot = np.nonzero(g >= 0)
         if rw.size == 0:
             return np.zeros(0, np.int64)
-        wg = np.unique(np.stack([rw, g[rw, slot]], axis=1), axis=0)
-        key = wg[:, 1] * self.n_loc + loc
-        lo = np.searchsorted(self.group_keys_, key, side="left")
-        n = np.searchsorted(self.group_keys_, key, side="right") - lo
+        span = int(g.max()) + 1
+        pair = np.unique(rw.astype(np.int64) * span + g[rw, slot])
+        key = pair % span * self.n_loc + loc
+        lo = np.searchsorted(job_keys, key, side="left")
+        n = np.searchsorted(job_keys, key, side="right") - lo
         at = np.arange(int(n.sum())) - np.repeat(np.cumsum(n) - n - lo, n)
-        pos = jpos[self.group_jobs_[at]]
-        cells = np.repeat(wg[:, 0], n).astype(np.int64) * n_jobs + pos
+        pos = jpos[job_of[at]]
+        cells = np.repeat(pair // span, n) * n_jobs + pos
         return cells[pos >= 0]
 
-    def _block_bound(self, rows: np.ndarray, jobs: np.ndarray, loc: int, jpos: np.ndarray) -> _Block:
+    def _block_bound(
+        self, rows: np.ndarray, jobs: np.ndarray, loc: int, jpos: np.ndarray, lex: Any
+    ) -> _Block:
         """The (rows x jobs) block of one location as matrices: each cell's matrix-product cosine,
-        whether it shares an occupation group, whether the job is of a wished occupation, and an
+        whether it shares an occupation code at some level, whether the job is of a wished occupation, and an
         upper bound of its score (every factor exact but dense at the block's cosine plus its
-        slack, occupation at 1 where a group is shared, lexical at 1 without the table, skills at 1).
+        slack, occupation at the credit of the finest level sharing a code (its Bhattacharyya
+        coefficient at most 1), lexical at 1 without the table, skills at 1).
+        ``lex``: the lexical table's columns of these jobs, weighted (None without the table).
+        Float32 throughout, in place where it can be: the sweep's cost is this, cell by cell.
         """
         ctx, wt, sc = self.ctx, self.weights, self.scoring
-        c = _COL
+        c, f4 = _COL, np.float32
         cos = self.wv[rows] @ self.jv[jobs].T
-        bound = dense_factor(cos + _COS_SLACK, sc) * np.float32(wt[c["dense"]])
-        occ = np.zeros((rows.size, jobs.size), dtype=bool)
-        occ.ravel()[self._occupation_cells(rows, loc, jpos, jobs.size)] = True
-        bound += occ * np.float32(wt[c["occupation"]])
-        if self.lexical_table_ is not None:
-            table, w_text, j_text = self.lexical_table_
-            bound += table[np.ix_(w_text[rows], j_text[jobs])] * np.float32(wt[c["lexical"]])
-        else:
-            bound += np.float32(wt[c["lexical"]])
-        bound += self._wage_bound(rows, jobs) * np.float32(wt[c["wage"]])
-        per_row = wt[c["pairing"]] * ctx.paired[ctx.worker_county[rows], loc].astype(np.float64)
+        span = sc.dense_hi - sc.dense_lo
+        bound = cos + f4(_COS_SLACK - sc.dense_lo)
+        bound *= f4(wt[c["dense"]] / span)
+        np.clip(bound, f4(0), f4(wt[c["dense"]]), out=bound)
+        credit = np.zeros((rows.size, jobs.size), dtype=f4)  # the highest level's credit shared
+        for level, (level_credit, *_) in enumerate(self.levels_):
+            credit.ravel()[self._occupation_cells(rows, loc, jpos, jobs.size, level)] = level_credit
+        occ = credit > 0
+        bound += credit * f4(wt[c["occupation"]])
+        if lex is not None and self.lexical_table_ is not None:
+            bound += lex[self.lexical_table_[1][rows]]
+        bound += self._wage_bound(rows, jobs) * f4(wt[c["wage"]])
+        per_row = wt[c["pairing"]] * ctx.paired[ctx.worker_county[rows], loc] + wt[c["skills"]]
+        if lex is None:
+            per_row = per_row + wt[c["lexical"]]
+        per_col = wt[c["employment_base"]] * ctx.enterprise_base[ctx.job_enterprise[jobs]]
+        bound += per_row.astype(f4)[:, None]
+        bound += per_col.astype(f4)[None, :]
         away = ctx.worker_county[rows] != loc
-        home_fit = np.where(ctx.worker_mobility[rows] == 0, 1.0, 0.5)
-        per_row += wt[c["skills"]]
-        per_col = wt[c["employment_base"]] * ctx.enterprise_base[ctx.job_enterprise[jobs]].astype(np.float64)
-        bound += per_row.astype(np.float32)[:, None] + per_col.astype(np.float32)[None, :]
-        stay = np.where(away[:, None], ctx.job_accommodation[jobs][None, :], home_fit[:, None])
-        bound += stay.astype(np.float32) * np.float32(wt[c["stay_fit"]])
+        home_fit = (wt[c["stay_fit"]] * np.where(ctx.worker_mobility[rows] == 0, 1.0, 0.5)).astype(f4)
+        accommodation = (wt[c["stay_fit"]] * ctx.job_accommodation[jobs]).astype(f4)
+        bound += np.where(away[:, None], accommodation[None, :], home_fit[:, None])
         wish = None
         if self.worker_codes is not None and self.wish_bonus != 0:
-            wc, jc = self.worker_codes[rows], self.ctx.job_code[jobs][None, :]
-            wish = np.zeros(occ.shape, dtype=bool)
-            for s in range(wc.shape[1]):
-                wish |= (wc[:, s : s + 1] == jc) & (wc[:, s : s + 1] >= 0)
+            wc = self.worker_codes[rows]
+            wc = np.where(wc >= 0, wc, -2)  # an unknown wish matches no job, unknown codes included
+            jc = self.ctx.job_code[jobs][None, :]
+            wish = wc[:, :1] == jc
+            for s in range(1, wc.shape[1]):
+                wish |= wc[:, s : s + 1] == jc
         return _Block(cos, occ, wish, bound)
+
+    def _lexical_columns(self, jobs: np.ndarray) -> np.ndarray | None:
+        """The weighted lexical table's columns of ``jobs`` (distinct wish texts x jobs), float32."""
+        if self.lexical_table_ is None:
+            return None
+        table, _, j_text = self.lexical_table_
+        return np.ascontiguousarray(
+            table[:, j_text[jobs]] * np.float32(self.weights[_COL["lexical"]]), np.float32
+        )
+
+    def _cells(
+        self, block: _Block, rows: np.ndarray, jobs: np.ndarray, row_need: np.ndarray, col_need: np.ndarray
+    ) -> np.ndarray:
+        """Flat cells of the block whose bound reaches ``min_fit`` and ``row_need + col_need``
+        (less the wish bonus where the job is wished), with ``_CELL_SLACK`` to spare."""
+        r, c = row_need[rows], col_need[jobs]
+        small = max(float(np.abs(r).max(initial=0)), float(np.abs(c).max(initial=0))) < 1e2
+        dtype = np.float32 if small else np.float64  # float32 sums stay within the slack below 1e2
+        need = (r - _CELL_SLACK).astype(dtype)[:, None] + c.astype(dtype)[None, :]
+        if block.wish is not None:
+            np.subtract(need, dtype(self.wish_bonus), out=need, where=block.wish)
+        np.maximum(need, dtype(self.min_fit - _CELL_SLACK), out=need)
+        return np.flatnonzero(block.bound >= need)
 
     def _wage_bound(self, rows: np.ndarray, jobs: np.ndarray) -> np.ndarray:
         """(rows x jobs) float32 upper bound of the wage factor (:func:`wage_factor`): 1 where the
@@ -359,7 +408,18 @@ class PairPricer:
         scores_out: list[np.ndarray] = []
         scored = kept = 0
         eligible = self.eligible if workers_in is None else self.eligible & workers_in
-        for loc in np.unique(ctx.job_location):
+        row_need = floor_u - bonus
+        t0 = time.perf_counter()
+        locations = np.unique(ctx.job_location)
+        for n_loc, loc in enumerate(locations, 1):
+            log.debug(
+                "sweep: location %d of %d, %d kept, %d scored, %.1f s",
+                n_loc,
+                locations.size,
+                kept,
+                scored,
+                time.perf_counter() - t0,
+            )
             at_loc = ctx.job_location == loc
             jobs = np.flatnonzero(at_loc if jobs_in is None else at_loc & jobs_in).astype(np.int64)
             workers = np.flatnonzero(eligible & ctx.worker_allowed[:, loc]).astype(np.int64)
@@ -367,16 +427,12 @@ class PairPricer:
                 continue
             jpos = np.full(n_j, -1, np.int64)
             jpos[jobs] = np.arange(jobs.size)
+            lex = self._lexical_columns(jobs)
             step = max(1, _GRID // jobs.size)
             for s in range(0, workers.size, step):
                 rows = workers[s : s + step]
-                block = self._block_bound(rows, jobs, int(loc), jpos)
-                need = floor_u[rows][:, None] + floor_v[jobs][None, :] - bonus[rows][:, None]
-                if block.wish is not None:
-                    need = need - self.wish_bonus * block.wish
-                top = block.bound + _BOUND_SLACK
-                cells = np.flatnonzero((top >= self.min_fit - 1e-9) & (top >= need - _BOUND_SLACK))
-                del need, top
+                block = self._block_bound(rows, jobs, int(loc), jpos, lex)
+                cells = self._cells(block, rows, jobs, row_need, floor_v)
                 if not cells.size:
                     continue
                 ew, ej = rows[cells // jobs.size], jobs[cells % jobs.size]
@@ -590,7 +646,7 @@ class _Block:
     """One (workers x jobs) block of the sweep, as matrices (:meth:`PairPricer._block_bound`)."""
 
     cos: np.ndarray  # float32 matrix-product cosines
-    occ: np.ndarray  # bool: the pair shares an occupation group (中类)
+    occ: np.ndarray  # bool: the pair shares a code at some occupation level (中类 at least)
     wish: np.ndarray | None  # bool: the job is of a wished occupation (None: no wish bonus)
     bound: np.ndarray  # float32: upper bound of the score
 
@@ -696,6 +752,18 @@ def certify(
         new, scored = pricer.violators(duals, edge_keys(edges, problem.n_jobs), bonus)
         cert.rounds += 1
         cert.candidates_scored += scored
+        log.info(
+            "pricing round %d: %d edges, objective %.6f, %d placed, %d violators, %d scored, "
+            "solve %.1f s, price %.1f s",
+            cert.rounds,
+            len(edges),
+            float(result.objective),
+            int(result.n_placed),
+            len(new),
+            scored,
+            t_solve,
+            time.perf_counter() - t2,
+        )
         cert.round_log.append(
             {
                 "edges": len(edges),

@@ -217,9 +217,11 @@ def test_the_sweep_keeps_every_fitting_pair_reaching_the_floors(sample, table_ma
     np.testing.assert_array_equal(pricer.pool_scores_, ref.score[kept])
 
 
-def test_the_block_bounds_hold_for_every_pair(sample):
+@pytest.mark.parametrize("table_max", [pricing._TABLE_MAX, 0], ids=["lexical_table", "lexical_per_pair"])
+def test_the_block_bounds_hold_for_every_pair(sample, table_max, monkeypatch):
     """The block's matrices bound every rule-passing pair's exact score and wage factor from above
     (the sweep drops a cell on these bounds before listing it)."""
+    monkeypatch.setattr(pricing, "_TABLE_MAX", table_max)
     run = run_placement(sample, _options(), encoder=FakeEncoder())
     pricer, ctx = _pricer(run), run.context
     ref = all_pairs_edges(run)
@@ -228,7 +230,7 @@ def test_the_block_bounds_hold_for_every_pair(sample):
         rows = np.flatnonzero(ctx.worker_allowed[:, loc])
         jpos = np.full(ctx.n_jobs, -1, np.int64)
         jpos[jobs] = np.arange(jobs.size)
-        block = pricer._block_bound(rows, jobs, int(loc), jpos)
+        block = pricer._block_bound(rows, jobs, int(loc), jpos, pricer._lexical_columns(jobs))
         here = np.flatnonzero(ctx.job_location[ref.job] == loc)
         r, c = np.searchsorted(rows, ref.worker[here]), jpos[ref.job[here]]
         assert (block.bound[r, c] + 1e-6 >= ref.score[here]).all()
