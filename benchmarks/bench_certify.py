@@ -25,7 +25,9 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import logging
 import resource
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -172,6 +174,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     p.add_argument("--skip-all-edges", action="store_true")
     p.add_argument("--out", type=Path, default=Path("benchmarks/results/certify.json"))
     args = p.parse_args(argv)
+    progress = logging.getLogger("matcher.placement.pricing")  # each round and location, as it goes
+    progress.setLevel(logging.DEBUG)
+    progress.addHandler(logging.StreamHandler(sys.stdout))
     result = {"benchmark": "certify", "seed": args.seed, "year": args.year, **run(args)}
     write_json(args.out, result)
     return result
