@@ -733,6 +733,12 @@ def certify(
 
     t0 = time.perf_counter()
     cert = Certificate("not_certified", rule_passing_pairs, k=k)
+    log.info(
+        "pricing out over %d rule-passing pairs from the top-%d graph (%d edges)",
+        rule_passing_pairs,
+        k,
+        len(edges),
+    )
     while True:
         t1 = time.perf_counter()
         problem, options, result = solve_graph(edges)
