@@ -25,7 +25,9 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import logging
 import resource
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -78,7 +80,7 @@ def _all_edges(ds: Any, run: Any, encoder: Any, options: PlaceOptions) -> dict[s
     _, full, _ = hold_back(ctx, full, options)
     cand_s = time.perf_counter() - t0
     t0 = time.perf_counter()
-    problem, solve_options = build_problem(ds, ctx, full, options)
+    problem, solve_options = build_problem(ds, ctx, full, options, worker_codes=run.worker_codes)
     result = solve(problem, dataclasses.replace(solve_options, shadow_prices=False))
     solve_s = time.perf_counter() - t0
     return {
@@ -172,6 +174,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     p.add_argument("--skip-all-edges", action="store_true")
     p.add_argument("--out", type=Path, default=Path("benchmarks/results/certify.json"))
     args = p.parse_args(argv)
+    progress = logging.getLogger("matcher.placement.pricing")  # each round and location, as it goes
+    progress.setLevel(logging.DEBUG)
+    progress.addHandler(logging.StreamHandler(sys.stdout))
     result = {"benchmark": "certify", "seed": args.seed, "year": args.year, **run(args)}
     write_json(args.out, result)
     return result

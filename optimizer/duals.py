@@ -132,6 +132,12 @@ def flow_duals(
         raise ValueError("edge_selected breaks an opening or a capacity of the flow core")
     graph = ResidualGraph(lay.n_nodes, net.tails, net.heads, net.caps, net.costs, flows)
     pot = graph.potentials()
+    # the widest test each pair can get from one set of potentials: workers high, the rest low
+    worker_node = np.zeros(lay.n_nodes, dtype=bool)
+    worker_node[:w_n] = True
+    tight = graph.tightened(pot, worker_node)
+    if np.abs(tight).max(initial=0) < _MAX_POTENTIAL:
+        pot = tight
     job_nodes = lay.job0 + np.arange(j_n, dtype=np.int64)
     job_p = pot[job_nodes].copy()
     dorm_p = job_p.copy()

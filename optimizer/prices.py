@@ -46,6 +46,41 @@ class ResidualGraph:
         self.indptr_ = np.zeros(n_nodes + 1, dtype=np.int64)
         np.cumsum(np.bincount(rt, minlength=n_nodes), out=self.indptr_[1:])
 
+    def tightened(self, pot: np.ndarray, fixed: np.ndarray) -> np.ndarray:
+        """Potentials, still feasible, that widen ``p(a) - p(b)`` from the ``fixed`` nodes (bool) to
+        the others: those others as low as the residual arcs allow with the fixed nodes held at
+        ``pot`` (``p(a) >= p(b) - c(a, b)``, relaxed back from the fixed nodes; nodes that reach
+        none of them move down together), then each fixed node as high as its in-arcs allow
+        (``p(b) <= p(a) + c(a, b)``). No residual arc may join two fixed nodes. Returns ``pot``
+        itself when the result would not be feasible or not fit ``max_abs``."""
+        tails = np.repeat(np.arange(self.n_nodes, dtype=np.int64), np.diff(self.indptr_))
+        heads, costs = self.heads_, self.costs_
+        if (fixed[tails] & fixed[heads]).any():
+            return pot
+        # reversed arcs b -> a of every arc a -> b leaving a free node: q = -p are their distances
+        free = ~fixed[tails]
+        back = ResidualGraph.__new__(ResidualGraph)
+        order = np.argsort(heads[free], kind="stable")
+        back.n_nodes, back.heads_, back.costs_ = self.n_nodes, tails[free][order], costs[free][order]
+        back.indptr_ = np.zeros(self.n_nodes + 1, dtype=np.int64)
+        np.cumsum(np.bincount(heads[free], minlength=self.n_nodes), out=back.indptr_[1:])
+        q = np.full(self.n_nodes, _INF, dtype=np.int64)
+        q[fixed] = -pot[fixed]
+        q = back._relax(q, np.flatnonzero(fixed))
+        reached = q < _INF
+        out = np.where(reached, -q, 0)
+        if not reached.all():
+            span = int(pot.max()) - int(out[reached].min()) + int(np.abs(costs).max(initial=0)) + 1
+            out = np.where(reached, out, pot - span)
+        # then each fixed node up to its lowest in-arc
+        into = fixed[heads]
+        up = np.full(self.n_nodes, _INF, dtype=np.int64)
+        np.minimum.at(up, heads[into], out[tails[into]] + costs[into])
+        out = np.where(fixed & (up < _INF), up, out)
+        if (out[heads] > out[tails] + costs).any():
+            return pot
+        return out
+
     def distances(self, source: int) -> np.ndarray:
         """Shortest-path distances from ``source`` (int64; unreachable = 2**62)."""
         dist = np.full(self.n_nodes, _INF, dtype=np.int64)

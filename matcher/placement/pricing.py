@@ -4,22 +4,26 @@ The solver sees the top-k candidate graph. Its optimal duals (:func:`optimizer.d
 a worker value ``u_w`` and a job price ``v_j`` that fold in the enterprise and dorm capacities)
 say which missing pair could still improve the optimum: only one whose weight (score, plus the
 priority bonus and the wish bonus) exceeds ``u_w + v_j`` and whose score reaches the minimum fit.
-An unplaced worker is worth 0 and a job with vacancies costs 0, so for most pairs the test is the
-minimum fit alone, which no set of duals changes. :class:`PairPricer` therefore sweeps every
-rule-passing pair once and keeps the *fitting* ones (score at least ``min_fit``), without scoring
-them all:
+The duals are potentials (:func:`optimizer.duals.flow_duals` widens them as far as the network
+allows), fixed up to a constant moved from the workers to the jobs. :class:`PairPricer` sweeps every
+rule-passing pair once, without scoring them all:
 
-* location by location, a block of workers against every job there: the cosines by one matrix
-  product, the factors read off the records (wage, pairing, base, accommodation) and the lexical
-  factor (a table over the distinct wish and title texts) exactly, the occupation factor at 1
-  where the pair shares an occupation group (中类) and 0 where it shares none (exact), skills at 1;
-* the pairs whose bound reaches ``min_fit`` are scored exactly with the placement's own functions.
+* location by location, a block of workers against every job there, as matrices: the cosines by
+  one matrix product, the factors read off the records (wage, pairing, base, accommodation) and
+  the lexical factor (a table over the distinct wish and title texts) exactly, the occupation
+  factor at the credit of the finest level at which the pair shares a code (0 where none), skills
+  at 1: a bound of each cell's score, and of its weight with the wish bonus where the job is wished;
+* only the cells whose bound reaches ``min_fit`` and the *floors* ``f_w + g_j`` (a share of the
+  first round's duals, :data:`FLOOR_SHARE`) are listed, checked against the hard rules and scored
+  exactly with the placement's own functions; those that still reach both are kept in a pool.
 
-Each round then tests the kept pairs against that round's duals (one vectorised test), adds the
-violators to the graph and solves again, until none is left (:func:`certify`). When the fitting
-pairs are more than ``POOL_MAX`` (a minimum fit near 0), every round sweeps again and keeps only
-the violators. The run then is optimal over all ``N`` pairs the hard rules allow (``N`` counted by
-class, never enumerated).
+The pool so holds every fitting pair that can beat any duals at or above the floors. Each round
+tests the pool against that round's duals (one vectorised test), after sweeping again the rows of
+the workers and the columns of the jobs whose dual fell below its floor (at the constant that
+leaves the least to sweep); it adds the violators (at most :data:`ADD_MAX`, each worker's best) to
+the graph and solves again, until none is left (:func:`certify`). When the pool would hold more
+than ``POOL_MAX`` pairs, every round sweeps with that round's duals. The run then is optimal over
+all ``N`` pairs the hard rules allow (``N`` counted by class, never enumerated).
 
 Every engine solves the graph component by component (:mod:`matcher.placement.decompose`, the Ray
 engine on its cluster); the duals are read once from the merged assignment, over the whole network
@@ -29,6 +33,7 @@ certificate covers each component and the pairs between them alike.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -48,12 +53,20 @@ from matcher.scoring.candidates import (
     text_factors,
 )
 from matcher.scoring.context import MatchContext
-from matcher.scoring.factors import FACTORS, SCORE_DECIMALS, EdgeFactors, ScoringConfig, dense_factor
+from matcher.scoring.factors import (
+    FACTORS,
+    SCORE_DECIMALS,
+    EdgeFactors,
+    ScoringConfig,
+    dense_factor,
+)
 from matcher.scoring.ngrams import NgramSets
+from matcher.scoring.occupations import LEVELS as OCCUPATION_LEVELS
 from matcher.scoring.occupations import OccupationSides, in_wished, occupation_match
 
+log = logging.getLogger(__name__)
+
 _GRID = 2_000_000  # (worker, job) cells of one block of the sweep
-_GROUP_DIVISOR = 10_000  # 中类: the coarsest level the occupation factor credits
 _TABLE_MAX = 20_000_000  # distinct (wish, title) texts whose lexical overlap is tabled once
 _COS_SLACK = 1e-4  # a block's matrix-product cosine may differ this much from the pair's own
 _COL = {f: i for i, f in enumerate(FACTORS)}
@@ -61,6 +74,16 @@ MAX_ROUNDS = 50
 POOL_MAX = 25_000_000
 """Fitting pairs (score at least ``min_fit``) kept between pricing rounds, 16 bytes each; beyond
 it, each round sweeps every rule-passing pair again."""
+ADD_MAX = 20_000_000
+"""Violators added to the graph in one round at most: beyond it, each worker's best (largest gain)
+up to one share for all; those left out come back in a later round if they still beat its duals."""
+FLOOR_SHARE = 0.5
+"""The pool keeps the fitting pairs whose weight reaches this share of the first round's duals
+(``u_w + v_j``): 0 keeps every fitting pair; nearer 1 keeps fewer but sweeps again more rows and
+columns when duals fall."""
+_BOUND_SLACK = 1e-6  # a bound or weight compared with a threshold: rounding of scores and duals
+_CELL_SLACK = 1e-4  # a block's float32 bound against its threshold (float32 sums of terms below 1e2)
+_DROP_TOL = 1e-9  # a dual this far below its floor still counts as at it (pairs within _BOUND_SLACK are kept)
 
 
 @dataclass
@@ -213,6 +236,8 @@ class PairPricer:
         exclude: np.ndarray | None = None,
         needs_dorm: bool = False,
         pool_max: int = POOL_MAX,
+        floor_share: float = FLOOR_SHARE,
+        add_max: int | None = None,
         worker_codes: np.ndarray | None = None,
         wish_bonus: float = 0.0,
     ) -> None:
@@ -220,7 +245,8 @@ class PairPricer:
         self.worker_codes, self.wish_bonus = worker_codes, wish_bonus
         self.sides, self.occupations, self.scoring = sides, occupations, scoring
         self.eligible, self.min_fit, self.needs_dorm = eligible, min_fit, needs_dorm
-        self.pool_max = pool_max
+        self.pool_max, self.floor_share = pool_max, floor_share
+        self.add_max = ADD_MAX if add_max is None else add_max
         self.exclude = np.zeros(0, np.int64) if exclude is None else np.unique(exclude)
         self.n_ent = max(int(ctx.enterprise_base.shape[0]), 1)
         self.weights = scoring.weights.vector()
@@ -228,102 +254,220 @@ class PairPricer:
         job_side = skill_sides(sides.job_titles, sides.job_descriptions)
         self.skills_ = NgramSets(*SKILL_GRAMS).fit(sides.worker_skills, job_side)
         self.lexical_table_ = _overlap_table(self.lexical_, sides.worker_occupations, sides.job_titles)
-        # jobs by (occupation group, location)
-        n_loc = max(len(ctx.location_codes), 1)
-        jg = occupations.level("jobs", _GROUP_DIVISOR).codes[:, 0, :]
-        jj, kk = np.nonzero(jg >= 0)
-        keys = jg[jj, kk] * n_loc + ctx.job_location[jj]
-        order = np.lexsort((jj, keys))
-        self.group_keys_, self.group_jobs_ = keys[order], jj[order].astype(np.int64)
-        self.worker_groups_ = occupations.level("workers", _GROUP_DIVISOR).codes
-        self.n_loc = n_loc
+        # per occupation level (中类, 小类, code: credit rising), jobs by (code at that level, location)
+        self.n_loc = max(len(ctx.location_codes), 1)
+        self.levels_: list[tuple[float, np.ndarray, np.ndarray, np.ndarray]] = []
+        for divisor, credit in sorted(OCCUPATION_LEVELS, key=lambda level: level[1]):
+            jg = occupations.level("jobs", divisor).codes[:, 0, :]
+            jj, kk = np.nonzero(jg >= 0)
+            keys = jg[jj, kk] * self.n_loc + ctx.job_location[jj]
+            order = np.lexsort((jj, keys))
+            wg = occupations.level("workers", divisor).codes
+            self.levels_.append(
+                (credit, keys[order], jj[order].astype(np.int64), wg.reshape(wg.shape[0], -1))
+            )
         # every fitting pair (score >= min_fit), found by the first sweep; None: not yet, or too many
         self.pool_keys_: np.ndarray | None = None
         self.pool_scores_ = np.zeros(0)
         self.pool_overflow_ = False
+        self.pool_bonus_ = np.zeros(0)
+        self.floor_u_ = np.zeros(ctx.n_workers)  # the pool holds every fitting pair reaching f_w + g_j
+        self.floor_v_ = np.zeros(ctx.n_jobs)
+        self.rows_reswept_ = 0  # workers and jobs swept again since their dual fell below its floor
+        self.cols_reswept_ = 0
 
     # ---- the sweep ---------------------------------------------------------------------------
-    def _occupation_cells(self, rows: np.ndarray, loc: int, jpos: np.ndarray, n_jobs: int) -> np.ndarray:
-        """Flat cells ``row_position * len(jobs of loc) + job_position`` of the pairs of ``rows``
-        (sorted) and the jobs of ``loc`` that share an occupation group (中类, top codes of both)."""
-        g = self.worker_groups_[rows].reshape(rows.size, -1)
+    def _occupation_cells(
+        self, rows: np.ndarray, loc: int, jpos: np.ndarray, n_jobs: int, level: int
+    ) -> np.ndarray:
+        """Flat cells ``row_position * n_jobs + job_position`` of the pairs of ``rows`` (sorted)
+        and the jobs of ``loc`` (``jpos``: each job's position, -1 for jobs outside the block) that
+        share a code at occupation level ``self.levels_[level]`` (top codes of both)."""
+        _, job_keys, job_of, worker_codes = self.levels_[level]
+        g = worker_codes[rows]
         rw, slot = np.nonzero(g >= 0)
         if rw.size == 0:
             return np.zeros(0, np.int64)
-        wg = np.unique(np.stack([rw, g[rw, slot]], axis=1), axis=0)
-        key = wg[:, 1] * self.n_loc + loc
-        lo = np.searchsorted(self.group_keys_, key, side="left")
-        n = np.searchsorted(self.group_keys_, key, side="right") - lo
+        span = int(g.max()) + 1
+        pair = np.unique(rw.astype(np.int64) * span + g[rw, slot])
+        key = pair % span * self.n_loc + loc
+        lo = np.searchsorted(job_keys, key, side="left")
+        n = np.searchsorted(job_keys, key, side="right") - lo
         at = np.arange(int(n.sum())) - np.repeat(np.cumsum(n) - n - lo, n)
-        return np.repeat(wg[:, 0], n).astype(np.int64) * n_jobs + jpos[self.group_jobs_[at]]
+        pos = jpos[job_of[at]]
+        cells = np.repeat(pair // span, n) * n_jobs + pos
+        return cells[pos >= 0]
+
+    def _block_bound(
+        self, rows: np.ndarray, jobs: np.ndarray, loc: int, jpos: np.ndarray, lex: Any
+    ) -> _Block:
+        """The (rows x jobs) block of one location as matrices: each cell's matrix-product cosine,
+        whether it shares an occupation code at some level, whether the job is of a wished occupation, and an
+        upper bound of its score (every factor exact but dense at the block's cosine plus its
+        slack, occupation at the credit of the finest level sharing a code (its Bhattacharyya
+        coefficient at most 1), lexical at 1 without the table, skills at 1).
+        ``lex``: the lexical table's columns of these jobs, weighted (None without the table).
+        Float32 throughout, in place where it can be: the sweep's cost is this, cell by cell.
+        """
+        ctx, wt, sc = self.ctx, self.weights, self.scoring
+        c, f4 = _COL, np.float32
+        cos = self.wv[rows] @ self.jv[jobs].T
+        span = sc.dense_hi - sc.dense_lo
+        bound = cos + f4(_COS_SLACK - sc.dense_lo)
+        bound *= f4(wt[c["dense"]] / span)
+        np.clip(bound, f4(0), f4(wt[c["dense"]]), out=bound)
+        credit = np.zeros((rows.size, jobs.size), dtype=f4)  # the highest level's credit shared
+        for level, (level_credit, *_) in enumerate(self.levels_):
+            credit.ravel()[self._occupation_cells(rows, loc, jpos, jobs.size, level)] = level_credit
+        occ = credit > 0
+        bound += credit * f4(wt[c["occupation"]])
+        if lex is not None and self.lexical_table_ is not None:
+            bound += lex[self.lexical_table_[1][rows]]
+        bound += self._wage_bound(rows, jobs) * f4(wt[c["wage"]])
+        per_row = wt[c["pairing"]] * ctx.paired[ctx.worker_county[rows], loc] + wt[c["skills"]]
+        if lex is None:
+            per_row = per_row + wt[c["lexical"]]
+        per_col = wt[c["employment_base"]] * ctx.enterprise_base[ctx.job_enterprise[jobs]]
+        bound += per_row.astype(f4)[:, None]
+        bound += per_col.astype(f4)[None, :]
+        away = ctx.worker_county[rows] != loc
+        home_fit = (wt[c["stay_fit"]] * np.where(ctx.worker_mobility[rows] == 0, 1.0, 0.5)).astype(f4)
+        accommodation = (wt[c["stay_fit"]] * ctx.job_accommodation[jobs]).astype(f4)
+        bound += np.where(away[:, None], accommodation[None, :], home_fit[:, None])
+        wish = None
+        if self.worker_codes is not None and self.wish_bonus != 0:
+            wc = self.worker_codes[rows]
+            wc = np.where(wc >= 0, wc, -2)  # an unknown wish matches no job, unknown codes included
+            jc = self.ctx.job_code[jobs][None, :]
+            wish = wc[:, :1] == jc
+            for s in range(1, wc.shape[1]):
+                wish |= wc[:, s : s + 1] == jc
+        return _Block(cos, occ, wish, bound)
+
+    def _lexical_columns(self, jobs: np.ndarray) -> np.ndarray | None:
+        """The weighted lexical table's columns of ``jobs`` (distinct wish texts x jobs), float32."""
+        if self.lexical_table_ is None:
+            return None
+        table, _, j_text = self.lexical_table_
+        return np.ascontiguousarray(
+            table[:, j_text[jobs]] * np.float32(self.weights[_COL["lexical"]]), np.float32
+        )
+
+    def _cells(
+        self, block: _Block, rows: np.ndarray, jobs: np.ndarray, row_need: np.ndarray, col_need: np.ndarray
+    ) -> np.ndarray:
+        """Flat cells of the block whose bound reaches ``min_fit`` and ``row_need + col_need``
+        (less the wish bonus where the job is wished), with ``_CELL_SLACK`` to spare."""
+        r, c = row_need[rows], col_need[jobs]
+        small = max(float(np.abs(r).max(initial=0)), float(np.abs(c).max(initial=0))) < 1e2
+        dtype = np.float32 if small else np.float64  # float32 sums stay within the slack below 1e2
+        need = (r - _CELL_SLACK).astype(dtype)[:, None] + c.astype(dtype)[None, :]
+        if block.wish is not None:
+            np.subtract(need, dtype(self.wish_bonus), out=need, where=block.wish)
+        np.maximum(need, dtype(self.min_fit - _CELL_SLACK), out=need)
+        return np.flatnonzero(block.bound >= need)
+
+    def _wage_bound(self, rows: np.ndarray, jobs: np.ndarray) -> np.ndarray:
+        """(rows x jobs) float32 upper bound of the wage factor (:func:`wage_factor`): 1 where the
+        job's lower wage meets the worker's minimum, the partial credit where only its upper wage
+        does (the credit scaled by at most 1), 0.5 where either side is unknown, else 0."""
+        ctx, partial = self.ctx, np.float32(max(self.scoring.wage_partial, 0.0))
+        lo_j = np.where(np.isnan(ctx.job_wage_min), ctx.job_wage_max, ctx.job_wage_min)[jobs]
+        hi_j = np.where(np.isnan(ctx.job_wage_max), ctx.job_wage_min, ctx.job_wage_max)[jobs]
+        mw = ctx.worker_min_wage[rows][:, None]
+        out = np.maximum(lo_j[None, :] >= mw, (hi_j[None, :] >= mw) * partial, dtype=np.float32)
+        out[np.isnan(ctx.worker_min_wage[rows])] = 0.5
+        out[:, np.isnan(lo_j)] = 0.5
+        return out
 
     def _sweep(
-        self, keep: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray], cap: int | None = None
+        self,
+        floor_u: np.ndarray,
+        floor_v: np.ndarray,
+        bonus: np.ndarray,
+        *,
+        workers_in: np.ndarray | None = None,
+        jobs_in: np.ndarray | None = None,
+        keep: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray] | None = None,
+        cap: int | None = None,
     ) -> _Swept:
         """Every eligible, rule-passing, not excluded pair whose exact score reaches ``min_fit``
-        and passes ``keep(ew, ej, score)``: sorted keys ``w * J + j`` and their scores (keys None
-        once more than ``cap`` are kept).
+        and whose objective weight (score, priority ``bonus``, wish bonus) reaches
+        ``floor_u[w] + floor_v[j]`` (and passes ``keep(ew, ej, score)``): sorted keys ``w * J + j``
+        and their scores (keys None once more than ``cap`` are kept). ``workers_in`` / ``jobs_in``
+        (bool masks) restrict the sweep to those rows / columns.
 
-        Location by location, a block of workers against every job there: cosines by one matrix
-        product, the factors read off the records and the lexical factor (a table over distinct
-        texts) exactly, occupation and skills at their bound (occupation 0 where no group is
-        shared); the pairs whose bound reaches ``min_fit`` get the occupation, lexical and skills
-        factors exactly, and those still reaching it their pair's own cosine: their scores are the
-        ones the placement gives them.
+        Location by location, a block of workers against every job there: an upper bound of each
+        cell's weight from matrices (:meth:`_block_bound`) drops every cell that cannot reach
+        either threshold before any pair is listed; the rest are checked against the hard rules,
+        get the occupation, lexical and skills factors exactly, and those still reaching both their
+        pair's own cosine: their scores are the ones the placement gives them.
         """
         ctx, col, n_j = self.ctx, _COL, self.ctx.n_jobs
         keys_out: list[np.ndarray] = []
         scores_out: list[np.ndarray] = []
-        scored = 0
-        kept = 0
-        for loc in np.unique(ctx.job_location):
-            jobs = np.flatnonzero(ctx.job_location == loc).astype(np.int64)
-            workers = np.flatnonzero(self.eligible & ctx.worker_allowed[:, loc]).astype(np.int64)
-            if not workers.size:
+        scored = kept = 0
+        eligible = self.eligible if workers_in is None else self.eligible & workers_in
+        row_need = floor_u - bonus
+        t0 = time.perf_counter()
+        locations = np.unique(ctx.job_location)
+        for n_loc, loc in enumerate(locations, 1):
+            log.debug(
+                "sweep: location %d of %d, %d kept, %d scored, %.1f s",
+                n_loc,
+                locations.size,
+                kept,
+                scored,
+                time.perf_counter() - t0,
+            )
+            at_loc = ctx.job_location == loc
+            jobs = np.flatnonzero(at_loc if jobs_in is None else at_loc & jobs_in).astype(np.int64)
+            workers = np.flatnonzero(eligible & ctx.worker_allowed[:, loc]).astype(np.int64)
+            if not workers.size or not jobs.size:
                 continue
             jpos = np.full(n_j, -1, np.int64)
             jpos[jobs] = np.arange(jobs.size)
-            jv = self.jv[jobs]
+            lex = self._lexical_columns(jobs)
             step = max(1, _GRID // jobs.size)
             for s in range(0, workers.size, step):
                 rows = workers[s : s + step]
-                ew = np.repeat(rows, jobs.size)
-                ej = np.tile(jobs, rows.size)
+                block = self._block_bound(rows, jobs, int(loc), jpos, lex)
+                cells = self._cells(block, rows, jobs, row_need, floor_v)
+                if not cells.size:
+                    continue
+                ew, ej = rows[cells // jobs.size], jobs[cells % jobs.size]
                 ok = ctx.hard_rules(ew, ej)
                 if self.exclude.size:
                     ok &= ~_isin_sorted(ew * self.n_ent + ctx.job_enterprise[ej], self.exclude)
-                occ = np.zeros(ew.size, dtype=bool)
-                occ[self._occupation_cells(rows, int(loc), jpos, jobs.size)] = True
-                at = np.flatnonzero(ok)
-                ew, ej, occ = ew[at], ej[at], occ[at]
-                cos = (self.wv[rows] @ jv.T).ravel()[at]
-                values = np.ones((at.size, len(FACTORS)), dtype=np.float32)
+                cells, ew, ej = cells[ok], ew[ok], ej[ok]
+                occ = block.occ.ravel()[cells]
+                cos = block.cos.ravel()[cells]
+                del block
+                values = np.ones((ew.size, len(FACTORS)), dtype=np.float32)
                 values[:, col["dense"]] = dense_factor(cos + _COS_SLACK, self.scoring)
-                values[:, col["occupation"]] = occ
                 context_factors(values, ctx, ew, ej, self.scoring)
-                if self.lexical_table_ is not None:
-                    table, w_text, j_text = self.lexical_table_
-                    values[:, col["lexical"]] = table[w_text[ew], j_text[ej]]
-                bound = EdgeFactors(values).scores(self.scoring.weights) + 1e-6
-                at = np.flatnonzero(bound >= self.min_fit - 1e-9)
-                if not at.size:
-                    continue
-                ew, ej, occ, values = ew[at], ej[at], occ[at], values[at]
                 values[:, col["occupation"]] = 0.0
                 if occ.any():
                     values[occ, col["occupation"]] = occupation_match(self.occupations, ew[occ], ej[occ])
-                if self.lexical_table_ is None:
+                if self.lexical_table_ is not None:
+                    table, w_text, j_text = self.lexical_table_
+                    values[:, col["lexical"]] = table[w_text[ew], j_text[ej]]
+                else:
                     values[:, col["lexical"]] = self.lexical_.overlap(ew, ej, normalise="min")
                 values[:, col["skills"]] = skills_factor(self.skills_, ew, ej)
-                scored += int(at.size)
+                scored += int(ew.size)
                 # every factor exact but dense (the block's cosine, plus its slack): a tight bound
-                at = np.flatnonzero(
-                    EdgeFactors(values).scores(self.scoring.weights) + 1e-6 >= self.min_fit - 1e-9
-                )
+                top = EdgeFactors(values).scores(self.scoring.weights) + _BOUND_SLACK
+                weight = top + bonus[ew] + self._wish(ew, ej)
+                at = np.flatnonzero((top >= self.min_fit - 1e-9) & (weight >= floor_u[ew] + floor_v[ej]))
                 ew, ej, values = ew[at], ej[at], values[at]
                 values[:, col["dense"]] = dense_factor(pair_cosines(self.wv, self.jv, ew, ej), self.scoring)
                 score = self._scores(values)
-                at = np.flatnonzero((score >= self.min_fit - 1e-9) & keep(ew, ej, score))
+                weight = score + bonus[ew] + self._wish(ew, ej) + _BOUND_SLACK
+                hit = (score >= self.min_fit - 1e-9) & (weight >= floor_u[ew] + floor_v[ej])
+                if keep is not None:
+                    hit &= keep(ew, ej, score)
+                at = np.flatnonzero(hit)
                 keys_out.append(ew[at] * n_j + ej[at])
                 scores_out.append(score[at])
                 kept += int(at.size)
@@ -372,38 +516,139 @@ class PairPricer:
         weight beats the duals (``duals``: :class:`optimizer.duals.FlowDuals`), scored; and how many
         pairs were scored exactly. ``bonus``: each worker's priority bonus.
 
-        The first call sweeps every rule-passing pair once and keeps the fitting ones (score at
-        least ``min_fit``: no other pair can ever be added), so each later round tests only those;
-        when they are more than ``pool_max``, every round sweeps again with the duals' test.
+        A pair can beat the duals only if its weight reaches ``u_w + v_j``
+        (:meth:`~optimizer.duals.FlowDuals.worker_value`, :meth:`~optimizer.duals.FlowDuals.job_price`).
+        The first call sweeps every rule-passing pair once and keeps in a pool each fitting pair
+        whose weight reaches the *floors* ``f_w + g_j``, set a share (``floor_share``) of the way
+        from 0 to that round's duals. The pool thus holds every pair that can beat any duals at or
+        above the floors; a later round tests only the pool, after sweeping again the rows of the
+        workers and the columns of the jobs whose dual fell below its floor (their floors lowered
+        first). When the pool would hold more than ``pool_max`` pairs, every round sweeps with that
+        round's duals and keeps only the violators. At most ``add_max`` violators are returned
+        (each worker's best, :func:`_best_per_worker`): the rest, if still violating, come back in
+        a later round, so the certificate is the same.
         """
         n_j = self.ctx.n_jobs
+        u = np.asarray(duals.worker_value(), dtype=np.float64)
+        v = np.asarray(duals.job_price(), dtype=np.float64)
 
         def beats(ew: np.ndarray, ej: np.ndarray, score: np.ndarray) -> np.ndarray:
             weight = score + bonus[ew] + self._wish(ew, ej)
             return np.asarray(duals.gains(ew, ej, weight, self._needs(ew, ej)) > 0)
 
+        def missing_and_beats(ew: np.ndarray, ej: np.ndarray, score: np.ndarray) -> np.ndarray:
+            return ~_isin_sorted(ew * n_j + ej, present) & beats(ew, ej, score)
+
         scored = 0
+        if self.pool_keys_ is not None and not np.array_equal(bonus, self.pool_bonus_):
+            self.pool_keys_ = None  # the pool was kept for other weights: start again
         if self.pool_keys_ is None and not self.pool_overflow_:
-            swept = self._sweep(lambda ew, ej, score: np.ones(ew.size, dtype=bool), self.pool_max)
+            self.floor_u_, self.floor_v_ = self._floor(u), self._floor(v)
+            self.pool_bonus_ = bonus.copy()
+            swept = self._sweep(self.floor_u_, self.floor_v_, bonus, cap=self.pool_max)
             scored += swept.scored
             if swept.keys is None:
                 self.pool_overflow_ = True
             else:
                 self.pool_keys_, self.pool_scores_ = swept.keys, swept.scores
+        elif self.pool_keys_ is not None:
+            scored += self._lower_floors(u, v, bonus)
         if self.pool_keys_ is not None:
             keys, scores = self.pool_keys_, self.pool_scores_
             new = ~_isin_sorted(keys, present)
             keys, scores = keys[new], scores[new]
-            ew, ej = keys // n_j, keys % n_j
-            found = keys[beats(ew, ej, scores)]
         else:
-            swept = self._sweep(
-                lambda ew, ej, score: ~_isin_sorted(ew * n_j + ej, present) & beats(ew, ej, score)
-            )
+            swept = self._sweep(u, v, bonus, keep=missing_and_beats)
             scored += swept.scored
             assert swept.keys is not None
-            found = swept.keys
+            keys, scores = swept.keys, swept.scores
+        ew, ej = keys // n_j, keys % n_j
+        gain = np.asarray(duals.gains(ew, ej, scores + bonus[ew] + self._wish(ew, ej), self._needs(ew, ej)))
+        at = np.flatnonzero(gain > 0)
+        found = keys[at[_best_per_worker(ew[at], gain[at], self.add_max)]]
         return self.edges_of(found), scored
+
+    def _floor(self, dual: np.ndarray) -> np.ndarray:
+        """Floors ``floor_share`` of the way from 0 to ``dual`` (never above it)."""
+        return np.minimum(self.floor_share * dual, dual)
+
+    def _lower_floors(self, u: np.ndarray, v: np.ndarray, bonus: np.ndarray) -> int:
+        """Lower the floors of the workers and jobs whose duals fell below them, and add to the pool
+        the pairs of their rows and columns that reach the new floors; returns the pairs scored.
+
+        Duals are potentials, fixed up to a constant moved from the workers to the jobs (a pair
+        beats them by its weight against ``u_w + v_j``); the constant is chosen that leaves the
+        least to sweep (:func:`_best_shift`). Rows first (with the jobs' floors as
+        they are), then columns (with every worker's floor
+        as it now is): afterwards the pool again holds every fitting pair reaching ``f_w + g_j``.
+        """
+        scored = 0
+        need, room = self.floor_u_ - u - _DROP_TOL, v - self.floor_v_ + _DROP_TOL
+        need[~self.eligible] = -np.inf  # no pair of theirs is ever swept
+        # a row is swept against the jobs, a column against the eligible workers
+        shift = _best_shift(need, room, self.ctx.n_jobs, int(self.eligible.sum()))
+        u, v = u + shift, v - shift  # the same sums u_w + v_j, the fewest duals below their floors
+        rows, cols = need > shift, room < shift
+        if rows.any():
+            self.floor_u_[rows] = self._floor(u[rows])
+            scored += self._add(self._sweep(self.floor_u_, self.floor_v_, bonus, workers_in=rows))
+            self.rows_reswept_ += int(rows.sum())
+        if cols.any():
+            self.floor_v_[cols] = self._floor(v[cols])
+            scored += self._add(self._sweep(self.floor_u_, self.floor_v_, bonus, jobs_in=cols))
+            self.cols_reswept_ += int(cols.sum())
+        if self.pool_keys_ is not None and self.pool_keys_.size > self.pool_max:
+            self.pool_keys_, self.pool_overflow_ = None, True
+        return scored
+
+    def _add(self, swept: _Swept) -> int:
+        """Merge ``swept`` into the pool (a pair in both keeps its one score)."""
+        assert swept.keys is not None and self.pool_keys_ is not None
+        keys = np.concatenate([self.pool_keys_, swept.keys])
+        scores = np.concatenate([self.pool_scores_, swept.scores])
+        keys, first = np.unique(keys, return_index=True)
+        self.pool_keys_, self.pool_scores_ = keys, scores[first]
+        return swept.scored
+
+
+def _best_per_worker(worker: np.ndarray, gain: np.ndarray, cap: int) -> np.ndarray:
+    """Sorted positions of at most ``cap`` pairs: all when they are no more, else each worker's
+    ``m`` of largest gain, ``m`` the most that keeps the total within ``cap`` (at least 1)."""
+    if worker.size <= cap:
+        return np.arange(worker.size)
+    order = np.lexsort((-gain, worker))
+    ws = worker[order]
+    rank = np.arange(ws.size) - np.searchsorted(ws, ws, side="left")
+    counts = np.bincount(ws)
+    lo, hi = 1, int(counts.max())
+    while lo < hi:  # the largest m with sum(min(count, m)) <= cap
+        mid = (lo + hi + 1) // 2
+        lo, hi = (mid, hi) if int(np.minimum(counts, mid).sum()) <= cap else (lo, mid - 1)
+    return np.sort(order[rank < lo])
+
+
+def _best_shift(need: np.ndarray, room: np.ndarray, row_cost: float = 1.0, col_cost: float = 1.0) -> float:
+    """The ``c`` that leaves the least to sweep again: ``row_cost`` for each worker with
+    ``need_w > c``, ``col_cost`` for each job with ``room_j < c``; of the best, the one nearest 0
+    (0 itself when it leaves nothing)."""
+    if need.max(initial=-np.inf) <= 0 <= room.min(initial=np.inf):
+        return 0.0
+    need_s, room_s = np.sort(need), np.sort(room)
+    cand = np.concatenate([need_s, room_s, [0.0]])
+    above = need_s.size - np.searchsorted(need_s, cand, side="right")
+    cost = row_cost * above + col_cost * np.searchsorted(room_s, cand, side="left")
+    at = np.flatnonzero(cost == cost.min())
+    return float(cand[at[np.argmin(np.abs(cand[at]))]])
+
+
+@dataclass(frozen=True)
+class _Block:
+    """One (workers x jobs) block of the sweep, as matrices (:meth:`PairPricer._block_bound`)."""
+
+    cos: np.ndarray  # float32 matrix-product cosines
+    occ: np.ndarray  # bool: the pair shares a code at some occupation level (中类 at least)
+    wish: np.ndarray | None  # bool: the job is of a wished occupation (None: no wish bonus)
+    bound: np.ndarray  # float32: upper bound of the score
 
 
 @dataclass(frozen=True)
@@ -488,6 +733,12 @@ def certify(
 
     t0 = time.perf_counter()
     cert = Certificate("not_certified", rule_passing_pairs, k=k)
+    log.info(
+        "pricing out over %d rule-passing pairs from the top-%d graph (%d edges)",
+        rule_passing_pairs,
+        k,
+        len(edges),
+    )
     while True:
         t1 = time.perf_counter()
         problem, options, result = solve_graph(edges)
@@ -507,6 +758,18 @@ def certify(
         new, scored = pricer.violators(duals, edge_keys(edges, problem.n_jobs), bonus)
         cert.rounds += 1
         cert.candidates_scored += scored
+        log.info(
+            "pricing round %d: %d edges, objective %.6f, %d placed, %d violators, %d scored, "
+            "solve %.1f s, price %.1f s",
+            cert.rounds,
+            len(edges),
+            float(result.objective),
+            int(result.n_placed),
+            len(new),
+            scored,
+            t_solve,
+            time.perf_counter() - t2,
+        )
         cert.round_log.append(
             {
                 "edges": len(edges),
@@ -558,7 +821,9 @@ def flow_core(problem: Any, options: Any) -> tuple[Any, Any, bool]:
 __all__ = [
     "AUTO_K_MAX",
     "AUTO_K_MIN",
+    "ADD_MAX",
     "AUTO_K_PER_DEMAND",
+    "FLOOR_SHARE",
     "MAX_ROUNDS",
     "Certificate",
     "PairPricer",

@@ -40,7 +40,7 @@ DATA_DIR = Path(__file__).resolve().parents[1] / "data"
 SHIPPED_TABLE = DATA_DIR / "csco22.csv"
 SHIPPED_MODEL = DATA_DIR / "title_model.npz"
 _VAGUE = frozenset({"什么都行", "都可以", "不限", "随便", "无", "没有", "都行", "服从安排"})
-_LEVELS = ((1, 1.0), (100, 0.6), (10000, 0.3))  # code, 小类, 中类: divisor of the code number, credit
+LEVELS = ((1, 1.0), (100, 0.6), (10000, 0.3))  # code, 小类, 中类: divisor of the code number, credit
 
 
 def find_csco_table(explicit: str | os.PathLike[str] | None = None) -> Path:
@@ -134,7 +134,7 @@ def occupation_match(sides: OccupationSides, ew: np.ndarray, ej: np.ndarray) -> 
     out = np.zeros(ew.shape[0], dtype=np.float32)
     if not out.size:
         return out
-    for divisor, credit in _LEVELS:
+    for divisor, credit in LEVELS:
         w, j = sides.level("workers", divisor), sides.level("jobs", divisor)
         jc = j.codes[ej, 0, :]  # (E, K)
         wcs = w.codes[ew]  # (E, S, K)

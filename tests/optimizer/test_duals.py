@@ -99,3 +99,33 @@ def test_lexicographic_priority_is_not_certified():
     p = dataclasses.replace(_full(2, False, False), worker_unemployed=np.arange(14) % 2 == 0)
     options = SolveOptions(priority="lexicographic", shadow_prices=False)
     assert flow_duals(p, options, solve(p, options).edge_selected) is None
+
+
+@pytest.mark.parametrize(("capacities", "dorm"), [(False, False), (True, False), (True, True)])
+def test_tightened_potentials_flag_no_more_pairs_and_fewer_somewhere(monkeypatch, capacities, dorm):
+    """Workers' potentials raised and the rest lowered as far as the residual arcs allow: every
+    left-out pair's gain is at most what the plain potentials give it (so fewer are flagged), and
+    on some problems strictly less."""
+    from optimizer.prices import ResidualGraph
+
+    options = SolveOptions(shadow_prices=False)
+    lower = 0
+    for seed in range(10):
+        full = _full(seed, capacities, dorm)
+        keep = np.random.default_rng(100 + seed).random(full.n_edges) < 0.3
+        sub = _subset(full, keep)
+        res = solve(sub, options)
+        if res.solver != "ortools_min_cost_flow":
+            continue
+        out = np.flatnonzero(~keep)
+        need = full.edge_needs_dorm[out] if full.edge_needs_dorm is not None else None
+        args = (full.edge_worker[out], full.edge_job[out], full.edge_score[out], need)
+        tight = flow_duals(sub, options, res.edge_selected)
+        with monkeypatch.context() as m:
+            m.setattr(ResidualGraph, "tightened", lambda self, pot, fixed: pot)
+            plain = flow_duals(sub, options, res.edge_selected)
+        assert tight is not None and plain is not None
+        g_tight, g_plain = tight.gains(*args), plain.gains(*args)
+        assert (g_tight <= g_plain).all(), seed
+        lower += int((g_tight < g_plain).any())
+    assert lower > 0

@@ -20,11 +20,12 @@ from matcher.ingest import load_folder
 from matcher.placement import pricing
 from matcher.placement.options import PlaceOptions, RuleOptions
 from matcher.placement.pipeline import build_problem, hold_back, run_placement
-from matcher.placement.pricing import POOL_MAX, PairPricer, count_rule_passing, edge_keys
+from matcher.placement.pricing import FLOOR_SHARE, POOL_MAX, PairPricer, count_rule_passing, edge_keys
 from matcher.sample.generate import generate_sample, write_sample
 from matcher.scoring.candidates import Edges, TextSides, compute_factors, pair_cosines
-from matcher.scoring.factors import SCORE_DECIMALS
+from matcher.scoring.factors import SCORE_DECIMALS, wage_factor
 from matcher.scoring.features import job_text, worker_occupation_text, worker_skill_text, worker_text
+from matcher.scoring.occupations import in_wished
 from optimizer import solve
 from optimizer.duals import FlowDuals, flow_duals
 from tests.fakes import FakeEncoder
@@ -114,6 +115,20 @@ def test_top_k_cut_loses_objective_and_pricing_recovers_it(sample):
     assert certified.certificate.edges_added > 0 and certified.certificate.rounds >= 2
 
 
+def test_few_violators_a_round_reach_the_same_optimum(sample, monkeypatch):
+    """With at most 5 violators added a round (each worker's best first, one each at least),
+    the first round adds fewer and pricing still ends at the optimum over all pairs."""
+    full = run_placement(sample, _options(k=1), encoder=FakeEncoder())
+    monkeypatch.setattr(pricing, "ADD_MAX", 5)
+    few = run_placement(sample, _options(k=1), encoder=FakeEncoder())
+    ref = all_pairs_result(few)
+    assert few.certificate is not None and few.certificate.status == "optimal"
+    assert full.certificate is not None and full.certificate.round_log[0]["violators"] > 5
+    assert few.certificate.round_log[0]["violators"] < full.certificate.round_log[0]["violators"]
+    assert few.result.objective == pytest.approx(ref.objective, abs=1e-9)
+    assert few.n_placed == ref.n_placed
+
+
 def test_rule_passing_pairs_are_counted_exactly(sample):
     run = run_placement(sample, _options(certify=False), encoder=FakeEncoder())
     ctx = run.context
@@ -146,7 +161,7 @@ def test_district_target_reports_the_flow_certificate_and_gap(sample):
     assert cert.gap == pytest.approx(max(0.0, flow_ref.objective - run.result.objective), abs=1e-6)
 
 
-def _pricer(run: Any, pool_max: int = POOL_MAX) -> PairPricer:
+def _pricer(run: Any, pool_max: int = POOL_MAX, floor_share: float = FLOOR_SHARE) -> PairPricer:
     wv, jv = _vectors(run.dataset)
     return PairPricer(
         run.context,
@@ -158,30 +173,142 @@ def _pricer(run: Any, pool_max: int = POOL_MAX) -> PairPricer:
         eligible=run.context.worker_unemployed,
         min_fit=run.options.min_fit,
         pool_max=pool_max,
+        floor_share=floor_share,
         worker_codes=run.worker_codes,
         wish_bonus=run.options.wish_bonus,
     )
 
 
+def _weights(run: Any, edges: Edges, bonus: np.ndarray) -> np.ndarray:
+    wish = in_wished(run.worker_codes, run.context.job_code, edges.worker, edges.job)
+    return edges.score + bonus[edges.worker] + run.options.wish_bonus * wish
+
+
+@pytest.mark.parametrize("floor_share", [0.0, FLOOR_SHARE, 1.0])
 @pytest.mark.parametrize("table_max", [pricing._TABLE_MAX, 0], ids=["lexical_table", "lexical_per_pair"])
-def test_the_sweep_keeps_every_fitting_pair_with_its_placement_score(sample, table_max, monkeypatch):
-    """The pairs kept between rounds are exactly the rule-passing pairs of eligible workers that
-    reach the minimum fit, each with the score the placement gives it (bounds prune, never drop),
-    whether the lexical factor comes from the table of distinct texts or pair by pair."""
+def test_the_sweep_keeps_every_fitting_pair_reaching_the_floors(sample, table_max, floor_share, monkeypatch):
+    """The pairs kept between rounds are the rule-passing pairs of eligible workers that reach the
+    minimum fit and whose weight reaches the floors (all of them when the floors are 0), each with
+    the score the placement gives it (bounds prune, never drop), whether the lexical factor comes
+    from the table of distinct texts or pair by pair."""
     monkeypatch.setattr(pricing, "_TABLE_MAX", table_max)
     run = run_placement(sample, _options(), encoder=FakeEncoder())
     problem, options = build_problem(
         sample, run.context, run.edges, run.options, worker_codes=run.worker_codes
     )
     duals = flow_duals(problem, options, run.result.edge_selected)
-    pricer = _pricer(run)
+    pricer = _pricer(run, floor_share=floor_share)
     assert (pricer.lexical_table_ is None) == (table_max == 0)
-    pricer.violators(duals, edge_keys(run.edges, run.context.n_jobs), np.zeros(run.context.n_workers))
+    bonus = np.zeros(run.context.n_workers)
+    pricer.violators(duals, edge_keys(run.edges, run.context.n_jobs), bonus)
     ref = all_pairs_edges(run)
+    ref = ref.take(np.lexsort((ref.job, ref.worker)))
+    need = pricer.floor_u_[ref.worker] + pricer.floor_v_[ref.job]
+    weight = _weights(run, ref, bonus)
     assert pricer.pool_keys_ is not None and pricer.pool_keys_.size > 0
-    np.testing.assert_array_equal(pricer.pool_keys_, edge_keys(ref, run.context.n_jobs))
-    order = np.lexsort((ref.job, ref.worker))
-    np.testing.assert_array_equal(pricer.pool_scores_, ref.score[order])
+    if floor_share == 0.0:
+        np.testing.assert_array_equal(pricer.pool_keys_, edge_keys(ref, run.context.n_jobs))
+    else:
+        assert (need > 0).any() and (weight < need - 1e-5).any()  # the floors prune here
+    keys = edge_keys(ref, run.context.n_jobs)
+    kept = np.isin(keys, pricer.pool_keys_)
+    assert kept[weight >= need].all()  # every pair reaching the floors is kept
+    assert not kept[weight < need - 1e-5].any()  # and none clearly below them
+    np.testing.assert_array_equal(pricer.pool_scores_, ref.score[kept])
+
+
+@pytest.mark.parametrize("table_max", [pricing._TABLE_MAX, 0], ids=["lexical_table", "lexical_per_pair"])
+def test_the_block_bounds_hold_for_every_pair(sample, table_max, monkeypatch):
+    """The block's matrices bound every rule-passing pair's exact score and wage factor from above
+    (the sweep drops a cell on these bounds before listing it)."""
+    monkeypatch.setattr(pricing, "_TABLE_MAX", table_max)
+    run = run_placement(sample, _options(), encoder=FakeEncoder())
+    pricer, ctx = _pricer(run), run.context
+    ref = all_pairs_edges(run)
+    for loc in np.unique(ctx.job_location[ref.job]):
+        jobs = np.flatnonzero(ctx.job_location == loc)
+        rows = np.flatnonzero(ctx.worker_allowed[:, loc])
+        jpos = np.full(ctx.n_jobs, -1, np.int64)
+        jpos[jobs] = np.arange(jobs.size)
+        block = pricer._block_bound(rows, jobs, int(loc), jpos, pricer._lexical_columns(jobs))
+        here = np.flatnonzero(ctx.job_location[ref.job] == loc)
+        r, c = np.searchsorted(rows, ref.worker[here]), jpos[ref.job[here]]
+        assert (block.bound[r, c] + 1e-6 >= ref.score[here]).all()
+        wage = wage_factor(
+            ctx.worker_min_wage[rows][:, None],
+            ctx.job_wage_min[jobs][None, :],
+            ctx.job_wage_max[jobs][None, :],
+            run.scoring.wage_partial,
+        )
+        assert (pricer._wage_bound(rows, jobs) >= wage).all()
+
+
+def _brute_violators(run: Any, duals: Any, present: np.ndarray, bonus: np.ndarray) -> np.ndarray:
+    """Sorted keys of every rule-passing, fitting, missing pair that beats ``duals``, by listing all."""
+    ref = all_pairs_edges(run)
+    keys = ref.worker.astype(np.int64) * run.context.n_jobs + ref.job
+    beats = duals.gains(ref.worker, ref.job, _weights(run, ref, bonus)) > 0
+    return np.sort(keys[beats & ~np.isin(keys, present)])
+
+
+def _lowered(duals: FlowDuals, workers: np.ndarray, jobs: np.ndarray, by: int) -> FlowDuals:
+    """``duals`` with the values of ``workers`` and the prices of ``jobs`` lowered by ``by`` units."""
+    wp = duals.worker_potential.copy()
+    wp[workers] -= by
+    jp, jdp = duals.job_potential.copy(), duals.job_dorm_potential.copy()
+    jp[jobs] += by
+    jdp[jobs] += by
+    return FlowDuals(duals.scale, duals.offset, wp, jp, jdp, duals.mode)
+
+
+@pytest.mark.parametrize("floor_share", [FLOOR_SHARE, 1.0])
+def test_rounds_with_falling_duals_find_exactly_the_violators(sample, floor_share):
+    """Round after round, with workers' values and jobs' prices falling far below the floors the
+    first round set, the pool tested after sweeping those rows and columns again yields exactly
+    the violators that listing every rule-passing pair finds: a prune that dropped a pair which
+    later duals make a violator fails here. Moving a constant from every worker to every job
+    changes no pair's test, and sweeps nothing again."""
+    ds = _uncapped(sample)
+    opts = _options(rules=RuleOptions(dorm_beds=False), min_fit=0.1)
+    run = run_placement(ds, opts, encoder=FakeEncoder())
+    problem, options = build_problem(ds, run.context, run.edges, run.options, worker_codes=run.worker_codes)
+    duals = flow_duals(problem, options, run.result.edge_selected)
+    assert duals is not None
+    pricer = _pricer(run, floor_share=floor_share)
+    present = edge_keys(run.edges, run.context.n_jobs)
+    bonus = np.zeros(run.context.n_workers)
+    rng = np.random.default_rng(0)
+    w_all, j_all = np.arange(run.context.n_workers), np.arange(run.context.n_jobs)
+    unit = duals.scale
+    high = _lowered(duals, w_all, j_all, by=-unit)  # every dual 1 higher: high floors, a small pool
+    eligible = np.flatnonzero(run.context.worker_unemployed)
+    some_w = rng.choice(eligible, size=eligible.size // 6, replace=False)
+    some_j = rng.choice(j_all, size=j_all.size // 6, replace=False)
+    rounds = [
+        high,
+        # a sixth of the workers, then of the jobs, far below: no constant saves both their sweeps
+        _lowered(duals, some_w, [], by=2 * unit),
+        _lowered(duals, some_w, some_j, by=2 * unit),
+    ]
+    for d in rounds:
+        found, _ = pricer.violators(d, present, bonus)
+        want = _brute_violators(run, d, present, bonus)
+        np.testing.assert_array_equal(edge_keys(found, run.context.n_jobs), want)
+    assert len(want) > 0
+    assert pricer.rows_reswept_ > 0 and pricer.cols_reswept_ > 0
+    swept = (pricer.rows_reswept_, pricer.cols_reswept_)
+    shifted = FlowDuals(
+        d.scale,
+        d.offset,
+        d.worker_potential - unit,
+        d.job_potential - unit,
+        d.job_dorm_potential - unit,
+        d.mode,
+    )
+    found, scored = pricer.violators(shifted, present, bonus)
+    np.testing.assert_array_equal(edge_keys(found, run.context.n_jobs), want)
+    assert (pricer.rows_reswept_, pricer.cols_reswept_) == swept and scored == 0
+    assert not pricer.pool_overflow_
 
 
 @pytest.mark.parametrize("pool_max", [POOL_MAX, 0], ids=["pool", "sweep_each_round"])
