@@ -37,8 +37,8 @@ def test_the_same_digits_hash_differently_as_id_and_phone():
 
 @pytest.mark.parametrize("key", [KEY, b"", b"k" * 64, b"k" * 65, bytes(range(200))])
 def test_keyed_hashes_is_keyed_hash_on_every_value(key):
-    # The batch form copies precomputed HMAC states: every key length (longer than SHA-256's block
-    # is hashed first, shorter padded) and any text must give the one-shot HMAC's hashes.
+    # The batch form copies one keyed HMAC: every key length (longer than SHA-256's block, shorter)
+    # and any text must give the one-shot HMAC's hashes.
     values = ["", "13812345678", "62302419900101123X", "６２３０２４", "a\0b", "x" * 300]
     for field in ("id_number", "phone"):
         assert keyed_hashes(key, field, values) == [keyed_hash(key, field, v) for v in values]
