@@ -109,14 +109,14 @@ class ResidualGraph:
                 return dist
             heads, cand = heads[better], cand[better]
             np.minimum.at(dist, heads, cand)
-            frontier = sorted_unique(heads)
+            frontier = _sorted_unique(heads)
         raise SolverError("residual graph has a negative cycle: the flow is not optimal")
 
 
-def sorted_unique(a: np.ndarray) -> np.ndarray:
+def _sorted_unique(a: np.ndarray) -> np.ndarray:
     """``np.unique(a)`` of an int array, by a sort: numpy's hashing path took 5-45x as long on the
-    frontiers here and on the candidate keys of :mod:`matcher.scoring.candidates`, and imports
-    numpy.ma on first use (start-up of ``laborbridge solve``)."""
+    frontiers here, and imports numpy.ma on first use (start-up of ``laborbridge solve``). The same
+    helper as ``matcher.scoring.candidates._sorted_unique``, which the optimizer may not import."""
     a = np.sort(a)
     return a[np.r_[True, a[1:] != a[:-1]]] if a.size else a
 

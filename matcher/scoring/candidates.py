@@ -19,7 +19,6 @@ from matcher.scoring.factors import FACTORS, EdgeFactors, ScoringConfig, dense_f
 from matcher.scoring.ngrams import NgramSets
 from matcher.scoring.occupations import OccupationSides, occupation_match
 from matcher.scoring.overlap import PairOverlap
-from optimizer.prices import sorted_unique
 
 
 @dataclass(frozen=True)
@@ -98,6 +97,12 @@ def _first_rows(which: list[int], n: int) -> list[int]:
             if len(out) == n:
                 break
     return out
+
+
+def _sorted_unique(a: np.ndarray) -> np.ndarray:
+    """``np.unique(a)`` of an int array, by an in-place sort (numpy's hashing path is slower here)."""
+    a = np.sort(a)
+    return a[np.r_[True, a[1:] != a[:-1]]] if a.size else a
 
 
 LEXICAL_GRAMS = (1, 2)
@@ -308,7 +313,7 @@ def retrieve_candidates(
         rows = np.arange(ctx.n_workers, dtype=np.int64)
         codes = occupations.workers.top1()
         cw, cj = CodeIndex(ctx).pairs(ctx, codes, rows, worker_vecs, job_vecs, k)
-        key = sorted_unique(np.concatenate([ew * n_jobs + ej, cw * n_jobs + cj]))
+        key = _sorted_unique(np.concatenate([ew * n_jobs + ej, cw * n_jobs + cj]))
         ew, ej = key // n_jobs, key % n_jobs
     ok = ctx.hard_rules(ew, ej)
     ew, ej = ew[ok].astype(np.int32), ej[ok].astype(np.int32)
