@@ -205,9 +205,11 @@ def wish_probability(sides: OccupationSides, ew: np.ndarray, ej: np.ndarray) -> 
 
 
 def wish_weight(sides: OccupationSides, ew: np.ndarray, ej: np.ndarray, bonus: float) -> np.ndarray:
-    """(E,) the placement objective's wish priority of edges (ew, ej): ``bonus`` times
-    :func:`wish_probability`, rounded to ``SCORE_DECIMALS`` as scores are (so a run's objective and
-    pricing out add exactly the same amounts)."""
+    """(E,) the wish priority of edges (ew, ej) in the placement objective and the recommendations'
+    rank: ``bonus`` times :func:`wish_probability`, rounded to ``SCORE_DECIMALS`` as scores are (so a
+    run's objective and pricing out add exactly the same amounts)."""
+    if bonus == 0:
+        return np.zeros(ew.shape[0], dtype=np.float64)
     return np.round(bonus * wish_probability(sides, ew, ej), SCORE_DECIMALS)
 
 
