@@ -80,7 +80,7 @@ def _all_edges(ds: Any, run: Any, encoder: Any, options: PlaceOptions) -> dict[s
     _, full, _ = hold_back(ctx, full, options)
     cand_s = time.perf_counter() - t0
     t0 = time.perf_counter()
-    problem, solve_options = build_problem(ds, ctx, full, options, worker_codes=run.worker_codes)
+    problem, solve_options = build_problem(ds, ctx, full, options, occupations=run.occupations)
     result = solve(problem, dataclasses.replace(solve_options, shadow_prices=False))
     solve_s = time.perf_counter() - t0
     return {

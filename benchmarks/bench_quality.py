@@ -296,7 +296,8 @@ def run_congestion(
         )
         r["mean_score_ratio_to_lambda0"] = _ratio(r["mean_score"], base["mean_score"])
     return {
-        "formula": "rank by score - λ·max(0, ln(A_j/O_j)); A_j from top-10 lists, 3 damped rounds",
+        "formula": "rank by score + wish priority·P(wished) - λ·max(0, ln(A_j/O_j)); "
+        "A_j from top-10 lists, 3 damped rounds",
         "runs": rows,
     }
 

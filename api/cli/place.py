@@ -170,8 +170,8 @@ def place(
         float | None,
         typer.Option(
             "--wish-bonus",
-            help="Objective bonus of a placement in a wished occupation, 0 <= B <= 10 "
-            "[default: 1, DEFAULT_WISH_BONUS; 0: scores alone].",
+            help="Objective bonus of a placement in a wished occupation, times the probability "
+            "that it is one, 0 <= B <= 10 [default: 1, DEFAULT_WISH_BONUS; 0: scores alone].",
         ),
     ] = None,
     record_db: Annotated[

@@ -21,7 +21,7 @@ from matcher.scoring.candidates import Edges, TextSides
 from matcher.scoring.context import MatchContext
 from matcher.scoring.factors import SCORE_DECIMALS, EdgeFactors, ScoringConfig, fit_dense_range
 from matcher.scoring.features import job_text, worker_occupation_text, worker_skill_text, worker_text
-from matcher.scoring.occupations import OccupationSides, classify_data, in_wished
+from matcher.scoring.occupations import OccupationSides, classify_data, wish_weight
 
 if TYPE_CHECKING:
     from embeddings.cache import CachedEncoder
@@ -161,10 +161,10 @@ def run_placement(
     if options.certify:
         with timer.stage("price_out"):
             edges, held, certificate, result = price_out(
-                ds, ctx, edges, held, replace(options, k=k), engine, wv, jv, sides, sides_occ, scoring, codes
+                ds, ctx, edges, held, replace(options, k=k), engine, wv, jv, sides, sides_occ, scoring
             )
     with timer.stage("solve"):
-        problem, solve_options = build_problem(ds, ctx, edges, options, worker_codes=codes)
+        problem, solve_options = build_problem(ds, ctx, edges, options, occupations=sides_occ)
         if result is None:  # side rules, shadow prices, or no pricing: solve the whole problem
             result = solve_in_pieces(problem, solve_options, engine)
         info["components"] = int(result.stage_seconds.get("components", 0))
@@ -212,7 +212,6 @@ def price_out(
     sides: TextSides,
     occupations: OccupationSides,
     scoring: ScoringConfig,
-    worker_codes: np.ndarray | None = None,
 ) -> tuple[Edges, np.ndarray, Certificate, Any]:
     """The top-k ``edges`` grown by pricing out until the flow core is optimal over every
     rule-passing pair (:mod:`matcher.placement.pricing`); ``held`` no longer holds back a worker
@@ -242,14 +241,13 @@ def price_out(
         min_fit=options.min_fit,
         exclude=exclude,
         needs_dorm=options.rules.dorm_beds and bool(np.any(ctx.enterprise_dorm_beds >= 0)),
-        worker_codes=worker_codes,
         wish_bonus=options.wish_bonus,
     )
 
     whole = [True]
 
     def solve_graph(graph: Edges) -> tuple[Any, Any, Any]:
-        problem, solve_options = build_problem(ds, ctx, graph, options, worker_codes=worker_codes)
+        problem, solve_options = build_problem(ds, ctx, graph, options, occupations=occupations)
         core, core_options, stripped = flow_core(problem, solve_options)
         result = solve_in_pieces(core, core_options, engine)
         whole[0] = not stripped and not solve_options.shadow_prices
@@ -325,15 +323,14 @@ def hold_back(
     return ctx, edges, held
 
 
-def objective_weights(
-    ctx: MatchContext, edges: Edges, wish_bonus: float, worker_codes: np.ndarray | None
-) -> np.ndarray:
-    """Each edge's weight in the placement objective: its score, plus ``wish_bonus`` when the job
-    is of one of the worker's wished occupations (rounded as the scores are)."""
-    if worker_codes is None or wish_bonus == 0 or len(edges) == 0:
+def objective_weights(edges: Edges, wish_bonus: float, occupations: OccupationSides | None) -> np.ndarray:
+    """Each edge's weight in the placement objective: its score, plus ``wish_bonus`` times the
+    probability that the job is of one of the worker's wished occupations
+    (:func:`~matcher.scoring.occupations.wish_probability`; rounded as the scores are)."""
+    if occupations is None or wish_bonus == 0 or len(edges) == 0:
         return edges.score
-    wished = in_wished(worker_codes, ctx.job_code, edges.worker, edges.job)
-    return np.round(edges.score + wish_bonus * wished, SCORE_DECIMALS)
+    wish = wish_weight(occupations, edges.worker, edges.job, wish_bonus)
+    return np.round(edges.score + wish, SCORE_DECIMALS)
 
 
 def build_problem(
@@ -344,14 +341,15 @@ def build_problem(
     *,
     job_openings: np.ndarray | None = None,
     district_targets: Mapping[str, int] | None = None,
-    worker_codes: np.ndarray | None = None,
+    occupations: OccupationSides | None = None,
 ) -> tuple[Any, Any]:
     """The optimizer's problem and options for these edges, with the side rules of ``options``.
 
     ``job_openings`` and ``district_targets`` override the data set's (what-if analysis).
-    District ids in the problem are location indices of ``ctx``. With the workers' wished codes
-    (``worker_codes``, (W, MAX_CODES)), an edge in a wished occupation weighs its score plus
-    ``options.wish_bonus`` (:data:`~matcher.placement.options.DEFAULT_WISH_BONUS`).
+    District ids in the problem are location indices of ``ctx``. With the code beliefs of wishes and
+    titles (``occupations``), an edge weighs its score plus ``options.wish_bonus``
+    (:data:`~matcher.placement.options.DEFAULT_WISH_BONUS`) times the probability that its job is of
+    a wished occupation (:func:`objective_weights`).
     """
     from optimizer import PlacementProblem, SolveOptions
 
@@ -381,7 +379,7 @@ def build_problem(
         n_jobs=ctx.n_jobs,
         edge_worker=edges.worker,
         edge_job=edges.job,
-        edge_score=objective_weights(ctx, edges, options.wish_bonus, worker_codes),
+        edge_score=objective_weights(edges, options.wish_bonus, occupations),
         job_openings=ctx.job_openings if job_openings is None else job_openings,
         job_enterprise=ctx.job_enterprise,
         enterprise_capacity=ctx.enterprise_capacity,

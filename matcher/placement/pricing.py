@@ -12,7 +12,8 @@ rule-passing pair once, without scoring them all:
   one matrix product, the factors read off the records (wage, pairing, base, accommodation) and
   the lexical factor (a table over the distinct wish and title texts) exactly, the occupation
   factor at the credit of the finest level at which the pair shares a code (0 where none), skills
-  at 1: a bound of each cell's score, and of its weight with the wish bonus where the job is wished;
+  at 1: a bound of each cell's score, and of its weight with the whole wish bonus where the pair
+  shares a top code (elsewhere the probability that the job is wished is 0);
 * only the cells whose bound reaches ``min_fit`` and the *floors* ``f_w + g_j`` (a share of the
   first round's duals, :data:`FLOOR_SHARE`) are listed, checked against the hard rules and scored
   exactly with the placement's own functions; those that still reach both are kept in a pool.
@@ -62,7 +63,7 @@ from matcher.scoring.factors import (
 )
 from matcher.scoring.ngrams import NgramSets
 from matcher.scoring.occupations import LEVELS as OCCUPATION_LEVELS
-from matcher.scoring.occupations import OccupationSides, in_wished, occupation_match
+from matcher.scoring.occupations import OccupationSides, occupation_match, wish_weight
 
 log = logging.getLogger(__name__)
 
@@ -217,8 +218,8 @@ class PairPricer:
 
     ``eligible``: workers who may be placed (employed workers are held back unless the run moves
     them); ``exclude``: (worker, enterprise) index pairs that must not be matched; ``min_fit``: the
-    least score an edge may have; ``worker_codes`` (W, MAX_CODES) and ``wish_bonus``: a pair in a
-    wished occupation weighs its score plus the bonus in the objective
+    least score an edge may have; ``wish_bonus``: a pair weighs its score plus the bonus times the
+    probability that its job is of a wished occupation in the objective
     (:func:`matcher.placement.pipeline.objective_weights`), so the duals' test adds it too.
     """
 
@@ -238,11 +239,10 @@ class PairPricer:
         pool_max: int = POOL_MAX,
         floor_share: float = FLOOR_SHARE,
         add_max: int | None = None,
-        worker_codes: np.ndarray | None = None,
         wish_bonus: float = 0.0,
     ) -> None:
         self.ctx, self.wv, self.jv = ctx, worker_vecs, job_vecs
-        self.worker_codes, self.wish_bonus = worker_codes, wish_bonus
+        self.wish_bonus = wish_bonus
         self.sides, self.occupations, self.scoring = sides, occupations, scoring
         self.eligible, self.min_fit, self.needs_dorm = eligible, min_fit, needs_dorm
         self.pool_max, self.floor_share = pool_max, floor_share
@@ -317,8 +317,13 @@ class PairPricer:
         bound *= f4(wt[c["dense"]] / span)
         np.clip(bound, f4(0), f4(wt[c["dense"]]), out=bound)
         credit = np.zeros((rows.size, jobs.size), dtype=f4)  # the highest level's credit shared
+        wish = None
         for level, (level_credit, *_) in enumerate(self.levels_):
-            credit.ravel()[self._occupation_cells(rows, loc, jpos, jobs.size, level)] = level_credit
+            cells = self._occupation_cells(rows, loc, jpos, jobs.size, level)
+            credit.ravel()[cells] = level_credit
+            if level == len(self.levels_) - 1 and self.wish_bonus != 0:  # the codes themselves
+                wish = np.zeros((rows.size, jobs.size), dtype=bool)  # a top code shared: may be wished
+                wish.ravel()[cells] = True
         occ = credit > 0
         bound += credit * f4(wt[c["occupation"]])
         if lex is not None and self.lexical_table_ is not None:
@@ -334,14 +339,6 @@ class PairPricer:
         home_fit = (wt[c["stay_fit"]] * np.where(ctx.worker_mobility[rows] == 0, 1.0, 0.5)).astype(f4)
         accommodation = (wt[c["stay_fit"]] * ctx.job_accommodation[jobs]).astype(f4)
         bound += np.where(away[:, None], accommodation[None, :], home_fit[:, None])
-        wish = None
-        if self.worker_codes is not None and self.wish_bonus != 0:
-            wc = self.worker_codes[rows]
-            wc = np.where(wc >= 0, wc, -2)  # an unknown wish matches no job, unknown codes included
-            jc = self.ctx.job_code[jobs][None, :]
-            wish = wc[:, :1] == jc
-            for s in range(1, wc.shape[1]):
-                wish |= wc[:, s : s + 1] == jc
         return _Block(cos, occ, wish, bound)
 
     def _lexical_columns(self, jobs: np.ndarray) -> np.ndarray | None:
@@ -357,7 +354,7 @@ class PairPricer:
         self, block: _Block, rows: np.ndarray, jobs: np.ndarray, row_need: np.ndarray, col_need: np.ndarray
     ) -> np.ndarray:
         """Flat cells of the block whose bound reaches ``min_fit`` and ``row_need + col_need``
-        (less the wish bonus where the job is wished), with ``_CELL_SLACK`` to spare."""
+        (less the whole wish bonus where the job may be wished), with ``_CELL_SLACK`` to spare."""
         r, c = row_need[rows], col_need[jobs]
         small = max(float(np.abs(r).max(initial=0)), float(np.abs(c).max(initial=0))) < 1e2
         dtype = np.float32 if small else np.float64  # float32 sums stay within the slack below 1e2
@@ -501,10 +498,11 @@ class PairPricer:
         return Edges(ew, ej, cos, factors, self._scores(factors.values))
 
     def _wish(self, w: np.ndarray, j: np.ndarray) -> np.ndarray | float:
-        """The objective's wish bonus of pairs (w, j) (0 when the run gives none)."""
-        if self.worker_codes is None or self.wish_bonus == 0 or not w.size:
+        """The objective's wish bonus of pairs (w, j): the bonus times the probability that the
+        job is of a wished occupation (0 when the run gives none)."""
+        if self.wish_bonus == 0 or not w.size:
             return 0.0
-        return self.wish_bonus * in_wished(self.worker_codes, self.ctx.job_code, w, j)
+        return wish_weight(self.occupations, w, j, self.wish_bonus)
 
     def _needs(self, w: np.ndarray, j: np.ndarray) -> np.ndarray | None:
         if not self.needs_dorm:
@@ -647,7 +645,7 @@ class _Block:
 
     cos: np.ndarray  # float32 matrix-product cosines
     occ: np.ndarray  # bool: the pair shares a code at some occupation level (中类 at least)
-    wish: np.ndarray | None  # bool: the job is of a wished occupation (None: no wish bonus)
+    wish: np.ndarray | None  # bool: the pair shares a top code: the job may be wished (None: no bonus)
     bound: np.ndarray  # float32: upper bound of the score
 
 

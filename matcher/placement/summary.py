@@ -16,6 +16,7 @@ from matcher.placement.options import HELD_BACK_REASONS, HELD_EMPLOYED
 from matcher.placement.pipeline import PlacementRun
 from matcher.scoring.factors import SCORE_DECIMALS
 from matcher.scoring.occupations import in_wished as in_wished_occupation
+from matcher.scoring.occupations import wish_probability
 from matcher.versions import package_versions
 
 
@@ -84,6 +85,11 @@ def wish_fulfilment(run: PlacementRun) -> dict[str, Any]:
     over every job (not only the candidates): a max flow from classes of alike workers (wished codes,
     accepted places) to the openings per (code, place). Age and gender limits are not applied, so it
     is a ceiling. Employed workers the run keeps in place are left out.
+
+    ``expected_in_wished`` is what the placement objective weighs instead of the count: the sum over
+    placements of the probability that the job is of a wished occupation, from both sides' code
+    beliefs (:func:`~matcher.scoring.occupations.wish_probability`); the run's objective is its
+    scores plus ``wish_bonus`` times these probabilities (each rounded to ``SCORE_DECIMALS``).
     """
     if run.wishes is not None:
         return run.wishes
@@ -92,10 +98,18 @@ def wish_fulfilment(run: PlacementRun) -> dict[str, Any]:
     ctx, codes = run.context, run.worker_codes
     assignment = np.asarray(run.result.assignment)
     if codes is None or ctx.n_workers == 0:
-        run.wishes = {"placed_in_wished": 0, "most_possible": 0, "share_of_possible": None}
+        run.wishes = {
+            "placed_in_wished": 0,
+            "most_possible": 0,
+            "share_of_possible": None,
+            "expected_in_wished": 0.0,
+        }
         return run.wishes
     placed = np.flatnonzero(assignment >= 0)
     in_wished = int(in_wished_occupation(codes, ctx.job_code, placed, assignment[placed]).sum())
+    expected = 0.0
+    if run.occupations is not None:
+        expected = float(wish_probability(run.occupations, placed, assignment[placed]).sum())
     eligible = (codes >= 0).any(axis=1)
     if run.held_back is not None:
         eligible &= run.held_back != HELD_EMPLOYED
@@ -126,6 +140,7 @@ def wish_fulfilment(run: PlacementRun) -> dict[str, Any]:
         "placed_in_wished": in_wished,
         "most_possible": possible,
         "share_of_possible": round(in_wished / possible, 4) if possible else None,
+        "expected_in_wished": round(expected, 4),
     }
     return run.wishes
 

@@ -133,7 +133,7 @@ def what_if(run: PlacementRun, changes: list[Change]) -> WhatIfResult:
         run.options,
         job_openings=openings,
         district_targets=targets,
-        worker_codes=run.worker_codes,
+        occupations=run.occupations,
     )
     new = solve_in_pieces(problem, options)  # the same pieces as the base run: no tie moves
     base_a, new_a = np.asarray(run.result.assignment), np.asarray(new.assignment)

@@ -9,9 +9,11 @@ Candidates of a worker are the union of two channels, both inside the worker's a
 the ``fetch`` nearest jobs by embedding (FAISS, partitioned by location), and the jobs whose CSCO
 code equals one of the worker's wished codes (at most ``fetch`` of them, nearest first). The hard
 rules (location, age, gender, openings left, worker not yet placed) drop pairs outright; the rest
-are scored (:mod:`matcher.scoring.factors`), ranked by score minus the congestion penalty
-(:mod:`matcher.scoring.congestion`) and explained (:mod:`matcher.scoring.explain`). Batch and
-single calls run the same code on one or many rows, so they give the same answer.
+are scored (:mod:`matcher.scoring.factors`), ranked by score plus the wish priority (the chance that
+the job is of a wished occupation, :func:`matcher.scoring.occupations.wish_probability`, times
+``wish_priority``) minus the congestion penalty (:mod:`matcher.scoring.congestion`) and explained
+(:mod:`matcher.scoring.explain`). Batch and single calls run the same code on one or many rows, so
+they give the same answer.
 
 What a request costs: every unplaced known worker's top ``precompute_k`` is computed at fit, in
 bulk, and kept as arrays (:class:`matcher.recommend.toplists.TopLists`); a request for a known worker slices
@@ -63,7 +65,7 @@ from matcher.scoring.factors import (
 from matcher.scoring.features import job_text, worker_occupation_text, worker_skill_text, worker_text
 from matcher.scoring.lru import LRUCache
 from matcher.scoring.ngrams import NgramSets
-from matcher.scoring.occupations import OccupationSides
+from matcher.scoring.occupations import OccupationSides, wish_weight
 from matcher.scoring.overlap import PairOverlap
 from matcher.scoring.skillgap import OpeningCounts, SkillSuggestion
 
@@ -202,13 +204,14 @@ class Recommender:
         """
         k, n = max(self.precompute_k, 0), self.context_.n_workers
         self.factor_median_ = np.full((n, len(FACTORS)), np.nan)
+        known = self._known_rows()
         if edges is None:
             rows = np.flatnonzero(~self.placed_) if k else np.zeros(0, np.int64)
-            top = self._top_edges(self._known_rows(), rows, k, penalised=True, medians=self.factor_median_)
+            top = self._top_edges(known, rows, k, penalised=True, medians=self.factor_median_)
         else:
-            top = edges.take(top_k_per_worker(edges.worker, self._rank_scores(edges), k))
+            top = edges.take(top_k_per_worker(edges.worker, self._rank_scores(known, edges), k))
             self.factor_median_ = factor_medians(edges.worker, edges.factors.values, n)
-        return TopLists.from_edges(top, n, k)
+        return TopLists.from_edges(top, n, k, self._rank_scores(known, top))
 
     def _fit_congestion(self) -> Edges:
         """Expected applicants from every unplaced known worker's top ``congestion_k``, damped over rounds.
@@ -220,11 +223,12 @@ class Recommender:
         edges = self.candidate_edges(
             [self.dataset_.workers[i].worker_id for i in np.flatnonzero(~self.placed_)]
         )
-        top = top_k_per_worker(edges.worker, edges.score, cfg.congestion_k)
+        unpenalised = self._rank_scores(self._known_rows(), edges, penalised=False)
+        top = top_k_per_worker(edges.worker, unpenalised, cfg.congestion_k)
         applicants = expected_applicants(edges.job[top], n_jobs)
         for _ in range(cfg.congestion_rounds):
             penalty = congestion_penalty(applicants, self.openings_left_, cfg.congestion_lambda)
-            top = top_k_per_worker(edges.worker, edges.score - penalty[edges.job], cfg.congestion_k)
+            top = top_k_per_worker(edges.worker, unpenalised - penalty[edges.job], cfg.congestion_k)
             applicants = 0.5 * applicants + 0.5 * expected_applicants(edges.job[top], n_jobs)
         self.applicants_ = applicants
         self.penalty_ = congestion_penalty(applicants, self.openings_left_, cfg.congestion_lambda)
@@ -332,14 +336,15 @@ class Recommender:
         ew = np.unique(np.concatenate([near, same])).astype(np.int64)
         ej = np.full(ew.shape[0], j, dtype=np.int64)
         edges = self._score(self._known_rows(), ew, ej)
-        order = np.lexsort((edges.worker, -edges.score))[:k]
+        rank = self._rank_scores(self._known_rows(), edges, penalised=False)
+        order = np.lexsort((edges.worker, -rank))[:k]
         top = edges.take(order)
         items = self._items(
             self._known_rows(),
             top.worker,
             top.job,
             top.score,
-            top.score,
+            rank[order],
             top.factors.values,
             self.factor_median_,
         )
@@ -373,8 +378,7 @@ class Recommender:
         n = span.stop - span.start
         items = self.items_cache_.get(row)
         if items is None or len(items) < n:
-            jobs, score = top.job[span], top.score[span]
-            rank = score - self.penalty_[jobs]
+            jobs, score, rank = top.job[span], top.score[span], top.rank[span]
             side = self._known_rows()
             items = self._items(
                 side, np.full(n, row), jobs, score, rank, top.values[span], self.factor_median_
@@ -386,7 +390,7 @@ class Recommender:
     def _recommend_rows(self, side: _Rows, rows: np.ndarray, k: int) -> list[Recommendation]:
         medians = np.full((len(side.workers), len(FACTORS)), np.nan)
         edges = self._top_edges(side, rows, k, penalised=True, medians=medians)
-        rank = self._rank_scores(edges)
+        rank = self._rank_scores(side, edges)
         # Edges come grouped by row; a row asked for twice has its group once (the first).
         cuts = np.flatnonzero(edges.worker[1:] != edges.worker[:-1]) + 1
         bounds = np.r_[0, cuts, len(edges)].tolist() if len(edges) else [0]
@@ -438,8 +442,12 @@ class Recommender:
             self.gap_cache_.put(key, gap)
         return gap
 
-    def _rank_scores(self, edges: Edges) -> np.ndarray:
-        return edges.score - self.penalty_[edges.job]
+    def _rank_scores(self, side: _Rows, edges: Edges, penalised: bool = True) -> np.ndarray:
+        """What lists are ordered by: the score plus the wish priority, less (``penalised``) the
+        congestion penalty of the job."""
+        wish = wish_weight(side.occupations, edges.worker, edges.job, self.config_.wish_priority)
+        rank = edges.score + wish
+        return rank - self.penalty_[edges.job] if penalised else rank
 
     def _top_edges(
         self,
@@ -456,7 +464,7 @@ class Recommender:
             edges = self._pairs_scored(side, rows[s : s + _CHUNK])
             if medians is not None and len(edges):
                 medians[np.unique(edges.worker)] = factor_medians(edges.worker, edges.factors.values)
-            rank = self._rank_scores(edges) if penalised else edges.score
+            rank = self._rank_scores(side, edges, penalised)
             sel = top_k_per_worker(edges.worker, rank, k)  # grouped by worker, best first
             parts.append(edges.take(sel))
         return Edges.concat(parts)

@@ -26,7 +26,9 @@ class ScoredItem:
     score: float
     """The pair's score in [0, 1] (never the congestion-adjusted rank score)."""
     rank_score: float
-    """What the list is ordered by: ``score`` minus the congestion penalty of the job."""
+    """What the list is ordered by: ``score`` plus the wish priority times the probability that the
+    job is of a wished occupation (``ScoringConfig.wish_priority``), minus the congestion penalty of
+    the job."""
     factors: dict[str, float]
     """Per-factor contributions (weight × value); they add up to ``score``."""
     explanation_zh: str

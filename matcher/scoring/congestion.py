@@ -3,14 +3,17 @@
 A job that sits in the top-k of far more workers than it has openings is oversold: most of those
 workers will apply and be turned away. The recommender ranks by
 
-    rank_score(w, j) = score(w, j) - λ · max(0, ln(A_j / O_j))
+    rank_score(w, j) = score(w, j) + β · P(j wished by w) - λ · max(0, ln(A_j / O_j))
 
+(``β · P``: the wish priority, ``ScoringConfig.wish_priority`` times the probability that the job is
+of one of the worker's wished occupations, :func:`matcher.scoring.occupations.wish_probability`)
 where ``O_j`` is the job's openings left and ``A_j`` its *expected applicants*: the number of known
-workers who have ``j`` in their top ``congestion_k`` (measured once, at fit). A job shown to no more
-workers than it has openings is not penalised; one shown to e times as many loses λ. ``A`` starts
-from the un-penalised lists; since a penalty moves workers elsewhere, ``congestion_rounds`` damped
-rounds then re-count the penalised lists, ``A ← (A + count under penalty(A)) / 2``, so the crowd does
-not just move, all together, to the next job.
+workers who have ``j`` in their top ``congestion_k`` (by the rest of the rank score; measured once,
+at fit). A job shown to no more workers than it has openings is not penalised; one shown to e times
+as many loses λ. ``A`` starts from the un-penalised lists; since a penalty moves workers elsewhere,
+``congestion_rounds`` damped rounds then re-count the penalised lists,
+``A ← (A + count under penalty(A)) / 2``, so the crowd does not just move, all together, to the next
+job.
 The score reported with a recommendation is always the un-penalised ``score``; ``λ`` is
 ``ScoringConfig.congestion_lambda`` (0 switches congestion off).
 

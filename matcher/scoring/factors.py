@@ -130,9 +130,16 @@ class ScoringConfig(BaseModel):
     fixed range lets the dense factor barely separate jobs. ``false``, or a configured ``dense_lo`` or
     ``dense_hi``, keeps the configured range."""
     wage_partial: float = 0.5
+    wish_priority: float = Field(1.0, ge=0, le=10)
+    """Recommendations rank by ``score + wish_priority * p`` (less the congestion penalty), ``p`` the
+    probability that the job is of one of the worker's wished occupations
+    (:func:`matcher.scoring.occupations.wish_probability`): the placement's wish bonus
+    (``--wish-bonus``, default 1) for lists, so a job surely of a wished occupation leads the list and
+    one only probably of it gains that share. 0 ranks by score alone. The score itself (what the
+    factors add up to) is not changed."""
     congestion_lambda: float = Field(0.0, ge=0)
     """Recommendations rank by ``score - congestion_lambda * max(0, ln(applicants / openings))``
-    (see :mod:`matcher.scoring.congestion`); 0 ranks by score alone."""
+    (plus the wish priority; see :mod:`matcher.scoring.congestion`); 0: no congestion penalty."""
     congestion_k: int = Field(10, ge=1, le=1000)
     """Expected applicants of a job: the known workers with it in their un-penalised top ``congestion_k``."""
     congestion_rounds: int = Field(3, ge=0, le=20)

@@ -19,13 +19,12 @@ from matcher.dataset import Dataset
 from matcher.ingest import load_folder
 from matcher.placement import pricing
 from matcher.placement.options import PlaceOptions, RuleOptions
-from matcher.placement.pipeline import build_problem, hold_back, run_placement
+from matcher.placement.pipeline import build_problem, hold_back, objective_weights, run_placement
 from matcher.placement.pricing import FLOOR_SHARE, POOL_MAX, PairPricer, count_rule_passing, edge_keys
 from matcher.sample.generate import generate_sample, write_sample
 from matcher.scoring.candidates import Edges, TextSides, compute_factors, pair_cosines
 from matcher.scoring.factors import SCORE_DECIMALS, wage_factor
 from matcher.scoring.features import job_text, worker_occupation_text, worker_skill_text, worker_text
-from matcher.scoring.occupations import in_wished
 from optimizer import solve
 from optimizer.duals import FlowDuals, flow_duals
 from tests.fakes import FakeEncoder
@@ -80,7 +79,7 @@ def all_pairs_edges(run: Any) -> Edges:
 def all_pairs_result(run: Any, **changes: Any) -> Any:
     edges = all_pairs_edges(run)
     problem, options = build_problem(
-        run.dataset, run.context, edges, run.options, worker_codes=run.worker_codes
+        run.dataset, run.context, edges, run.options, occupations=run.occupations
     )
     return solve(dataclasses.replace(problem, **changes), dataclasses.replace(options, shadow_prices=False))
 
@@ -174,14 +173,12 @@ def _pricer(run: Any, pool_max: int = POOL_MAX, floor_share: float = FLOOR_SHARE
         min_fit=run.options.min_fit,
         pool_max=pool_max,
         floor_share=floor_share,
-        worker_codes=run.worker_codes,
         wish_bonus=run.options.wish_bonus,
     )
 
 
 def _weights(run: Any, edges: Edges, bonus: np.ndarray) -> np.ndarray:
-    wish = in_wished(run.worker_codes, run.context.job_code, edges.worker, edges.job)
-    return edges.score + bonus[edges.worker] + run.options.wish_bonus * wish
+    return objective_weights(edges, run.options.wish_bonus, run.occupations) + bonus[edges.worker]
 
 
 @pytest.mark.parametrize("floor_share", [0.0, FLOOR_SHARE, 1.0])
@@ -193,9 +190,7 @@ def test_the_sweep_keeps_every_fitting_pair_reaching_the_floors(sample, table_ma
     from the table of distinct texts or pair by pair."""
     monkeypatch.setattr(pricing, "_TABLE_MAX", table_max)
     run = run_placement(sample, _options(), encoder=FakeEncoder())
-    problem, options = build_problem(
-        sample, run.context, run.edges, run.options, worker_codes=run.worker_codes
-    )
+    problem, options = build_problem(sample, run.context, run.edges, run.options, occupations=run.occupations)
     duals = flow_duals(problem, options, run.result.edge_selected)
     pricer = _pricer(run, floor_share=floor_share)
     assert (pricer.lexical_table_ is None) == (table_max == 0)
@@ -271,7 +266,7 @@ def test_rounds_with_falling_duals_find_exactly_the_violators(sample, floor_shar
     ds = _uncapped(sample)
     opts = _options(rules=RuleOptions(dorm_beds=False), min_fit=0.1)
     run = run_placement(ds, opts, encoder=FakeEncoder())
-    problem, options = build_problem(ds, run.context, run.edges, run.options, worker_codes=run.worker_codes)
+    problem, options = build_problem(ds, run.context, run.edges, run.options, occupations=run.occupations)
     duals = flow_duals(problem, options, run.result.edge_selected)
     assert duals is not None
     pricer = _pricer(run, floor_share=floor_share)
@@ -317,7 +312,7 @@ def test_the_check_fails_on_wrong_duals(sample, pool_max):
     whether the fitting pairs are kept between rounds or swept again each round."""
     ds = _uncapped(sample)
     run = run_placement(ds, _options(rules=RuleOptions(dorm_beds=False)), encoder=FakeEncoder())
-    problem, options = build_problem(ds, run.context, run.edges, run.options, worker_codes=run.worker_codes)
+    problem, options = build_problem(ds, run.context, run.edges, run.options, occupations=run.occupations)
     duals = flow_duals(problem, options, run.result.edge_selected)
     assert duals is not None
     pricer = _pricer(run, pool_max)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from matcher.dataset import Dataset
 from matcher.geo import builtin_pairings
@@ -12,6 +13,8 @@ from matcher.placement.summary import run_summary
 from matcher.recommend.recommender import Recommender
 from matcher.records import Enterprise, Job, Worker
 from matcher.scoring.explain import factor_medians
+from matcher.scoring.factors import ScoringConfig
+from matcher.scoring.occupations import wish_probability
 from tests.fakes import FAKE_MIN_FIT, FakeEncoder
 
 YEAR = 2026
@@ -68,7 +71,12 @@ def test_the_wished_occupation_wins_the_placement_over_closer_texts():
     )
     assert run.dataset.jobs[int(run.result.assignment[0])].job_id == "guard"
     wishes = run_summary(run)["wishes"]
-    assert wishes == {"placed_in_wished": 1, "most_possible": 1, "share_of_possible": 1.0}
+    assert {k: wishes[k] for k in ("placed_in_wished", "most_possible", "share_of_possible")} == {
+        "placed_in_wished": 1,
+        "most_possible": 1,
+        "share_of_possible": 1.0,
+    }
+    assert 0.5 < wishes["expected_in_wished"] <= 1.0
 
 
 def test_recommendations_put_the_wished_occupation_first():
@@ -150,4 +158,26 @@ def test_the_most_possible_counts_each_worker_once_across_their_wishes():
     w1 = w0.model_copy(update={"worker_id": "w1"})
     ds = Dataset(workers=[w0, w1], enterprises=[ent], jobs=jobs, pairings=builtin_pairings())
     run = run_placement(ds, PlaceOptions(year=YEAR, k=5, min_fit=FAKE_MIN_FIT), encoder=FakeEncoder())
-    assert run_summary(run)["wishes"] == {"placed_in_wished": 2, "most_possible": 2, "share_of_possible": 1.0}
+    wishes = run_summary(run)["wishes"]
+    assert (wishes["placed_in_wished"], wishes["most_possible"], wishes["share_of_possible"]) == (2, 2, 1.0)
+
+
+def test_recommendations_rank_by_score_plus_the_wish_priority_times_the_chance_the_job_is_wished():
+    ds = _decoy_world()
+    rec = Recommender(year=YEAR).fit(ds, FakeEncoder())
+    items = rec.recommend_one("w0", k=5).items
+    jobs = np.array([rec.job_pos_[i.job_id] for i in items])
+    p = wish_probability(rec.occupations_, np.zeros(jobs.size, np.int64), jobs)
+    assert items[0].job_id == "guard" and p[0] > 0.5 and (p[1:] < p[0]).all()
+    np.testing.assert_allclose([i.rank_score - i.score for i in items], p, atol=1e-6)
+    ranks = [i.rank_score for i in items]
+    assert ranks == sorted(ranks, reverse=True)
+    # a new profile (computed per request, not precomputed at fit) is ranked the same way
+    profile = ds.workers[0].model_copy(update={"worker_id": "new"})
+    again = rec.recommend_one(profile, k=5).items
+    assert [(i.job_id, i.rank_score) for i in again] == [(i.job_id, i.rank_score) for i in items]
+    # a job's candidates too; and 0 ranks by score alone
+    guard = rec.candidates_for_job("guard", k=1).items[0]
+    assert guard.rank_score == pytest.approx(guard.score + p[0], abs=1e-6)
+    plain = Recommender(ScoringConfig(wish_priority=0.0), year=YEAR).fit(ds, FakeEncoder())
+    assert all(i.rank_score == i.score for i in plain.recommend_one("w0", k=5).items)

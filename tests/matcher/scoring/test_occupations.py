@@ -7,9 +7,13 @@ import pytest
 from matcher.errors import ConfigError
 from matcher.scoring.occupations import (
     SHIPPED_TABLE,
+    Beliefs,
     OccupationModel,
+    OccupationSides,
     classify_data,
     find_csco_table,
+    wish_probability,
+    wish_weight,
 )
 from tests.fakes import FakeEncoder
 from tests.matcher.conftest import small_dataset
@@ -87,3 +91,48 @@ def test_uncoded_jobs_get_a_predicted_code_and_coded_jobs_keep_theirs():
     np.testing.assert_array_equal(filled.job_code[1:], ctx.job_code[1:])
     assert sides.jobs.probs[1, 0, 0] == 1.0  # a given code is certain
     assert 0 < sides.jobs.probs[0, 0, 0] <= 1.0
+
+
+def _beliefs(rows: list[list[list[tuple[int, float]]]]) -> Beliefs:
+    """Beliefs from (code, probability) lists per item and slot."""
+    slots = max(len(r) for r in rows)
+    out = Beliefs(np.full((len(rows), slots, 3), -1, np.int64), np.zeros((len(rows), slots, 3), np.float32))
+    for i, item in enumerate(rows):
+        for s, slot in enumerate(item):
+            for k, (code, p) in enumerate(slot):
+                out.codes[i, s, k], out.probs[i, s, k] = code, p
+    return out
+
+
+GUARD, CLEANER, COOK = 4070501, 4100201, 4030201
+
+
+def test_wish_probability_is_the_chance_the_job_is_of_a_wished_code():
+    workers = _beliefs(
+        [
+            [[(GUARD, 0.6), (CLEANER, 0.3)]],  # one wish, two readings
+            [[(GUARD, 0.5)], [(GUARD, 0.5), (COOK, 0.4)]],  # two wishes that may name the same code
+            [],  # no wish
+        ]
+    )
+    jobs = _beliefs([[[(GUARD, 1.0)]], [[(CLEANER, 0.7), (GUARD, 0.2)]], [[(COOK, 1.0)]]])
+    sides = OccupationSides(workers, jobs)
+    ew = np.repeat(np.arange(3), 3)
+    ej = np.tile(np.arange(3), 3)
+    p = wish_probability(sides, ew, ej).reshape(3, 3)
+    expected = [
+        [0.6, 0.7 * 0.3 + 0.2 * 0.6, 0.0],
+        [1 - 0.5 * 0.5, 0.2 * (1 - 0.5 * 0.5), 0.4],
+        [0.0, 0.0, 0.0],
+    ]
+    np.testing.assert_allclose(p, expected, atol=1e-6)
+    # the objective's priority: the bonus times the probability, rounded as scores are
+    weight = wish_weight(sides, ew, ej, 2.0).reshape(3, 3)
+    np.testing.assert_allclose(weight, 2 * np.asarray(expected), atol=1e-6)
+    assert wish_probability(sides, ew[:0], ej[:0]).shape == (0,)
+
+
+def test_a_given_code_that_the_wish_surely_names_has_probability_one():
+    sides = OccupationSides(_beliefs([[[(GUARD, 1.0)]]]), _beliefs([[[(GUARD, 1.0)]], [[(CLEANER, 1.0)]]]))
+    p = wish_probability(sides, np.array([0, 0]), np.array([0, 1]))
+    np.testing.assert_array_equal(p, [1.0, 0.0])
