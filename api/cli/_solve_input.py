@@ -65,27 +65,18 @@ class Edges:
         )
 
     def texts(self, idx: np.ndarray) -> list[str]:
-        """The scores of edges ``idx`` as written (from the raw buffers: no pyarrow.compute)."""
+        """The scores of edges ``idx`` as written, taken block by block (a take from the whole
+        column would join its blocks first)."""
         rows = self.rows(idx)
-        chunks = getattr(self.score_text, "chunks", [self.score_text])
+        chunks = _chunks(self.score_text)
         starts = np.cumsum([0] + [len(c) for c in chunks])
         which = np.searchsorted(starts, rows, side="right") - 1
-        out: list[str] = [""] * rows.size
-        for c in range(len(chunks)):  # np.unique would import numpy.ma (start-up)
+        out = np.empty(rows.size, dtype=object)
+        for c, chunk in enumerate(chunks):  # np.unique would import numpy.ma (start-up)
             at = np.flatnonzero(which == c)
-            if not at.size:
-                continue
-            col = chunks[c]
-            local = rows[at] - starts[c]
-            offsets = np.frombuffer(
-                col.buffers()[1], dtype=np.int32, count=len(col) + 1, offset=col.offset * 4
-            )
-            data = col.buffers()[2]
-            raw = memoryview(b"" if data is None else data)
-            spans = zip(at.tolist(), offsets[local].tolist(), offsets[local + 1].tolist(), strict=True)
-            for i, a, b in spans:
-                out[i] = str(raw[a:b], "utf-8")
-        return out
+            if at.size:
+                out[at] = _kernel("take", chunk, _int64_array(rows[at] - starts[c])).to_pylist()
+        return out.tolist()
 
 
 class _Fallback(Exception):
@@ -155,6 +146,14 @@ def _kernel(name: str, *args: Any, options: Any = None) -> Any:
     from pyarrow._compute import call_function
 
     return call_function(name, list(args), options)
+
+
+def _int64_array(values: np.ndarray) -> Any:
+    """``values`` as a pyarrow int64 array on the same memory (``pa.array`` would import pandas)."""
+    import pyarrow as pa
+
+    values = np.ascontiguousarray(values, dtype=np.int64)
+    return pa.Array.from_buffers(pa.int64(), values.size, [None, pa.py_buffer(values)])
 
 
 def _chunks(column: Any) -> list[Any]:
@@ -245,8 +244,7 @@ def _run_codes(column: Any) -> tuple[np.ndarray, list[str]] | None:
             change = _kernel("not_equal", chunk.slice(1), chunk.slice(0, size - 1))
             after = _values(_kernel("indices_nonzero", change), np.uint64).astype(np.int64)
             local = np.concatenate([local, after + 1])
-        index = pa.Array.from_buffers(pa.int64(), local.size, [None, pa.py_buffer(local)])
-        values.append(_kernel("take", chunk, index))
+        values.append(_kernel("take", chunk, _int64_array(local)))
         heads.append(local + at)
         last = chunk[size - 1]
         at += size

@@ -330,3 +330,20 @@ def test_input_sha256_hashes_both_files_in_blocks(tmp_path):
     assert _sha256(big, small) == want and _sha256_started(big, small)() == want
     with pytest.raises(FileNotFoundError):
         _sha256_started(big, tmp_path / "missing.csv")()
+
+
+def test_score_texts_of_any_edges_across_blocks_are_the_written_ones():
+    import numpy as np
+    import pyarrow as pa
+
+    from api.cli._solve_input import Edges
+
+    text = pa.chunked_array([["0.5", "1e3"], [], ["7", "0.25", "3.0"], ["9"]], pa.string())
+    n = len(text)
+    edges = Edges(["w"], np.zeros(n, np.int32), np.arange(n, dtype=np.int32), np.zeros(n), text)
+    written = text.to_pylist()
+    idx = np.array([5, 0, 3, 3, 1])
+    assert edges.texts(idx) == [written[i] for i in idx]
+    later = edges.subset(np.array([4, 2, 5]))  # rows 4, 2, 5 of the file
+    assert later.texts(np.array([2, 0])) == ["9", "3.0"]
+    assert edges.texts(np.zeros(0, np.int64)) == []
