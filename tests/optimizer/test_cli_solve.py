@@ -245,3 +245,105 @@ def test_solve_without_side_rules_loads_no_web_database_model_or_scipy(files):
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.splitlines()[0].startswith("OPTIMAL: placed 2 of 3")
     assert proc.stdout.splitlines()[-1] == "[]"
+
+
+def _assert_same_edges(fast, slow):
+    assert fast.worker_ids == slow.worker_ids
+    assert fast.worker.tolist() == slow.worker.tolist() and fast.job.tolist() == slow.job.tolist()
+    assert fast.score.tolist() == slow.score.tolist()
+    assert fast.score_text.to_pylist() == slow.score_text.to_pylist()
+
+
+def test_edges_grouped_by_worker_over_several_blocks_read_like_the_row_reader(tmp_path):
+    # ~1.9 MB: pyarrow parses it in two blocks, the boundary inside one worker's run of rows
+    from api.cli._solve_input import EDGE_FIELDS, _columns, read_edges_rows, read_solve_inputs
+
+    jobs = [f"job-{j}" for j in range(50)]
+    caps = _write(tmp_path / "c.csv", ["job_id", "openings"], [[j, "1"] for j in jobs])
+    rows = [
+        [f"worker-{w:05d}", jobs[(w * 7 + i) % 50], f"{(w * 31 + i) % 997 / 7:.6f}"]
+        for w in range(2000)
+        for i in range(30)
+    ]
+    edges = _write(tmp_path / "e.csv", ["worker_id", "job_id", "score"], rows)
+    blocks = _columns(edges, list(EDGE_FIELDS), EDGE_FIELDS)["worker_id"].chunks
+    assert any(a[-1] == b[0] for a, b in zip(blocks, blocks[1:], strict=False))
+    fast, fcaps = read_solve_inputs(edges, caps)
+    _assert_same_edges(fast, read_edges_rows(edges, fcaps.job_ids))
+    assert fast.worker_ids[:2] == ["worker-00000", "worker-00001"] and len(fast.worker_ids) == 2000
+
+
+def test_grouped_worker_codes_equal_the_hash_encoding_or_step_aside():
+    import pyarrow as pa
+
+    from api.cli._solve_input import _first_occurrence_codes, _run_codes
+
+    grouped = pa.chunked_array([["b", "b", "a"], [], ["a", "c"], ["c"], ["d", "d"]], pa.string())
+    codes, names = _run_codes(grouped)
+    want_codes, want_names = _first_occurrence_codes(grouped)
+    assert codes.tolist() == want_codes.tolist() == [0, 0, 1, 1, 2, 2, 3, 3]
+    assert names == want_names == ["b", "a", "c", "d"]
+    assert _run_codes(pa.chunked_array([["b", "a"], ["b"]], pa.string())) is None  # b comes back
+    assert _run_codes(pa.chunked_array([["a", "b"], ["a", "a"]], pa.string())) is None
+    empty = _run_codes(pa.chunked_array([], pa.string()))
+    assert empty is not None and empty[0].tolist() == [] and empty[1] == []
+
+
+def test_non_ascii_ids_with_spaces_read_columnar_like_the_row_reader(tmp_path):
+    from api.cli._solve_input import read_capacities_rows, read_edges_rows, read_solve_inputs
+
+    caps = _write(tmp_path / "c.csv", ["job_id", "openings"], [["保安员 ", "1"], [" 厨师", "2"]])
+    edges = _write(
+        tmp_path / "e.csv",
+        ["worker_id", "job_id", "score"],
+        [["张三", "保安员", "0.5"], ["张三", "厨师 ", "0.25"], [" 李四", "厨师", "1"]],
+    )
+    fast, fcaps = read_solve_inputs(edges, caps)
+    assert fcaps.job_ids == read_capacities_rows(caps).job_ids == ["保安员", "厨师"]
+    _assert_same_edges(fast, read_edges_rows(edges, fcaps.job_ids))
+    assert fast.worker_ids == ["张三", "李四"]
+
+
+def test_invalid_utf8_in_edges_is_the_row_readers_error(tmp_path):
+    from api.cli._solve_input import read_edges_rows, read_solve_inputs
+
+    caps = _write(tmp_path / "c.csv", ["job_id", "openings"], [["j1", "1"]])
+    edges = tmp_path / "e.csv"
+    edges.write_bytes(b"worker_id,job_id,score\nw1,j1,0.5\nw\xff2,j1,0.5\n")
+    with pytest.raises(UnicodeDecodeError) as row_err:
+        read_edges_rows(edges, ["j1"])
+    with pytest.raises(UnicodeDecodeError) as err:
+        read_solve_inputs(edges, caps)
+    assert str(err.value) == str(row_err.value)
+
+
+def test_input_sha256_hashes_both_files_in_blocks(tmp_path):
+    import hashlib
+
+    from api.cli.solve import _sha256, _sha256_started
+
+    big = tmp_path / "big.csv"
+    big.write_bytes(bytes(range(256)) * 9000)  # more than two 1 MiB blocks
+    small = tmp_path / "small.csv"
+    small.write_bytes(b"job_id,openings\nj1,1\n")
+    want = hashlib.sha256(big.read_bytes() + small.read_bytes()).hexdigest()
+    assert _sha256(big, small) == want and _sha256_started(big, small)() == want
+    with pytest.raises(FileNotFoundError):
+        _sha256_started(big, tmp_path / "missing.csv")()
+
+
+def test_score_texts_of_any_edges_across_blocks_are_the_written_ones():
+    import numpy as np
+    import pyarrow as pa
+
+    from api.cli._solve_input import Edges
+
+    text = pa.chunked_array([["0.5", "1e3"], [], ["7", "0.25", "3.0"], ["9"]], pa.string())
+    n = len(text)
+    edges = Edges(["w"], np.zeros(n, np.int32), np.arange(n, dtype=np.int32), np.zeros(n), text)
+    written = text.to_pylist()
+    idx = np.array([5, 0, 3, 3, 1])
+    assert edges.texts(idx) == [written[i] for i in idx]
+    later = edges.subset(np.array([4, 2, 5]))  # rows 4, 2, 5 of the file
+    assert later.texts(np.array([2, 0])) == ["9", "3.0"]
+    assert edges.texts(np.zeros(0, np.int64)) == []
