@@ -369,3 +369,21 @@ def test_reading_a_table_twice_gives_the_same_rows(tmp_path):
     rows = list(table.rows)
     out = ColumnValidator("workers", load_admin_codes()).split(rows, table.file)
     assert [r.row for r in out] == [2]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.sampled_from(["id_number", "phone"]),
+    st.lists(
+        st.one_of(
+            st.text(alphabet="0123456789Xx*+ -８\x00\u200b", max_size=20),
+            st.from_regex(r"[0-9]{11}", fullmatch=True),
+            st.from_regex(r"[0-9]{17}[0-9X]", fullmatch=True),
+            st.from_regex(r"[0-9A-Za-z]{1,20}", fullmatch=True),
+        ),
+        max_size=30,
+    ),
+)
+def test_protect_column_is_protect_on_any_values(field, values):
+    hashes, masked = protect_column(KEY, field, values)
+    assert list(zip(hashes, masked, strict=True)) == [protect(KEY, field, v) for v in values]
