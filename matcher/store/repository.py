@@ -17,7 +17,19 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, bindparam, false, insert, literal, select, text, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Table,
+    bindparam,
+    false,
+    func,
+    insert,
+    literal,
+    select,
+    text,
+    update,
+)
 
 from matcher.errors import RecordError
 from matcher.ingest.admin_codes import AdminCodes
@@ -47,6 +59,7 @@ ORDER = ("enterprises", "jobs", "workers", "pairings")  # parents before childre
 # and those :func:`keep_masked` may keep (the rest of a changed row is read for its history).
 COMPARED = ("content_sha256", "name", *(c for pair in PERSONAL_PAIRS.values() for c in pair))
 CHUNK = 500  # ids per IN (...) query: far below every dialect's bound-parameter limit
+SCAN_AT = 10_000  # at least this many keys, half the table or more: read the table in one pass
 IMPORT_CACHE_KIB = 65_536  # SQLite page cache of an importing connection
 
 
@@ -76,10 +89,21 @@ def _existing(
     if keys and _empty(conn, table):  # a first import: nothing to look up, key by key
         return out
     names = [c.name for c in picked]
+    if len(keys) >= SCAN_AT and 2 * len(keys) >= _count(conn, table):
+        # most of a large table (a re-import): one pass over it beats a lookup per key
+        wanted = set(keys)
+        found = conn.execute(select(*picked))
+        out.update((r[0], dict(zip(names, r, strict=True))) for r in found if r[0] in wanted)
+        return out
     for part in _chunks(keys):
         found = conn.execute(select(*picked).where(col.in_(part)))
         out.update((r[0], dict(zip(names, r, strict=True))) for r in found)
     return out
+
+
+def _count(conn: Connection, table: Table) -> int:
+    """The rows ``table`` holds (read in the import's transaction)."""
+    return int(conn.execute(select(func.count()).select_from(table)).scalar_one())
 
 
 def _empty(conn: Connection, table: Table) -> bool:

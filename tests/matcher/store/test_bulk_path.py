@@ -46,6 +46,7 @@ def _use_full_path(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(repo, "insert_columns", _reference_columns)
     monkeypatch.setattr(repo, "indexes_after", lambda conn, table, n: contextlib.nullcontext())
     monkeypatch.setattr(repo, "unfit_rows", lambda table, rows: range(len(rows)))  # every row in full
+    monkeypatch.setattr(repo, "SCAN_AT", 10**12)  # stored rows looked up key by key
 
 
 def _stored(url: str) -> dict[str, list[str]]:
@@ -108,6 +109,7 @@ def _inputs(tmp_path: Path) -> list[tuple[str, list[Path]]]:
 
 def test_fast_path_stores_and_rejects_exactly_what_the_full_path_does(tmp_path, monkeypatch):
     monkeypatch.setattr(bulk, "REINDEX_AT", 1)  # the small inputs too load without indexes, then build them
+    monkeypatch.setattr(repo, "SCAN_AT", 1)  # and a re-import reads the stored rows in one pass
     for name, paths in _inputs(tmp_path):
         fast_url = f"sqlite:///{tmp_path / 'fast' / name / 'db.sqlite'}"
         full_url = f"sqlite:///{tmp_path / 'full' / name / 'db.sqlite'}"
@@ -182,3 +184,22 @@ def test_content_hash_is_the_sha256_of_the_sorted_json_of_the_stored_values(valu
     data = {k: v for k, v in values.items() if k not in BOOKKEEPING}
     text = json.dumps(data, sort_keys=True, ensure_ascii=False)
     assert content_hash(values) == hashlib.sha256(text.encode()).hexdigest()
+
+
+def test_stored_rows_read_in_one_pass_are_those_looked_up_by_key(tmp_path, monkeypatch):
+    sample = tmp_path / "sample"
+    write_sample(generate_sample(300, 60, seed=5), sample, truth=False)
+    url = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    import_paths(url, [sample], key=KEY)
+    engine = open_engine(url)
+    with engine.connect() as conn:
+        stored = [r[0] for r in conn.exec_driver_sql("SELECT worker_id FROM workers")]
+        for keys in (stored + ["nobody", "w-x"], stored[::-1], stored[:200]):
+            for columns in (repo.COMPARED, None):
+                got = []
+                for scan_at in (1, 10**12):
+                    monkeypatch.setattr(repo, "SCAN_AT", scan_at)
+                    got.append(repo._existing(conn, "workers", keys, columns))
+                assert got[0] == got[1]
+                assert set(got[0]) == set(keys) & set(stored)
+    engine.dispose()
