@@ -203,3 +203,22 @@ def test_stored_rows_read_in_one_pass_are_those_looked_up_by_key(tmp_path, monke
                 assert got[0] == got[1]
                 assert set(got[0]) == set(keys) & set(stored)
     engine.dispose()
+
+
+def test_protect_plain_gives_each_rows_values_in_to_db_order(tmp_path):
+    from matcher.ingest import ingest
+    from matcher.ingest.validate import Loaded, Plain
+    from matcher.store.convert import protect_plain, to_db
+
+    sample = tmp_path / "sample"
+    write_sample(generate_sample(200, 40, seed=6), sample, truth=False)
+    plain = [it.values for it in ingest([sample], columnar=True).records["workers"] if isinstance(it, Plain)]
+    records = [it.record for it in ingest([sample]).records["workers"] if isinstance(it, Loaded)]
+    assert len(plain) == len(records) == 200
+    expected = [list(to_db("workers", r, KEY).items()) for r in records]
+    assert [list(v.items()) for v in protect_plain("workers", plain, KEY)] == expected
+    mixed = [plain[0], {k: v for k, v in plain[1].items() if k != "group_id"}]  # keys differ: row by row
+    assert [list(v.items()) for v in protect_plain("workers", mixed, KEY)] == [
+        expected[0],
+        [(k, v) for k, v in expected[1] if k != "group_id"],
+    ]
