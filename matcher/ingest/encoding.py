@@ -8,12 +8,16 @@ of the file only so that a large file is streamed, not read whole:
 2. a prefix that decodes as UTF-8 means UTF-8 (GBK text is almost never valid UTF-8);
 3. a prefix that decodes as GB18030 means GB18030 (a superset of GBK and GB2312);
 4. otherwise charset-normalizer's best guess, if any.
+
+Bytes further down that are not text in the detected encoding are escaped as lone surrogates
+(:data:`ESCAPED`), so the reader rejects just the rows that hold them and keeps the rest.
 """
 
 from __future__ import annotations
 
 import codecs
 import io
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,6 +26,8 @@ from typing import TextIO
 from matcher.errors import SchemaError
 
 PREFIX_BYTES = 256 * 1024
+ESCAPED = re.compile("[\udc80-\udcff]")
+"""A byte that :func:`open_text`'s stream could not decode (``surrogateescape``)."""
 _BOMS = (
     (codecs.BOM_UTF8, "utf-8-sig"),
     (codecs.BOM_UTF16_LE, "utf-16"),
@@ -68,19 +74,15 @@ def decode_bytes(data: bytes, *, file: str | None = None) -> str:
 def open_text(path: Path) -> Iterator[tuple[TextIO, str]]:
     """Open ``path`` for streaming text reads in its detected encoding: ``(stream, encoding)``.
 
-    A byte sequence invalid in that encoding further down raises :class:`SchemaError` when read.
+    A byte sequence invalid in that encoding further down reads as lone surrogates (:data:`ESCAPED`):
+    the reader rejects the rows that hold one, naming file, row and column.
     """
     with path.open("rb") as raw:
         prefix = raw.read(PREFIX_BYTES)
         encoding = detect_encoding(prefix, complete=len(prefix) < PREFIX_BYTES, file=str(path))
         raw.seek(0)
-        text = io.TextIOWrapper(raw, encoding=encoding, newline="", errors="strict")
+        text = io.TextIOWrapper(raw, encoding=encoding, newline="", errors="surrogateescape")
         try:
             yield text, encoding
-        except UnicodeDecodeError as exc:
-            raise SchemaError(
-                f"not valid {encoding} further into the file ({exc.reason}); save it as UTF-8",
-                file=str(path),
-            ) from exc
         finally:
             text.detach()

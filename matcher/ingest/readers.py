@@ -32,7 +32,7 @@ from typing import Any
 
 from matcher.csvsafe import csv_uncell
 from matcher.errors import SchemaError
-from matcher.ingest.encoding import decode_bytes, open_text
+from matcher.ingest.encoding import ESCAPED, decode_bytes, open_text
 from matcher.ingest.headers import (
     KIND_ALIASES,
     kind_from_headers,
@@ -173,25 +173,31 @@ def _over_limit(text: str, delimiter: str) -> int | None:
     return None
 
 
-def _csv_records(fh: Iterable[str], delimiter: str) -> Iterator[tuple[int, list[str]]]:
+def _csv_records(fh: Iterable[str], delimiter: str, encoding: str = "") -> Iterator[tuple[int, list[str]]]:
     """``(row, cells)`` of each record; a record the parser refuses becomes :class:`Unreadable`.
 
-    After a refusal the parser goes on at the next line, so the rows after it are kept.
+    After a refusal the parser goes on at the next line, so the rows after it are kept. So is a
+    record with bytes that are not text in the file's ``encoding`` (the stream escapes them as
+    lone surrogates, :func:`~matcher.ingest.encoding.open_text`): it is unreadable at its first such cell.
     """
     since: list[str] = []  # the lines of the record being read
+    escaped = [False]  # a line of the record holds an escaped byte
 
     def lines() -> Iterator[str]:
         for line in fh:
             since.append(line)
+            if not line.isascii() and ESCAPED.search(line):
+                escaped[0] = True
             yield line
 
     reader = csv.reader(lines(), delimiter=delimiter)
     row = 0
     while True:
         since.clear()
+        escaped[0] = False
         row += 1
         try:
-            yield row, next(reader)
+            cells = next(reader)
         except StopIteration:
             return
         except csv.Error as exc:
@@ -201,6 +207,12 @@ def _csv_records(fh: Iterable[str], delimiter: str) -> Iterator[tuple[int, list[
             else:
                 reason = f"not readable as CSV: {exc}"
             yield row, Unreadable(position, reason)
+            continue
+        if escaped[0]:
+            at = next((i for i, c in enumerate(cells) if ESCAPED.search(c)), None)
+            yield row, Unreadable(at, f"not valid {encoding or 'text'}: save the file as UTF-8")
+            continue
+        yield row, cells
 
 
 def read_csv(path: Path, kind: str | None = None) -> Iterator[Table]:
@@ -209,7 +221,7 @@ def read_csv(path: Path, kind: str | None = None) -> Iterator[Table]:
         first = fh.readline()
         delimiter = "\t" if first.count("\t") > first.count(",") else ","
         fh.seek(0)
-        numbered = _csv_records(fh, delimiter)
+        numbered = _csv_records(fh, delimiter, encoding)
         head = [
             (n, cells if isinstance(cells, Unreadable) else [c.strip() for c in cells])
             for n, cells in _take(numbered, HEADER_SCAN)

@@ -125,3 +125,16 @@ def test_usage_errors(tmp_path):
 def test_template_command_writes_a_workbook(tmp_path):
     res = runner.invoke(app, ["template", "--out", str(tmp_path / "t.xlsx")])
     assert res.exit_code == 0 and (tmp_path / "t.xlsx").stat().st_size > 0
+
+
+def test_import_of_a_file_with_bad_bytes_far_down_rejects_that_row_and_keeps_the_rest(tmp_path, db_url):
+    bad = tmp_path / "workers.csv"
+    body = "".join(f"w{i},male,1990,623024,anywhere\n" for i in range(20_000))
+    head = "worker_id,gender,birth_year,home_county_code,mobility\n"
+    bad.write_bytes((head + body).encode() + b"w\xff,male\n")
+    res = runner.invoke(app, ["import", str(bad), "--db", db_url, "--json"])
+    assert res.exit_code == 0, res.output
+    report = json.loads(res.stdout)
+    assert report["imported"]["workers"] == 20_000
+    assert [(r["row"], r["field"]) for r in report["rejected"]] == [(20_002, "worker_id")]
+    assert "not valid utf-8" in report["rejected"][0]["reason"]

@@ -126,3 +126,19 @@ def test_a_100000_row_file_keeps_every_valid_row(tmp_path):
     assert result.counts()["workers"] == 100_000 - bad
     assert {e.field for e in result.rejected} == {"home_county_code"}
     assert result.rejected[0].row == 998  # header is row 1, w996 is row 998
+
+
+@pytest.mark.parametrize("columnar", [False, True])
+def test_bytes_not_in_the_encoding_past_the_sniffed_prefix_reject_their_row_alone(tmp_path, columnar):
+    from matcher.ingest.encoding import PREFIX_BYTES
+
+    rows = [f"w{i},男,1990,623024,不限" for i in range(PREFIX_BYTES // 20)]  # well past the prefix
+    path = tmp_path / "workers.csv"
+    head = "编号,性别,出生年份,户籍县代码,流动意愿\n" + "\n".join(rows) + "\n"
+    tail = "w-y,女,1991,623024,本地\n".encode()
+    path.write_bytes(head.encode() + b"w-x,\xff\xfe,1990,623024,\xe4\n" + tail)
+    result = ingest([path], columnar=columnar)
+    assert len(result.records["workers"]) == len(rows) + 1  # every other row kept, the last one too
+    (bad,) = result.rejected
+    assert (bad.file, bad.row, bad.field) == (str(path), len(rows) + 2, "gender")
+    assert "not valid utf-8" in bad.reason and "UTF-8" in bad.reason
