@@ -131,7 +131,8 @@ def clean_title(title: str) -> str:
     hiring = _HIRING.match(cleaned.strip())
     if hiring and hiring["what"].strip() not in _GENERIC:  # "<enterprise>招聘<job>": keep the job
         cleaned = hiring["what"]
-    cleaned = re.sub(r"^\s*招(?!聘)(?=\S{2,})", "", cleaned)
+    # "招保安": hiring a guard; but 招商, 招标, 招生, 招投标, 招待 are the job, and 招聘, 招募 stay
+    cleaned = re.sub(r"^\s*招(?![聘募商标生投待])(?=\S{2,})", "", cleaned)
     cleaned = re.sub(r"(?:^|\s)[a-z]{0,4}\d[\w-]*", " ", cleaned)  # posting codes such as mj000530
     cleaned = re.sub(r"[+|｜~、，,;；:：!！.…\s]+", " ", cleaned).strip(" /-")
     return cleaned if len(cleaned) >= 1 and re.search(r"\w", cleaned) else text.strip()

@@ -175,3 +175,13 @@ def test_several_near_titles_outvote_the_single_nearest():
 def test_the_vote_channel_favours_the_code_of_the_near_labelled_titles(fitted):
     vote = fitted._channels(["巡逻保安"])[4, 0]
     assert fitted.codes_[int(vote.argmax())] == "4-07-05-01"
+
+
+def test_a_title_is_read_both_cleaned_and_as_written(fitted):
+    # cleaning drops the bracket and the perk: the two views differ, and the channels are their mean
+    both = fitted._view_channels(["保安（小区门岗）包住", "保洁员"])
+    cleaned, written = fitted._channels(["保安"]), fitted._channels(["保安(小区门岗)包住"])
+    np.testing.assert_allclose(both[:, 0], 0.5 * (cleaned[:, 0] + written[:, 0]), rtol=1e-5, atol=1e-6)
+    assert not np.allclose(cleaned[:, 0], written[:, 0])
+    # nothing to clean: one view
+    np.testing.assert_allclose(both[:, 1], fitted._channels(["保洁员"])[:, 0], rtol=1e-5, atol=1e-6)
