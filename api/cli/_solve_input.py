@@ -383,14 +383,30 @@ def _rows(path: Path, required: tuple[str, ...]) -> Iterator[tuple[int, dict[str
     except OSError as exc:
         raise _input_error(f"cannot open: {exc.strerror}", path) from exc
     with handle:
-        reader = csv.DictReader(handle)
-        header = [h.strip() for h in reader.fieldnames or []]
-        missing = [f for f in required if f not in header]
-        if missing:
-            raise _input_error(f"missing column(s) {', '.join(missing)}", path, row=1)
-        reader.fieldnames = header
-        for n, row in enumerate(reader, start=2):
-            yield n, {k: (v or "").strip() for k, v in row.items() if k is not None}
+        try:
+            reader = csv.DictReader(handle)
+            header = [h.strip() for h in reader.fieldnames or []]
+            missing = [f for f in required if f not in header]
+            if missing:
+                raise _input_error(f"missing column(s) {', '.join(missing)}", path, row=1)
+            reader.fieldnames = header
+            for n, row in enumerate(reader, start=2):
+                yield n, {k: (v or "").strip() for k, v in row.items() if k is not None}
+        except UnicodeDecodeError as exc:
+            raise _not_utf8(path) from exc
+
+
+def _not_utf8(path: Path) -> Exception:
+    """The error of a file that is not UTF-8 text, at the line of its first bad byte (the decoder
+    reads ahead, so the line is found in the bytes themselves)."""
+    data = path.read_bytes()
+    try:
+        data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        reason = f"not valid UTF-8 at byte {exc.start:,} ({exc.reason}); save it as UTF-8"
+        return _input_error(reason, path, line)
+    return _input_error("not valid UTF-8; save it as UTF-8", path)
 
 
 def read_capacities_rows(path: Path) -> Capacities:

@@ -304,17 +304,33 @@ def test_non_ascii_ids_with_spaces_read_columnar_like_the_row_reader(tmp_path):
     assert fast.worker_ids == ["张三", "李四"]
 
 
-def test_invalid_utf8_in_edges_is_the_row_readers_error(tmp_path):
+@pytest.mark.parametrize("rows_before", [1, 50_000])  # 50,000: far past the decoder's read-ahead
+def test_invalid_utf8_in_edges_names_file_and_row_on_both_paths(tmp_path, rows_before):
     from api.cli._solve_input import read_edges_rows, read_solve_inputs
+    from matcher.errors import InputError
 
     caps = _write(tmp_path / "c.csv", ["job_id", "openings"], [["j1", "1"]])
     edges = tmp_path / "e.csv"
-    edges.write_bytes(b"worker_id,job_id,score\nw1,j1,0.5\nw\xff2,j1,0.5\n")
-    with pytest.raises(UnicodeDecodeError) as row_err:
+    body = b"".join(b"w%d,j1,0.5\n" % i for i in range(rows_before))
+    edges.write_bytes(b"worker_id,job_id,score\n" + body + b"w\xff2,j1,0.5\n")
+    with pytest.raises(InputError) as row_err:
         read_edges_rows(edges, ["j1"])
-    with pytest.raises(UnicodeDecodeError) as err:
+    with pytest.raises(InputError) as err:
         read_solve_inputs(edges, caps)
     assert str(err.value) == str(row_err.value)
+    assert (err.value.file, err.value.row) == (str(edges), rows_before + 2)
+    assert "not valid UTF-8" in err.value.reason
+
+
+def test_invalid_utf8_is_a_one_line_cli_error(tmp_path):
+    caps = _write(tmp_path / "c.csv", ["job_id", "openings"], [["j1", "1"]])
+    edges = tmp_path / "e.csv"
+    edges.write_bytes(b"worker_id,job_id,score\nw1,j1,0.5\nw\xff2,j1,0.5\n")
+    proc = _main("solve", edges, caps, "--out", tmp_path / "out")
+    assert proc.returncode == 1
+    assert proc.stderr.strip() == (
+        f"error: {edges}, row 3: not valid UTF-8 at byte 34 (invalid start byte); save it as UTF-8"
+    )
 
 
 def test_input_sha256_hashes_both_files_in_blocks(tmp_path):
