@@ -127,6 +127,18 @@ class OccupationSides:
         return self._levels[key]
 
 
+def _sharing_a_code(
+    w: Beliefs, j: Beliefs, ew: np.ndarray, ej: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(rows, wish codes (R, S, K), job codes (R, K))`` of the edges (ew, ej) where some wish
+    shares a top code with the job's title (elsewhere every term of a comparison is 0)."""
+    jc = j.codes[ej, 0, :]  # (E, K)
+    wcs = w.codes[ew]  # (E, S, K)
+    hit = (wcs[:, :, :, None] == jc[:, None, None, :]) & (wcs >= 0)[:, :, :, None]
+    rows = np.flatnonzero(hit.reshape(hit.shape[0], -1).any(axis=1))
+    return rows, wcs[rows], jc[rows]
+
+
 def occupation_match(sides: OccupationSides, ew: np.ndarray, ej: np.ndarray) -> np.ndarray:
     """Occupation factor (E,) in [0, 1] of edges (ew, ej): the best wish's Bhattacharyya coefficient
     with the job's title, at the code (×1), 小类 (×0.6) and 中类 (×0.3) levels, whichever is highest.
@@ -139,15 +151,10 @@ def occupation_match(sides: OccupationSides, ew: np.ndarray, ej: np.ndarray) -> 
         return out
     for divisor, credit in LEVELS:
         w, j = sides.level("workers", divisor), sides.level("jobs", divisor)
-        jc = j.codes[ej, 0, :]  # (E, K)
-        wcs = w.codes[ew]  # (E, S, K)
-        hit = (wcs[:, :, :, None] == jc[:, None, None, :]) & (wcs >= 0)[:, :, :, None]
-        rows = np.flatnonzero(hit.reshape(hit.shape[0], -1).any(axis=1))
-        del hit
+        rows, wcs, jc = _sharing_a_code(w, j, ew, ej)
         if not rows.size:
             continue
-        jc, jp = jc[rows], j.probs[ej[rows], 0, :]
-        wcs, wps = wcs[rows], w.probs[ew[rows]]
+        jp, wps = j.probs[ej[rows], 0, :], w.probs[ew[rows]]
         best = out[rows]
         for s in range(w.codes.shape[1]):
             bc = np.zeros(rows.size, dtype=np.float32)
@@ -182,15 +189,11 @@ def wish_probability(sides: OccupationSides, ew: np.ndarray, ej: np.ndarray) -> 
     out = np.zeros(ew.shape[0], dtype=np.float64)
     if not out.size:
         return out
-    jc = sides.jobs.codes[ej, 0, :]  # (E, K)
-    wcs = sides.workers.codes[ew]  # (E, S, K)
-    hit = (wcs[:, :, :, None] == jc[:, None, None, :]) & (wcs >= 0)[:, :, :, None]
-    rows = np.flatnonzero(hit.reshape(hit.shape[0], -1).any(axis=1))
-    del hit
+    rows, wcs, jc = _sharing_a_code(sides.workers, sides.jobs, ew, ej)
     if not rows.size:
         return out
-    jc, jp = jc[rows], sides.jobs.probs[ej[rows], 0, :].astype(np.float64)
-    wcs, wps = wcs[rows], sides.workers.probs[ew[rows]].astype(np.float64)
+    jp = sides.jobs.probs[ej[rows], 0, :].astype(np.float64)
+    wps = sides.workers.probs[ew[rows]].astype(np.float64)
     total = np.zeros(rows.size, dtype=np.float64)
     for k in range(jc.shape[1]):
         code = jc[:, k]
