@@ -159,6 +159,41 @@ def test_a_bulk_load_into_empty_tables_leaves_the_same_indexes(tmp_path, monkeyp
     assert _schema(url) == before
 
 
+def test_a_bulk_load_still_refuses_two_workers_with_one_id_number(tmp_path, monkeypatch):
+    # The unique index left out of the load is checked when it is built again: the transaction fails
+    # and the table stays empty (the import rejects such rows before writing; this is the backstop).
+    from sqlalchemy.exc import IntegrityError
+
+    from matcher.store.models import WorkerRow
+
+    monkeypatch.setattr(bulk, "REINDEX_AT", 1)
+    url = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    sample = tmp_path / "sample"
+    write_sample(generate_sample(20, 5, seed=4), sample, truth=False)
+    import_paths(url, [sample / "enterprises.csv"], key=KEY)  # a batch for the rows to refer to
+    engine = open_engine(url)
+    table = table_of(WorkerRow)
+    row = {
+        "name": "x", "id_number_hash": "h" * 64, "gender": "male", "birth_year": 1990,
+        "home_county_code": "620503", "mobility": "local", "employment_status": "unemployed",
+        "content_sha256": "c" * 64, "created_batch_id": 1, "updated_batch_id": 1,
+    }  # fmt: skip
+    rows = [{"worker_id": f"w{i}", **row} for i in range(3)]
+    with pytest.raises(IntegrityError, match="id_number_hash"), engine.begin() as conn:
+        repo._lock_for_import(conn)  # as the import does: the transaction opens before any DDL
+        with bulk.indexes_after(conn, table, len(rows)):
+            assert not conn.exec_driver_sql(
+                "SELECT 1 FROM sqlite_master WHERE name = 'ix_workers_id_number_hash'"
+            ).first()
+            bulk.bulk_insert(conn, table, rows)
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM workers").scalar() == 0
+        assert conn.exec_driver_sql(
+            "SELECT 1 FROM sqlite_master WHERE name = 'ix_workers_id_number_hash'"
+        ).first()
+    engine.dispose()
+
+
 @pytest.mark.parametrize(
     "values",
     [
