@@ -109,15 +109,29 @@ def keyed_hash(key: bytes, field: str, value: str) -> str:
     return hmac.digest(key, f"{field}\0{value}".encode(), "sha256").hex()  # one-shot C path: 5x faster
 
 
+# HMAC's inner and outer pads (RFC 2104) as byte translation tables: key.translate(_IPAD) is key XOR 0x36.
+_IPAD = bytes(b ^ 0x36 for b in range(256))
+_OPAD = bytes(b ^ 0x5C for b in range(256))
+
+
 def keyed_hashes(key: bytes, field: str, values: Sequence[str]) -> list[str]:
-    """``[keyed_hash(key, field, v) for v in values]``: the HMAC is keyed (and fed the field) once
-    and copied per value, where the one-shot call keys it each time (about 2x as fast at 100k)."""
-    base = hmac.new(key, f"{field}\0".encode(), "sha256")
+    """``[keyed_hash(key, field, v) for v in values]``: HMAC-SHA256 written out (RFC 2104) over two
+    SHA-256 states, keyed (the inner one fed the field) once and copied per value. The one-shot
+    call keys the HMAC each time, and the ``hmac`` module's ``copy`` is a Python call around two
+    copies: this is about 3x and 1.5x as fast at 100,000 values."""
+    block = hashlib.sha256().block_size
+    if len(key) > block:
+        key = hashlib.sha256(key).digest()
+    key = key.ljust(block, b"\0")
+    inner = hashlib.sha256(key.translate(_IPAD) + f"{field}\0".encode())
+    outer = hashlib.sha256(key.translate(_OPAD))
     out = []
     for v in values:
-        h = base.copy()
+        h = inner.copy()
         h.update(v.encode())
-        out.append(h.hexdigest())
+        o = outer.copy()
+        o.update(h.digest())
+        out.append(o.hexdigest())
     return out
 
 

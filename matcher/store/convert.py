@@ -134,6 +134,7 @@ _C_ENCODE: Any = (
     if _C_MAKE_ENCODER is not None
     else None
 )
+_ENCODE_STR: Any = json.encoder.encode_basestring  # the C escaper where there is one, as the encoder's
 
 
 def content_hash(values: Mapping[str, Any]) -> str:
@@ -145,6 +146,61 @@ def content_hash(values: Mapping[str, Any]) -> str:
     )
     text = "".join(_C_ENCODE(data, 0)) if _C_ENCODE is not None else _HASH_JSON.encode(data)
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+# How content_hash's encoder writes a value of each type inside a row, as a %-format whose argument
+# is the value: text with nothing to escape, an exact int; "%.0s" takes the value and writes nothing.
+_TEMPLATE_OF: dict[type, str] = {str: '"%s"', int: "%d", type(None): "%.0snull"}
+
+
+def _row_template(names: Sequence[str], kinds: tuple[type, ...]) -> tuple[str, int] | None:
+    """``(template, double quotes in the text it writes)`` for a row whose values, in sorted key
+    order ``names``, are of types ``kinds``; ``None`` when one of them has no template (a bool, a
+    float, a subclass: left to the encoder)."""
+    parts = []
+    for name, kind in zip(names, kinds, strict=True):
+        value = _TEMPLATE_OF.get(kind)
+        if value is None:
+            return None
+        parts.append(_ENCODE_STR(name).replace("%", "%%") + _HASH_JSON.key_separator + value)
+    template = "{" + _HASH_JSON.item_separator.join(parts) + "}"
+    return template, (template % tuple(0 if k is int else "" for k in kinds)).count('"')
+
+
+def content_hashes(rows: Sequence[Mapping[str, Any]]) -> list[str]:
+    """``[content_hash(r) for r in rows]``, about a sixth faster on an import's stored workers (dicts
+    with the same keys, holding text, integers and ``None``).
+
+    A row's JSON text is written by one %-format per combination of value types, with the values
+    in sorted key order: the encoder's text whenever no text needs escaping, which the written text
+    shows (no backslash, no double quote but the template's, no control or other unprintable
+    character). Any other row goes through :func:`content_hash`.
+    """
+    names = sorted(rows[0]) if rows and type(rows[0]) is dict else []
+    if not names or _C_ENCODE is None or not BOOKKEEPING.isdisjoint(names):
+        return list(map(content_hash, rows))
+    if not _TEMPLATE_OF.keys() >= set(map(type, rows[0].values())):  # a table of bools (jobs,
+        return list(map(content_hash, rows))  # enterprises): no faster than the encoder
+    pick = itemgetter(*names) if len(names) > 1 else (lambda r: (r[names[0]],))
+    templates: dict[tuple[type, ...], tuple[str, int] | None] = {}
+    out = []
+    for row in rows:
+        try:
+            values = pick(row) if type(row) is dict and len(row) == len(names) else None
+        except KeyError:  # other keys than the first row's
+            values = None
+        if values is not None:
+            kinds = tuple(map(type, values))
+            if kinds not in templates:
+                templates[kinds] = _row_template(names, kinds)
+            found = templates[kinds]
+            if found is not None:
+                text = found[0] % values
+                if text.count('"') == found[1] and "\\" not in text and text.isprintable():
+                    out.append(hashlib.sha256(text.encode()).hexdigest())
+                    continue
+        out.append(content_hash(row))
+    return out
 
 
 def record_keys(kind: str, rows: Sequence[StoredRow]) -> list[str]:

@@ -178,7 +178,9 @@ class WorkerRow(Base):
     __tablename__ = "workers"
     worker_id: Mapped[str] = mapped_column(String(ID_LEN), primary_key=True)
     name: Mapped[str] = mapped_column(Text, default="")
-    id_number_hash: Mapped[str | None] = mapped_column(String(HASH_LEN), unique=True)
+    # A unique index, not a constraint (migration 0007_id_number_index): an import can build it after
+    # filling an empty table (see matcher.store.bulk.indexes_after).
+    id_number_hash: Mapped[str | None] = mapped_column(String(HASH_LEN), unique=True, index=True)
     id_number_masked: Mapped[str] = mapped_column(String(32), default="")
     phone_hash: Mapped[str | None] = mapped_column(String(HASH_LEN), index=True)
     phone_masked: Mapped[str] = mapped_column(String(32), default="")

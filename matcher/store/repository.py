@@ -40,7 +40,7 @@ from matcher.store.bulk import bulk_insert, indexes_after, insert_columns
 from matcher.store.convert import (
     PERSONAL_PAIRS,
     changed_fields,
-    content_hash,
+    content_hashes,
     keep_masked,
     protect_plain,
     record_field,
@@ -139,8 +139,8 @@ def _plan(
         if prev is not None:
             keep_masked(values, prev)
     new, changed = [], []
-    for (it, values), prev in zip(rows, prevs, strict=True):
-        values["content_sha256"] = digest = content_hash(values)
+    for (it, values), prev, digest in zip(rows, prevs, content_hashes(stored), strict=True):
+        values["content_sha256"] = digest
         if prev is None:
             new.append((it, values))
         elif prev["content_sha256"] != digest:

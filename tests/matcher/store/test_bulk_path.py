@@ -159,6 +159,41 @@ def test_a_bulk_load_into_empty_tables_leaves_the_same_indexes(tmp_path, monkeyp
     assert _schema(url) == before
 
 
+def test_a_bulk_load_still_refuses_two_workers_with_one_id_number(tmp_path, monkeypatch):
+    # The unique index left out of the load is checked when it is built again: the transaction fails
+    # and the table stays empty (the import rejects such rows before writing; this is the backstop).
+    from sqlalchemy.exc import IntegrityError
+
+    from matcher.store.models import WorkerRow
+
+    monkeypatch.setattr(bulk, "REINDEX_AT", 1)
+    url = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    sample = tmp_path / "sample"
+    write_sample(generate_sample(20, 5, seed=4), sample, truth=False)
+    import_paths(url, [sample / "enterprises.csv"], key=KEY)  # a batch for the rows to refer to
+    engine = open_engine(url)
+    table = table_of(WorkerRow)
+    row = {
+        "name": "x", "id_number_hash": "h" * 64, "gender": "male", "birth_year": 1990,
+        "home_county_code": "620503", "mobility": "local", "employment_status": "unemployed",
+        "content_sha256": "c" * 64, "created_batch_id": 1, "updated_batch_id": 1,
+    }  # fmt: skip
+    rows = [{"worker_id": f"w{i}", **row} for i in range(3)]
+    with pytest.raises(IntegrityError, match="id_number_hash"), engine.begin() as conn:
+        repo._lock_for_import(conn)  # as the import does: the transaction opens before any DDL
+        with bulk.indexes_after(conn, table, len(rows)):
+            assert not conn.exec_driver_sql(
+                "SELECT 1 FROM sqlite_master WHERE name = 'ix_workers_id_number_hash'"
+            ).first()
+            bulk.bulk_insert(conn, table, rows)
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM workers").scalar() == 0
+        assert conn.exec_driver_sql(
+            "SELECT 1 FROM sqlite_master WHERE name = 'ix_workers_id_number_hash'"
+        ).first()
+    engine.dispose()
+
+
 @pytest.mark.parametrize(
     "values",
     [
@@ -184,6 +219,45 @@ def test_content_hash_is_the_sha256_of_the_sorted_json_of_the_stored_values(valu
     data = {k: v for k, v in values.items() if k not in BOOKKEEPING}
     text = json.dumps(data, sort_keys=True, ensure_ascii=False)
     assert content_hash(values) == hashlib.sha256(text.encode()).hexdigest()
+
+
+def test_content_hashes_are_content_hash_row_by_row():
+    # The %-format path must write the encoder's text exactly, and leave to it every row it cannot.
+    from matcher.store.convert import content_hash, content_hashes
+
+    texts = [
+        "",
+        "a",
+        "张三",
+        'say "hi"',
+        "back\\slash",
+        "line\nbreak",
+        "tab\t",
+        "\u2028",
+        "\xa0",
+        "%s %d %%",
+        "\x7f",
+        "é",
+    ]
+    ints = [0, -1, 2**31, -(2**63), 10**30]
+    rows = [
+        {"worker_id": f"w{i}", "name": t, "n": ints[i % len(ints)], "m": None if i % 3 else i, "z%": t}
+        for i, t in enumerate(texts * 2)
+    ]
+    tables = [
+        rows,
+        rows + [{"worker_id": "w", "name": "x", "n": 1, "m": None}],  # a row with fewer keys
+        rows + [{"worker_id": "w", "name": "x", "n": 1, "m": None, "other": 2}],  # other keys
+        rows + [{**rows[0], "n": True}, {**rows[0], "n": 2.5}, {**rows[0], "name": ["a"]}],
+        [{**r, "flag": i % 2 == 0} for i, r in enumerate(rows)],  # a table of bools
+        [{'a"b': 1, "c\\": "x"}, {'a"b': 2, "c\\": "y"}],  # keys that need escaping
+        [{**r, "content_sha256": "x"} for r in rows],  # bookkeeping: left out of the hash
+        [{"only": 1}],
+        [{}],
+        [],
+    ]
+    for table in tables:
+        assert content_hashes(table) == [content_hash(r) for r in table]
 
 
 def test_stored_rows_read_in_one_pass_are_those_looked_up_by_key(tmp_path, monkeypatch):

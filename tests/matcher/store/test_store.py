@@ -467,6 +467,48 @@ def test_migration_0006_keeps_every_record_and_a_reimport_finds_them_unchanged(f
     assert report.unchanged["workers"] == counts["workers"] and not report.written
 
 
+def test_migration_0007_keeps_every_worker_and_their_id_numbers_unique(folder, url):
+    """From 0006 (a UNIQUE constraint) to 0007 (a unique index) and back: every stored row as it
+    was, and a second worker with a stored ID number refused either way."""
+    from sqlalchemy.exc import IntegrityError
+
+    assert import_paths(url, [folder], key=KEY).written
+    engine = open_engine(url)
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    every = text("SELECT * FROM workers ORDER BY worker_id")
+    copy = text(
+        "INSERT INTO workers SELECT 'w-copy', name, id_number_hash, id_number_masked, phone_hash,"
+        " phone_masked, gender, birth_year, home_county_code, education, skills, experience,"
+        " desired_occupations, mobility, min_wage, employment_status, current_employer, group_id,"
+        " content_sha256, created_batch_id, updated_batch_id, service_needs, work_location_code,"
+        " employer_contact FROM workers WHERE id_number_hash IS NOT NULL ORDER BY worker_id LIMIT 1"
+    )
+    with engine.connect() as conn:
+        stored = [tuple(r) for r in conn.execute(every)]
+    assert stored and any(r[2] for r in stored)
+    for revision, unique in (("0006_programme", "constraint"), ("head", "index")):
+        with engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            getattr(command, "downgrade" if revision != "head" else "upgrade")(cfg, revision)
+        with engine.connect() as conn:
+            assert [tuple(r) for r in conn.execute(every)] == stored, revision
+            found = inspect(conn)
+            constraints = [c["column_names"] for c in found.get_unique_constraints("workers")]
+            indexes = [  # not the one PostgreSQL builds for a constraint
+                i["column_names"]
+                for i in found.get_indexes("workers")
+                if i["unique"] and not i.get("duplicates_constraint")
+            ]
+            assert (["id_number_hash"] in constraints, ["id_number_hash"] in indexes) == (
+                unique == "constraint",
+                unique == "index",
+            ), revision
+        with engine.connect() as conn, pytest.raises(IntegrityError):
+            conn.execute(copy)  # rolled back as the connection closes
+    engine.dispose()
+
+
 def _two_id_workers(tmp_path: Path, name: str, first: str, second: str) -> Path:
     """w1 of the shared fixture and w5, a copy of it, carrying ID numbers ``first`` and ``second``."""
     w1 = WORKERS.splitlines()[1]
