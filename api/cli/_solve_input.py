@@ -2,9 +2,9 @@
 
 :func:`read_solve_inputs` reads each file with pyarrow's CSV reader and validates whole columns at
 once (ids present, jobs known, numbers parse, scores finite and >= 0, no duplicate edge, one
-capacity per enterprise). The edges file is taken block by block as pyarrow's streaming reader
-parses it (8 MiB blocks): ids are encoded and scores cast while the block is fresh, and edges
-already sorted by worker and job (the usual order) are checked for duplicates without a sort.
+capacity per enterprise). The edges file is parsed in 8 MiB blocks and taken block by block: ids
+are encoded and scores cast straight into numpy, and edges already sorted by worker and job (the
+usual order) are checked for duplicates without a sort.
 Worker ids grouped by worker (the usual order) are numbered from a comparison of each row with the
 row before instead of a hash of every row; job ids are looked up in the capacities file's ids
 directly; UTF-8 is checked only in blocks that hold a byte outside ASCII. When any check fails, or
@@ -140,21 +140,23 @@ def _columns(path: Path, header: list[str], wanted: tuple[str, ...]) -> dict[str
 # Blocks of the edges file: 8 MiB, three for 1M edges. With 1 MiB (pyarrow's default) each block
 # costs its own calls and lookup table of job ids: 1M edges, fastest of 12 in one process, read
 # 135 ms against 121 ms (interleaved; the machine shared). In fresh processes 4, 8 and 32 MiB read
-# alike (fastest of 10: 163-164 ms of CPU), 2 MiB 168 ms.
+# alike (fastest of 10: 163-164 ms of CPU), 2 MiB 168 ms. pyarrow's streaming reader (open_csv)
+# read as fast but was no better, so the edges go through the same serial read_csv as before.
 _EDGE_BLOCK_BYTES = 8 << 20
 
 
 def _blocks(path: Path, header: list[str], wanted: tuple[str, ...]) -> Iterator[Any]:
     """The ``wanted`` columns of the file as record batches, one a block of
     :data:`_EDGE_BLOCK_BYTES`, in order, as pyarrow strings (not trimmed, UTF-8 not checked:
-    :func:`_strip`). One thread, memory-mapped, as :func:`_columns`."""
+    :func:`_strip`). One thread, memory-mapped, as :func:`_columns`; the whole file is parsed
+    before the first batch, so a file pyarrow cannot parse steps aside before any is used."""
     import pyarrow as pa
     from pyarrow import csv as pa_csv
 
     cols = [c for c in wanted if c in header]
     try:
         with pa.memory_map(str(path)) as source:
-            reader = pa_csv.open_csv(
+            table = pa_csv.read_csv(
                 source,
                 read_options=pa_csv.ReadOptions(
                     column_names=header, skip_rows=1, use_threads=False, block_size=_EDGE_BLOCK_BYTES
@@ -163,9 +165,9 @@ def _blocks(path: Path, header: list[str], wanted: tuple[str, ...]) -> Iterator[
                     include_columns=cols, column_types=dict.fromkeys(cols, pa.string()), check_utf8=False
                 ),
             )
-            yield from reader
     except (pa.ArrowInvalid, UnicodeDecodeError, OSError) as exc:
         raise _Fallback from exc
+    yield from table.to_batches()
 
 
 # Raw buffers and the kernels by name only: pyarrow.compute's module functions and ``to_numpy``
@@ -388,7 +390,7 @@ def _edges_columnar(path: Path, job_ids: list[str]) -> Edges:
     jobs: list[np.ndarray] = []
     scores: list[np.ndarray] = []
     texts: list[Any] = []
-    # block by block as the parser hands them over, each encoded while it is in the cache
+    # block by block: a block's ids and scores go straight from its arrays into numpy
     for batch in _blocks(path, header, EDGE_FIELDS):
         worker, job, text = (_strip(batch.column(c)) for c in EDGE_FIELDS)
         runs.add(worker)
