@@ -2,12 +2,12 @@
 
 :func:`read_solve_inputs` reads each file with pyarrow's CSV reader and validates whole columns at
 once (ids present, jobs known, numbers parse, scores finite and >= 0, no duplicate edge, one
-capacity per enterprise). The edges file stays in the blocks pyarrow parsed it in: ids are
-encoded and scores cast block by block straight into numpy, and edges already sorted by worker
-and job (the usual order) are checked for duplicates without a sort. Worker ids grouped by worker
-(the usual order) are numbered from a comparison of each row with the row before instead of a hash
-of every row; job ids are looked up in the capacities file's ids directly; UTF-8 is checked only in
-blocks that hold a byte outside ASCII. When any check fails, or
+capacity per enterprise). The edges file is parsed in 8 MiB blocks and taken block by block: ids
+are encoded and scores cast straight into numpy, and edges already sorted by worker and job (the
+usual order) are checked for duplicates without a sort.
+Worker ids grouped by worker (the usual order) are numbered from a comparison of each row with the
+row before instead of a hash of every row; job ids are looked up in the capacities file's ids
+directly; UTF-8 is checked only in blocks that hold a byte outside ASCII. When any check fails, or
 pyarrow cannot parse the file at all (a row with too few cells, a number written ``+3`` or
 `` 0.5``), the file is read again with the row reader of :func:`read_capacities_rows` /
 :func:`read_edges_rows`: it raises the first bad row's error (file, row, field, reason) exactly as
@@ -137,6 +137,39 @@ def _columns(path: Path, header: list[str], wanted: tuple[str, ...]) -> dict[str
     return {c: _strip(table.column(c)) for c in cols}
 
 
+# Blocks of the edges file: 8 MiB, three for 1M edges. With 1 MiB (pyarrow's default) each block
+# costs its own calls and lookup table of job ids: 1M edges, fastest of 12 in one process, read
+# 135 ms against 121 ms (interleaved; the machine shared). In fresh processes 4, 8 and 32 MiB read
+# alike (fastest of 10: 163-164 ms of CPU), 2 MiB 168 ms. pyarrow's streaming reader (open_csv)
+# read as fast but was no better, so the edges go through the same serial read_csv as before.
+_EDGE_BLOCK_BYTES = 8 << 20
+
+
+def _blocks(path: Path, header: list[str], wanted: tuple[str, ...]) -> Iterator[Any]:
+    """The ``wanted`` columns of the file as record batches, one a block of
+    :data:`_EDGE_BLOCK_BYTES`, in order, as pyarrow strings (not trimmed, UTF-8 not checked:
+    :func:`_strip`). One thread, memory-mapped, as :func:`_columns`; the whole file is parsed
+    before the first batch, so a file pyarrow cannot parse steps aside before any is used."""
+    import pyarrow as pa
+    from pyarrow import csv as pa_csv
+
+    cols = [c for c in wanted if c in header]
+    try:
+        with pa.memory_map(str(path)) as source:
+            table = pa_csv.read_csv(
+                source,
+                read_options=pa_csv.ReadOptions(
+                    column_names=header, skip_rows=1, use_threads=False, block_size=_EDGE_BLOCK_BYTES
+                ),
+                convert_options=pa_csv.ConvertOptions(
+                    include_columns=cols, column_types=dict.fromkeys(cols, pa.string()), check_utf8=False
+                ),
+            )
+    except (pa.ArrowInvalid, UnicodeDecodeError, OSError) as exc:
+        raise _Fallback from exc
+    yield from table.to_batches()
+
+
 # Raw buffers and the kernels by name only: pyarrow.compute's module functions and ``to_numpy``
 # import pandas on first use when it is installed (half a second of start-up at no gain here), and
 # importing pyarrow.compute at all builds a Python wrapper for each of its hundreds of functions.
@@ -227,38 +260,50 @@ def _to_numbers(column: Any, dtype: Any) -> np.ndarray:
     return out
 
 
-def _run_codes(column: Any) -> tuple[np.ndarray, list[str]] | None:
-    """:func:`_first_occurrence_codes` of a column whose equal values are adjacent (edges grouped
-    by worker, the usual order), from one comparison of each row with the row before; ``None``
-    when a value comes back after another one (the column needs the hash encoding)."""
-    import pyarrow as pa
+class _Runs:
+    """The runs of equal adjacent values of a column fed block by block (edges grouped by worker,
+    the usual order): the first row of each run, from one comparison of each row with the row
+    before, and its value."""
 
-    n = len(column)
-    heads: list[np.ndarray] = []  # the first row of each run, block by block (positions in the block)
-    values: list[Any] = []  # and its value (a take from the whole column would join its blocks)
-    at = 0
-    last = None
-    for chunk in _chunks(column):
+    def __init__(self) -> None:
+        self.heads: list[np.ndarray] = []  # the first row of each run, block by block
+        self.values: list[Any] = []  # and its value (a take from the whole column would join its blocks)
+        self.rows = 0
+        self.last: Any = None
+
+    def add(self, chunk: Any) -> None:
+        """The next block of the column."""
         size = len(chunk)
         if not size:
-            continue
-        local = np.zeros(0, np.int64) if last is not None and chunk[0].equals(last) else np.zeros(1, np.int64)
+            return
+        # row 0 starts a run unless it goes on with the last row of the block before
+        local = np.zeros(int(self.last is None or not chunk[0].equals(self.last)), np.int64)
         if size > 1:
             change = _kernel("not_equal", chunk.slice(1), chunk.slice(0, size - 1))
             after = _values(_kernel("indices_nonzero", change), np.uint64).astype(np.int64)
             local = np.concatenate([local, after + 1])
-        values.append(_kernel("take", chunk, _int64_array(local)))
-        heads.append(local + at)
-        last = chunk[size - 1]
-        at += size
-    if not heads:
-        return np.zeros(0, np.int32), []
-    starts = np.concatenate(heads)
-    names = _kernel("dictionary_encode", pa.concat_arrays(values)).dictionary
-    if len(names) != starts.size:
-        return None
-    codes = np.repeat(np.arange(starts.size, dtype=np.int32), np.diff(starts, append=n))
-    return codes, names.to_pylist()
+        self.values.append(_kernel("take", chunk, _int64_array(local)))
+        self.heads.append(local + self.rows)
+        self.last = chunk[size - 1]
+        self.rows += size
+
+    def starts(self) -> np.ndarray:
+        """The first row of each run."""
+        return np.concatenate(self.heads) if self.heads else np.zeros(0, np.int64)
+
+    def codes(self) -> tuple[np.ndarray, list[str]] | None:
+        """:func:`_first_occurrence_codes` of the column fed so far; ``None`` when a value comes
+        back after another one (the column needs the hash encoding)."""
+        import pyarrow as pa
+
+        if not self.heads:
+            return np.zeros(0, np.int32), []
+        starts = self.starts()
+        names = _kernel("dictionary_encode", pa.concat_arrays(self.values)).dictionary
+        if len(names) != starts.size:
+            return None
+        codes = np.repeat(np.arange(starts.size, dtype=np.int32), np.diff(starts, append=self.rows))
+        return codes, names.to_pylist()
 
 
 def _first_occurrence_codes(column: Any) -> tuple[np.ndarray, list[str]]:
@@ -284,21 +329,6 @@ def _string_array(values: list[str]) -> Any:
     offsets = np.zeros(len(encoded) + 1, np.int32)
     np.cumsum([len(b) for b in encoded], out=offsets[1:])
     return pa.StringArray.from_buffers(len(encoded), pa.py_buffer(offsets), pa.py_buffer(b"".join(encoded)))
-
-
-def _positions(column: Any, values: list[str]) -> np.ndarray:
-    """Each string of ``column``'s position in ``values`` (distinct), block by block into one new
-    numpy array: one hash lookup a row against ``values``, no dictionary of the column."""
-    from pyarrow._compute import SetLookupOptions
-
-    options = SetLookupOptions(_string_array(values))
-    out = np.empty(len(column), np.int32)
-    at = 0
-    for chunk in _chunks(column):
-        found = _kernel("index_in", chunk, options=options)
-        out[at : at + len(chunk)] = _values(found, np.int32)  # a value not in ``values`` is null
-        at += len(chunk)
-    return out
 
 
 def _capacities_columnar(path: Path) -> Capacities:
@@ -350,27 +380,58 @@ def _capacities_columnar(path: Path) -> Capacities:
 
 def _edges_columnar(path: Path, job_ids: list[str]) -> Edges:
     import pyarrow as pa
+    from pyarrow._compute import CastOptions, SetLookupOptions
 
     header = _header(path, EDGE_FIELDS)
-    cols = _columns(path, header, EDGE_FIELDS)
-    grouped = _run_codes(cols["worker_id"])
-    worker, worker_ids = grouped if grouped is not None else _first_occurrence_codes(cols["worker_id"])
+    lookup = SetLookupOptions(_string_array(job_ids))
+    to_float = CastOptions.safe(pa.float64())
+    runs = _Runs()
+    workers: list[Any] = []
+    jobs: list[np.ndarray] = []
+    scores: list[np.ndarray] = []
+    texts: list[Any] = []
+    # block by block: a block's ids and scores go straight from its arrays into numpy
+    for batch in _blocks(path, header, EDGE_FIELDS):
+        worker, job, text = (_strip(batch.column(c)) for c in EDGE_FIELDS)
+        runs.add(worker)
+        workers.append(worker)
+        jobs.append(_values(_kernel("index_in", job, options=lookup), np.int32))  # unknown job: null
+        try:
+            score = _values(_kernel("cast", text, options=to_float), np.float64)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+            raise _Fallback from exc
+        # NaN fails both comparisons; two reductions and no temporary array of flags
+        if score.size and not (score.min() >= 0 and score.max() < math.inf):
+            raise _Fallback
+        scores.append(score)
+        texts.append(text)
+    ej = np.concatenate(jobs) if jobs else np.zeros(0, np.int32)
+    grouped = runs.codes()
+    if grouped is not None:  # workers numbered in order; sorted by job within each is the usual order
+        worker, worker_ids = grouped
+        ascending = ej[1:] > ej[:-1]
+        ascending[runs.starts()[1:] - 1] = True  # a new worker: any job
+        in_order = bool(ascending.all())
+    else:
+        worker, worker_ids = _first_occurrence_codes(pa.chunked_array(workers, pa.string()))
+        in_order = False
     if "" in worker_ids:
         raise _Fallback
-    ej = _positions(cols["job_id"], job_ids)
-    text = cols["score"]
-    score = _to_numbers(text, pa.float64())
-    # NaN fails both comparisons; two reductions and no temporary array of 1M flags
-    if score.size and not (score.min() >= 0 and score.max() < math.inf):
+    if not in_order and _has_duplicate(worker, ej, len(job_ids)):
         raise _Fallback
+    score_all = np.concatenate(scores) if scores else np.zeros(0, np.float64)
+    return Edges(worker_ids, worker, ej, score_all, pa.chunked_array(texts, pa.string()))
+
+
+def _has_duplicate(worker: np.ndarray, job: np.ndarray, n_jobs: int) -> bool:
+    """Whether a (worker, job) pair is there twice."""
     key = worker.astype(np.int64)  # in place from here: one array of 8 bytes an edge, not three
-    key *= max(len(job_ids), 1)
-    key += ej
-    if not (key[1:] > key[:-1]).all():  # sorted by (worker, job), the usual order, has no duplicate
-        key.sort()
-        if (key[1:] == key[:-1]).any():
-            raise _Fallback
-    return Edges(worker_ids, worker, ej, score, text)
+    key *= max(n_jobs, 1)
+    key += job
+    if (key[1:] > key[:-1]).all():  # sorted already
+        return False
+    key.sort()
+    return bool((key[1:] == key[:-1]).any())
 
 
 # --- row path (exact errors) ----------------------------------------------------------------

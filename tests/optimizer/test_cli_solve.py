@@ -254,38 +254,101 @@ def _assert_same_edges(fast, slow):
     assert fast.score_text.to_pylist() == slow.score_text.to_pylist()
 
 
-def test_edges_grouped_by_worker_over_several_blocks_read_like_the_row_reader(tmp_path):
-    # ~1.9 MB: pyarrow parses it in two blocks, the boundary inside one worker's run of rows
-    from api.cli._solve_input import EDGE_FIELDS, _columns, read_edges_rows, read_solve_inputs
+def _grouped_rows(n_workers, jobs, per_worker=30):
+    return [
+        [f"worker-{w:05d}", jobs[(w * 7 + i) % len(jobs)], f"{(w * 31 + i) % 997 / 7:.6f}"]
+        for w in range(n_workers)
+        for i in range(per_worker)
+    ]
 
+
+def test_edges_grouped_by_worker_over_several_blocks_read_like_the_row_reader(tmp_path, monkeypatch):
+    # 64 KiB blocks instead of 8 MiB: ~30 blocks, boundaries inside one worker's run of rows
+    from api.cli import _solve_input
+    from api.cli._solve_input import EDGE_FIELDS, _blocks, _edges_columnar, read_edges_rows, read_solve_inputs
+
+    monkeypatch.setattr(_solve_input, "_EDGE_BLOCK_BYTES", 1 << 16)
     jobs = [f"job-{j}" for j in range(50)]
     caps = _write(tmp_path / "c.csv", ["job_id", "openings"], [[j, "1"] for j in jobs])
-    rows = [
-        [f"worker-{w:05d}", jobs[(w * 7 + i) % 50], f"{(w * 31 + i) % 997 / 7:.6f}"]
-        for w in range(2000)
-        for i in range(30)
-    ]
-    edges = _write(tmp_path / "e.csv", ["worker_id", "job_id", "score"], rows)
-    blocks = _columns(edges, list(EDGE_FIELDS), EDGE_FIELDS)["worker_id"].chunks
-    assert any(a[-1] == b[0] for a, b in zip(blocks, blocks[1:], strict=False))
+    edges = _write(tmp_path / "e.csv", ["worker_id", "job_id", "score"], _grouped_rows(2000, jobs))
+    blocks = [b.column("worker_id") for b in _blocks(edges, list(EDGE_FIELDS), EDGE_FIELDS)]
+    assert len(blocks) > 10 and any(a[-1] == b[0] for a, b in zip(blocks, blocks[1:], strict=False))
     fast, fcaps = read_solve_inputs(edges, caps)
     _assert_same_edges(fast, read_edges_rows(edges, fcaps.job_ids))
     assert fast.worker_ids[:2] == ["worker-00000", "worker-00001"] and len(fast.worker_ids) == 2000
+    assert fast.score_text.num_chunks == len(blocks)
+    _assert_same_edges(_edges_columnar(edges, fcaps.job_ids), fast)  # columnar, no step aside
+
+
+@pytest.mark.parametrize("order", ["workers_come_back", "jobs_unsorted", "non_ascii_late"])
+def test_edges_in_other_orders_over_several_blocks_read_like_the_row_reader(tmp_path, monkeypatch, order):
+    # the paths past the usual order: a worker met again later (hash numbering), jobs of a worker
+    # not ascending (sorted duplicate check), and a block far down the file that needs trimming
+    from api.cli import _solve_input
+    from api.cli._solve_input import _edges_columnar, read_edges_rows, read_solve_inputs
+
+    monkeypatch.setattr(_solve_input, "_EDGE_BLOCK_BYTES", 1 << 16)
+    jobs = [f"job-{j}" for j in range(50)]
+    caps = _write(tmp_path / "c.csv", ["job_id", "openings"], [[j, "1"] for j in jobs])
+    rows = _grouped_rows(1000, jobs)
+    if order == "workers_come_back":
+        rows = rows[15000:] + rows[:15000]
+        rows.append([rows[0][0], "job-49", "1.5"])  # worker-00500 again (its rows: job-0 to job-29)
+    elif order == "jobs_unsorted":
+        rows = [r for i in range(0, len(rows), 30) for r in reversed(rows[i : i + 30])]
+    else:
+        rows[-5] = [" 工人-甲 ", " " + rows[-5][1], rows[-5][2] + " "]
+    edges = _write(tmp_path / "e.csv", ["worker_id", "job_id", "score"], rows)
+    fast, fcaps = read_solve_inputs(edges, caps)
+    _assert_same_edges(fast, read_edges_rows(edges, fcaps.job_ids))
+    _assert_same_edges(_edges_columnar(edges, fcaps.job_ids), fast)  # columnar, no step aside
+
+
+@pytest.mark.parametrize(
+    ("bad", "message"),
+    [
+        (["worker-00003", "job-21", "0.5"], "duplicate edge ('worker-00003', 'job-21'), first on row"),
+        (["worker-00999", "job-x", "0.5"], "job_id 'job-x' is not in the capacities file"),
+        (["worker-00999", "job-1", "-2"], "score -2.0 must be finite and >= 0"),
+        (["worker-00999", "job-1", "x"], "score 'x' is not a number"),
+        (["worker-00999", "job-1"], "score '' is not a number"),
+    ],
+)
+def test_bad_row_in_a_late_block_names_it(tmp_path, monkeypatch, bad, message):
+    from api.cli import _solve_input
+    from api.cli._solve_input import read_solve_inputs
+
+    monkeypatch.setattr(_solve_input, "_EDGE_BLOCK_BYTES", 1 << 16)
+    jobs = [f"job-{j}" for j in range(50)]
+    caps = _write(tmp_path / "c.csv", ["job_id", "openings"], [[j, "1"] for j in jobs])
+    rows = _grouped_rows(1000, jobs)
+    rows.append(bad)
+    edges = _write(tmp_path / "e.csv", ["worker_id", "job_id", "score"], rows)
+    with pytest.raises(ValueError) as err:
+        read_solve_inputs(edges, caps)
+    assert str(err.value).startswith(f"{edges}, row {len(rows) + 1}, field ")
+    assert message in str(err.value)
 
 
 def test_grouped_worker_codes_equal_the_hash_encoding_or_step_aside():
     import pyarrow as pa
 
-    from api.cli._solve_input import _first_occurrence_codes, _run_codes
+    from api.cli._solve_input import _first_occurrence_codes, _Runs
+
+    def run_codes(column):
+        runs = _Runs()
+        for chunk in column.chunks:
+            runs.add(chunk)
+        return runs.codes()
 
     grouped = pa.chunked_array([["b", "b", "a"], [], ["a", "c"], ["c"], ["d", "d"]], pa.string())
-    codes, names = _run_codes(grouped)
+    codes, names = run_codes(grouped)
     want_codes, want_names = _first_occurrence_codes(grouped)
     assert codes.tolist() == want_codes.tolist() == [0, 0, 1, 1, 2, 2, 3, 3]
     assert names == want_names == ["b", "a", "c", "d"]
-    assert _run_codes(pa.chunked_array([["b", "a"], ["b"]], pa.string())) is None  # b comes back
-    assert _run_codes(pa.chunked_array([["a", "b"], ["a", "a"]], pa.string())) is None
-    empty = _run_codes(pa.chunked_array([], pa.string()))
+    assert run_codes(pa.chunked_array([["b", "a"], ["b"]], pa.string())) is None  # b comes back
+    assert run_codes(pa.chunked_array([["a", "b"], ["a", "a"]], pa.string())) is None
+    empty = run_codes(pa.chunked_array([], pa.string()))
     assert empty is not None and empty[0].tolist() == [] and empty[1] == []
 
 
