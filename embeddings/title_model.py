@@ -30,6 +30,14 @@ fold trains a model of its own) by the log-loss of the softmax of the weighted s
 channels against each other and calibrate the top probability in one step, so that a caller can take
 an answer below 0.5 as unsure (``laborbridge classify`` marks it) and keep the top 3 codes.
 
+A second stage then reorders the ``RERANK_K`` best codes of the weighted sum
+(:meth:`TitleClassifier._rerank_features`): a softmax over the candidates of a score (linear plus a
+small hidden layer) of per-candidate evidence
+that the weighted sum cannot express (each channel's rank of the code as well as its score, the summed
+probability of the code's 小类, whether the code is itself a 小类, how often the annotators chose it).
+It is fitted on the same held-out predictions, after the channel weights, and only shares out the
+probability the weighted sum gave the candidates, so the codes below them keep theirs.
+
 The fitted state is arrays only (no training text): :meth:`save` writes them to one ``.npz`` file and
 :meth:`load` reads it back. The dense, kNN and text channels need the encoder the model was trained
 with (``model_id_``); with another encoder they are left out and the n-gram channel answers alone.
@@ -59,7 +67,7 @@ log = logging.getLogger(__name__)
 
 _N_BUCKETS = 1 << 13
 _CHUNK = 1024
-_FORMAT = 3
+_FORMAT = 4
 CHANNELS = ("ngram", "dense", "knn", "text", "vote")
 # What held-out folds of the dev titles gave (cross-fold stacking); used when fit() does not calibrate.
 _DEFAULT_WEIGHTS = (0.4, 0.07, 30.0, 62.0, 0.15)
@@ -68,6 +76,12 @@ _DEFAULT_WEIGHTS = (0.4, 0.07, 30.0, 62.0, 0.15)
 VOTE_K = 20
 VOTE_TAU = 0.05
 _VOTE_FLOOR = 1e-3
+# The second stage: how many of the best codes it reorders, its hidden units, the L2 penalty of its
+# parameters, and the smoothing count of the label prior (chosen on inner folds of the dev titles).
+RERANK_K = 20
+_RERANK_UNITS = 8
+_RERANK_L2 = 1e-2
+_PRIOR_SMOOTHING = 0.5
 
 
 def _grams(text: str) -> list[int]:
@@ -162,8 +176,7 @@ class TitleClassifier:
         """
         if not occupations:
             raise ValueError("no occupations to fit on")
-        self.occupations_ = list(occupations)
-        self.codes_ = [o.code for o in self.occupations_]
+        self._index_codes(occupations)
         index = {c: i for i, c in enumerate(self.codes_)}
         labelled = []
         for i, (title, code) in enumerate(examples):
@@ -179,9 +192,13 @@ class TitleClassifier:
             texts = [f"{o.name}：{o.definition}" if o.definition else o.name for o in self.occupations_]
             self.text_vectors_ = normalise_rows(self.encoder.encode(texts, kind="passage"))
         self.channel_weights_ = np.asarray(self.channel_weights, dtype=np.float32)
+        self.rerank_: _Reranker | None = None
+        self.label_prior_ = _label_prior(np.array([c for _, c in labelled], dtype=np.int64), len(self.codes_))
         # n-grams alone (no encoder) are one softmax fitted by cross-entropy: nothing to weigh
         if self.encoder is not None and calibrate_folds > 1 and len(labelled) >= 2 * calibrate_folds:
-            self.channel_weights_ = self._fit_channel_weights(labelled, written, table, calibrate_folds)
+            self.channel_weights_, self.rerank_ = self._fit_channel_weights(
+                labelled, written, table, calibrate_folds
+            )
         self._fit_arrays(labelled, table)
         return self
 
@@ -221,18 +238,28 @@ class TitleClassifier:
 
     def _fit_channel_weights(
         self, labelled: list[tuple[str, int]], written: list[str], table: list[tuple[str, int]], folds: int
-    ) -> np.ndarray:
-        """The channel weights minimising the held-out log-loss of the softmax of the weighted sum
-        (``written``: the labelled titles as given, for the views of :meth:`_view_channels`)."""
+    ) -> tuple[np.ndarray, _Reranker]:
+        """The channel weights minimising the held-out log-loss of the softmax of the weighted sum,
+        then the second stage fitted on the same held-out predictions (``written``: the labelled titles
+        as given, for the views of :meth:`_view_channels`). Each fold's label prior counts only the
+        titles its model trained on."""
         perm = np.random.default_rng(self.seed).permutation(len(labelled))
         held_out: list[np.ndarray] = []
+        priors: list[np.ndarray] = []
         gold: list[int] = []
         for part in np.array_split(perm, folds):
             held = set(part.tolist())
-            self._fit_arrays([x for i, x in enumerate(labelled) if i not in held], table)
+            kept = [x for i, x in enumerate(labelled) if i not in held]
+            self._fit_arrays(kept, table)
             held_out.append(self._view_channels([written[i] for i in part]))
+            prior = _label_prior(np.array([c for _, c in kept], dtype=np.int64), len(self.codes_))
+            priors.append(np.broadcast_to(prior, (len(part), prior.shape[0])))
             gold.extend(labelled[i][1] for i in part)
-        return _fit_stack(np.concatenate(held_out, axis=1), np.asarray(gold), self.channel_weights_)
+        channels, target = np.concatenate(held_out, axis=1), np.asarray(gold)
+        self.channel_weights_ = _fit_stack(channels, target, self.channel_weights_)
+        features, candidates = self._rerank_features(channels, np.concatenate(priors))
+        rerank = _Reranker.fit(features, candidates, target, _RERANK_L2, _RERANK_UNITS, self.seed)
+        return self.channel_weights_, rerank
 
     def _tree(self) -> tuple[np.ndarray, np.ndarray]:
         minor_of = {c: i for i, c in enumerate(sorted({minor_group(c) for c in self.codes_}))}
@@ -286,7 +313,51 @@ class TitleClassifier:
         if channels.shape[0] == 1:
             # The n-gram regression alone, a plain softmax fitted by cross-entropy, is used as it is.
             return channels[0]
-        return np.tensordot(self.channel_weights_, channels, axes=1)
+        if self.rerank_ is None:
+            return np.tensordot(self.channel_weights_, channels, axes=1)
+        prior = np.broadcast_to(self.label_prior_, channels.shape[1:])
+        features, candidates = self._rerank_features(channels, prior)
+        return self.rerank_.apply(
+            _log_softmax(np.tensordot(self.channel_weights_, channels, axes=1)), features, candidates
+        )
+
+    def _rerank_features(self, channels: np.ndarray, prior: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(titles, ``RERANK_K``, features) of the best codes of the weighted sum, and those codes.
+
+        Per candidate: each channel's score and the log of 1 + its rank among all codes in that
+        channel, the weighted sum's log-probability and rank, the log of the summed probability of
+        the candidate's 小类, whether the candidate is a 小类-level code (``x-xx-xx-00``) and the
+        label prior ``prior`` (titles, codes)."""
+        lp = _log_softmax(np.tensordot(self.channel_weights_, channels, axes=1))
+        k = min(RERANK_K, lp.shape[1])
+        candidates = np.argsort(-lp, axis=1, kind="stable")[:, :k]
+        rows = np.arange(lp.shape[0])[:, None]
+        columns = []
+        for channel in channels:
+            score = channel[rows, candidates]
+            columns.append(score)
+            above = np.zeros(score.shape, dtype=np.int64)
+            for j in range(k):  # (titles, codes) at a time: the rank of one candidate per title
+                above[:, j] = (channel > score[:, j : j + 1]).sum(axis=1)
+            columns.append(np.log1p(above))
+        minor = self.minor_index_
+        mass = np.zeros((lp.shape[0], int(minor.max()) + 1), dtype=np.float64)
+        np.add.at(mass.T, minor, np.exp(lp, dtype=np.float64).T)
+        columns += [
+            lp[rows, candidates],
+            np.broadcast_to(np.log1p(np.arange(k, dtype=np.float32)), candidates.shape),
+            np.log(np.maximum(mass, 1e-30))[rows, minor[candidates]],
+            self.minor_level_[candidates],
+            prior[rows, candidates],
+        ]
+        return np.stack(columns, axis=-1).astype(np.float32), candidates
+
+    def _index_codes(self, occupations: Sequence[Occupation]) -> None:
+        """The table's codes, each code's 小类 index and whether it is a 小类-level code."""
+        self.occupations_ = list(occupations)
+        self.codes_ = [o.code for o in self.occupations_]
+        self.minor_index_ = self._tree()[0]
+        self.minor_level_ = np.array([c == minor_group(c) for c in self.codes_], dtype=np.float32)
 
     def _best_example_cosine(self, sims: np.ndarray) -> np.ndarray:
         """Per code, the best of ``sims`` (titles, examples) over the code's examples."""
@@ -354,7 +425,10 @@ class TitleClassifier:
             "ngram_left": self.ngram_left_.astype(np.float16),
             "ngram_right": self.ngram_right_.astype(np.float16),
             "ngram_bias": self.ngram_bias_.astype(np.float32),
+            "label_prior": self.label_prior_.astype(np.float32),
         }
+        if self.rerank_ is not None:
+            arrays |= self.rerank_.arrays()
         if self.dense_weights_ is not None:
             # fitted together with the dense weights (``_fit_dense``): set whenever they are
             assert self.dense_mean_ is not None and self.dense_scale_ is not None
@@ -389,9 +463,11 @@ class TitleClassifier:
         if str(data["codes_sha"]) != _codes_sha(codes):
             raise ValueError(f"{path}: the title model was trained on another CSCO table")
         self = cls(encoder)
-        self.occupations_, self.codes_ = list(occupations), codes
+        self._index_codes(occupations)
         self.model_id_ = str(data["model_id"])
         self.channel_weights_ = np.asarray(data["channel_weights"], dtype=np.float32)
+        self.label_prior_ = np.asarray(data["label_prior"], dtype=np.float32)
+        self.rerank_ = _Reranker.from_arrays(data)
         self.ngram_left_ = data["ngram_left"]
         self.ngram_right_ = data["ngram_right"]
         self.ngram_bias_ = data["ngram_bias"]
@@ -457,6 +533,84 @@ def _read_arrays(path: Path) -> dict[str, np.ndarray]:
 
 def _codes_sha(codes: Sequence[str]) -> str:
     return hashlib.sha256("\n".join(codes).encode()).hexdigest()[:16]
+
+
+def _label_prior(codes: np.ndarray, n_codes: int) -> np.ndarray:
+    """The log of each code's smoothed share of the labelled titles ``codes`` (code indices)."""
+    counts = np.bincount(codes, minlength=n_codes).astype(np.float64) + _PRIOR_SMOOTHING
+    return np.log(counts / counts.sum()).astype(np.float32)
+
+
+class _Reranker:
+    """The second stage: a score of standardised per-candidate features ``x``, linear plus one small
+    hidden layer (``x @ w + tanh(x @ hidden) @ out``), softmaxed over the candidates of each title
+    (see the module docstring)."""
+
+    _KEYS = ("rerank_weights", "rerank_hidden", "rerank_out", "rerank_mean", "rerank_scale")
+
+    def __init__(
+        self, weights: np.ndarray, hidden: np.ndarray, out: np.ndarray, mean: np.ndarray, scale: np.ndarray
+    ) -> None:
+        self.weights, self.hidden, self.out, self.mean, self.scale = weights, hidden, out, mean, scale
+
+    @classmethod
+    def fit(
+        cls, features: np.ndarray, candidates: np.ndarray, gold: np.ndarray, l2: float, units: int, seed: int
+    ) -> _Reranker:
+        """Minimise the cross-entropy of the gold code among the candidates (titles whose gold code
+        is not a candidate teach nothing here) plus ``l2`` times the squared parameters, with
+        ``units`` hidden units started from ``seed``."""
+        import torch
+
+        flat = features.reshape(-1, features.shape[-1])
+        mean, scale = flat.mean(axis=0), flat.std(axis=0) + 1e-6
+        hit = candidates == gold[:, None]
+        kept = hit.any(axis=1)
+        x = torch.as_tensor((features[kept] - mean) / scale)
+        target = torch.as_tensor(hit[kept].argmax(axis=1))
+        generator = torch.Generator().manual_seed(seed)
+        d = features.shape[-1]
+        w = torch.zeros(d, requires_grad=True)
+        hidden = (0.1 * torch.randn(d, units, generator=generator)).requires_grad_(True)
+        out = torch.zeros(units, requires_grad=True)
+        params = [w, hidden, out]
+        opt = torch.optim.LBFGS(params, max_iter=300, line_search_fn="strong_wolfe")
+
+        def closure() -> Any:
+            opt.zero_grad()
+            score = x @ w + torch.tanh(x @ hidden) @ out
+            loss = torch.nn.functional.cross_entropy(score, target) + l2 * sum((p**2).sum() for p in params)
+            loss.backward()
+            return loss
+
+        if kept.any():
+            opt.step(closure)
+        w_, hidden_, out_ = (a.detach().numpy().astype(np.float32) for a in params)
+        return cls(w_, hidden_, out_, mean, scale)
+
+    def apply(self, log_proba: np.ndarray, features: np.ndarray, candidates: np.ndarray) -> np.ndarray:
+        """``log_proba`` (titles, codes) with the candidates' share of the probability redistributed
+        by the score; the other codes keep theirs."""
+        x = (features - self.mean) / self.scale
+        score = x @ self.weights + np.tanh(x @ self.hidden) @ self.out
+        rows = np.arange(log_proba.shape[0])[:, None]
+        held = log_proba[rows, candidates]
+        top = held.max(axis=1, keepdims=True)
+        share = top + np.log(np.exp(held - top).sum(axis=1, keepdims=True))
+        result = log_proba.copy()
+        result[rows, candidates] = _log_softmax(score) + share
+        return result
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        values = (self.weights, self.hidden, self.out, self.mean, self.scale)
+        return {k: v.astype(np.float32) for k, v in zip(self._KEYS, values, strict=True)}
+
+    @classmethod
+    def from_arrays(cls, data: dict[str, np.ndarray]) -> _Reranker | None:
+        """The saved second stage; ``None`` for a model saved without one (fitted uncalibrated)."""
+        if "rerank_weights" not in data:
+            return None
+        return cls(*(np.asarray(data[k], dtype=np.float32) for k in cls._KEYS))
 
 
 def _fit_stack(channels: np.ndarray, gold: np.ndarray, init: np.ndarray) -> np.ndarray:

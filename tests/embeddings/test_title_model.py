@@ -185,3 +185,66 @@ def test_a_title_is_read_both_cleaned_and_as_written(fitted):
     assert not np.allclose(cleaned[:, 0], written[:, 0])
     # nothing to clean: one view
     np.testing.assert_allclose(both[:, 1], fitted._channels(["保洁员"])[:, 0], rtol=1e-5, atol=1e-6)
+
+
+def test_the_second_stage_learns_the_evidence_the_weighted_sum_misses():
+    from embeddings.title_model import _Reranker
+
+    rng = np.random.default_rng(2)
+    n, k = 300, 6
+    gold_slot = rng.integers(0, k, size=n)
+    noise = rng.normal(size=(n, k, 1))
+    marker = np.zeros((n, k, 1))
+    marker[np.arange(n), gold_slot, 0] = 1.0  # this feature marks the gold candidate
+    features = np.concatenate([noise, marker], axis=-1).astype(np.float32)
+    candidates = np.tile(np.arange(k), (n, 1)) + 2  # codes 2..7 of 10; codes 0, 1 are no candidates
+    gold = candidates[np.arange(n), gold_slot]
+    gold[:5] = 0  # a gold code outside the candidates teaches nothing (and breaks nothing)
+    rr = _Reranker.fit(features, candidates, gold, 1e-3, 4, 0)
+    assert rr.weights[1] > 1.0 and abs(rr.weights[0]) < 0.5 * rr.weights[1]
+    assert rr.hidden.shape == (2, 4) and rr.out.shape == (4,)
+    log_proba = np.log(np.full((n, 10), 0.1, dtype=np.float32))
+    out = rr.apply(log_proba, features, candidates)
+    np.testing.assert_allclose(np.exp(out).sum(axis=1), 1.0, rtol=1e-5)
+    np.testing.assert_allclose(out[:, :2], log_proba[:, :2])  # codes below the candidates keep theirs
+    assert (out.argmax(axis=1)[5:] == gold[5:]).all()
+
+
+def test_rerank_features_rank_each_channel_and_sum_the_minor_group():
+    clf = TitleClassifier(None)
+    clf._index_codes(TABLE)  # 4-07-05-01, 4-07-05-02 | 4-03-02-01, 4-03-02-05 | 4-09-08-01
+    clf.channel_weights_ = np.array([1.0, 0.0], dtype=np.float32)
+    first = np.log(np.array([[0.1, 0.2, 0.3, 0.35, 0.05]], dtype=np.float32))
+    second = np.array([[5.0, 4.0, 3.0, 2.0, 1.0]], dtype=np.float32)
+    prior = np.log(np.full((1, 5), 0.2, dtype=np.float32))
+    features, candidates = clf._rerank_features(np.stack([first, second]), prior)
+    assert candidates[0].tolist() == [3, 2, 1, 0, 4]  # the weighted sum's order
+    assert features.shape == (1, 5, 2 * 2 + 5)
+    f = features[0, 0]  # code 3: first in channel 1, fourth in channel 2
+    assert f[1] == pytest.approx(np.log1p(0)) and f[3] == pytest.approx(np.log1p(3))
+    assert f[4] == pytest.approx(np.log(0.35), rel=1e-4) and f[5] == pytest.approx(0.0)
+    assert f[6] == pytest.approx(np.log(0.65), rel=1e-4)  # its 小类 4-03-02 holds 0.3 + 0.35
+    assert f[7] == 0.0 and f[8] == pytest.approx(np.log(0.2))
+
+
+def test_the_label_prior_is_a_smoothed_share():
+    from embeddings.title_model import _label_prior
+
+    prior = np.exp(_label_prior(np.array([0, 0, 0, 2]), 4))
+    np.testing.assert_allclose(prior.sum(), 1.0, rtol=1e-6)
+    assert prior[0] > prior[2] > prior[1] > 0
+    assert prior[1] == pytest.approx(prior[3])
+
+
+def test_the_second_stage_is_fitted_saved_and_loaded(fitted, tmp_path):
+    assert fitted.rerank_ is not None and fitted.rerank_.weights.shape == (2 * 5 + 5,)
+    path = tmp_path / "model.npz"
+    fitted.save(path)
+    loaded = TitleClassifier.load(path, TABLE, FakeEncoder())
+    assert loaded.rerank_ is not None
+    for mine, theirs in zip(loaded.rerank_.arrays().values(), fitted.rerank_.arrays().values(), strict=True):
+        np.testing.assert_array_equal(mine, theirs)
+    plain = TitleClassifier(FakeEncoder(), **FAST).fit(TABLE, EXAMPLES, calibrate_folds=0)
+    assert plain.rerank_ is None  # no held-out predictions to fit it on
+    plain.save(path)
+    assert TitleClassifier.load(path, TABLE, FakeEncoder()).rerank_ is None
