@@ -172,7 +172,8 @@ class TitleClassifier:
         """Train on labelled ``(title, code)`` examples and the table's names and aliases.
 
         ``calibrate_folds`` > 1 fits the channel weights on that many held-out folds of the examples
-        (each fold trains a model of its own); 0 keeps the ``channel_weights`` parameter.
+        (each fold trains a model of its own) and the second stage on the same held-out predictions;
+        0 keeps the ``channel_weights`` parameter and fits no second stage.
         """
         if not occupations:
             raise ValueError("no occupations to fit on")
