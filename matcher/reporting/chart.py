@@ -27,22 +27,51 @@ CJK_FAMILIES = (
 
 
 def cjk_font() -> str:
-    """Path of an installed font that has Chinese glyphs; :class:`ConfigError` if there is none."""
+    """Path of an installed font that has Chinese glyphs; :class:`ConfigError` if there is none.
+
+    matplotlib lists the fonts from a cache it wrote when it first ran, so a font installed since
+    (``apt-get install fonts-noto-cjk`` after a first chart) is not in that list: when the list has
+    none, the system's font files are scanned once more before giving up."""
     from matplotlib import font_manager
-    from matplotlib.ft2font import FT2Font
 
     fonts = {f.name: f.fname for f in font_manager.fontManager.ttflist}
     candidates = [fonts[n] for n in CJK_FAMILIES if n in fonts]
     candidates += sorted(f for n, f in fonts.items() if "CJK" in n and f not in candidates)
-    for path in candidates:
+    found = _with_chinese(candidates) or _with_chinese(_system_cjk_fonts(set(fonts.values())))
+    if found is None:
+        hint = "install one (Debian/Ubuntu: apt-get install fonts-noto-cjk)"
+        raise ConfigError(f"no Chinese font for the report chart: {hint}")
+    return found
+
+
+def _with_chinese(paths: list[str]) -> str | None:
+    """The first of the font files ``paths`` that has Chinese glyphs."""
+    from matplotlib.ft2font import FT2Font
+
+    for path in paths:
         try:
             if FT2Font(path).get_char_index(ord("区")):
                 return path
         except (OSError, RuntimeError):
             continue
-    raise ConfigError(
-        "no Chinese font for the report chart: install one (Debian/Ubuntu: apt-get install fonts-noto-cjk)"
-    )
+    return None
+
+
+def _system_cjk_fonts(known: set[str]) -> list[str]:
+    """The system's font files not in matplotlib's list (``known``) whose family is one of
+    :data:`CJK_FAMILIES` or names CJK."""
+    from matplotlib import font_manager
+    from matplotlib.ft2font import FT2Font
+
+    out = []
+    for path in sorted(set(font_manager.findSystemFonts()) - known):
+        try:
+            family = FT2Font(path).family_name
+        except (OSError, RuntimeError):
+            continue
+        if family in CJK_FAMILIES or "CJK" in family:
+            out.append(path)
+    return out
 
 
 def progress_chart(figures: Mapping[str, Any], path: str | Path) -> Path:

@@ -162,3 +162,26 @@ def test_every_paired_county_is_listed_with_service_needs_and_supply_lists_sent(
     assert f["city"]["service_needs"]["training"] == sum(
         1 for w in ds.workers if "training" in w.service_needs
     )
+
+
+def test_cjk_font_found_when_matplotlibs_cached_list_predates_the_font(monkeypatch):
+    """A font installed after matplotlib wrote its font-list cache is found by scanning the system."""
+    from matplotlib import font_manager
+
+    from matcher.reporting.chart import cjk_font
+
+    monkeypatch.setattr(font_manager.fontManager, "ttflist", [])  # the stale cache: no font at all
+    path = cjk_font()
+    assert path in font_manager.findSystemFonts()
+
+
+def test_cjk_font_missing_everywhere_is_a_config_error(monkeypatch):
+    from matplotlib import font_manager
+
+    from matcher.errors import ConfigError
+    from matcher.reporting.chart import cjk_font
+
+    monkeypatch.setattr(font_manager.fontManager, "ttflist", [])
+    monkeypatch.setattr(font_manager, "findSystemFonts", lambda *a, **k: [])
+    with pytest.raises(ConfigError, match="fonts-noto-cjk"):
+        cjk_font()
