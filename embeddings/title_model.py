@@ -258,7 +258,8 @@ class TitleClassifier:
             gold.extend(labelled[i][1] for i in part)
         channels, target = np.concatenate(held_out, axis=1), np.asarray(gold)
         self.channel_weights_ = _fit_stack(channels, target, self.channel_weights_)
-        features, candidates = self._rerank_features(channels, np.concatenate(priors))
+        lp = _log_softmax(np.tensordot(self.channel_weights_, channels, axes=1))
+        features, candidates = self._rerank_features(lp, channels, np.concatenate(priors))
         rerank = _Reranker.fit(features, candidates, target, _RERANK_L2, _RERANK_UNITS, self.seed)
         return self.channel_weights_, rerank
 
@@ -317,19 +318,20 @@ class TitleClassifier:
         if self.rerank_ is None:
             return np.tensordot(self.channel_weights_, channels, axes=1)
         prior = np.broadcast_to(self.label_prior_, channels.shape[1:])
-        features, candidates = self._rerank_features(channels, prior)
-        return self.rerank_.apply(
-            _log_softmax(np.tensordot(self.channel_weights_, channels, axes=1)), features, candidates
-        )
+        lp = _log_softmax(np.tensordot(self.channel_weights_, channels, axes=1))
+        features, candidates = self._rerank_features(lp, channels, prior)
+        return self.rerank_.apply(lp, features, candidates)
 
-    def _rerank_features(self, channels: np.ndarray, prior: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(titles, ``RERANK_K``, features) of the best codes of the weighted sum, and those codes.
+    def _rerank_features(
+        self, lp: np.ndarray, channels: np.ndarray, prior: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(titles, ``RERANK_K``, features) of the best codes of the weighted sum (its log-probabilities
+        ``lp``, titles × codes), and those codes.
 
         Per candidate: each channel's score and the log of 1 + its rank among all codes in that
         channel, the weighted sum's log-probability and rank, the log of the summed probability of
         the candidate's 小类, whether the candidate is a 小类-level code (``x-xx-xx-00``) and the
         label prior ``prior`` (titles, codes)."""
-        lp = _log_softmax(np.tensordot(self.channel_weights_, channels, axes=1))
         k = min(RERANK_K, lp.shape[1])
         candidates = np.argsort(-lp, axis=1, kind="stable")[:, :k]
         rows = np.arange(lp.shape[0])[:, None]

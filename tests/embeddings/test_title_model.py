@@ -217,7 +217,9 @@ def test_rerank_features_rank_each_channel_and_sum_the_minor_group():
     first = np.log(np.array([[0.1, 0.2, 0.3, 0.35, 0.05]], dtype=np.float32))
     second = np.array([[5.0, 4.0, 3.0, 2.0, 1.0]], dtype=np.float32)
     prior = np.log(np.full((1, 5), 0.2, dtype=np.float32))
-    features, candidates = clf._rerank_features(np.stack([first, second]), prior)
+    channels = np.stack([first, second])
+    lp = np.log(np.exp(first) / np.exp(first).sum())  # the weighted sum's log-probabilities (weights 1, 0)
+    features, candidates = clf._rerank_features(lp, channels, prior)
     assert candidates[0].tolist() == [3, 2, 1, 0, 4]  # the weighted sum's order
     assert features.shape == (1, 5, 2 * 2 + 5)
     f = features[0, 0]  # code 3: first in channel 1, fourth in channel 2
