@@ -113,9 +113,11 @@ def indexes_after(conn: Connection, table: Table, n_rows: int) -> Iterator[None]
     It all happens in the import's transaction: SQLite's DDL is transactional, so a crash or an
     error before the commit leaves the indexes (and the table) as they were. A unique index is
     checked when rebuilt, as on every insert (the import rejects duplicates before writing). Other
-    backends, and a table that holds rows, are left alone.
+    backends, and a table that holds rows, are left alone; so is a connection with no transaction
+    open yet (pysqlite begins one only before a write, so each DDL statement would commit on its
+    own and a crash could leave the table without its indexes).
     """
-    if conn.dialect.name != "sqlite" or n_rows < REINDEX_AT:
+    if conn.dialect.name != "sqlite" or n_rows < REINDEX_AT or not _in_transaction(conn):
         yield
         return
     if conn.execute(
@@ -131,3 +133,8 @@ def indexes_after(conn: Connection, table: Table, n_rows: int) -> Iterator[None]
     yield
     for _, sql in indexes:
         conn.exec_driver_sql(sql)
+
+
+def _in_transaction(conn: Connection) -> bool:
+    """Whether the SQLite connection under ``conn`` has a transaction open in the database."""
+    return bool(getattr(conn.connection.dbapi_connection, "in_transaction", False))

@@ -296,3 +296,26 @@ def test_protect_plain_gives_each_rows_values_in_to_db_order(tmp_path):
         expected[0],
         [(k, v) for k, v in expected[1] if k != "group_id"],
     ]
+
+
+def test_indexes_stay_when_no_transaction_is_open_yet(tmp_path, monkeypatch):
+    # pysqlite opens a transaction only before a write: without one, DROP INDEX would commit on its
+    # own, so a crash before the rebuild would leave the table without its index. Then nothing is
+    # dropped, and the rows go in with the index in place.
+    from matcher.store.models import WorkerRow
+
+    monkeypatch.setattr(bulk, "REINDEX_AT", 1)
+    engine = open_engine(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    table = table_of(WorkerRow)
+    index = "SELECT 1 FROM sqlite_master WHERE name = 'ix_workers_id_number_hash'"
+    seen = []
+    with engine.connect() as conn:
+        assert not conn.connection.dbapi_connection.in_transaction
+        with bulk.indexes_after(conn, table, 5):
+            seen.append(conn.exec_driver_sql(index).first())
+        repo._lock_for_import(conn)  # a write: now the transaction is open and the index may go
+        with bulk.indexes_after(conn, table, 5):
+            seen.append(conn.exec_driver_sql(index).first())
+        conn.rollback()
+    assert seen[0] is not None and seen[1] is None
+    engine.dispose()
