@@ -30,7 +30,9 @@ tests the pool against that round's duals (one vectorised test), after sweeping 
 the workers and the columns of the jobs whose dual fell below its floor (at the constant that
 leaves the least to sweep); it adds the violators (at most :data:`ADD_MAX`, each worker's best) to
 the graph and solves again, until none is left (:func:`certify`). When the pool would hold more
-than ``POOL_MAX`` pairs, every round sweeps with that round's duals. The run then is optimal over
+than ``POOL_MAX`` pairs, its margin shrinks (the floors rise toward the duals) until it holds about
+half as many; only when more than that beat the duals themselves does every round sweep with that
+round's duals. The run then is optimal over
 all ``N`` pairs the hard rules allow (``N`` counted by class, never enumerated).
 
 Every engine solves the graph component by component (:mod:`matcher.placement.decompose`, the Ray
@@ -46,6 +48,7 @@ from here too.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -62,7 +65,15 @@ from matcher.placement.certificate import (
     edge_keys,
     flow_core,
 )
-from matcher.placement.sweep import PairSweep, _isin_sorted, _overlap_table, _Swept, wish_caps
+from matcher.placement.sweep import (
+    _BOUND_SLACK,
+    PairSweep,
+    _isin_sorted,
+    _overlap_table,
+    _Swept,
+    log,
+    wish_caps,
+)
 from matcher.scoring.candidates import (
     LEXICAL_GRAMS,
     SKILL_GRAMS,
@@ -79,8 +90,9 @@ from matcher.scoring.occupations import OccupationSides
 _TABLE_MAX = 20_000_000  # distinct (wish, title) texts whose lexical overlap is tabled once
 POOL_MAX = 25_000_000
 """Fitting pairs (score at least ``min_fit``) kept between pricing rounds, 20 bytes each (key,
-score, wish bonus); beyond
-it, each round sweeps every rule-passing pair again."""
+score, wish bonus): the pool's memory. When more reach the floors, the margin below the duals
+shrinks until about half of this many do; only when more than this many beat the duals themselves
+does each round sweep every rule-passing pair again."""
 ADD_MAX = 20_000_000
 """Violators added to the graph in one round at most: beyond it, each worker's best (largest gain)
 up to one share for all; those left out come back in a later round if they still beat its duals."""
@@ -133,6 +145,7 @@ class PairPricer(PairSweep):
         self.eligible, self.min_fit, self.needs_dorm = eligible, min_fit, needs_dorm
         self.pool_max = pool_max
         self.floor_margin = FLOOR_MARGIN if floor_margin is None else floor_margin
+        self.margin_ = self.floor_margin  # the pool's margin (less than floor_margin if it had to shrink)
         self.warm_start = WARM_START if warm_start is None else warm_start
         self.warmed_ = False  # the first round has been priced (warm_start: without a pool)
         self.add_max = ADD_MAX if add_max is None else add_max
@@ -210,9 +223,12 @@ class PairPricer(PairSweep):
         warming = self.warm_start and not self.warmed_
         self.warmed_ = True
         if self.pool_keys_ is None and not self.pool_overflow_ and not warming:
+            self.margin_ = self.floor_margin
             self.floor_u_, self.floor_v_ = self._floor(u), self._floor(v)
             self.pool_bonus_ = bonus.copy()
-            swept = self._sweep(self.floor_u_, self.floor_v_, bonus, cap=self.pool_max)
+            swept = self._sweep(
+                self.floor_u_, self.floor_v_, bonus, cap=self.pool_max, tighten=self._tightener(u, v, bonus)
+            )
             scored += swept.scored
             if swept.keys is None:
                 self.pool_overflow_ = True
@@ -245,9 +261,39 @@ class PairPricer(PairSweep):
         return None if self.pool_keys_ is None else int(self.pool_keys_.size)
 
     def _floor(self, dual: np.ndarray) -> np.ndarray:
-        """Floors half ``floor_margin`` below ``dual``: a pair's floors ``f_w + g_j`` are the
-        margin below its test ``u_w + v_j``, whatever constant the duals carry."""
-        return dual - 0.5 * self.floor_margin
+        """Floors half the margin (``floor_margin``, or less where the pool had to shrink) below
+        ``dual``: a pair's floors ``f_w + g_j`` are the margin below its test ``u_w + v_j``,
+        whatever constant the duals carry."""
+        return dual - 0.5 * self.margin_
+
+    def _tightener(
+        self, u: np.ndarray, v: np.ndarray, bonus: np.ndarray
+    ) -> Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray | None]:
+        """What the pool's sweep does when more than ``pool_max`` pairs reach the floors: the
+        margin shrinks to keep about half of them (those nearest to beating the duals ``u``,
+        ``v``), the floors rise to it, and the sweep goes on; None once the margin is 0 and
+        still too many reach it (every round then sweeps). The pool so stays within ``pool_max``
+        and still holds every fitting pair reaching its floors."""
+        n_j = self.ctx.n_jobs
+
+        def tighten(keys: np.ndarray, scores: np.ndarray, wish: np.ndarray) -> np.ndarray | None:
+            ew, ej = keys // n_j, keys % n_j
+            weight = scores + bonus[ew] + wish + _BOUND_SLACK  # as the sweep tests its floors
+            slack = weight - (u[ew] + v[ej])
+            target = max(self.pool_max // 2, 1)
+            if slack.size <= target or self.margin_ <= 0:
+                return None
+            margin = max(0.0, -float(np.partition(slack, slack.size - target)[slack.size - target]))
+            if margin >= self.margin_:
+                return None
+            self.margin_ = margin
+            self.floor_u_[:] = self._floor(u)
+            self.floor_v_[:] = self._floor(v)
+            mask = weight >= self.floor_u_[ew] + self.floor_v_[ej]
+            log.info("pool over %d pairs: margin below the duals cut to %.4f", self.pool_max, margin)
+            return mask if int(mask.sum()) <= self.pool_max else None
+
+        return tighten
 
     def _lower_floors(self, u: np.ndarray, v: np.ndarray, bonus: np.ndarray) -> int:
         """Lower the floors of the workers and jobs whose duals fell below them, and add to the pool

@@ -190,12 +190,15 @@ class PairSweep:
         jobs_in: np.ndarray | None = None,
         keep: Callable[[np.ndarray, np.ndarray, np.ndarray, np.ndarray], np.ndarray] | None = None,
         cap: int | None = None,
+        tighten: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray | None] | None = None,
     ) -> _Swept:
         """Every eligible, rule-passing, not excluded pair whose exact score reaches ``min_fit``
         and whose objective weight (score, priority ``bonus``, wish bonus) reaches
         ``floor_u[w] + floor_v[j]`` (and passes ``keep(ew, ej, score, wish)``): sorted keys
         ``w * J + j``, their scores and their wish bonuses (:meth:`_wish`; keys None once more than
-        ``cap`` are kept). ``workers_in`` / ``jobs_in``
+        ``cap`` are kept). ``tighten(keys, scores, wish)``, when given, is asked first: it raises
+        ``floor_u`` and ``floor_v`` in place and returns which of the pairs kept so far reach them
+        (None: it cannot), and the sweep goes on at the raised floors. ``workers_in`` / ``jobs_in``
         (bool masks) restrict the sweep to those rows / columns.
 
         Location by location, a block of workers against every job there: an upper bound of each
@@ -280,7 +283,13 @@ class PairSweep:
                 wish_out.append(wish[at])
                 kept += int(at.size)
                 if cap is not None and kept > cap:
-                    return _Swept(None, np.zeros(0), np.zeros(0), scored)
+                    so_far = [np.concatenate(out) for out in (keys_out, scores_out, wish_out)]
+                    mask = None if tighten is None else tighten(*so_far)
+                    if mask is None:
+                        return _Swept(None, np.zeros(0), np.zeros(0), scored)
+                    keys_out, scores_out, wish_out = [[a[mask]] for a in so_far]
+                    kept = int(mask.sum())
+                    row_need = floor_u - bonus
         if not keys_out:
             return _Swept(np.zeros(0, np.int64), np.zeros(0), np.zeros(0), scored)
         keys, scores, wish = np.concatenate(keys_out), np.concatenate(scores_out), np.concatenate(wish_out)

@@ -357,6 +357,50 @@ def test_rounds_with_falling_duals_find_exactly_the_violators(sample, floor_marg
     assert not pricer.pool_overflow_
 
 
+def test_a_pool_over_its_cap_shrinks_its_margin_and_stays_exact(sample):
+    """More fitting pairs reach the floors than the pool may hold: the margin below the duals
+    shrinks (the floors rise) until about half of ``pool_max`` do, instead of sweeping everything
+    every round; the pool then holds every fitting pair reaching the raised floors, and round after
+    round, with duals falling below them, the violators are exactly those listing all pairs finds."""
+    ds = _uncapped(sample)
+    run = run_placement(ds, _options(rules=RuleOptions(dorm_beds=False), min_fit=0.1), encoder=FakeEncoder())
+    problem, options = build_problem(ds, run.context, run.edges, run.options, occupations=run.occupations)
+    duals = flow_duals(problem, options, run.result.edge_selected)
+    assert duals is not None
+    present = edge_keys(run.edges, run.context.n_jobs)
+    bonus = np.zeros(run.context.n_workers)
+    full = _pricer(run, floor_margin=np.inf)
+    full.violators(duals, present, bonus)
+    assert full.pool_size is not None
+    cap = full.pool_size // 4
+    pricer = _pricer(run, pool_max=cap, floor_margin=np.inf)
+    found, _ = pricer.violators(duals, present, bonus)
+    np.testing.assert_array_equal(
+        edge_keys(found, run.context.n_jobs), _brute_violators(run, duals, present, bonus)
+    )
+    assert not pricer.pool_overflow_ and pricer.pool_size is not None and 0 < pricer.pool_size <= cap
+    assert 0 <= pricer.margin_ < np.inf
+    ref = all_pairs_edges(run)
+    ref = ref.take(np.lexsort((ref.job, ref.worker)))
+    weight = _weights(run, ref, bonus)
+    need = pricer.floor_u_[ref.worker] + pricer.floor_v_[ref.job]
+    kept = np.isin(edge_keys(ref, run.context.n_jobs), pricer.pool_keys_)
+    assert kept[weight >= need].all() and not kept[weight < need - 1e-5].any()
+    rng = np.random.default_rng(1)
+    eligible = np.flatnonzero(run.context.worker_unemployed)
+    some_w = rng.choice(eligible, size=eligible.size // 6, replace=False)
+    some_j = rng.choice(run.context.n_jobs, size=run.context.n_jobs // 6, replace=False)
+    for d in (
+        _lowered(duals, some_w, [], by=duals.scale // 2),
+        _lowered(duals, some_w, some_j, by=duals.scale // 2),
+    ):
+        found, _ = pricer.violators(d, present, bonus)
+        np.testing.assert_array_equal(
+            edge_keys(found, run.context.n_jobs), _brute_violators(run, d, present, bonus)
+        )
+    assert len(found) > 0
+
+
 @pytest.mark.parametrize("warm_start", [False, True], ids=["cold", "warm"])
 @pytest.mark.parametrize("pool_max", [POOL_MAX, 0], ids=["pool", "sweep_each_round"])
 def test_the_check_fails_on_wrong_duals(sample, pool_max, warm_start):
