@@ -11,9 +11,11 @@ code and solves on all of them, as ``bench_candidates`` does; it runs only when 
 memory (``--all-edges-max-gib``) fits, and the JSON says why when it does not.
 
 Measured at 10k x 2k (S, also in count mode), 20k x 4k (M, label 20k) and 100k x 20k (L, label
-100k; the all-edges reference does not fit there). Pricing sweeps every rule-passing pair once
+100k; the all-edges reference does not fit there). Pricing sweeps every rule-passing pair twice
 (about 1.9e8 at 100k x 20k), bounds each block of them and scores exactly only those whose bound
-reaches the minimum fit; later rounds test only the fitting pairs kept from that sweep.
+reaches the minimum fit and the thresholds: the first round at its own duals (its violators), the
+second at a margin below its duals (the pool); later rounds test only the pool (``round_log``:
+``pool``), sweeping again the rows and columns whose duals fell below the pool's floors.
 
 Times compared are the stages that differ: retrieval and scoring, pricing out, and solving
 (features, encoding and occupation coding are the same in every arm). Encoder: ``hashed``, the

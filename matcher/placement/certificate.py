@@ -220,6 +220,7 @@ def certify(
                 "placed": int(result.n_placed),
                 "violators": len(new),
                 "scored": scored,
+                "pool": pricer.pool_size,
                 "solve_s": round(t_solve, 3),
                 "price_s": round(time.perf_counter() - t2, 3),
             }

@@ -5,8 +5,9 @@ found without scoring them all (:class:`PairSweep`, the half of
 Location by location, a block of workers against every job there, as matrices: the cosines by one
 matrix product, the factors read off the records (wage, pairing, base, accommodation) and the
 lexical factor (a table over the distinct wish and title texts) exactly, the occupation factor at
-the credit of the finest level at which the pair shares a code (0 where none), skills at 1: a bound
-of each cell's score, and of its weight with the whole wish bonus where the pair shares a top code
+the credit of the finest level at which the pair shares a code (0 where none), skills at their bound
+from the two sides' n-gram counts: a bound of each cell's score, and of its weight with the wish
+bonus at its bound from the two sides' code masses (:func:`wish_caps`) where the pair shares a top code
 (elsewhere the probability that the job is wished is 0; :meth:`PairSweep._block_bound`). Only the
 cells whose bound reaches ``min_fit`` and the thresholds (the pool's floors, or a round's duals) are
 listed, checked against the hard rules and scored exactly with the placement's own functions
@@ -69,6 +70,8 @@ class PairSweep:
     n_ent: int
     n_loc: int
     wish_bonus: float
+    wish_row_: np.ndarray  # (W,) and (J,): a pair's wish probability is at most their product
+    wish_col_: np.ndarray  # (wish_caps)
     lexical_: NgramSets
     skills_: NgramSets
     lexical_table_: tuple[np.ndarray, np.ndarray, np.ndarray] | None
@@ -103,7 +106,7 @@ class PairSweep:
         whether it shares an occupation code at some level, whether the job is of a wished occupation, and an
         upper bound of its score (every factor exact but dense at the block's cosine plus its
         slack, occupation at the credit of the finest level sharing a code (its Bhattacharyya
-        coefficient at most 1), lexical at 1 without the table, skills at 1).
+        coefficient at most 1), lexical at 1 without the table, skills at :meth:`_skills_cap`).
         ``lex``: the lexical table's columns of these jobs, weighted (None without the table).
         Float32 throughout, in place where it can be: the sweep's cost is this, cell by cell.
         """
@@ -127,7 +130,8 @@ class PairSweep:
         if lex is not None and self.lexical_table_ is not None:
             bound += lex[self.lexical_table_[1][rows]]
         bound += self._wage_bound(rows, jobs) * f4(wt[c["wage"]])
-        per_row = wt[c["pairing"]] * ctx.paired[ctx.worker_county[rows], loc] + wt[c["skills"]]
+        bound += self._skills_cap(rows[:, None], jobs[None, :]) * f4(wt[c["skills"]])
+        per_row = wt[c["pairing"]] * ctx.paired[ctx.worker_county[rows], loc]
         if lex is None:
             per_row = per_row + wt[c["lexical"]]
         per_col = wt[c["employment_base"]] * ctx.enterprise_base[ctx.job_enterprise[jobs]]
@@ -152,13 +156,14 @@ class PairSweep:
         self, block: _Block, rows: np.ndarray, jobs: np.ndarray, row_need: np.ndarray, col_need: np.ndarray
     ) -> np.ndarray:
         """Flat cells of the block whose bound reaches ``min_fit`` and ``row_need + col_need``
-        (less the whole wish bonus where the job may be wished), with ``_CELL_SLACK`` to spare."""
+        (less the wish bonus's cap where the job may be wished), with ``_CELL_SLACK`` to spare."""
         r, c = row_need[rows], col_need[jobs]
         small = max(float(np.abs(r).max(initial=0)), float(np.abs(c).max(initial=0))) < 1e2
         dtype = np.float32 if small else np.float64  # float32 sums stay within the slack below 1e2
         need = (r - _CELL_SLACK).astype(dtype)[:, None] + c.astype(dtype)[None, :]
         if block.wish is not None:
-            np.subtract(need, dtype(self.wish_bonus), out=need, where=block.wish)
+            row, col = self.wish_row_[rows].astype(dtype), self.wish_col_[jobs].astype(dtype)
+            np.subtract(need, self._wish_cap(row[:, None], col[None, :]), out=need, where=block.wish)
         np.maximum(need, dtype(self.min_fit - _CELL_SLACK), out=need)
         return np.flatnonzero(block.bound >= need)
 
@@ -183,13 +188,17 @@ class PairSweep:
         *,
         workers_in: np.ndarray | None = None,
         jobs_in: np.ndarray | None = None,
-        keep: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray] | None = None,
+        keep: Callable[[np.ndarray, np.ndarray, np.ndarray, np.ndarray], np.ndarray] | None = None,
         cap: int | None = None,
+        tighten: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray | None] | None = None,
     ) -> _Swept:
         """Every eligible, rule-passing, not excluded pair whose exact score reaches ``min_fit``
         and whose objective weight (score, priority ``bonus``, wish bonus) reaches
-        ``floor_u[w] + floor_v[j]`` (and passes ``keep(ew, ej, score)``): sorted keys ``w * J + j``
-        and their scores (keys None once more than ``cap`` are kept). ``workers_in`` / ``jobs_in``
+        ``floor_u[w] + floor_v[j]`` (and passes ``keep(ew, ej, score, wish)``): sorted keys
+        ``w * J + j``, their scores and their wish bonuses (:meth:`_wish`; keys None once more than
+        ``cap`` are kept). ``tighten(keys, scores, wish)``, when given, is asked first: it raises
+        ``floor_u`` and ``floor_v`` in place and returns which of the pairs kept so far reach them
+        (None: it cannot), and the sweep goes on at the raised floors. ``workers_in`` / ``jobs_in``
         (bool masks) restrict the sweep to those rows / columns.
 
         Location by location, a block of workers against every job there: an upper bound of each
@@ -201,6 +210,7 @@ class PairSweep:
         ctx, col, n_j = self.ctx, _COL, self.ctx.n_jobs
         keys_out: list[np.ndarray] = []
         scores_out: list[np.ndarray] = []
+        wish_out: list[np.ndarray] = []
         scored = kept = 0
         eligible = self.eligible if workers_in is None else self.eligible & workers_in
         row_need = floor_u - bonus
@@ -237,8 +247,10 @@ class PairSweep:
                 cells, ew, ej = cells[ok], ew[ok], ej[ok]
                 occ = block.occ.ravel()[cells]
                 cos = block.cos.ravel()[cells]
+                shared = np.zeros(cells.size, bool) if block.wish is None else block.wish.ravel()[cells]
                 del block
                 values = np.ones((ew.size, len(FACTORS)), dtype=np.float32)
+                values[:, col["skills"]] = self._skills_cap(ew, ej)
                 values[:, col["dense"]] = dense_factor(cos + _COS_SLACK, self.scoring)
                 context_factors(values, ctx, ew, ej, self.scoring)
                 values[:, col["occupation"]] = 0.0
@@ -249,30 +261,80 @@ class PairSweep:
                     values[:, col["lexical"]] = table[w_text[ew], j_text[ej]]
                 else:
                     values[:, col["lexical"]] = self.lexical_.overlap(ew, ej, normalise="min")
-                values[:, col["skills"]] = skills_factor(self.skills_, ew, ej)
                 scored += int(ew.size)
-                # every factor exact but dense (the block's cosine, plus its slack): a tight bound
-                top = EdgeFactors(values).scores(self.scoring.weights) + _BOUND_SLACK
-                weight = top + bonus[ew] + self._wish(ew, ej)
-                at = np.flatnonzero((top >= self.min_fit - 1e-9) & (weight >= floor_u[ew] + floor_v[ej]))
-                ew, ej, values = ew[at], ej[at], values[at]
+                # every factor exact but dense (the block's cosine, plus its slack) and skills (at
+                # its bound still): a bound that spares the skills of the pairs it rules out
+                at = self._reaching(values, ew, ej, shared, bonus, floor_u, floor_v)
+                ew, ej, values, shared = ew[at], ej[at], values[at], shared[at]
+                values[:, col["skills"]] = skills_factor(self.skills_, ew, ej)
+                # every factor exact but dense: a tight bound
+                at = self._reaching(values, ew, ej, shared, bonus, floor_u, floor_v)
+                ew, ej, values, shared = ew[at], ej[at], values[at], shared[at]
                 values[:, col["dense"]] = dense_factor(pair_cosines(self.wv, self.jv, ew, ej), self.scoring)
                 score = self._scores(values)
-                weight = score + bonus[ew] + self._wish(ew, ej) + _BOUND_SLACK
-                hit = (score >= self.min_fit - 1e-9) & (weight >= floor_u[ew] + floor_v[ej])
+                hit = score >= self.min_fit - 1e-9
+                wish = self._wish_where(ew, ej, shared & hit)
+                hit &= score + bonus[ew] + wish + _BOUND_SLACK >= floor_u[ew] + floor_v[ej]
                 if keep is not None:
-                    hit &= keep(ew, ej, score)
+                    hit &= keep(ew, ej, score, wish)
                 at = np.flatnonzero(hit)
                 keys_out.append(ew[at] * n_j + ej[at])
                 scores_out.append(score[at])
+                wish_out.append(wish[at])
                 kept += int(at.size)
                 if cap is not None and kept > cap:
-                    return _Swept(None, np.zeros(0), scored)
+                    so_far = [np.concatenate(out) for out in (keys_out, scores_out, wish_out)]
+                    mask = None if tighten is None else tighten(*so_far)
+                    if mask is None:
+                        return _Swept(None, np.zeros(0), np.zeros(0), scored)
+                    keys_out, scores_out, wish_out = [[a[mask]] for a in so_far]
+                    kept = int(mask.sum())
+                    row_need = floor_u - bonus
         if not keys_out:
-            return _Swept(np.zeros(0, np.int64), np.zeros(0), scored)
-        keys, scores = np.concatenate(keys_out), np.concatenate(scores_out)
+            return _Swept(np.zeros(0, np.int64), np.zeros(0), np.zeros(0), scored)
+        keys, scores, wish = np.concatenate(keys_out), np.concatenate(scores_out), np.concatenate(wish_out)
         order = np.argsort(keys, kind="stable")
-        return _Swept(keys[order], scores[order], scored)
+        return _Swept(keys[order], scores[order], wish[order], scored)
+
+    def _reaching(
+        self,
+        values: np.ndarray,
+        ew: np.ndarray,
+        ej: np.ndarray,
+        shared: np.ndarray,
+        bonus: np.ndarray,
+        floor_u: np.ndarray,
+        floor_v: np.ndarray,
+    ) -> np.ndarray:
+        """Positions of the pairs whose score bound (``values``' score plus ``_BOUND_SLACK``)
+        reaches ``min_fit`` and whose weight bound reaches ``floor_u[w] + floor_v[j]``."""
+        top = EdgeFactors(values).scores(self.scoring.weights) + _BOUND_SLACK
+        fit = top >= self.min_fit - 1e-9
+        need = floor_u[ew] + floor_v[ej]
+        return np.flatnonzero(fit & self._weight_reaches(ew, ej, top + bonus[ew], need, shared & fit))
+
+    def _weight_reaches(
+        self,
+        ew: np.ndarray,
+        ej: np.ndarray,
+        base: np.ndarray,
+        need: np.ndarray,
+        shared: np.ndarray,
+        slack: float = 0.0,
+    ) -> np.ndarray:
+        """Bool: ``base + wish + slack >= need`` for pairs (ew, ej), ``wish`` their wish bonus
+        (:meth:`_wish`); computed only for the pairs in ``shared`` (those sharing a top code: the
+        wish is 0 elsewhere) that its range [0, :meth:`_wish_cap`] leaves undecided, the only
+        costly part (same answer as computing it for all; the bonus is never negative)."""
+        ok = base + slack >= need
+        if self.wish_bonus == 0:
+            return ok
+        upper = (base + self._wish_cap(self.wish_row_[ew], self.wish_col_[ej])) + slack >= need
+        todo = np.flatnonzero(shared & upper & ~ok)
+        if todo.size:
+            wish = self._wish(ew[todo], ej[todo])
+            ok[todo] = (base[todo] + wish) + slack >= need[todo]
+        return ok
 
     # ---- score and test ----------------------------------------------------------------------
     def _scores(self, values: np.ndarray) -> np.ndarray:
@@ -294,6 +356,29 @@ class PairSweep:
             skills=self.skills_,
         )
         return Edges(ew, ej, cos, factors, self._scores(factors.values))
+
+    def _skills_cap(self, w: np.ndarray, j: np.ndarray) -> np.ndarray:
+        """Float32 upper bound of the skills factor of workers ``w`` and jobs ``j`` (broadcast):
+        ``3 * shared / |job's n-grams|`` clipped to 1 (:func:`skills_factor`), with at most all
+        of the worker's skill n-grams shared (0 for a job without any)."""
+        left = self.skills_.left_size_[w].astype(np.float32)
+        right = self.skills_.right_size_[j].astype(np.float32)
+        cap = np.minimum(np.float32(3.0) * left / np.maximum(right, np.float32(1.0)), np.float32(1.0))
+        return np.where(right > 0, cap + np.float32(1e-6), np.float32(0.0))
+
+    def _wish_cap(self, row: np.ndarray, col: np.ndarray) -> np.ndarray:
+        """An upper bound of the wish bonus of pairs with :func:`wish_caps` ``row`` and ``col``
+        (broadcast): the bonus times their product, plus the rounding of :func:`wish_weight`."""
+        return self.wish_bonus * np.minimum(row * col, 1.0) + 1e-6
+
+    def _wish_where(self, w: np.ndarray, j: np.ndarray, where: np.ndarray) -> np.ndarray:
+        """(E,) float64: :meth:`_wish` of the pairs in ``where``, 0 elsewhere (exact for pairs
+        that share no top code, whose wish is 0)."""
+        out = np.zeros(w.shape[0])
+        at = np.flatnonzero(where)
+        if at.size and self.wish_bonus != 0:
+            out[at] = self._wish(w[at], j[at])
+        return out
 
     def _wish(self, w: np.ndarray, j: np.ndarray) -> np.ndarray | float:
         """The objective's wish bonus of pairs (w, j): the bonus times the probability that the
@@ -317,7 +402,27 @@ class _Block:
 class _Swept:
     keys: np.ndarray | None  # None: more fitting pairs than the pool may hold
     scores: np.ndarray
+    wish: np.ndarray  # the objective's wish bonus of each pair (:meth:`PairSweep._wish`)
     scored: int
+
+
+def wish_caps(occupations: OccupationSides) -> tuple[np.ndarray, np.ndarray]:
+    """``(row, col)``: float64 (W,) and (J,) with
+    :func:`~matcher.scoring.occupations.wish_probability` of every pair (w, j) at
+    most ``row[w] * col[j]`` (and at most 1). ``row``: the most wish mass a worker puts on one
+    code (the probabilities of every wish naming it summed, at most 1); ``col``: the mass of the
+    job's top codes. The probability is a sum over the job's codes of the job's probability times
+    that some wish names the code, which is at most the summed mass of the wishes naming it
+    (a union bound)."""
+    w, j = occupations.workers, occupations.jobs
+    codes = w.codes.reshape(w.codes.shape[0], -1)
+    probs = w.probs.reshape(codes.shape).astype(np.float64)
+    mass = np.zeros(codes.shape)
+    for a in range(codes.shape[1]):  # each entry: the mass of every entry naming its code
+        mass[:, a] = np.where(codes == codes[:, a : a + 1], probs, 0.0).sum(axis=1)
+    row = np.where(codes >= 0, np.minimum(mass, 1.0), 0.0).max(axis=1, initial=0.0)
+    col = np.where(j.codes[:, 0, :] >= 0, j.probs[:, 0, :].astype(np.float64), 0.0).sum(axis=1)
+    return row, col
 
 
 def skills_factor(skills: NgramSets, ew: np.ndarray, ej: np.ndarray) -> np.ndarray:
@@ -370,4 +475,4 @@ def _isin_sorted(keys: np.ndarray, sorted_ref: np.ndarray) -> np.ndarray:
     return sorted_ref[at] == keys
 
 
-__all__ = ["PairSweep", "skills_factor"]
+__all__ = ["PairSweep", "skills_factor", "wish_caps"]

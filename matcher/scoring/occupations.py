@@ -134,8 +134,12 @@ def _sharing_a_code(
     shares a top code with the job's title (elsewhere every term of a comparison is 0)."""
     jc = j.codes[ej, 0, :]  # (E, K)
     wcs = w.codes[ew]  # (E, S, K)
-    hit = (wcs[:, :, :, None] == jc[:, None, None, :]) & (wcs >= 0)[:, :, :, None]
-    rows = np.flatnonzero(hit.reshape(hit.shape[0], -1).any(axis=1))
+    flat = wcs.reshape(wcs.shape[0], -1)
+    hit = np.zeros(flat.shape[0], dtype=bool)
+    for k in range(jc.shape[1]):  # one job code at a time: (E, S*K), not (E, S, K, K)
+        code = jc[:, k : k + 1]
+        hit |= ((flat == code) & (code >= 0)).any(axis=1)
+    rows = np.flatnonzero(hit)
     return rows, wcs[rows], jc[rows]
 
 

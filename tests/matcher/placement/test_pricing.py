@@ -20,7 +20,8 @@ from matcher.ingest import load_folder
 from matcher.placement import pricing
 from matcher.placement.options import PlaceOptions, RuleOptions
 from matcher.placement.pipeline import build_problem, hold_back, objective_weights, run_placement
-from matcher.placement.pricing import FLOOR_SHARE, POOL_MAX, PairPricer, count_rule_passing, edge_keys
+from matcher.placement.pricing import FLOOR_MARGIN, POOL_MAX, PairPricer, count_rule_passing, edge_keys
+from matcher.placement.sweep import skills_factor, wish_caps
 from matcher.sample.generate import generate_sample, write_sample
 from matcher.scoring.candidates import Edges, TextSides, compute_factors, pair_cosines
 from matcher.scoring.factors import SCORE_DECIMALS, wage_factor
@@ -128,6 +129,46 @@ def test_few_violators_a_round_reach_the_same_optimum(sample, monkeypatch):
     assert few.n_placed == ref.n_placed
 
 
+@pytest.mark.parametrize(
+    ("floor_margin", "warm_start"), [(0.0, True), (FLOOR_MARGIN, True), (np.inf, True), (FLOOR_MARGIN, False)]
+)
+def test_any_floor_margin_and_start_certify_the_all_pairs_optimum(
+    sample, floor_margin, warm_start, monkeypatch
+):
+    """Floors at the duals (margin 0), a margin below them, or none (every fitting pair kept); the
+    pool built at the first round's duals or, warm, at the second's: the same certified optimum as
+    solving on every rule-passing pair. Warm, the first round keeps no pool."""
+    monkeypatch.setattr(pricing, "FLOOR_MARGIN", floor_margin)
+    monkeypatch.setattr(pricing, "WARM_START", warm_start)
+    run = run_placement(sample, _options(k=1), encoder=FakeEncoder())
+    ref = all_pairs_result(run)
+    cert = run.certificate
+    assert cert is not None and cert.status == "optimal" and cert.rounds >= 2
+    assert run.result.objective == pytest.approx(ref.objective, abs=1e-9)
+    assert run.n_placed == ref.n_placed
+    assert (cert.round_log[0]["pool"] is None) == warm_start
+    assert cert.round_log[-1]["pool"] is not None
+
+
+def test_the_caps_of_skills_and_wish_bound_every_pair(sample):
+    """The skills factor's bound from the n-gram counts and the wish probability's from each side's
+    code mass (:func:`wish_caps`) hold for every rule-passing pair, and the wish bonus kept in the
+    pool as integers comes back as the very same floats."""
+    run = run_placement(sample, _options(certify=False), encoder=FakeEncoder())
+    pricer, ref = _pricer(run), all_pairs_edges(run)
+    ew, ej = ref.worker.astype(np.int64), ref.job.astype(np.int64)
+    skills = skills_factor(pricer.skills_, ew, ej)
+    cap = pricer._skills_cap(ew, ej)
+    assert (skills <= cap).all() and (cap < 1).any() and (skills > 0).any()
+    row, col = wish_caps(run.occupations)
+    wish = objective_weights(ref, 1.0, run.occupations) - ref.score
+    bound = np.minimum(row[ew] * col[ej], 1.0)
+    assert (wish <= bound + 1e-6).all() and (bound < 1).any() and (wish > 0).any()
+    for bonus in (1.0, 0.37, 10.0):
+        w = np.round(bonus * np.linspace(0.0, 1.0, 100_001), SCORE_DECIMALS)
+        np.testing.assert_array_equal(pricing._from_micro(pricing._to_micro(w)), w)
+
+
 def test_rule_passing_pairs_are_counted_exactly(sample):
     run = run_placement(sample, _options(certify=False), encoder=FakeEncoder())
     ctx = run.context
@@ -160,7 +201,9 @@ def test_district_target_reports_the_flow_certificate_and_gap(sample):
     assert cert.gap == pytest.approx(max(0.0, flow_ref.objective - run.result.objective), abs=1e-6)
 
 
-def _pricer(run: Any, pool_max: int = POOL_MAX, floor_share: float = FLOOR_SHARE) -> PairPricer:
+def _pricer(
+    run: Any, pool_max: int = POOL_MAX, floor_margin: float = FLOOR_MARGIN, warm_start: bool = False
+) -> PairPricer:
     wv, jv = _vectors(run.dataset)
     return PairPricer(
         run.context,
@@ -172,7 +215,8 @@ def _pricer(run: Any, pool_max: int = POOL_MAX, floor_share: float = FLOOR_SHARE
         eligible=run.context.worker_unemployed,
         min_fit=run.options.min_fit,
         pool_max=pool_max,
-        floor_share=floor_share,
+        floor_margin=floor_margin,
+        warm_start=warm_start,
         wish_bonus=run.options.wish_bonus,
     )
 
@@ -181,18 +225,18 @@ def _weights(run: Any, edges: Edges, bonus: np.ndarray) -> np.ndarray:
     return objective_weights(edges, run.options.wish_bonus, run.occupations) + bonus[edges.worker]
 
 
-@pytest.mark.parametrize("floor_share", [0.0, FLOOR_SHARE, 1.0])
+@pytest.mark.parametrize("floor_margin", [np.inf, FLOOR_MARGIN, 0.0])
 @pytest.mark.parametrize("table_max", [pricing._TABLE_MAX, 0], ids=["lexical_table", "lexical_per_pair"])
-def test_the_sweep_keeps_every_fitting_pair_reaching_the_floors(sample, table_max, floor_share, monkeypatch):
+def test_the_sweep_keeps_every_fitting_pair_reaching_the_floors(sample, table_max, floor_margin, monkeypatch):
     """The pairs kept between rounds are the rule-passing pairs of eligible workers that reach the
-    minimum fit and whose weight reaches the floors (all of them when the floors are 0), each with
-    the score the placement gives it (bounds prune, never drop), whether the lexical factor comes
-    from the table of distinct texts or pair by pair."""
+    minimum fit and whose weight reaches the floors (all of them when the margin is infinite), each
+    with the score and wish bonus the placement gives it (bounds prune, never drop), whether the
+    lexical factor comes from the table of distinct texts or pair by pair."""
     monkeypatch.setattr(pricing, "_TABLE_MAX", table_max)
     run = run_placement(sample, _options(), encoder=FakeEncoder())
     problem, options = build_problem(sample, run.context, run.edges, run.options, occupations=run.occupations)
     duals = flow_duals(problem, options, run.result.edge_selected)
-    pricer = _pricer(run, floor_share=floor_share)
+    pricer = _pricer(run, floor_margin=floor_margin)
     assert (pricer.lexical_table_ is None) == (table_max == 0)
     bonus = np.zeros(run.context.n_workers)
     pricer.violators(duals, edge_keys(run.edges, run.context.n_jobs), bonus)
@@ -201,15 +245,18 @@ def test_the_sweep_keeps_every_fitting_pair_reaching_the_floors(sample, table_ma
     need = pricer.floor_u_[ref.worker] + pricer.floor_v_[ref.job]
     weight = _weights(run, ref, bonus)
     assert pricer.pool_keys_ is not None and pricer.pool_keys_.size > 0
-    if floor_share == 0.0:
+    if floor_margin == np.inf:
         np.testing.assert_array_equal(pricer.pool_keys_, edge_keys(ref, run.context.n_jobs))
     else:
-        assert (need > 0).any() and (weight < need - 1e-5).any()  # the floors prune here
+        assert (weight < need - 1e-5).any()  # the floors prune here
     keys = edge_keys(ref, run.context.n_jobs)
     kept = np.isin(keys, pricer.pool_keys_)
     assert kept[weight >= need].all()  # every pair reaching the floors is kept
     assert not kept[weight < need - 1e-5].any()  # and none clearly below them
     np.testing.assert_array_equal(pricer.pool_scores_, ref.score[kept])
+    wish = objective_weights(ref, run.options.wish_bonus, run.occupations) - ref.score
+    assert run.options.wish_bonus > 0 and (wish[kept] > 0).any()
+    np.testing.assert_allclose(pricing._from_micro(pricer.pool_wish_), wish[kept], rtol=0, atol=1e-9)
 
 
 @pytest.mark.parametrize("table_max", [pricing._TABLE_MAX, 0], ids=["lexical_table", "lexical_per_pair"])
@@ -256,20 +303,23 @@ def _lowered(duals: FlowDuals, workers: np.ndarray, jobs: np.ndarray, by: int) -
     return FlowDuals(duals.scale, duals.offset, wp, jp, jdp, duals.mode)
 
 
-@pytest.mark.parametrize("floor_share", [FLOOR_SHARE, 1.0])
-def test_rounds_with_falling_duals_find_exactly_the_violators(sample, floor_share):
+@pytest.mark.parametrize(
+    ("floor_margin", "warm_start"), [(FLOOR_MARGIN, False), (0.0, False), (FLOOR_MARGIN, True)]
+)
+def test_rounds_with_falling_duals_find_exactly_the_violators(sample, floor_margin, warm_start):
     """Round after round, with workers' values and jobs' prices falling far below the floors the
-    first round set, the pool tested after sweeping those rows and columns again yields exactly
+    pool was built at, the pool tested after sweeping those rows and columns again yields exactly
     the violators that listing every rule-passing pair finds: a prune that dropped a pair which
     later duals make a violator fails here. Moving a constant from every worker to every job
-    changes no pair's test, and sweeps nothing again."""
+    changes no pair's test, and sweeps nothing again. With ``warm_start`` the first round sweeps
+    at its duals and the pool is built at the second's."""
     ds = _uncapped(sample)
     opts = _options(rules=RuleOptions(dorm_beds=False), min_fit=0.1)
     run = run_placement(ds, opts, encoder=FakeEncoder())
     problem, options = build_problem(ds, run.context, run.edges, run.options, occupations=run.occupations)
     duals = flow_duals(problem, options, run.result.edge_selected)
     assert duals is not None
-    pricer = _pricer(run, floor_share=floor_share)
+    pricer = _pricer(run, floor_margin=floor_margin, warm_start=warm_start)
     present = edge_keys(run.edges, run.context.n_jobs)
     bonus = np.zeros(run.context.n_workers)
     rng = np.random.default_rng(0)
@@ -290,7 +340,8 @@ def test_rounds_with_falling_duals_find_exactly_the_violators(sample, floor_shar
         want = _brute_violators(run, d, present, bonus)
         np.testing.assert_array_equal(edge_keys(found, run.context.n_jobs), want)
     assert len(want) > 0
-    assert pricer.rows_reswept_ > 0 and pricer.cols_reswept_ > 0
+    assert pricer.rows_reswept_ > 0 or warm_start  # warm: the pool is built at the lowered rows
+    assert pricer.cols_reswept_ > 0
     swept = (pricer.rows_reswept_, pricer.cols_reswept_)
     shifted = FlowDuals(
         d.scale,
@@ -306,8 +357,53 @@ def test_rounds_with_falling_duals_find_exactly_the_violators(sample, floor_shar
     assert not pricer.pool_overflow_
 
 
+def test_a_pool_over_its_cap_shrinks_its_margin_and_stays_exact(sample):
+    """More fitting pairs reach the floors than the pool may hold: the margin below the duals
+    shrinks (the floors rise) until about half of ``pool_max`` do, instead of sweeping everything
+    every round; the pool then holds every fitting pair reaching the raised floors, and round after
+    round, with duals falling below them, the violators are exactly those listing all pairs finds."""
+    ds = _uncapped(sample)
+    run = run_placement(ds, _options(rules=RuleOptions(dorm_beds=False), min_fit=0.1), encoder=FakeEncoder())
+    problem, options = build_problem(ds, run.context, run.edges, run.options, occupations=run.occupations)
+    duals = flow_duals(problem, options, run.result.edge_selected)
+    assert duals is not None
+    present = edge_keys(run.edges, run.context.n_jobs)
+    bonus = np.zeros(run.context.n_workers)
+    full = _pricer(run, floor_margin=np.inf)
+    full.violators(duals, present, bonus)
+    assert full.pool_size is not None
+    cap = full.pool_size // 4
+    pricer = _pricer(run, pool_max=cap, floor_margin=np.inf)
+    found, _ = pricer.violators(duals, present, bonus)
+    np.testing.assert_array_equal(
+        edge_keys(found, run.context.n_jobs), _brute_violators(run, duals, present, bonus)
+    )
+    assert not pricer.pool_overflow_ and pricer.pool_size is not None and 0 < pricer.pool_size <= cap
+    assert 0 <= pricer.margin_ < np.inf
+    ref = all_pairs_edges(run)
+    ref = ref.take(np.lexsort((ref.job, ref.worker)))
+    weight = _weights(run, ref, bonus)
+    need = pricer.floor_u_[ref.worker] + pricer.floor_v_[ref.job]
+    kept = np.isin(edge_keys(ref, run.context.n_jobs), pricer.pool_keys_)
+    assert kept[weight >= need].all() and not kept[weight < need - 1e-5].any()
+    rng = np.random.default_rng(1)
+    eligible = np.flatnonzero(run.context.worker_unemployed)
+    some_w = rng.choice(eligible, size=eligible.size // 6, replace=False)
+    some_j = rng.choice(run.context.n_jobs, size=run.context.n_jobs // 6, replace=False)
+    for d in (
+        _lowered(duals, some_w, [], by=duals.scale // 2),
+        _lowered(duals, some_w, some_j, by=duals.scale // 2),
+    ):
+        found, _ = pricer.violators(d, present, bonus)
+        np.testing.assert_array_equal(
+            edge_keys(found, run.context.n_jobs), _brute_violators(run, d, present, bonus)
+        )
+    assert len(found) > 0
+
+
+@pytest.mark.parametrize("warm_start", [False, True], ids=["cold", "warm"])
 @pytest.mark.parametrize("pool_max", [POOL_MAX, 0], ids=["pool", "sweep_each_round"])
-def test_the_check_fails_on_wrong_duals(sample, pool_max):
+def test_the_check_fails_on_wrong_duals(sample, pool_max, warm_start):
     """The same search that certifies the optimum finds violators when the duals are too low,
     whether the fitting pairs are kept between rounds or swept again each round."""
     ds = _uncapped(sample)
@@ -315,7 +411,7 @@ def test_the_check_fails_on_wrong_duals(sample, pool_max):
     problem, options = build_problem(ds, run.context, run.edges, run.options, occupations=run.occupations)
     duals = flow_duals(problem, options, run.result.edge_selected)
     assert duals is not None
-    pricer = _pricer(run, pool_max)
+    pricer = _pricer(run, pool_max, warm_start=warm_start)
     present = edge_keys(run.edges, run.context.n_jobs)
     bonus = np.zeros(run.context.n_workers)
     none, _ = pricer.violators(duals, present, bonus)
