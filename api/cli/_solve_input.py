@@ -113,28 +113,8 @@ def _header(path: Path, required: tuple[str, ...]) -> list[str]:
 def _columns(path: Path, header: list[str], wanted: tuple[str, ...]) -> dict[str, Any]:
     """The ``wanted`` columns present in the file, as whitespace-trimmed pyarrow strings, in the
     blocks pyarrow parsed them in (chunked; never joined unless a block needs trimming)."""
-    import pyarrow as pa
-    from pyarrow import csv as pa_csv
-
-    cols = [c for c in wanted if c in header]
-    try:
-        # memory-mapped: the parser reads its blocks straight from the page cache instead of
-        # copying the file into fresh buffers first (a sixth less CPU for a 20 MB file). One
-        # thread: with another process on one of two cores, the threaded parse waited on blocks
-        # whose thread was not running (1M edges, interleaved runs of the command: read stage
-        # median 0.50-0.56 s threaded against 0.31-0.37 s on one thread)
-        with pa.memory_map(str(path)) as source:
-            table = pa_csv.read_csv(
-                source,
-                read_options=pa_csv.ReadOptions(column_names=header, skip_rows=1, use_threads=False),
-                # UTF-8 is checked by :func:`_strip` only where a byte is not ASCII
-                convert_options=pa_csv.ConvertOptions(
-                    include_columns=cols, column_types=dict.fromkeys(cols, pa.string()), check_utf8=False
-                ),
-            )
-    except (pa.ArrowInvalid, UnicodeDecodeError, OSError) as exc:  # OSError: a pipe cannot be mapped
-        raise _Fallback from exc
-    return {c: _strip(table.column(c)) for c in cols}
+    table = _read_table(path, header, wanted)
+    return {c: _strip(table.column(c)) for c in table.column_names}
 
 
 # Blocks of the edges file: 8 MiB, three for 1M edges. With 1 MiB (pyarrow's default) each block
@@ -148,26 +128,39 @@ _EDGE_BLOCK_BYTES = 8 << 20
 def _blocks(path: Path, header: list[str], wanted: tuple[str, ...]) -> Iterator[Any]:
     """The ``wanted`` columns of the file as record batches, one a block of
     :data:`_EDGE_BLOCK_BYTES`, in order, as pyarrow strings (not trimmed, UTF-8 not checked:
-    :func:`_strip`). One thread, memory-mapped, as :func:`_columns`; the whole file is parsed
-    before the first batch, so a file pyarrow cannot parse steps aside before any is used."""
+    :func:`_strip`). The whole file is parsed before the first batch, so a file pyarrow cannot
+    parse steps aside before any is used."""
+    yield from _read_table(path, header, wanted, _EDGE_BLOCK_BYTES).to_batches()
+
+
+def _read_table(path: Path, header: list[str], wanted: tuple[str, ...], block_size: int | None = None) -> Any:
+    """The ``wanted`` columns present in the file as a pyarrow table of strings (not trimmed,
+    UTF-8 not checked), parsed in blocks of ``block_size`` bytes (pyarrow's default: None);
+    :class:`_Fallback` when pyarrow cannot parse it."""
     import pyarrow as pa
     from pyarrow import csv as pa_csv
 
     cols = [c for c in wanted if c in header]
+    options = pa_csv.ReadOptions(column_names=header, skip_rows=1, use_threads=False)
+    if block_size is not None:
+        options.block_size = block_size
     try:
+        # memory-mapped: the parser reads its blocks straight from the page cache instead of
+        # copying the file into fresh buffers first (a sixth less CPU for a 20 MB file). One
+        # thread: with another process on one of two cores, the threaded parse waited on blocks
+        # whose thread was not running (1M edges, interleaved runs of the command: read stage
+        # median 0.50-0.56 s threaded against 0.31-0.37 s on one thread)
         with pa.memory_map(str(path)) as source:
-            table = pa_csv.read_csv(
+            return pa_csv.read_csv(
                 source,
-                read_options=pa_csv.ReadOptions(
-                    column_names=header, skip_rows=1, use_threads=False, block_size=_EDGE_BLOCK_BYTES
-                ),
+                read_options=options,
+                # UTF-8 is checked by :func:`_strip` only where a byte is not ASCII
                 convert_options=pa_csv.ConvertOptions(
                     include_columns=cols, column_types=dict.fromkeys(cols, pa.string()), check_utf8=False
                 ),
             )
-    except (pa.ArrowInvalid, UnicodeDecodeError, OSError) as exc:
+    except (pa.ArrowInvalid, UnicodeDecodeError, OSError) as exc:  # OSError: a pipe cannot be mapped
         raise _Fallback from exc
-    yield from table.to_batches()
 
 
 # Raw buffers and the kernels by name only: pyarrow.compute's module functions and ``to_numpy``
