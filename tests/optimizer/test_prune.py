@@ -12,17 +12,24 @@ from optimizer.flow import solve_flow
 from tests.optimizer.helpers import problems
 
 
-@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(problems(max_workers=10, max_jobs=5))
-def test_pruned_flow_equals_full_flow(problem):
+@pytest.mark.parametrize("rounds_forced", [False, True])
+@settings(
+    max_examples=80,
+    deadline=None,
+    suppress_health_check=[
+        HealthCheck.too_slow,
+        HealthCheck.function_scoped_fixture,
+    ],  # same patches each input
+)
+@given(problem=problems(max_workers=10, max_jobs=5))
+def test_pruned_flow_equals_full_flow(problem, rounds_forced, monkeypatch):
     problem.validate()
     options = SolveOptions(shadow_prices=False)
-    old = prune_mod.KEEP
-    prune_mod.KEEP = 1  # keep one edge per worker: violations happen often
-    try:
-        pruned = prune_mod.solve_flow_pruned(problem, problem.edge_score, options)
-    finally:
-        prune_mod.KEEP = old
+    monkeypatch.setattr(prune_mod, "KEEP", 1)  # keep one edge per worker: violations happen often
+    if rounds_forced:  # phase 1 and the repair rounds run whatever the kept edges reach
+        monkeypatch.setattr(prune_mod, "MIN_REACH", 0.0)
+        monkeypatch.setattr(prune_mod, "FULL_SHARE", 1.0)
+    pruned = prune_mod.solve_flow_pruned(problem, problem.edge_score, options)
     full = solve_flow(problem, problem.edge_score, options)
     assert pruned.int_objective == full.int_objective and pruned.scale == full.scale
     assert problem.edge_score[pruned.edge_flow].sum() == pytest.approx(
@@ -34,3 +41,47 @@ def test_pruned_flow_equals_full_flow(problem):
 def test_prune_applies_only_to_large_plain_score_problems():
     p = PlacementProblem(2, 1, [0, 1], [0, 0], [0.5, 0.4], [1])
     assert not prune_mod.prunable(p, SolveOptions(), keep_residual=False)
+
+
+def _crowded(n_workers: int = 600, n_jobs: int = 120, k: int = 30, seed: int = 3) -> PlacementProblem:
+    """Every worker's scores share a job-quality term: their best edges crowd onto the same jobs."""
+    rng = np.random.default_rng(seed)
+    jobs = np.stack([rng.choice(n_jobs, size=k, replace=False) for _ in range(n_workers)])
+    quality = rng.random(n_jobs)
+    score = 0.7 * quality[jobs] + 0.3 * rng.random(jobs.shape)
+    workers = np.repeat(np.arange(n_workers), k)
+    return PlacementProblem(n_workers, n_jobs, workers, jobs.ravel(), score.ravel(), np.full(n_jobs, 4))
+
+
+def test_crowded_best_edges_solve_the_full_graph_at_once(monkeypatch):
+    problem = _crowded().validate()
+    monkeypatch.setattr(prune_mod, "KEEP", 3)
+    best3 = np.zeros(problem.n_edges, dtype=bool)  # each worker's three best edges
+    order = np.lexsort((-problem.edge_score, problem.edge_worker))
+    best3[order.reshape(problem.n_workers, -1)[:, :3]] = True
+    assert prune_mod.reach(problem, None) == 480  # all edges reach every opening (120 jobs x 4)
+    assert prune_mod.reach(problem, best3) < prune_mod.MIN_REACH * 480  # the best ones crowd onto few jobs
+    options = SolveOptions(shadow_prices=False)
+    pruned = prune_mod.solve_flow_pruned(problem, problem.edge_score, options)
+    full = solve_flow(problem, problem.edge_score, options)
+    assert pruned.stage_seconds["prune_skipped"] == 1.0
+    assert not any(k.startswith("solve_flow_") for k in pruned.stage_seconds)  # no phase 1 was solved
+    assert pruned.int_objective == full.int_objective
+
+
+def test_spread_best_edges_run_phase_one(monkeypatch):
+    rng = np.random.default_rng(5)
+    problem = _crowded(seed=5)
+    problem = PlacementProblem(  # the same edges with independent scores: best edges spread out
+        problem.n_workers,
+        problem.n_jobs,
+        problem.edge_worker,
+        problem.edge_job,
+        rng.random(problem.n_edges),
+        problem.job_openings,
+    ).validate()
+    monkeypatch.setattr(prune_mod, "KEEP", 3)
+    options = SolveOptions(shadow_prices=False)
+    pruned = prune_mod.solve_flow_pruned(problem, problem.edge_score, options)
+    assert "prune_skipped" not in pruned.stage_seconds and "solve_flow_1" in pruned.stage_seconds
+    assert pruned.int_objective == solve_flow(problem, problem.edge_score, options).int_objective
