@@ -22,7 +22,17 @@ def _run(entry: str, argv: list[str]) -> tuple[int, str, str]:
 
 @pytest.mark.parametrize(
     "argv",
-    [["solve", "--help"], ["solve", "--bogus"], ["solve", "e.csv"], ["runs", "--help"], ["solv"]],
+    [
+        ["solve", "--help"],
+        ["solve", "--bogus"],
+        ["solve", "e.csv"],
+        ["import", "--help"],  # its module is import_.py
+        ["candidates", "--help"],  # registered by recommend.py
+        ["runs", "--help"],
+        ["solv"],
+        ["--help"],
+        [],
+    ],
 )
 def test_main_answers_as_the_whole_app(argv):
     via_main = _run(_MAIN, argv)
@@ -36,3 +46,19 @@ def test_only_plain_top_level_commands_are_narrowed():
     assert narrow.name == app.info.name
     for name in ("runs", "keys", "--help", "", "solv"):  # groups, options and typos: the whole app
         assert command_only(name) is None
+
+
+def test_a_command_imports_only_its_own_module():
+    code = (
+        "import sys\nfrom api.cli import main\nsys.argv = ['laborbridge', *sys.argv[1:]]\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "print('MODULES', *sorted(m for m in sys.modules if m.startswith('api.cli.') and m[8] != '_'))"
+    )
+
+    def loaded(argv: list[str]) -> set[str]:
+        line = next(x for x in _run(code, argv)[1].splitlines() if x.startswith("MODULES"))
+        return set(line.split()[1:])
+
+    assert loaded(["solve", "--help"]) == {"api.cli.solve"}
+    assert loaded(["import", "--help"]) == {"api.cli.import_"}
+    assert {"api.cli.solve", "api.cli.place", "api.cli.runs"} <= loaded(["runs", "--help"])  # a group: all
