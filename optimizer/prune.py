@@ -65,16 +65,7 @@ def solve_flow_pruned(problem: PlacementProblem, weights: np.ndarray, options: S
     first, safe = problem_scale(problem, weights)
     if not options.scale and first == safe:  # the weights' exact scale: phase 1 must not pick a coarser one
         options = dataclasses.replace(options, scale=first)
-    # rank of each edge within its worker, best weight first (one float key: worker, then weight;
-    # near-ties may swap, which only changes what phase 1 keeps, never the proven answer)
-    w_max = float(weights.max()) if weights.size else 1.0
-    order = np.argsort(ew * 2.0 + (1.0 - weights / (w_max * (1 + 1e-9) if w_max > 0 else 1.0)))
-    starts = np.zeros(problem.n_workers + 1, dtype=np.int64)
-    np.cumsum(np.bincount(ew, minlength=problem.n_workers), out=starts[1:])
-    rank = np.empty(problem.n_edges, dtype=np.int64)
-    rank[order] = np.arange(problem.n_edges) - starts[ew[order]]
-    keep = rank < KEEP
-    del order, rank
+    keep = _best_edges(ew, weights, problem.n_workers, KEEP)
     stages["prune"] = time.perf_counter() - t0
     if reach(problem, keep) < MIN_REACH * reach(problem, None):
         stages["prune_skipped"] = 1.0  # phase 1 would add back most edges: solve them all at once
@@ -120,6 +111,30 @@ def solve_flow_pruned(problem: PlacementProblem, weights: np.ndarray, options: S
         return out
     out.stage_seconds = {**stages, "solve_flow": sum(v for k, v in stages.items() if k.startswith("solve_"))}
     return out
+
+
+def _best_edges(ew: np.ndarray, weights: np.ndarray, n_workers: int, keep: int) -> np.ndarray:
+    """Mask of each worker's ``keep`` highest-weight edges (near-ties may swap or keep one more,
+    which only changes what phase 1 keeps, never the proven answer)."""
+    deg = np.bincount(ew, minlength=n_workers)
+    width = int(deg.max(initial=0))
+    if width <= keep:
+        return np.ones(ew.size, dtype=bool)
+    starts = np.zeros(n_workers + 1, dtype=np.int64)
+    np.cumsum(deg, out=starts[1:])
+    if n_workers * width <= 2 * ew.size and bool(np.all(ew[1:] >= ew[:-1])):
+        # edges grouped by worker (the solver's canonical order) and degrees alike: one row per worker,
+        # padded, and each row's keep-th largest weight by a partial sort
+        table = np.full((n_workers, width), -np.inf)
+        table[ew, np.arange(ew.size) - starts[ew]] = weights
+        threshold = np.partition(table, width - keep, axis=1)[:, width - keep]
+        return weights >= threshold[ew]
+    # any order: rank within the worker by one float sort key (worker, then weight)
+    w_max = float(weights.max())
+    order = np.argsort(ew * 2.0 + (1.0 - weights / (w_max * (1 + 1e-9) if w_max > 0 else 1.0)))
+    rank = np.empty(ew.size, dtype=np.int64)
+    rank[order] = np.arange(ew.size) - starts[ew[order]]
+    return rank < keep
 
 
 def reach(problem: PlacementProblem, keep: np.ndarray | None) -> int:

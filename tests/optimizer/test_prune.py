@@ -85,3 +85,21 @@ def test_spread_best_edges_run_phase_one(monkeypatch):
     pruned = prune_mod.solve_flow_pruned(problem, problem.edge_score, options)
     assert "prune_skipped" not in pruned.stage_seconds and "solve_flow_1" in pruned.stage_seconds
     assert pruned.int_objective == solve_flow(problem, problem.edge_score, options).int_objective
+
+
+@pytest.mark.parametrize("grouped", [True, False])
+@pytest.mark.parametrize("seed", range(5))
+def test_best_edges_are_each_workers_top_weights(grouped, seed):
+    rng = np.random.default_rng(seed)
+    n_workers = 50
+    deg = rng.integers(0, 12, n_workers)
+    deg[0] = 11  # one wide row; padding stays within twice the edges
+    ew = np.repeat(np.arange(n_workers), deg)
+    if not grouped:
+        ew = rng.permutation(ew)
+    weights = rng.permutation(ew.size) / ew.size + 0.01  # distinct
+    mask = prune_mod._best_edges(ew, weights, n_workers, 4)
+    for w in range(n_workers):
+        mine = np.flatnonzero(ew == w)
+        best = mine[np.argsort(-weights[mine])[:4]]
+        assert set(np.flatnonzero(mask & (ew == w))) == set(best)
