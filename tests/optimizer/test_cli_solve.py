@@ -10,8 +10,7 @@ import sys
 import pytest
 from typer.testing import CliRunner
 
-from api.cli._app import app
-from api.cli.solve import solve_command  # noqa: F401  (registers the command)
+from api.cli import app
 
 
 def _write(path, header, rows):
