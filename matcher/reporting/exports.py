@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from matcher.csvsafe import csv_writer, guard_columns, write_guarded
+from matcher.csvsafe import csv_writer, guard_columns, text_writer, write_guarded
 from matcher.dataset import Dataset
 from matcher.geo import place_name
 from matcher.pii import mask
@@ -49,6 +49,7 @@ GENDER_ZH = {"male": "男", "female": "女", "any": "不限"}
 MOBILITY_ZH = {"local": "本地", "paired": "结对地区", "anywhere": "不限"}
 MAX_SHEETS = 200  # more groups than this go into one sheet, sorted by group
 CSV_LINE_END = "\n"
+CSV_BOM = "\ufeff".encode()  # what the utf-8-sig codec writes first
 
 
 @dataclass(frozen=True)
@@ -376,11 +377,29 @@ def _guarded_rows(table: Table) -> tuple[list[tuple[Any, ...]], Any]:
 
 
 def _write_guarded_csv(headers: list[str], rows: Sequence[tuple[Any, ...]], breaks: Any, path: Path) -> Path:
-    with path.open("w", newline="", encoding="utf-8-sig") as fh:
-        w = csv_writer(fh, lineterminator=CSV_LINE_END)
-        w.writerow(headers)
-        if rows:
-            write_guarded(w, rows, breaks)
+    body: list[str] = []
+    if rows:
+        write_guarded(_text_writer(body), rows, breaks)
+    return _write_csv_text(path, _csv_head(headers), body)
+
+
+def _text_writer(out: list[str]) -> Any:
+    """The CSV writer of the lists, each row's text appended to ``out`` (one string a row)."""
+    return text_writer(out, lineterminator=CSV_LINE_END)
+
+
+def _csv_head(headers: list[str]) -> str:
+    """The header row's text, as the CSV writer writes it."""
+    head: list[str] = []
+    _text_writer(head).writerow(headers)
+    return "".join(head)
+
+
+def _write_csv_text(path: Path, head: str, body: Sequence[str]) -> Path:
+    """A CSV file of the lists: UTF-8 with a byte-order mark, then ``head`` and the rows' text."""
+    data = CSV_BOM + "".join([head, *body]).encode("utf-8")
+    with open(path, "wb") as fh:
+        fh.write(data)
     return path
 
 
@@ -393,23 +412,27 @@ def write_csv_groups(groups: Mapping[str, Table], folder: Path) -> list[Path]:
     """Each group as its own CSV file in ``folder`` (:func:`csv_file_name`), as :func:`write_csv`
     writes it.
 
-    The cells of all groups are guarded in one pass, then each group's slice of rows goes to its
-    file: a run's placement list by enterprise is thousands of small files, and passes over each
-    file's columns cost more than its cells.
+    The cells of all groups are guarded and written as text in one pass (a string a row), then each
+    group's slice of rows goes to its file with the header row made once: a run's placement list
+    by enterprise is thousands of small files, and passes over each file's columns, or a writer
+    made for each, cost more than its cells.
     """
     tables = list(groups.values())
     if len({t.columns for t in tables}) > 1:  # groups of one table share its columns; others not
         return [write_csv(t, folder / csv_file_name(name)) for name, t in groups.items()]
-    every = Table(tables[0].columns, [r for t in tables for r in t.rows]) if tables else None
-    cells, breaks = _guarded_rows(every) if every is not None else ([], None)
+    if not tables:
+        return []
+    every = Table(tables[0].columns, [r for t in tables for r in t.rows])
+    cells, breaks = _guarded_rows(every)
+    body: list[str] = []  # every group's rows, a string a row, as one writer writes them
+    if cells:
+        write_guarded(_text_writer(body), cells, breaks)
+    head = _csv_head(tables[0].headers)
     written = []
     start = 0
     for name, table in groups.items():
         stop = start + len(table.rows)
-        part = None if breaks is None else breaks[start:stop]
-        written.append(
-            _write_guarded_csv(table.headers, cells[start:stop], part, folder / csv_file_name(name))
-        )
+        written.append(_write_csv_text(folder / csv_file_name(name), head, body[start:stop]))
         start = stop
     return written
 
