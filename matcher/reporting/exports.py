@@ -21,7 +21,7 @@ import io
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from operator import itemgetter
 from pathlib import Path
 from typing import Any
@@ -54,10 +54,13 @@ CSV_BOM = "\ufeff".encode()  # what the utf-8-sig codec writes first
 
 @dataclass(frozen=True)
 class Table:
-    """Rows under (column, Chinese header) pairs."""
+    """Rows under (column, Chinese header) pairs; ``csv_lines``, when made
+    (:func:`with_csv_lines`), each row's text as :func:`write_csv` writes it, kept with the rows
+    when the table is split (:func:`group_rows`)."""
 
     columns: tuple[tuple[str, str], ...]
     rows: list[dict[str, Any]]
+    csv_lines: list[str] | None = field(default=None, compare=False, repr=False)
 
     @property
     def headers(self) -> list[str]:
@@ -187,11 +190,20 @@ def placement_table(ds: Dataset, assignments: Iterable[Mapping[str, Any]]) -> Ta
 
 
 def group_rows(table: Table, key: str, label: str) -> dict[str, Table]:
-    """The table split by ``key``; each part named by its ``label`` column and key."""
-    parts: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for r in table.rows:
-        parts[f"{r[key]} {r[label]}".strip()].append(r)
-    return {name: Table(table.columns, rows) for name, rows in sorted(parts.items())}
+    """The table split by ``key``; each part named by its ``label`` column and key (with its rows'
+    ``csv_lines`` where the table has them)."""
+    parts: dict[str, list[int]] = defaultdict(list)
+    for i, r in enumerate(table.rows):
+        parts[f"{r[key]} {r[label]}".strip()].append(i)
+    rows, lines = table.rows, table.csv_lines
+    return {
+        name: Table(
+            table.columns,
+            [rows[i] for i in at],
+            None if lines is None else [lines[i] for i in at],
+        )
+        for name, at in sorted(parts.items())
+    }
 
 
 def unplaced_table(ds: Dataset, unplaced: Iterable[Mapping[str, Any]]) -> Table:
@@ -365,7 +377,27 @@ def sheet_title(name: str, used: set[str]) -> str:
 
 def write_csv(table: Table, path: Path) -> Path:
     """``table`` as CSV, UTF-8 with BOM, Chinese headers; formula-like text neutralised."""
-    return _write_guarded_csv(table.headers, *_guarded_rows(table), path)
+    return _write_csv_text(path, _csv_head(table.headers), _csv_lines(table))
+
+
+def with_csv_lines(table: Table) -> Table:
+    """``table`` with each row's CSV text made now (:attr:`Table.csv_lines`): a table written in
+    several groupings (a run's placement list by district and by enterprise) is rendered once.
+    Its rows must not change after."""
+    return Table(table.columns, table.rows, _csv_lines(table))
+
+
+def _csv_lines(table: Table) -> list[str]:
+    """Each row's text as the CSV writer writes it (every cell guarded, :func:`_guarded_rows`)."""
+    if table.csv_lines is not None:
+        if len(table.csv_lines) != len(table.rows):
+            raise ValueError("a table's csv_lines must be one a row")
+        return table.csv_lines
+    body: list[str] = []
+    cells, breaks = _guarded_rows(table)
+    if cells:
+        write_guarded(_text_writer(body), cells, breaks)
+    return body
 
 
 def _guarded_rows(table: Table) -> tuple[list[tuple[Any, ...]], Any]:
@@ -374,13 +406,6 @@ def _guarded_rows(table: Table) -> tuple[list[tuple[Any, ...]], Any]:
     if not table.rows:
         return [], None
     return guard_columns(csv_writer(io.StringIO(), lineterminator=CSV_LINE_END), table.column_values())
-
-
-def _write_guarded_csv(headers: list[str], rows: Sequence[tuple[Any, ...]], breaks: Any, path: Path) -> Path:
-    body: list[str] = []
-    if rows:
-        write_guarded(_text_writer(body), rows, breaks)
-    return _write_csv_text(path, _csv_head(headers), body)
 
 
 def _text_writer(out: list[str]) -> Any:
@@ -412,8 +437,9 @@ def write_csv_groups(groups: Mapping[str, Table], folder: Path) -> list[Path]:
     """Each group as its own CSV file in ``folder`` (:func:`csv_file_name`), as :func:`write_csv`
     writes it.
 
-    The cells of all groups are guarded and written as text in one pass (a string a row), then each
-    group's slice of rows goes to its file with the header row made once: a run's placement list
+    The cells of all groups are guarded and written as text in one pass (a string a row; none
+    where the groups have their ``csv_lines``), then each group's slice of rows goes to its file
+    with the header row made once: a run's placement list
     by enterprise is thousands of small files, and passes over each file's columns, or a writer
     made for each, cost more than its cells.
     """
@@ -422,11 +448,10 @@ def write_csv_groups(groups: Mapping[str, Table], folder: Path) -> list[Path]:
         return [write_csv(t, folder / csv_file_name(name)) for name, t in groups.items()]
     if not tables:
         return []
-    every = Table(tables[0].columns, [r for t in tables for r in t.rows])
-    cells, breaks = _guarded_rows(every)
-    body: list[str] = []  # every group's rows, a string a row, as one writer writes them
-    if cells:
-        write_guarded(_text_writer(body), cells, breaks)
+    if all(t.csv_lines is not None for t in tables):  # rendered once already (with_csv_lines)
+        body = [line for t in tables for line in _csv_lines(t)]
+    else:  # every group's rows, a string a row, as one writer writes them
+        body = _csv_lines(Table(tables[0].columns, [r for t in tables for r in t.rows]))
     head = _csv_head(tables[0].headers)
     written = []
     start = 0
@@ -483,6 +508,8 @@ def write_run_exports(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     placed = placement_table(ds, assignments)
+    if "csv" in formats:  # the same rows go to the lists by district and by enterprise
+        placed = with_csv_lines(placed)
     written = write_grouped(group_rows(placed, "location_code", "location"), "安置名单_按地区", out, formats)
     written += write_grouped(
         group_rows(placed, "enterprise_id", "enterprise_name"), "安置名单_按企业", out, formats
