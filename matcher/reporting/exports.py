@@ -439,9 +439,8 @@ def write_csv_groups(groups: Mapping[str, Table], folder: Path) -> list[Path]:
 
     The cells of all groups are guarded and written as text in one pass (a string a row; none
     where the groups have their ``csv_lines``), then each group's slice of rows goes to its file
-    with the header row made once: a run's placement list
-    by enterprise is thousands of small files, and passes over each file's columns, or a writer
-    made for each, cost more than its cells.
+    with the header row made once: a run's placement list by enterprise is thousands of small
+    files, and passes over each file's columns, or a writer made for each, cost more than its cells.
     """
     tables = list(groups.values())
     if len({t.columns for t in tables}) > 1:  # groups of one table share its columns; others not
