@@ -17,7 +17,7 @@ import csv
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import IO, Any
+from typing import IO, Any, cast
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 # A plain decimal number, e.g. a score "-0.500000": a spreadsheet reads it as that number.
@@ -69,6 +69,7 @@ class SafeWriter:
     """
 
     def __init__(self, fh: IO[str], **kwargs: Any) -> None:
+        self._fh = fh
         self._w = csv.writer(fh, **kwargs)
         self._breaks = "".join(c for c in "\r\n" if c not in self._w.dialect.lineterminator)
         self._quoted = csv.writer(fh, **{**kwargs, "quoting": csv.QUOTE_ALL}) if self._breaks else None
@@ -77,6 +78,11 @@ class SafeWriter:
     def plain(self) -> Any:
         """The underlying ``csv.writer`` (cells already guarded, no stray line breaks)."""
         return self._w
+
+    @property
+    def file(self) -> IO[str]:
+        """The file the rows go to."""
+        return self._fh
 
     @property
     def breaks(self) -> str:
@@ -116,24 +122,56 @@ class Coded:
     codes: Any  # integer array (rows,)
 
 
+@dataclass(frozen=True)
+class Fixed:
+    """A column of numbers written as text with ``decimals`` places (``f"{x:.{decimals}f}"``), as
+    the files write scores: formatted in bulk, not one call per row."""
+
+    values: Any  # float array (rows,)
+    decimals: int
+
+    def texts(self) -> list[str]:
+        """Each value's text, as written."""
+        import numpy as np
+
+        return list(map(f"{{:.{self.decimals}f}}".format, np.asarray(self.values, dtype=np.float64).tolist()))
+
+
 _GUARD_FIRST = frozenset(FORMULA_START) | {"'"}  # a cell csv_cell may change starts with one of these
 
 
-def _guarded(values: Iterable[Any]) -> list[Any]:
-    """:func:`csv_cell` of each value, skipping the call for text that cannot need it."""
+def _guarded(values: Sequence[Any]) -> list[Any]:
+    """:func:`csv_cell` of each value, skipping the call for text that cannot need it.
+
+    A column of text only is looked at joined by NUL first: when no cell starts with a character
+    :func:`csv_cell` may act on (a NUL inside a cell only sends the column cell by cell), the cells
+    are as they were, and no cell is looked at alone."""
+    joined = _joined_text(values)
+    if joined is not None and not any(joined.startswith(c) or "\x00" + c in joined for c in _GUARD_FIRST):
+        return list(values)
     return [csv_cell(v) if isinstance(v, str) and v[:1] in _GUARD_FIRST else v for v in values]
+
+
+def _joined_text(values: Sequence[Any]) -> str | None:
+    """The values joined by NUL when all are text (``None`` otherwise)."""
+    try:
+        return "\x00".join(values)
+    except TypeError:
+        return None
 
 
 def _any_break(writer: SafeWriter, cells: Sequence[Any]) -> bool:
     """Whether any text cell holds a line break the writer's terminator does not cover (one scan)."""
     if not writer.quoting_breaks:
         return False
-    text = "".join(c for c in cells if isinstance(c, str))
+    text = _joined_text(cells)
+    if text is None:
+        text = "".join(c for c in cells if isinstance(c, str))
     return any(b in text for b in writer.breaks)
 
 
 def guard_columns(
-    writer: SafeWriter, columns: Sequence[Sequence[Any] | Coded]
+    writer: SafeWriter, columns: Sequence[Sequence[Any] | Coded | Fixed]
 ) -> tuple[list[tuple[Any, ...]], Any]:
     """The rows of ``columns`` with each cell through :func:`csv_cell` (a :class:`Coded` column's
     labels once each), and a boolean array of the rows holding a line break ``writer``'s terminator
@@ -155,7 +193,7 @@ def guard_columns(
                 flag = np.array([writer.breaks_in(v) for v in labels], dtype=bool)
                 row_flag = flag[codes]
         else:
-            cells = _guarded(col)
+            cells = _guarded(col.texts() if isinstance(col, Fixed) else col)
             cols.append(cells)
             row_flag = None
             if _any_break(writer, cells):
@@ -181,19 +219,92 @@ def write_guarded(writer: SafeWriter, rows: Sequence[tuple[Any, ...]], breaks: A
     writer.plain.writerows(rows[start:])
 
 
-def write_columns(writer: SafeWriter, columns: Sequence[Sequence[Any] | Coded]) -> None:
+def write_columns(writer: SafeWriter, columns: Sequence[Sequence[Any] | Coded | Fixed]) -> None:
     """Write rows given column by column, exactly as ``writer.writerows`` of the same rows would.
 
     Each cell goes through :func:`csv_cell` (a :class:`Coded` column's labels once each); rows then
     go to the C ``csv.writer`` in bulk, a row with a line break the terminator does not cover
-    through the all-quoted writer, as :meth:`SafeWriter.writerow` does.
+    through the all-quoted writer, as :meth:`SafeWriter.writerow` does. Columns that are all
+    :class:`Coded` or :class:`Fixed` (a run's candidates: millions of rows) are written as text
+    instead (:func:`_write_rendered`).
     """
-    write_guarded(writer, *guard_columns(writer, columns))
+    if not _write_rendered(writer, columns):
+        write_guarded(writer, *guard_columns(writer, columns))
+
+
+RENDER_ROWS = 1 << 16  # rows formatted at a time by _write_rendered
+
+
+def _write_rendered(writer: SafeWriter, columns: Sequence[Sequence[Any] | Coded | Fixed]) -> bool:
+    """Write ``columns`` (all :class:`Coded` or :class:`Fixed`) without a ``csv.writer`` call per row;
+    ``False`` (nothing written) for other columns, or where the row writer could write otherwise.
+
+    Each label is guarded and rendered once, by the writer's own ``csv.writer`` (as the first of
+    two cells, so quoting is exactly its own); a :class:`Fixed` column's finite numbers are
+    formatted by ``%``, which writes what ``format`` writes (``-0.500000``: a plain number, never
+    guarded). Rows then are one ``%`` template each, a block of rows at a time. A label holding a
+    line break the terminator does not cover (its row is all-quoted), a non-finite number (``-inf``
+    is guarded) or a ``%`` in the dialect's delimiter or terminator leaves the rows to the row writer.
+    """
+    import numpy as np
+
+    if not columns or not all(isinstance(c, Coded | Fixed) for c in columns):
+        return False
+    dialect = writer.plain.dialect
+    sep, end = dialect.delimiter, dialect.lineterminator
+    if "%" in sep + end:
+        return False
+    formats: list[str] = []
+    parts: list[tuple[Any, Any]] = []  # (rendered labels, codes), or (None, numbers)
+    for col in columns:
+        if isinstance(col, Fixed):
+            values = np.asarray(col.values, dtype=np.float64)
+            if not np.isfinite(values).all():
+                return False
+            formats.append(f"%.{int(col.decimals)}f")
+            parts.append((None, values))
+            continue
+        if not isinstance(col, Coded):
+            return False
+        labels = _guarded(col.labels)
+        if writer.quoting_breaks and _any_break(writer, labels):
+            return False
+        rendered: list[str] = []
+        csv.writer(_Appender(rendered), dialect).writerows([(v, "") for v in labels])  # cell, sep, end
+        texts = np.empty(len(rendered), dtype=object)
+        texts[:] = [t[: -len(sep + end)] for t in rendered]
+        formats.append("%s")
+        parts.append((texts, np.asarray(col.codes, dtype=np.int64)))
+    n_rows = len(parts[0][1])
+    if any(len(values) != n_rows for _, values in parts):
+        return False  # the row writer raises
+    row = sep.join(formats) + end
+    fh = writer.file
+    for start in range(0, n_rows, RENDER_ROWS):
+        stop = min(start + RENDER_ROWS, n_rows)
+        cells = np.empty((stop - start, len(parts)), dtype=object)
+        for i, (texts, values) in enumerate(parts):
+            cells[:, i] = values[start:stop] if texts is None else texts[values[start:stop]]
+        fh.write((row * (stop - start)) % tuple(cells.ravel().tolist()))
+    return True
+
+
+class _Appender:
+    """A file for ``csv.writer`` that keeps each row's text apart."""
+
+    def __init__(self, out: list[str]) -> None:
+        self.write = out.append
 
 
 def csv_writer(fh: IO[str], **kwargs: Any) -> SafeWriter:
     """A CSV writer over ``fh`` (arguments as ``csv.writer``'s) that neutralises formula cells."""
     return SafeWriter(fh, **kwargs)
+
+
+def text_writer(out: list[str], **kwargs: Any) -> SafeWriter:
+    """A :func:`csv_writer` that appends each row's text to ``out`` (a ``csv.writer`` writes a row
+    in one call), for rows that go to several files."""
+    return SafeWriter(cast(IO[str], _Appender(out)), **kwargs)
 
 
 def xlsx_cell(value: Any) -> Any:
@@ -202,6 +313,11 @@ def xlsx_cell(value: Any) -> Any:
     if isinstance(value, str):
         return _XLSX_ILLEGAL.sub("", value)
     return value
+
+
+def xlsx_unchanged(text: str) -> bool:
+    """Whether :func:`xlsx_cell` leaves ``text`` as it is (one search; most text holds nothing to remove)."""
+    return _XLSX_ILLEGAL.search(text) is None
 
 
 def control_characters(value: str, *, free_text: bool = False) -> list[str]:

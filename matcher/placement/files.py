@@ -24,12 +24,12 @@ from typing import Any
 
 import numpy as np
 
-from matcher.csvsafe import Coded, csv_writer, write_columns
+from matcher.csvsafe import Coded, Fixed, csv_writer, write_columns
 from matcher.placement.guidance import unplaced_guidance
 from matcher.placement.pipeline import PlacementRun
 from matcher.placement.summary import predicted_job_codes, run_summary, unplaced_reason_names
 from matcher.scoring.context import code_number
-from matcher.scoring.factors import score_texts
+from matcher.scoring.factors import SCORE_DECIMALS
 
 RUN_FILES = ("assignments.csv", "unplaced.csv", "candidates.csv", "job_codes.csv", "rejected.csv", "run.json")
 """Every file a run may write (``run.json`` last); the swap removes a previous run's leftovers."""
@@ -120,7 +120,9 @@ def _write_files(run: PlacementRun, out: Path, extra: Mapping[str, Any]) -> dict
         wr = csv_writer(fh, lineterminator="\n")
         wr.writerow(["worker_id", "job_id", "enterprise_id", "score"])
         ents = [j.enterprise_id for j in ds.jobs]
-        write_columns(wr, [Coded(wids, placed), Coded(jids, jobs), Coded(ents, jobs), score_texts(scores)])
+        write_columns(
+            wr, [Coded(wids, placed), Coded(jids, jobs), Coded(ents, jobs), Fixed(scores, SCORE_DECIMALS)]
+        )
     reasons = unplaced_reason_names(run)
     guide = unplaced_guidance(run)
     with (out / "unplaced.csv").open("w", newline="", encoding="utf-8") as fh:
@@ -141,7 +143,9 @@ def _write_files(run: PlacementRun, out: Path, extra: Mapping[str, Any]) -> dict
     with (out / "candidates.csv").open("w", newline="", encoding="utf-8") as fh:
         wr = csv_writer(fh, lineterminator="\n")
         wr.writerow(["worker_id", "job_id", "score"])
-        write_columns(wr, [Coded(wids, edges.worker), Coded(jids, edges.job), score_texts(edges.score)])
+        write_columns(
+            wr, [Coded(wids, edges.worker), Coded(jids, edges.job), Fixed(edges.score, SCORE_DECIMALS)]
+        )
     predicted = predicted_job_codes(run)
     if predicted:
         with (out / "job_codes.csv").open("w", newline="", encoding="utf-8") as fh:

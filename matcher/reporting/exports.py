@@ -21,14 +21,14 @@ import io
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from matcher.csvsafe import csv_writer, guard_columns, write_guarded
+from matcher.csvsafe import csv_writer, guard_columns, text_writer, write_guarded
 from matcher.dataset import Dataset
 from matcher.geo import place_name
 from matcher.pii import mask
@@ -49,14 +49,18 @@ GENDER_ZH = {"male": "男", "female": "女", "any": "不限"}
 MOBILITY_ZH = {"local": "本地", "paired": "结对地区", "anywhere": "不限"}
 MAX_SHEETS = 200  # more groups than this go into one sheet, sorted by group
 CSV_LINE_END = "\n"
+CSV_BOM = "\ufeff".encode()  # what the utf-8-sig codec writes first
 
 
 @dataclass(frozen=True)
 class Table:
-    """Rows under (column, Chinese header) pairs."""
+    """Rows under (column, Chinese header) pairs; ``csv_lines``, when made
+    (:func:`with_csv_lines`), each row's text as :func:`write_csv` writes it, kept with the rows
+    when the table is split (:func:`group_rows`)."""
 
     columns: tuple[tuple[str, str], ...]
     rows: list[dict[str, Any]]
+    csv_lines: list[str] | None = field(default=None, compare=False, repr=False)
 
     @property
     def headers(self) -> list[str]:
@@ -186,11 +190,20 @@ def placement_table(ds: Dataset, assignments: Iterable[Mapping[str, Any]]) -> Ta
 
 
 def group_rows(table: Table, key: str, label: str) -> dict[str, Table]:
-    """The table split by ``key``; each part named by its ``label`` column and key."""
-    parts: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for r in table.rows:
-        parts[f"{r[key]} {r[label]}".strip()].append(r)
-    return {name: Table(table.columns, rows) for name, rows in sorted(parts.items())}
+    """The table split by ``key``; each part named by its ``label`` column and key (with its rows'
+    ``csv_lines`` where the table has them)."""
+    parts: dict[str, list[int]] = defaultdict(list)
+    for i, r in enumerate(table.rows):
+        parts[f"{r[key]} {r[label]}".strip()].append(i)
+    rows, lines = table.rows, table.csv_lines
+    return {
+        name: Table(
+            table.columns,
+            [rows[i] for i in at],
+            None if lines is None else [lines[i] for i in at],
+        )
+        for name, at in sorted(parts.items())
+    }
 
 
 def unplaced_table(ds: Dataset, unplaced: Iterable[Mapping[str, Any]]) -> Table:
@@ -364,7 +377,27 @@ def sheet_title(name: str, used: set[str]) -> str:
 
 def write_csv(table: Table, path: Path) -> Path:
     """``table`` as CSV, UTF-8 with BOM, Chinese headers; formula-like text neutralised."""
-    return _write_guarded_csv(table.headers, *_guarded_rows(table), path)
+    return _write_csv_text(path, _csv_head(table.headers), _csv_lines(table))
+
+
+def with_csv_lines(table: Table) -> Table:
+    """``table`` with each row's CSV text made now (:attr:`Table.csv_lines`): a table written in
+    several groupings (a run's placement list by district and by enterprise) is rendered once.
+    Its rows must not change after."""
+    return Table(table.columns, table.rows, _csv_lines(table))
+
+
+def _csv_lines(table: Table) -> list[str]:
+    """Each row's text as the CSV writer writes it (every cell guarded, :func:`_guarded_rows`)."""
+    if table.csv_lines is not None:
+        if len(table.csv_lines) != len(table.rows):
+            raise ValueError("a table's csv_lines must be one a row")
+        return table.csv_lines
+    body: list[str] = []
+    cells, breaks = _guarded_rows(table)
+    if cells:
+        write_guarded(_text_writer(body), cells, breaks)
+    return body
 
 
 def _guarded_rows(table: Table) -> tuple[list[tuple[Any, ...]], Any]:
@@ -375,12 +408,23 @@ def _guarded_rows(table: Table) -> tuple[list[tuple[Any, ...]], Any]:
     return guard_columns(csv_writer(io.StringIO(), lineterminator=CSV_LINE_END), table.column_values())
 
 
-def _write_guarded_csv(headers: list[str], rows: Sequence[tuple[Any, ...]], breaks: Any, path: Path) -> Path:
-    with path.open("w", newline="", encoding="utf-8-sig") as fh:
-        w = csv_writer(fh, lineterminator=CSV_LINE_END)
-        w.writerow(headers)
-        if rows:
-            write_guarded(w, rows, breaks)
+def _text_writer(out: list[str]) -> Any:
+    """The CSV writer of the lists, each row's text appended to ``out`` (one string a row)."""
+    return text_writer(out, lineterminator=CSV_LINE_END)
+
+
+def _csv_head(headers: list[str]) -> str:
+    """The header row's text, as the CSV writer writes it."""
+    head: list[str] = []
+    _text_writer(head).writerow(headers)
+    return "".join(head)
+
+
+def _write_csv_text(path: Path, head: str, body: Sequence[str]) -> Path:
+    """A CSV file of the lists: UTF-8 with a byte-order mark, then ``head`` and the rows' text."""
+    data = CSV_BOM + "".join([head, *body]).encode("utf-8")
+    with open(path, "wb") as fh:
+        fh.write(data)
     return path
 
 
@@ -393,23 +437,26 @@ def write_csv_groups(groups: Mapping[str, Table], folder: Path) -> list[Path]:
     """Each group as its own CSV file in ``folder`` (:func:`csv_file_name`), as :func:`write_csv`
     writes it.
 
-    The cells of all groups are guarded in one pass, then each group's slice of rows goes to its
-    file: a run's placement list by enterprise is thousands of small files, and passes over each
-    file's columns cost more than its cells.
+    The cells of all groups are guarded and written as text in one pass (a string a row; none
+    where the groups have their ``csv_lines``), then each group's slice of rows goes to its file
+    with the header row made once: a run's placement list by enterprise is thousands of small
+    files, and passes over each file's columns, or a writer made for each, cost more than its cells.
     """
     tables = list(groups.values())
     if len({t.columns for t in tables}) > 1:  # groups of one table share its columns; others not
         return [write_csv(t, folder / csv_file_name(name)) for name, t in groups.items()]
-    every = Table(tables[0].columns, [r for t in tables for r in t.rows]) if tables else None
-    cells, breaks = _guarded_rows(every) if every is not None else ([], None)
+    if not tables:
+        return []
+    if all(t.csv_lines is not None for t in tables):  # rendered once already (with_csv_lines)
+        body = [line for t in tables for line in _csv_lines(t)]
+    else:  # every group's rows, a string a row, as one writer writes them
+        body = _csv_lines(Table(tables[0].columns, [r for t in tables for r in t.rows]))
+    head = _csv_head(tables[0].headers)
     written = []
     start = 0
     for name, table in groups.items():
         stop = start + len(table.rows)
-        part = None if breaks is None else breaks[start:stop]
-        written.append(
-            _write_guarded_csv(table.headers, cells[start:stop], part, folder / csv_file_name(name))
-        )
+        written.append(_write_csv_text(folder / csv_file_name(name), head, body[start:stop]))
         start = stop
     return written
 
@@ -460,6 +507,8 @@ def write_run_exports(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     placed = placement_table(ds, assignments)
+    if "csv" in formats:  # the same rows go to the lists by district and by enterprise
+        placed = with_csv_lines(placed)
     written = write_grouped(group_rows(placed, "location_code", "location"), "安置名单_按地区", out, formats)
     written += write_grouped(
         group_rows(placed, "enterprise_id", "enterprise_name"), "安置名单_按企业", out, formats

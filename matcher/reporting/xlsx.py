@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from matcher.csvsafe import xlsx_cell
+from matcher.csvsafe import xlsx_cell, xlsx_unchanged
 
 _NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 _REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -95,13 +95,60 @@ def _cell(ref: str, value: Any, style: str = "") -> str:
 
 
 ROWS_PER_PART = 4096  # rows rendered at a time: the column lists of one part stay small
+_TEXT_OPEN = '" t="inlineStr"><is><t xml:space="preserve">'
+_TEXT_CLOSE = "</t></is></c>"
+
+
+def _column_cells(
+    letter: str, nums: Sequence[str], part: Sequence[Any], tails: dict[str, str]
+) -> tuple[str, list[Sequence[str]]]:
+    """One column's cells in rows ``nums``: a ``%`` template of a cell and its arguments, column by
+    column (``("%s", [elements])`` when the elements are made here, ``""`` for a blank cell).
+
+    A column of text only, none of it blank or holding a character
+    :func:`~matcher.csvsafe.xlsx_cell` removes (most columns), is escaped in one pass over its
+    cells joined by NUL (a character it does not hold); a column of finite floats only, or of ints
+    only, is formatted in one ``map``. Other columns go cell by cell (:func:`_tail`), each text's
+    element made once (``tails``)."""
+    kinds = set(map(type, part))
+    if kinds == {str}:
+        if all(part) and xlsx_unchanged("".join(part)):  # then no cell holds a NUL either
+            texts = _escape("\x00".join(part)).split("\x00")
+            return f'<c r="{letter}%s{_TEXT_OPEN}%s{_TEXT_CLOSE}', [nums, texts]
+    elif kinds == {int} or (kinds == {float} and all(map(math.isfinite, part))):
+        return f'<c r="{letter}%s"><v>%s</v></c>', [nums, list(map(repr, part))]
+    got = list(map(tails.get, part))  # only text is kept: 1, 1.0 and True look alike
+    for i in [i for i, t in enumerate(got) if t is None]:
+        v = part[i]
+        got[i] = t = _tail(v)
+        if type(v) is str:
+            tails[v] = t
+    head = '<c r="' + letter
+    return "%s", [[head + n + t if t else "" for n, t in zip(nums, got, strict=True)]]
+
+
+def _rows_xml(nums: Sequence[str], cells: Sequence[tuple[str, list[Sequence[str]]]]) -> str:
+    """The ``<row>`` elements of rows ``nums`` from their columns' cells (:func:`_column_cells`):
+    one ``%`` template a row, filled for all rows at once."""
+    import numpy as np
+
+    args: list[Sequence[str]] = [nums]
+    row = '<row r="%s">'
+    for template, values in cells:
+        row += template
+        args += values
+    row += "</row>"
+    table = np.empty((len(nums), len(args)), dtype=object)
+    for i, column in enumerate(args):
+        table[:, i] = column
+    return (row * len(nums)) % tuple(table.ravel().tolist())
 
 
 def _sheet_xml(headers: Sequence[str], columns: Sequence[Sequence[Any]]) -> Iterable[str]:
     """The sheet's XML in parts: the bold header row, then the rows of ``columns`` (equal lengths).
 
-    Cells are rendered a column at a time: each text's element (guarded and escaped) is made once
-    per distinct text, as names, places and reasons repeat down a list."""
+    Cells are rendered a column at a time (:func:`_column_cells`), then a part's rows at once
+    (:func:`_rows_xml`)."""
     letters = _column_letters(max(len(headers), len(columns), 1))
     yield _SHEET_HEAD
     yield (
@@ -114,19 +161,12 @@ def _sheet_xml(headers: Sequence[str], columns: Sequence[Sequence[Any]]) -> Iter
     for start in range(0, n_rows, ROWS_PER_PART):
         stop = min(start + ROWS_PER_PART, n_rows)
         nums = [str(i + 2) for i in range(start, stop)]
-        cells = []
-        for letter, col in zip(letters, columns, strict=False):
-            part = col[start:stop]
-            got = list(map(tails.get, part))  # only text is kept: 1, 1.0 and True look alike
-            for i in [i for i, t in enumerate(got) if t is None]:
-                v = part[i]
-                got[i] = t = _tail(v)
-                if type(v) is str:
-                    tails[v] = t
-            head = '<c r="' + letter
-            cells.append([head + n + t if t else "" for n, t in zip(nums, got, strict=True)])
-        rows = zip(nums, zip(*cells, strict=True), strict=True)
-        yield "".join(f'<row r="{n}">' + "".join(row) + "</row>" for n, row in rows)
+        parts = [col[start:stop] for col in columns]
+        if any(len(part) != len(nums) for part in parts):
+            raise ValueError("the columns of a sheet must have equal lengths")
+        yield _rows_xml(
+            nums, [_column_cells(c, nums, part, tails) for c, part in zip(letters, parts, strict=False)]
+        )
     yield "</sheetData></worksheet>"
 
 

@@ -157,8 +157,10 @@ class MatchContext:
 
 def worker_columns(workers: list[Worker], loc: dict[str, int], pmap: PairingMap, year: int) -> dict[str, Any]:
     """The per-worker arrays of a :class:`MatchContext` (fields ``worker_*``)."""
-    allowed = np.zeros((len(workers), len(loc)), dtype=bool)
-    cache: dict[tuple[str, Mobility], list[int]] = {}
+    # the places a worker accepts depend on home county and mobility only: one row per pair
+    pairs: dict[tuple[str, Mobility], int] = {}
+    firsts: list[Worker] = []
+    pair_of = np.empty(len(workers), dtype=np.int64)
     for i, w in enumerate(workers):
         if w.home_county_code not in loc:
             raise InputError(
@@ -168,9 +170,15 @@ def worker_columns(workers: list[Worker], loc: dict[str, int], pmap: PairingMap,
                 value=w.home_county_code,
             )
         key = (w.home_county_code, w.mobility)
-        if key not in cache:
-            cache[key] = sorted(loc[c] for c in accepted_locations(w, pmap) if c in loc)
-        allowed[i, cache[key]] = True
+        k = pairs.get(key)
+        if k is None:
+            k = pairs[key] = len(firsts)
+            firsts.append(w)
+        pair_of[i] = k
+    accepts = np.zeros((len(firsts), len(loc)), dtype=bool)
+    for k, w in enumerate(firsts):
+        accepts[k, [loc[c] for c in accepted_locations(w, pmap) if c in loc]] = True
+    allowed = accepts[pair_of]
     groups: dict[str, int] = {}
     return dict(
         worker_age=np.array([year - w.birth_year for w in workers], dtype=np.int32),
