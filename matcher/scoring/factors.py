@@ -40,7 +40,6 @@ import os
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -56,11 +55,6 @@ the scores in its files."""
 def score_text(x: float) -> str:
     """A score as the files write it (``SCORE_DECIMALS`` decimals)."""
     return f"{x:.{SCORE_DECIMALS}f}"
-
-
-def score_texts(xs: Any) -> list[str]:
-    """:func:`score_text` of each score of an array, in bulk."""
-    return list(map(f"{{:.{SCORE_DECIMALS}f}}".format, np.asarray(xs, dtype=np.float64).tolist()))
 
 
 FACTORS: tuple[str, ...] = (
