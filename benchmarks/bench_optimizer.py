@@ -37,8 +37,14 @@ SIZES = {"XS": (2_000, 400), "S": (10_000, 2_000), "M": (100_000, 20_000), "L": 
 K = 50
 
 
-def instance(n_workers: int, n_jobs: int, k: int = K, seed: int = 0) -> dict[str, np.ndarray]:
-    """Random sparse instance as arrays: ``k`` distinct jobs per worker, openings ≈ 0.8 workers."""
+def instance(
+    n_workers: int, n_jobs: int, k: int = K, seed: int = 0, quality: float = 0.0
+) -> dict[str, np.ndarray]:
+    """Random sparse instance as arrays: ``k`` distinct jobs per worker, openings ≈ 0.8 workers.
+
+    Scores are uniform on [0, 1) and independent; with ``quality`` > 0 that share of each score is
+    a quality of the job that every worker sees alike (``quality * q_j + (1 - quality) * u``), so
+    workers' best edges crowd onto the same jobs, as real scores do."""
     rng = np.random.default_rng(seed)
     jobs = np.sort(rng.integers(0, n_jobs, size=(n_workers, k), dtype=np.int32), axis=1)
     keep = np.ones(jobs.shape, dtype=bool)
@@ -47,12 +53,16 @@ def instance(n_workers: int, n_jobs: int, k: int = K, seed: int = 0) -> dict[str
     ej = jobs[keep]
     del jobs, keep
     high = max(round(1.6 * n_workers / n_jobs), 2)  # openings uniform on [1, high): mean ≈ 0.8 W / J
-    return {
+    out = {
         "edge_worker": np.ascontiguousarray(ew),
         "edge_job": ej,
         "edge_score": rng.random(ej.size),
         "job_openings": rng.integers(1, high, n_jobs).astype(np.int64),
     }
+    if quality > 0:  # its own stream: the edges, openings and uniform parts stay those of quality 0
+        job_quality = np.random.default_rng([seed, 1]).random(n_jobs)
+        out["edge_score"] = quality * job_quality[ej] + (1 - quality) * out["edge_score"]
+    return out
 
 
 def machine() -> dict[str, object]:

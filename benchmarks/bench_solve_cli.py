@@ -13,6 +13,10 @@ a CSV would hold them), written as ``edges.csv`` and ``capacities.csv``:
   target ratio <= 0.3; and the row reader (``csv.DictReader``, the fallback that names bad rows) on
   the same files, for reference.
 
+``--job-quality Q`` makes that share of every score a quality of the job all workers see alike:
+their best edges crowd onto the same jobs, as real scores do (the solver's two-phase pruned flow
+then gives way to the full graph, :mod:`optimizer.prune`).
+
 Both commands run without ``--prices`` (the default). The objectives of the command and HiGHS
 must agree (same instance): the result says whether they do. Beside the wall times, ``whole`` has
 CPU seconds (the command process's user + sys, HiGHS's process time) and their ratio: a diagnostic
@@ -40,13 +44,15 @@ from benchmarks.bench_optimizer import instance, machine
 _DECIMALS = 6
 
 
-def write_instance(folder: Path, n_workers: int, n_jobs: int, k: int, seed: int) -> dict[str, Any]:
+def write_instance(
+    folder: Path, n_workers: int, n_jobs: int, k: int, seed: int, quality: float = 0.0
+) -> dict[str, Any]:
     """``edges.csv`` and ``capacities.csv`` for the seeded instance; returns its arrays (scores as
     written)."""
     import pyarrow as pa
     from pyarrow import csv as pa_csv
 
-    arrays = instance(n_workers, n_jobs, k=k, seed=seed)
+    arrays = instance(n_workers, n_jobs, k=k, seed=seed, quality=quality)
     arrays["edge_score"] = np.round(arrays["edge_score"], _DECIMALS)
     workers = np.char.add("w", np.arange(n_workers).astype(str))
     jobs = np.char.add("j", np.arange(n_jobs).astype(str))
@@ -120,12 +126,18 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap.add_argument("--read-k", type=int, default=25)
     ap.add_argument("--repeat", type=int, default=2, help="command runs; the fastest counts")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument(
+        "--job-quality",
+        type=float,
+        default=0.0,
+        help="share of each score that is a quality of the job seen alike by every worker (0: independent)",
+    )
     args = ap.parse_args(argv)
     result: dict[str, Any] = {"benchmark": "solve_cli", "machine": machine()}
     with tempfile.TemporaryDirectory(prefix="bench_solve_cli_") as tmp:
         folder = Path(tmp) / "whole"
         folder.mkdir()
-        arrays = write_instance(folder, args.workers, args.jobs, args.k, args.seed)
+        arrays = write_instance(folder, args.workers, args.jobs, args.k, args.seed, args.job_quality)
         runs = [run_command(folder) for _ in range(args.repeat)]
         best = min(runs, key=lambda r: r["wall_s"])
         lp_s, lp_cpu, lp_obj = highs(arrays, args.workers, args.jobs)
@@ -135,6 +147,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             "n_workers": args.workers,
             "n_jobs": args.jobs,
             "n_edges": int(arrays["edge_job"].size),
+            "job_quality": args.job_quality,
             "command_wall_s": [r["wall_s"] for r in runs],
             "command_stage_seconds": best["run"]["seconds"],
             "highs_seconds": lp_s,
@@ -151,7 +164,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         del arrays
         folder = Path(tmp) / "read"
         folder.mkdir()
-        arrays = write_instance(folder, args.read_workers, args.read_jobs, args.read_k, args.seed + 1)
+        arrays = write_instance(
+            folder, args.read_workers, args.read_jobs, args.read_k, args.seed + 1, args.job_quality
+        )
         runs = [run_command(folder) for _ in range(args.repeat)]
         best = min(runs, key=lambda r: r["run"]["seconds"]["read"])
         sec = best["run"]["seconds"]
