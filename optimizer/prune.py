@@ -42,7 +42,7 @@ MIN_EDGES = 500_000
 KEEP = 12  # edges kept per worker in phase 1
 MIN_REACH = 0.99  # share of the reachable openings the kept edges must reach for phase 1 to run
 FULL_SHARE = 0.5  # kept and violating edges beyond this share of all edges: the next round is the full graph
-_ROUNDS = 3
+_ROUNDS = 3  # rounds in all: two on pruned graphs, then the full graph
 
 
 def prunable(problem: PlacementProblem, options: SolveOptions, keep_residual: bool) -> bool:
@@ -73,7 +73,7 @@ def solve_flow_pruned(problem: PlacementProblem, weights: np.ndarray, options: S
         full.stage_seconds = {**stages, **full.stage_seconds}
         return full
     out = None
-    for round_ in range(1, _ROUNDS + 1):
+    for round_ in range(1, _ROUNDS):  # the pruned rounds; the full graph after them
         idx = np.flatnonzero(keep)
         sub = _subproblem(problem, idx)
         t1 = time.perf_counter()
@@ -102,8 +102,8 @@ def solve_flow_pruned(problem: PlacementProblem, weights: np.ndarray, options: S
                 flow, edge_flow=edge_flow, network=None, flows=None, rounding=max(flow.rounding, off)
             )
             break
-        if round_ == _ROUNDS - 1 or idx.size + viol.size > FULL_SHARE * problem.n_edges:
-            break  # the full graph, exact by construction (and as fast as most of it)
+        if idx.size + viol.size > FULL_SHARE * problem.n_edges:
+            break  # the full graph now, exact by construction (and as fast as most of it)
         keep[viol] = True
     if out is None:
         out = solve_flow(problem, weights, options)

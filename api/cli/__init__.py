@@ -41,7 +41,8 @@ def __getattr__(name: str) -> Any:
 def _narrow(name: str) -> Any:
     """A group holding only the top-level command ``name`` (see :func:`~api.cli._app.command_only`),
     its module alone imported; None when no module of that name registers it."""
-    mod = next((m for m in (name, f"{name}_") if m.isidentifier() and m in _modules()), None)
+    modules = _modules()
+    mod = next((m for m in (name, f"{name}_") if m in modules), None)
     if mod is None:
         return None
     importlib.import_module(f"{__name__}.{mod}")
